@@ -1,0 +1,13 @@
+# Every dependency is a Debian 12 package (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json url system)
+find_package(OpenSSL REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+if(NIMBUS_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(NIMBUS_BUILD_BENCH AND NOT NIMBUS_FUZZ)
+  find_package(benchmark REQUIRED)
+endif()

