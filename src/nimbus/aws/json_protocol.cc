@@ -1,0 +1,37 @@
+#include "nimbus/aws/json_protocol.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace nimbus::aws {
+
+Result<JsonRequest> decode_json_request(const net::HttpRequest& request) {
+  JsonRequest decoded;
+  const auto target = request.headers.get("X-Amz-Target").value_or("");
+  const auto dot = target.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == target.size()) {
+    return AwsError::unknown_operation("");
+  }
+  decoded.operation = std::string(target.substr(dot + 1));
+  if (request.body.empty()) return decoded;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(request.body, ec);
+  if (ec) return AwsError::serialization("Start of structure or map found where not expected.");
+  if (!value.is_object()) {
+    return AwsError::serialization("Start of structure or map found where not expected.");
+  }
+  decoded.input = std::move(value.as_object());
+  return decoded;
+}
+
+std::string_view json_content_type(Protocol protocol) {
+  return protocol == Protocol::kJson10 ? "application/x-amz-json-1.0"
+                                       : "application/x-amz-json-1.1";
+}
+
+net::HttpResponse json_response(Protocol protocol, const boost::json::value& output) {
+  return net::HttpResponse::with_body(200, std::string(json_content_type(protocol)),
+                                      boost::json::serialize(output));
+}
+
+}  // namespace nimbus::aws

@@ -1,0 +1,51 @@
+#pragma once
+
+// restJson1 and restXml: the operation is the HTTP method plus a path template
+// ("/2015-03-31/functions/{FunctionName}/invocations", "/{Bucket}/{Key+}").
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "nimbus/net/http_message.h"
+
+namespace nimbus::aws {
+
+class RestRoutes {
+ public:
+  struct Match {
+    std::string_view operation;
+    std::vector<std::pair<std::string, std::string>> labels;  // percent-decoded
+
+    std::optional<std::string_view> label(std::string_view name) const;
+  };
+
+  // `{Name}` matches one non-empty segment, `{Name+}` the rest of the path.
+  void add(std::string_view method, std::string_view path_template, std::string operation);
+
+  // The most specific route (most literal segments) that matches. A trailing
+  // '/' is ignored: the AWS CLI and the JS SDK disagree on it.
+  std::optional<Match> match(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Segment {
+    std::string text;
+    enum class Kind { kLiteral, kLabel, kGreedyLabel } kind;
+  };
+  struct Route {
+    std::string method;
+    std::vector<Segment> segments;
+    std::string operation;
+    int literal_count = 0;
+  };
+  std::vector<Route> routes_;
+};
+
+net::HttpResponse rest_json_response(int status, const boost::json::value& output);
+net::HttpResponse rest_xml_response(int status, std::string xml);
+
+}  // namespace nimbus::aws
