@@ -1,0 +1,199 @@
+#include "nimbus/cli/cli.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "nimbus/core/logging.h"
+#include "nimbus/core/strings.h"
+#include "nimbus/server/server.h"
+
+namespace nimbus::cli {
+namespace {
+
+struct ServerFlags {
+  std::string listen = "127.0.0.1:4566";
+  std::string data_dir = ".nimbus";
+  std::string auth = "off";
+  std::string credentials_file;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string log_format = "text";
+  std::string log_level = "info";
+  std::size_t io_threads = 0;
+  std::size_t max_body_bytes = 72 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  double idle_timeout_seconds = 60;
+  double shutdown_timeout_seconds = 10;
+};
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT".
+Result<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return AwsError::validation(fmt::format("--listen '{}' must be HOST:PORT", text));
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";
+  const auto port = parse_uint(text.substr(colon + 1));
+  if (!port || *port > 65535) {
+    return AwsError::validation(fmt::format("--listen '{}' has no valid port", text));
+  }
+  return std::pair{host, static_cast<std::uint16_t>(*port)};
+}
+
+void add_server_options(CLI::App& command, ServerFlags& flags) {
+  command
+      .add_option("--listen", flags.listen,
+                  "Address to serve the AWS endpoint on (HOST:PORT; port 0 picks a free one)")
+      ->envname("NIMBUS_LISTEN")
+      ->capture_default_str();
+  command.add_option("--data-dir", flags.data_dir, "Directory holding all state")
+      ->envname("NIMBUS_DATA_DIR")
+      ->capture_default_str();
+  command
+      .add_option("--auth", flags.auth,
+                  "Request authentication: off (accept any credentials) or sigv4")
+      ->envname("NIMBUS_AUTH")
+      ->check(CLI::IsMember({"off", "sigv4"}))
+      ->capture_default_str();
+  command
+      .add_option("--credentials-file", flags.credentials_file,
+                  "Access keys accepted with --auth sigv4, in the AWS shared-credentials format "
+                  "([user] aws_access_key_id = ... aws_secret_access_key = ...)")
+      ->envname("NIMBUS_CREDENTIALS_FILE");
+  command.add_option("--region", flags.region, "Region used when a request names none")
+      ->envname("NIMBUS_REGION")
+      ->capture_default_str();
+  command.add_option("--account-id", flags.account_id, "The 12-digit AWS account id in ARNs")
+      ->envname("NIMBUS_ACCOUNT_ID")
+      ->capture_default_str();
+  command.add_option("--log-format", flags.log_format, "Log lines as text or json")
+      ->envname("NIMBUS_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  command.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off")
+      ->envname("NIMBUS_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  command.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (0: one per core)")
+      ->envname("NIMBUS_IO_THREADS")
+      ->capture_default_str();
+  command
+      .add_option("--max-body-bytes", flags.max_body_bytes,
+                  "Largest request body accepted (services may set lower limits); larger gets 413")
+      ->envname("NIMBUS_MAX_BODY_BYTES")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
+      .add_option("--max-header-bytes", flags.max_header_bytes,
+                  "Largest request head accepted; larger gets 431")
+      ->envname("NIMBUS_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
+      ->capture_default_str();
+  command
+      .add_option("--idle-timeout", flags.idle_timeout_seconds,
+                  "Seconds a keep-alive connection may sit idle before it is closed")
+      ->envname("NIMBUS_IDLE_TIMEOUT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
+      .add_option("--shutdown-timeout", flags.shutdown_timeout_seconds,
+                  "Seconds in-flight requests get to finish on SIGINT/SIGTERM")
+      ->envname("NIMBUS_SHUTDOWN_TIMEOUT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+int run_server(const ServerFlags& flags) {
+  const auto format = parse_log_format(flags.log_format);
+  if (auto configured = configure_logging(*format, flags.log_level); !configured) {
+    fmt::print(stderr, "nimbus: {}\n", configured.error().message());
+    return 2;
+  }
+  auto listen = parse_listen(flags.listen);
+  if (!listen) {
+    fmt::print(stderr, "nimbus: {}\n", listen.error().message());
+    return 2;
+  }
+  server::ServerConfig config;
+  config.host = listen->first;
+  config.port = listen->second;
+  config.data_dir = flags.data_dir;
+  config.auth = flags.auth;
+  config.credentials_file = flags.credentials_file;
+  config.region = flags.region;
+  config.account_id = flags.account_id;
+  config.io_threads = flags.io_threads;
+  config.max_body_bytes = flags.max_body_bytes;
+  config.max_header_bytes = flags.max_header_bytes;
+  config.idle_timeout =
+      std::chrono::milliseconds(static_cast<long>(flags.idle_timeout_seconds * 1000));
+  config.shutdown_timeout =
+      std::chrono::milliseconds(static_cast<long>(flags.shutdown_timeout_seconds * 1000));
+
+  // Block the stop signals before any thread starts, so only sigwait() below
+  // receives them and no I/O thread is interrupted.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = server::Server::start(config);
+  if (!server) {
+    fmt::print(stderr, "nimbus: {}\n", server.error().message());
+    return 1;
+  }
+  // The one line on stdout: tools and tests read the endpoint from it.
+  fmt::print("nimbus {} listening on {} (data dir {}, auth {})\n", NIMBUS_VERSION,
+             (*server)->endpoint(), (*server)->data_dir().string(), flags.auth);
+  std::fflush(stdout);
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  spdlog::info("received {}", received == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->stop();
+  return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"Nimbus: the AWS serverless stack on your own machine", "nimbus"};
+  app.set_version_flag("--version", std::string(NIMBUS_VERSION));
+  app.require_subcommand(1);
+
+  ServerFlags flags;
+  // The config file belongs to the top-level app so that sections name the
+  // subcommand ("[server]"); fallthrough lets it follow the subcommand.
+  app.set_config("--config", "",
+                 "Read options from a TOML/INI file: a [server] section with the long option "
+                 "names as keys (listen = \"127.0.0.1:4566\")");
+  auto* server = app.add_subcommand("server", "Serve the AWS endpoint");
+  server->fallthrough();
+  server->footer(
+      "Configuration file:\n  --config FILE               TOML/INI file with a [server] section; "
+      "keys are the\n"
+      "                              long option names (account-id = \"111122223333\").\n"
+      "Command-line flags override the file; the file overrides NIMBUS_* variables.");
+  add_server_options(*server, flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (server->parsed()) return run_server(flags);
+  return 0;
+}
+
+}  // namespace nimbus::cli

@@ -1,0 +1,45 @@
+#pragma once
+
+// Nimbus's own endpoints under /_nimbus/ (health now; metrics and cost later),
+// in front of the AWS router, which gets every other path.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "nimbus/aws/router.h"
+#include "nimbus/net/http_handler.h"
+#include "nimbus/net/http_server.h"
+
+namespace nimbus::server {
+
+struct HealthFacts {
+  std::string endpoint;
+  std::filesystem::path data_dir;
+  std::size_t io_threads = 0;
+};
+
+class NimbusEndpoints final : public net::HttpHandler {
+ public:
+  NimbusEndpoints(aws::Router& router, const env::Clock& clock);
+
+  // Set once the HTTP server exists, before it serves.
+  void set_http_server(const net::HttpServer* server, HealthFacts facts);
+
+  std::size_t body_limit(const net::HttpRequest& head) const override;
+  boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
+  net::HttpResponse reject(const net::HttpRequest& head, net::RequestRejection why,
+                           std::size_t limit) const override;
+
+  net::HttpResponse health() const;
+
+ private:
+  aws::Router& router_;
+  const env::Clock& clock_;
+  std::chrono::steady_clock::time_point started_;
+  const net::HttpServer* http_server_ = nullptr;
+  HealthFacts facts_;
+};
+
+}  // namespace nimbus::server

@@ -1,0 +1,107 @@
+#include "nimbus/server/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nimbus/aws/credentials.h"
+#include "nimbus/aws/router.h"
+#include "nimbus/env/clock.h"
+#include "nimbus/env/data_dir.h"
+#include "nimbus/net/http_server.h"
+#include "nimbus/server/nimbus_endpoints.h"
+#include "nimbus/services/sts/sts_service.h"
+
+namespace nimbus::server {
+namespace {
+
+// Members are declared in start order and so destroyed in reverse.
+class ServerImpl final : public Server {
+ public:
+  std::string endpoint() const override { return endpoint_; }
+  const std::filesystem::path& data_dir() const override { return data_dir_->path(); }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    spdlog::info("stopping: draining in-flight requests");
+    http_->stop();
+    // Services with state flush here, in reverse order of starting, once they exist.
+    spdlog::info("stopped");
+  }
+
+  ~ServerImpl() override {
+    if (http_) stop();
+  }
+
+  Result<void> start(const ServerConfig& config) {
+    auto auth = aws::parse_auth_mode(config.auth);
+    if (!auth) return auth.error();
+    if (!config.credentials_file.empty()) {
+      auto loaded = aws::CredentialStore::load_file(config.credentials_file);
+      if (!loaded) return loaded.error();
+      credentials_ = std::move(*loaded);
+    }
+    if (*auth == aws::AuthMode::kSigV4 && credentials_.size() == 0) {
+      return AwsError::validation(
+          "--auth sigv4 needs --credentials-file naming at least one access key");
+    }
+    if (config.account_id.size() != 12 ||
+        config.account_id.find_first_not_of("0123456789") != std::string::npos) {
+      return AwsError::validation(
+          fmt::format("account id '{}' must be 12 digits", config.account_id));
+    }
+    if (config.region.empty()) return AwsError::validation("region must not be empty");
+
+    auto data_dir = env::DataDirectory::open(config.data_dir);
+    if (!data_dir) return data_dir.error();
+    data_dir_ = std::move(*data_dir);
+
+    sts_ = services::sts::make_sts_service();
+
+    router_ = std::make_unique<aws::Router>(
+        aws::RouterOptions{*auth, config.region, config.account_id, config.max_body_bytes},
+        credentials_, clock_);
+    for (aws::Service* service : {sts_.get()}) {
+      if (auto added = router_->add(*service); !added) return added.error();
+    }
+    endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
+
+    net::HttpServerOptions http_options;
+    http_options.host = config.host;
+    http_options.port = config.port;
+    http_options.io_threads = config.io_threads;
+    http_options.max_header_bytes = config.max_header_bytes;
+    http_options.idle_timeout = config.idle_timeout;
+    http_options.drain_timeout = config.shutdown_timeout;
+    auto http = net::HttpServer::start(http_options, *endpoints_);
+    if (!http) return http.error();
+    http_ = std::move(*http);
+
+    const bool ipv6 = http_->host().find(':') != std::string::npos;
+    endpoint_ = ipv6 ? fmt::format("http://[{}]:{}", http_->host(), http_->port())
+                     : fmt::format("http://{}:{}", http_->host(), http_->port());
+    endpoints_->set_http_server(http_.get(), {endpoint_, data_dir_->path(), http_->io_threads()});
+    return ok();
+  }
+
+ private:
+  env::SystemClock clock_;
+  aws::CredentialStore credentials_;
+  std::unique_ptr<env::DataDirectory> data_dir_;
+  std::unique_ptr<aws::Service> sts_;
+  std::unique_ptr<aws::Router> router_;
+  std::unique_ptr<NimbusEndpoints> endpoints_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::string endpoint_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config) {
+  auto server = std::make_unique<ServerImpl>();
+  if (auto started = server->start(config); !started) return started.error();
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace nimbus::server

@@ -1,0 +1,47 @@
+#pragma once
+
+// The composition root. Server::start builds every component, hands each its
+// dependencies through its constructor, and starts them in order; stop()
+// stops them in reverse. Reading start() shows the architecture.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "nimbus/core/result.h"
+
+namespace nimbus::server {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4566;
+  std::filesystem::path data_dir = ".nimbus";
+  std::string auth = "off";      // off | sigv4
+  std::string credentials_file;  // AWS shared-credentials format; required for sigv4
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::size_t io_threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 72 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+class Server {
+ public:
+  // Validates the configuration, builds and starts everything; ready to serve
+  // when it returns.
+  static Result<std::unique_ptr<Server>> start(const ServerConfig& config);
+  virtual ~Server() = default;
+
+  virtual std::string endpoint() const = 0;  // "http://127.0.0.1:4566"
+  virtual const std::filesystem::path& data_dir() const = 0;
+
+  // Graceful: stop taking connections, finish in-flight requests, stop the
+  // services, flush state. Idempotent; blocks.
+  virtual void stop() = 0;
+};
+
+}  // namespace nimbus::server
