@@ -1,0 +1,55 @@
+#include "nimbus/storage/rocksdb/options.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
+
+namespace nimbus::storage {
+
+rocksdb::Options rocksdb_options(const StoreOptions& options) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+
+  rocksdb::Options db;
+  db.create_if_missing = true;
+  db.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Memory is bounded: the block cache plus all memtables together.
+  db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(options.memtable_bytes);
+  db.write_buffer_size = std::max<std::size_t>(options.memtable_bytes / 4, 1 << 20);
+  db.max_write_buffer_number = 4;
+  db.max_background_jobs = options.background_jobs;
+  db.bytes_per_sync = 1 << 20;
+  // Reads matter more than disk on a developer's machine: LZ4 only where
+  // data settles, nothing on the hot levels.
+  db.compression = rocksdb::kNoCompression;
+  db.bottommost_compression = rocksdb::kLZ4Compression;
+  // A torn last record after a crash is dropped; everything before it is kept.
+  db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Restart fast: replay the WAL into memtables instead of flushing them at open.
+  db.avoid_flush_during_recovery = true;
+  // The change feed reads committed batches back from the WAL: keep
+  // obsolete WAL files a while so a slow listener still finds them.
+  db.WAL_ttl_seconds = 300;
+  db.WAL_size_limit_MB = 256;
+  db.statistics = rocksdb::CreateDBStatistics();
+  db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db.keep_log_file_num = 3;
+  return db;
+}
+
+rocksdb::OptimisticTransactionDBOptions occ_options() {
+  rocksdb::OptimisticTransactionDBOptions occ;
+  // Commits validate in parallel under per-bucket locks. RocksDB's default of
+  // 2^20 buckets allocates a million mutexes at open (~200 ms here); 2^14
+  // keeps start-up in milliseconds with collisions still rare.
+  occ.occ_lock_buckets = 1 << 14;
+  return occ;
+}
+
+}  // namespace nimbus::storage
