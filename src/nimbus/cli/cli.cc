@@ -19,6 +19,7 @@ namespace {
 struct ServerFlags {
   std::string listen = "127.0.0.1:4566";
   std::string data_dir = ".nimbus";
+  std::string durability = "wal";
   std::string auth = "off";
   std::string credentials_file;
   std::string region = "us-east-1";
@@ -57,6 +58,13 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->capture_default_str();
   command.add_option("--data-dir", flags.data_dir, "Directory holding all state")
       ->envname("NIMBUS_DATA_DIR")
+      ->capture_default_str();
+  command
+      .add_option("--durability", flags.durability,
+                  "When a write is acknowledged: wal (in the write-ahead log; survives a killed "
+                  "server) or sync (also fsynced; survives an OS crash, slower)")
+      ->envname("NIMBUS_DURABILITY")
+      ->check(CLI::IsMember({"wal", "sync"}))
       ->capture_default_str();
   command
       .add_option("--auth", flags.auth,
@@ -127,6 +135,7 @@ int run_server(const ServerFlags& flags) {
   config.host = listen->first;
   config.port = listen->second;
   config.data_dir = flags.data_dir;
+  config.durability = flags.durability;
   config.auth = flags.auth;
   config.credentials_file = flags.credentials_file;
   config.region = flags.region;

@@ -64,6 +64,7 @@ net::HttpResponse NimbusEndpoints::health() const {
   body["region"] = router_.options().region;
   body["account_id"] = router_.options().account_id;
   body["auth"] = aws::to_string(router_.options().auth);
+  body["durability"] = facts_.durability;
   body["services"] = std::move(services);
   if (http_server_ != nullptr) {
     const auto stats = http_server_->stats();

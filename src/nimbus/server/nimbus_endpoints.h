@@ -18,6 +18,7 @@ struct HealthFacts {
   std::string endpoint;
   std::filesystem::path data_dir;
   std::size_t io_threads = 0;
+  std::string durability;
 };
 
 class NimbusEndpoints final : public net::HttpHandler {

@@ -10,6 +10,8 @@
 #include "nimbus/net/http_server.h"
 #include "nimbus/server/nimbus_endpoints.h"
 #include "nimbus/services/sts/sts_service.h"
+#include "nimbus/storage/async_store.h"
+#include "nimbus/storage/store.h"
 
 namespace nimbus::server {
 namespace {
@@ -25,7 +27,11 @@ class ServerImpl final : public Server {
     stopped_ = true;
     spdlog::info("stopping: draining in-flight requests");
     http_->stop();
-    // Services with state flush here, in reverse order of starting, once they exist.
+    // Services with state stop here, in reverse order of starting, once they exist.
+    async_store_->stop();
+    if (auto synced = store_->sync(); !synced) {
+      spdlog::error("stopping: {}", synced.error().message());
+    }
     spdlog::info("stopped");
   }
 
@@ -52,9 +58,23 @@ class ServerImpl final : public Server {
     }
     if (config.region.empty()) return AwsError::validation("region must not be empty");
 
+    if (config.durability != "wal" && config.durability != "sync") {
+      return AwsError::validation(
+          fmt::format("unknown durability '{}' (wal or sync)", config.durability));
+    }
+
     auto data_dir = env::DataDirectory::open(config.data_dir);
     if (!data_dir) return data_dir.error();
     data_dir_ = std::move(*data_dir);
+
+    storage::StoreOptions store_options;
+    store_options.path = data_dir_->path() / "store";
+    store_options.durability = config.durability == "sync" ? storage::Durability::kSync
+                                                           : storage::Durability::kProcessCrash;
+    auto store = storage::Store::open(store_options);
+    if (!store) return store.error();
+    store_ = std::move(*store);
+    async_store_ = std::make_unique<storage::AsyncStore>(*store_, storage::AsyncStoreOptions{});
 
     sts_ = services::sts::make_sts_service();
 
@@ -80,7 +100,8 @@ class ServerImpl final : public Server {
     const bool ipv6 = http_->host().find(':') != std::string::npos;
     endpoint_ = ipv6 ? fmt::format("http://[{}]:{}", http_->host(), http_->port())
                      : fmt::format("http://{}:{}", http_->host(), http_->port());
-    endpoints_->set_http_server(http_.get(), {endpoint_, data_dir_->path(), http_->io_threads()});
+    endpoints_->set_http_server(
+        http_.get(), {endpoint_, data_dir_->path(), http_->io_threads(), config.durability});
     return ok();
   }
 
@@ -88,6 +109,8 @@ class ServerImpl final : public Server {
   env::SystemClock clock_;
   aws::CredentialStore credentials_;
   std::unique_ptr<env::DataDirectory> data_dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::AsyncStore> async_store_;
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<aws::Router> router_;
   std::unique_ptr<NimbusEndpoints> endpoints_;

@@ -18,8 +18,9 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 4566;
   std::filesystem::path data_dir = ".nimbus";
-  std::string auth = "off";      // off | sigv4
-  std::string credentials_file;  // AWS shared-credentials format; required for sigv4
+  std::string durability = "wal";  // wal | sync
+  std::string auth = "off";        // off | sigv4
+  std::string credentials_file;    // AWS shared-credentials format; required for sigv4
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::size_t io_threads = 0;  // 0: one per core

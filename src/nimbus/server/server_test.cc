@@ -62,6 +62,8 @@ TEST_F(ServerTest, HealthReportsVersionUptimeAndServices) {
   EXPECT_GE(body.at("uptime_seconds").as_double(), 0.0);
   EXPECT_EQ(body.at("services").as_object().at("sts").as_string(), "running");
   EXPECT_EQ(body.at("auth").as_string(), "off");
+  EXPECT_EQ(body.at("durability").as_string(), "wal");
+  EXPECT_TRUE(std::filesystem::is_directory(data_dir_ / "store"));
   EXPECT_EQ(body.at("data_dir").as_string(), std::filesystem::canonical(data_dir_).string());
   EXPECT_EQ(get(**server, "/_nimbus/nothing").result_int(), 404);
   (*server)->stop();
@@ -78,6 +80,10 @@ TEST_F(ServerTest, RefusesInvalidConfiguration) {
 
   config_.auth = "off";
   config_.account_id = "12345";
+  EXPECT_FALSE(Server::start(config_));
+
+  config_.account_id = "000000000000";
+  config_.durability = "eventually";
   EXPECT_FALSE(Server::start(config_));
 }
 
