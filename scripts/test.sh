@@ -15,13 +15,6 @@ scripts/build.sh release
 echo "== tests"
 (cd build && ctest -j"$(nproc)" --output-on-failure --timeout 600)
 
-echo "== build (asan+ubsan)"
-scripts/build.sh asan
-echo "== tests (asan+ubsan)"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-(cd build-asan && ctest -j"$(nproc)" --output-on-failure --timeout 900)
-
 echo "== storage concurrency tests (tsan)"
 scripts/build.sh tsan
 # The two tests with concurrent plain writers are left out: RocksDB's group
@@ -30,3 +23,10 @@ scripts/build.sh tsan
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
   build-tsan/src/nimbus/storage/storage_test \
   --gtest_filter='AsyncStoreTest.*:StoreTest.*Conflict*:StoreTest.ConcurrentIncrementsLoseNothing:StoreTest.ChangeFeedDeliversCommitsInOrder'
+
+echo "== build (asan+ubsan)"
+scripts/build.sh asan
+echo "== tests (asan+ubsan)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+(cd build-asan && ctest -j"$(nproc)" --output-on-failure --timeout 900)

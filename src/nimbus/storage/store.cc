@@ -1,5 +1,7 @@
 #include "nimbus/storage/store.h"
 
+#include "nimbus/storage/key_encoding.h"
+
 namespace nimbus::storage {
 
 WriteBatch& WriteBatch::put(const Keyspace& keyspace, std::string_view key,
@@ -11,6 +13,16 @@ WriteBatch& WriteBatch::put(const Keyspace& keyspace, std::string_view key,
 WriteBatch& WriteBatch::del(const Keyspace& keyspace, std::string_view key) {
   writes_.push_back({Kind::kDelete, keyspace.id, std::string(key), {}});
   return *this;
+}
+
+ScanOptions ScanOptions::with_prefix(std::string_view prefix) {
+  ScanOptions options;
+  if (prefix.empty()) return options;
+  options.lower = Bound{std::string(prefix), true};
+  if (auto successor = prefix_successor(prefix); !successor.empty()) {
+    options.upper = Bound{std::move(successor), false};
+  }
+  return options;
 }
 
 bool is_conflict(const AwsError& error) { return error.code() == kConflictCode; }

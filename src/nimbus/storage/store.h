@@ -9,6 +9,8 @@
 // Thread safety: every method may be called from any thread concurrently,
 // except that one Transaction is used by one thread at a time. All calls
 // block on disk: from coroutines, go through AsyncStore (async_store.h).
+// Snapshots, transactions and subscriptions must be released before the
+// store is destroyed.
 
 #include <cstdint>
 #include <filesystem>
@@ -94,6 +96,9 @@ struct ScanOptions {
   // Resume after this key (exclusive), as returned in ScanPage::cursor.
   std::optional<std::string> cursor;
   std::shared_ptr<const Snapshot> snapshot;  // null: latest
+
+  // Every key that starts with `prefix`.
+  static ScanOptions with_prefix(std::string_view prefix);
 };
 
 struct ScanPage {

@@ -135,13 +135,17 @@ TEST_F(StoreTest, ScansHonourBoundsDirectionLimitAndCursor) {
   exact.limit = 5;
   EXPECT_FALSE(store_->scan(table_, exact).value().cursor);
 
-  // Prefix scan: lower inclusive at the prefix, upper exclusive at its successor.
-  fill(table_, {"user#1", "user#2", "userz"});
-  ScanOptions prefix;
-  prefix.lower = Bound{"user#", true};
-  prefix.upper = Bound{"user$", false};
-  EXPECT_EQ(keys_of(store_->scan(table_, prefix).value()),
+  // Prefix scans, including prefixes ending in 0xff.
+  fill(table_, {"user#1", "user#2", "userz", "user"});
+  EXPECT_EQ(keys_of(store_->scan(table_, ScanOptions::with_prefix("user#")).value()),
             (std::vector<std::string>{"user#1", "user#2"}));
+  ASSERT_TRUE(store_->put(table_, "p\xff\x01", "x"));
+  ASSERT_TRUE(store_->put(table_, "p\xff", "x"));
+  ASSERT_TRUE(store_->put(table_, "q", "x"));
+  auto backward_prefix = ScanOptions::with_prefix("p\xff");
+  backward_prefix.direction = Direction::kBackward;
+  EXPECT_EQ(keys_of(store_->scan(table_, backward_prefix).value()),
+            (std::vector<std::string>{"p\xff\x01", "p\xff"}));
 
   ScanOptions empty;
   empty.lower = Bound{"d", true};
