@@ -16,19 +16,14 @@
 namespace nimbus::cli {
 namespace {
 
+// Options bind straight into the server's configuration, except those that
+// need converting first.
 struct ServerFlags {
+  server::ServerConfig config;
   std::string listen = "127.0.0.1:4566";
   std::string data_dir = ".nimbus";
-  std::string durability = "wal";
-  std::string auth = "off";
-  std::string credentials_file;
-  std::string region = "us-east-1";
-  std::string account_id = "000000000000";
   std::string log_format = "text";
   std::string log_level = "info";
-  std::size_t io_threads = 0;
-  std::size_t max_body_bytes = 72 * 1024 * 1024;
-  std::size_t max_header_bytes = 64 * 1024;
   double idle_timeout_seconds = 60;
   double shutdown_timeout_seconds = 10;
 };
@@ -60,27 +55,28 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_DATA_DIR")
       ->capture_default_str();
   command
-      .add_option("--durability", flags.durability,
+      .add_option("--durability", flags.config.durability,
                   "When a write is acknowledged: wal (in the write-ahead log; survives a killed "
                   "server) or sync (also fsynced; survives an OS crash, slower)")
       ->envname("NIMBUS_DURABILITY")
       ->check(CLI::IsMember({"wal", "sync"}))
       ->capture_default_str();
   command
-      .add_option("--auth", flags.auth,
+      .add_option("--auth", flags.config.auth,
                   "Request authentication: off (accept any credentials) or sigv4")
       ->envname("NIMBUS_AUTH")
       ->check(CLI::IsMember({"off", "sigv4"}))
       ->capture_default_str();
   command
-      .add_option("--credentials-file", flags.credentials_file,
+      .add_option("--credentials-file", flags.config.credentials_file,
                   "Access keys accepted with --auth sigv4, in the AWS shared-credentials format "
                   "([user] aws_access_key_id = ... aws_secret_access_key = ...)")
       ->envname("NIMBUS_CREDENTIALS_FILE");
-  command.add_option("--region", flags.region, "Region used when a request names none")
+  command.add_option("--region", flags.config.region, "Region used when a request names none")
       ->envname("NIMBUS_REGION")
       ->capture_default_str();
-  command.add_option("--account-id", flags.account_id, "The 12-digit AWS account id in ARNs")
+  command
+      .add_option("--account-id", flags.config.account_id, "The 12-digit AWS account id in ARNs")
       ->envname("NIMBUS_ACCOUNT_ID")
       ->capture_default_str();
   command.add_option("--log-format", flags.log_format, "Log lines as text or json")
@@ -91,17 +87,17 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
-  command.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (0: one per core)")
+  command.add_option("--io-threads", flags.config.io_threads, "HTTP I/O threads (0: one per core)")
       ->envname("NIMBUS_IO_THREADS")
       ->capture_default_str();
   command
-      .add_option("--max-body-bytes", flags.max_body_bytes,
+      .add_option("--max-body-bytes", flags.config.max_body_bytes,
                   "Largest request body accepted (services may set lower limits); larger gets 413")
       ->envname("NIMBUS_MAX_BODY_BYTES")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command
-      .add_option("--max-header-bytes", flags.max_header_bytes,
+      .add_option("--max-header-bytes", flags.config.max_header_bytes,
                   "Largest request head accepted; larger gets 431")
       ->envname("NIMBUS_MAX_HEADER_BYTES")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
@@ -131,18 +127,10 @@ int run_server(const ServerFlags& flags) {
     fmt::print(stderr, "nimbus: {}\n", listen.error().message());
     return 2;
   }
-  server::ServerConfig config;
+  server::ServerConfig config = flags.config;
   config.host = listen->first;
   config.port = listen->second;
   config.data_dir = flags.data_dir;
-  config.durability = flags.durability;
-  config.auth = flags.auth;
-  config.credentials_file = flags.credentials_file;
-  config.region = flags.region;
-  config.account_id = flags.account_id;
-  config.io_threads = flags.io_threads;
-  config.max_body_bytes = flags.max_body_bytes;
-  config.max_header_bytes = flags.max_header_bytes;
   config.idle_timeout =
       std::chrono::milliseconds(static_cast<long>(flags.idle_timeout_seconds * 1000));
   config.shutdown_timeout =
@@ -164,7 +152,7 @@ int run_server(const ServerFlags& flags) {
   }
   // The one line on stdout: tools and tests read the endpoint from it.
   fmt::print("nimbus {} listening on {} (data dir {}, auth {})\n", NIMBUS_VERSION,
-             (*server)->endpoint(), (*server)->data_dir().string(), flags.auth);
+             (*server)->endpoint(), (*server)->data_dir().string(), flags.config.auth);
   std::fflush(stdout);
 
   int received = 0;
