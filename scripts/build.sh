@@ -13,5 +13,7 @@ case "$flavour" in
   *) echo "usage: $0 [release|asan|tsan]" >&2; exit 2 ;;
 esac
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Relative paths in the cache key: a fresh clone elsewhere (as CI makes) still hits.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)" ${targets[@]+--target "${targets[@]}"}

@@ -185,7 +185,7 @@ boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest reques
   context.received = clock_.now();
 
   // A signature that cannot even be parsed is refused whatever the auth
-  // mode, before routing: with auth off only the secret goes unchecked.
+  // mode: with auth off only the secret goes unchecked.
   auto found = find_signature(request);
   Service* service = route(request);
   net::HttpResponse response;
