@@ -1,6 +1,7 @@
 #include "nimbus/aws/router.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 
 #include <fmt/format.h>
@@ -25,7 +26,10 @@ bool path_has_prefix(std::string_view path, std::string_view prefix) {
 
 // IAM user ids are "AIDA" plus 17 upper-case characters; derive a stable one.
 std::string user_id_for(std::string_view access_key_id) {
-  return "AIDA" + to_lower(sha256_hex(access_key_id)).substr(0, 17);
+  std::string id = "AIDA" + sha256_hex(access_key_id).substr(0, 17);
+  std::transform(id.begin(), id.end(), id.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return id;
 }
 
 }  // namespace
@@ -103,8 +107,8 @@ Service* Router::route(const net::HttpRequest& head) const {
   return nullptr;
 }
 
-Protocol Router::protocol_for(const net::HttpRequest& head) const {
-  if (const Service* service = route(head)) return service->descriptor().protocol;
+Protocol Router::protocol_for(const net::HttpRequest& head, const Service* service) const {
+  if (service != nullptr) return service->descriptor().protocol;
   if (head.headers.contains("X-Amz-Target")) return Protocol::kJson11;
   const auto content_type = head.headers.get("Content-Type").value_or("");
   if (starts_with_icase(content_type, "application/x-www-form-urlencoded") ||
@@ -132,16 +136,13 @@ net::HttpResponse Router::reject(const net::HttpRequest& head, net::RequestRejec
       case net::RequestRejection::kHeadersTooLarge:
         return AwsError("RequestHeaderFieldsTooLarge",
                         fmt::format("Request headers must be smaller than {} bytes.", limit), 431);
-      case net::RequestRejection::kIncompleteBody:
-        return AwsError("IncompleteBody", "The request body ended before its declared length.",
-                        400);
       case net::RequestRejection::kMalformed:
         break;
     }
     return AwsError("BadRequest", "The request is not valid HTTP/1.1.", 400);
   }();
   spdlog::info("refused {} {}: {} [{}]", head.method, head.path(), error.code(), request_id);
-  return error_response(protocol_for(head), error, request_id);
+  return error_response(protocol_for(head, route(head)), error, request_id);
 }
 
 Caller Router::caller_for(std::string_view access_key_id) const {
@@ -189,7 +190,7 @@ boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest reques
   auto found = find_signature(request);
   Service* service = route(request);
   net::HttpResponse response;
-  const Protocol protocol = service ? service->descriptor().protocol : protocol_for(request);
+  const Protocol protocol = protocol_for(request, service);
   if (found && !*found) {
     response = error_response(protocol, found->error(), context.request_id);
   } else if (!found && options_.auth == AuthMode::kSigV4) {

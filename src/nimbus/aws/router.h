@@ -55,7 +55,8 @@ class Router final : public net::HttpHandler {
                               const std::optional<SigV4Signature>& signature,
                               RequestContext& context) const;
   Caller caller_for(std::string_view access_key_id) const;
-  Protocol protocol_for(const net::HttpRequest& head) const;
+  // The routed service's protocol, or a guess from the request's shape.
+  Protocol protocol_for(const net::HttpRequest& head, const Service* service) const;
 
   RouterOptions options_;
   const CredentialStore& credentials_;

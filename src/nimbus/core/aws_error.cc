@@ -48,14 +48,6 @@ AwsError AwsError::request_entity_too_large(std::size_t limit) {
           fmt::format("Request must be smaller than {} bytes.", limit), 413};
 }
 
-AwsError AwsError::not_found(std::string message) {
-  return {"NotFoundException", std::move(message), 404};
-}
-
-AwsError AwsError::timeout() {
-  return {"RequestTimeoutException", "The request did not complete in time.", 408};
-}
-
 void throw_exception_from_error(const AwsError& error, const boost::source_location& location) {
   throw std::logic_error(fmt::format("unchecked AwsError {}: {} at {}:{}", error.code(),
                                      error.message(), location.file_name(), location.line()));

@@ -37,8 +37,6 @@ class AwsError {
   static AwsError invalid_signature(std::string message);
   static AwsError incomplete_signature(std::string message);
   static AwsError request_entity_too_large(std::size_t limit);
-  static AwsError not_found(std::string message);  // a path no service answers
-  static AwsError timeout();
 
   const std::string& code() const { return code_; }
   const std::string& message() const { return message_; }

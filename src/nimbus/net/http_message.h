@@ -58,7 +58,6 @@ enum class RequestRejection {
   kMalformed,        // unparseable request line or headers: 400
   kHeadersTooLarge,  // past the header limit: 431
   kBodyTooLarge,     // past the handler's body limit: 413
-  kIncompleteBody,   // connection closed or timed out mid-body: 400/408
 };
 
 }  // namespace nimbus::net

@@ -57,6 +57,10 @@ AwsError storage_error(const rocksdb::Status& status, std::string_view what) {
   return AwsError::internal(fmt::format("storage: {} failed: {}", what, status.ToString()));
 }
 
+AwsError keyspace_not_found(std::string_view name) {
+  return AwsError("ResourceNotFoundException", fmt::format("No keyspace named {}", name), 404);
+}
+
 AwsError conflict_error() {
   return AwsError(std::string(kConflictCode),
                   "Transaction cancelled: another write to the same keys committed first.", 400);
@@ -206,8 +210,7 @@ class RocksStore final : public Store {
   Result<Keyspace> open_keyspace(std::string_view name) override {
     auto found = find_keyspace(name);
     if (!found) return found.error();
-    if (!*found)
-      return AwsError("ResourceNotFoundException", fmt::format("No keyspace named {}", name), 404);
+    if (!*found) return keyspace_not_found(name);
     return **found;
   }
 
@@ -223,8 +226,7 @@ class RocksStore final : public Store {
     std::lock_guard lock(catalog_mutex_);
     auto found = find_keyspace(name);
     if (!found) return found.error();
-    if (!*found)
-      return AwsError("ResourceNotFoundException", fmt::format("No keyspace named {}", name), 404);
+    if (!*found) return keyspace_not_found(name);
     rocksdb::WriteBatch batch;
     batch.Delete(internal_key(kCatalogId, std::string(kCatalogNamePrefix) + std::string(name)));
     // One range tombstone: the data goes in background compactions.
