@@ -1,0 +1,268 @@
+#include "nimbus/env/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+namespace nimbus::env {
+
+namespace {
+
+// Everything the child needs, prepared by the parent: between clone and exec
+// the child shares the parent's memory and may only make system calls.
+struct ChildPlan {
+  const char* program = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* working_dir = nullptr;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  bool new_process_group = true;
+  const ResourceLimit* limits = nullptr;
+  std::size_t limit_count = 0;
+  const int* cgroup_fds = nullptr;
+  std::size_t cgroup_fd_count = 0;
+  bool set_uid = false;
+  uid_t uid = 0;
+  bool set_gid = false;
+  gid_t gid = 0;
+  // Written by the child when a step fails; read by the parent after the
+  // vfork-style suspension ends.
+  int failed_errno = 0;
+  const char* failed_step = nullptr;
+};
+
+[[noreturn]] void child_fail(ChildPlan& plan, const char* step) {
+  plan.failed_errno = errno;
+  plan.failed_step = step;
+  _exit(127);
+}
+
+int child_main(void* arg) {
+  auto& plan = *static_cast<ChildPlan*>(arg);
+  // Handlers the server installed must not run here; ignored signals (SIGPIPE)
+  // would stay ignored across exec, so every disposition goes back to default.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    sigaction(sig, &action, nullptr);
+  }
+  if (plan.new_process_group && setpgid(0, 0) != 0) child_fail(plan, "setpgid");
+  for (std::size_t i = 0; i < plan.cgroup_fd_count; ++i) {
+    if (write(plan.cgroup_fds[i], "0", 1) != 1) child_fail(plan, "join cgroup");
+  }
+  for (std::size_t i = 0; i < plan.limit_count; ++i) {
+    struct rlimit limit {};
+    limit.rlim_cur = plan.limits[i].soft;
+    limit.rlim_max = plan.limits[i].hard;
+    if (setrlimit(plan.limits[i].resource, &limit) != 0) child_fail(plan, "setrlimit");
+  }
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) child_fail(plan, "open /dev/null");
+  int out = plan.stdout_fd >= 0 ? plan.stdout_fd : null_fd;
+  int err = plan.stderr_fd >= 0 ? plan.stderr_fd : null_fd;
+  if (dup2(null_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) child_fail(plan, "dup2");
+  if (plan.working_dir != nullptr && chdir(plan.working_dir) != 0) child_fail(plan, "chdir");
+  if (plan.set_gid) {
+    if (setgroups(0, nullptr) != 0 || setgid(plan.gid) != 0) child_fail(plan, "setgid");
+  }
+  if (plan.set_uid && setuid(plan.uid) != 0) child_fail(plan, "setuid");
+  // Nothing of the server's leaks into the function: no sockets, no store files.
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) child_fail(plan, "close_range");
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(plan.program, plan.argv, plan.envp);
+  child_fail(plan, "execve");
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+ExitStatus status_from(const siginfo_t& info) {
+  ExitStatus status;
+  if (info.si_code == CLD_EXITED) {
+    status.kind = ExitStatus::Kind::kExited;
+    status.code = info.si_status;
+  } else {
+    status.kind = ExitStatus::Kind::kSignaled;
+    status.code = info.si_status;
+  }
+  return status;
+}
+
+constexpr std::size_t kChildStackBytes = 64 * 1024;
+
+}  // namespace
+
+std::string ExitStatus::describe() const {
+  if (kind == Kind::kExited) return fmt::format("exit status {}", code);
+  // Go's os.ProcessState wording, which is what Lambda prints.
+  switch (code) {
+    case SIGKILL:
+      return "signal: killed";
+    case SIGTERM:
+      return "signal: terminated";
+    case SIGSEGV:
+      return "signal: segmentation fault";
+    case SIGABRT:
+      return "signal: aborted";
+    case SIGBUS:
+      return "signal: bus error";
+    case SIGILL:
+      return "signal: illegal instruction";
+    case SIGFPE:
+      return "signal: floating point exception";
+    case SIGINT:
+      return "signal: interrupt";
+    default:
+      return fmt::format("signal: {}", code);
+  }
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      pidfd_(std::exchange(other.pidfd_, -1)),
+      status_(std::exchange(other.status_, std::nullopt)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    reset();
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::exchange(other.pidfd_, -1);
+    status_ = std::exchange(other.status_, std::nullopt);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() { reset(); }
+
+void ChildProcess::reset() {
+  if (pid_ > 0 && !status_) {
+    signal_group(SIGKILL);
+    wait();
+  }
+  if (pidfd_ >= 0) close(pidfd_);
+  pid_ = -1;
+  pidfd_ = -1;
+  status_.reset();
+}
+
+void ChildProcess::signal_group(int signal) const {
+  if (pid_ <= 0 || status_) return;
+  // The group may outlive its leader's exit; signalling it is still right.
+  if (kill(-pid_, signal) != 0) kill(pid_, signal);
+}
+
+std::optional<ExitStatus> ChildProcess::try_wait() {
+  if (status_) return status_;
+  if (pidfd_ < 0) return std::nullopt;
+  siginfo_t info{};
+  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) !=
+      0) {
+    return std::nullopt;
+  }
+  if (info.si_pid == 0) return std::nullopt;
+  status_ = status_from(info);
+  return status_;
+}
+
+ExitStatus ChildProcess::wait() {
+  if (status_) return *status_;
+  siginfo_t info{};
+  while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED) != 0) {
+    if (errno != EINTR) {
+      status_ = ExitStatus{ExitStatus::Kind::kSignaled, SIGKILL};
+      return *status_;
+    }
+  }
+  status_ = status_from(info);
+  return *status_;
+}
+
+Result<ChildProcess> spawn_process(const SpawnOptions& options) {
+  if (options.argv.empty() || options.argv.front().empty()) {
+    return AwsError::internal("spawn_process: no program");
+  }
+  auto argv = c_strings(options.argv);
+  auto envp = c_strings(options.env);
+  std::string working_dir = options.working_dir.string();
+
+  ChildPlan plan;
+  plan.program = options.argv.front().c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.working_dir = working_dir.empty() ? nullptr : working_dir.c_str();
+  plan.stdout_fd = options.stdout_fd;
+  plan.stderr_fd = options.stderr_fd;
+  plan.new_process_group = options.new_process_group;
+  plan.limits = options.limits.data();
+  plan.limit_count = options.limits.size();
+  plan.cgroup_fds = options.cgroup_procs_fds.data();
+  plan.cgroup_fd_count = options.cgroup_procs_fds.size();
+  if (options.uid) {
+    plan.set_uid = true;
+    plan.uid = *options.uid;
+  }
+  if (options.gid) {
+    plan.set_gid = true;
+    plan.gid = *options.gid;
+  }
+
+  void* stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    return AwsError::internal(fmt::format("spawn: mmap: {}", std::strerror(errno)));
+  }
+  // No signal handler may run in the child while it shares our memory.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  int pidfd = -1;
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | options.namespace_flags;
+  pid_t pid = clone(child_main, static_cast<char*>(stack) + kChildStackBytes, flags, &plan, &pidfd,
+                    nullptr, nullptr);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  munmap(stack, kChildStackBytes);
+
+  if (pid < 0) {
+    return AwsError::internal(
+        fmt::format("spawn {}: clone: {}", options.argv.front(), std::strerror(clone_errno)));
+  }
+  ChildProcess child(pid, pidfd);
+  if (plan.failed_step != nullptr) {
+    child.wait();
+    return AwsError::internal(fmt::format("spawn {}: {}: {}", options.argv.front(),
+                                          plan.failed_step, std::strerror(plan.failed_errno)));
+  }
+  return child;
+}
+
+}  // namespace nimbus::env

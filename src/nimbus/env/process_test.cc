@@ -1,0 +1,119 @@
+#include "nimbus/env/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace nimbus::env {
+namespace {
+
+struct Pipe {
+  int read = -1;
+  int write = -1;
+  Pipe() {
+    int fds[2];
+    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
+    read = fds[0];
+    write = fds[1];
+  }
+  ~Pipe() {
+    if (read >= 0) close(read);
+    if (write >= 0) close(write);
+  }
+  std::string drain() {
+    close(write);
+    write = -1;
+    std::string out;
+    char buffer[256];
+    ssize_t n;
+    while ((n = ::read(read, buffer, sizeof buffer)) > 0) out.append(buffer, n);
+    return out;
+  }
+};
+
+TEST(SpawnProcess, RunsWithOnlyTheGivenEnvironmentAndDirectory) {
+  Pipe out;
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo \"$GREETING $HOME\"; pwd; exit 3"};
+  options.env = {"GREETING=hello"};
+  options.working_dir = "/tmp";
+  options.stdout_fd = out.write;
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(out.drain(), "hello \n/tmp\n");
+  auto status = child->wait();
+  EXPECT_EQ(status.kind, ExitStatus::Kind::kExited);
+  EXPECT_EQ(status.code, 3);
+  EXPECT_EQ(status.describe(), "exit status 3");
+}
+
+TEST(SpawnProcess, AMissingProgramIsAnErrorNotAChild) {
+  SpawnOptions options;
+  options.argv = {"/nonexistent/bootstrap"};
+  auto child = spawn_process(options);
+  ASSERT_FALSE(child);
+  EXPECT_NE(child.error().message().find("execve"), std::string::npos) << child.error().message();
+}
+
+TEST(SpawnProcess, AMissingWorkingDirectoryIsAnError) {
+  SpawnOptions options;
+  options.argv = {"/bin/true"};
+  options.working_dir = "/nonexistent-dir";
+  auto child = spawn_process(options);
+  ASSERT_FALSE(child);
+  EXPECT_NE(child.error().message().find("chdir"), std::string::npos);
+}
+
+TEST(SpawnProcess, SignallingTheGroupReachesGrandchildren) {
+  Pipe out;
+  SpawnOptions options;
+  // The grandchild keeps the pipe open; only a group kill closes it.
+  options.argv = {"/bin/sh", "-c", "sleep 60 & echo started; wait"};
+  options.stdout_fd = out.write;
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child);
+  close(out.write);
+  out.write = -1;
+  char buffer[16];
+  ASSERT_GT(read(out.read, buffer, sizeof buffer), 0);
+  child->signal_group(SIGKILL);
+  auto status = child->wait();
+  EXPECT_EQ(status.kind, ExitStatus::Kind::kSignaled);
+  EXPECT_EQ(status.describe(), "signal: killed");
+  pollfd pfd{out.read, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);  // EOF: the grandchild is gone too
+  EXPECT_EQ(read(out.read, buffer, sizeof buffer), 0);
+}
+
+TEST(SpawnProcess, PidfdBecomesReadableOnExitAndTryWaitReaps) {
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "exit 0"};
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child);
+  pollfd pfd{child->pidfd(), POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+  auto status = child->try_wait();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code, 0);
+  EXPECT_FALSE(child->running());
+}
+
+TEST(SpawnProcess, ResourceLimitsApplyInTheChild) {
+  Pipe out;
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "ulimit -n"};
+  options.limits = {ResourceLimit{RLIMIT_NOFILE, 77, 77}};
+  options.stdout_fd = out.write;
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child);
+  EXPECT_EQ(out.drain(), "77\n");
+}
+
+}  // namespace
+}  // namespace nimbus::env
