@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include <fmt/format.h>
@@ -42,6 +44,12 @@ struct ChildPlan {
   std::size_t limit_count = 0;
   const int* cgroup_fds = nullptr;
   std::size_t cgroup_fd_count = 0;
+  const char* const* mount_sources = nullptr;
+  const char* const* mount_targets = nullptr;
+  const bool* mount_read_only = nullptr;
+  std::size_t mount_count = 0;
+  bool private_mounts = false;
+  bool remount_proc = false;
   bool set_uid = false;
   uid_t uid = 0;
   bool set_gid = false;
@@ -77,6 +85,24 @@ int child_main(void* arg) {
     limit.rlim_cur = plan.limits[i].soft;
     limit.rlim_max = plan.limits[i].hard;
     if (setrlimit(plan.limits[i].resource, &limit) != 0) child_fail(plan, "setrlimit");
+  }
+  if (plan.private_mounts && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    child_fail(plan, "make mounts private");
+  }
+  for (std::size_t i = 0; i < plan.mount_count; ++i) {
+    if (mount(plan.mount_sources[i], plan.mount_targets[i], nullptr, MS_BIND | MS_REC, nullptr) !=
+        0) {
+      child_fail(plan, "bind mount");
+    }
+    if (plan.mount_read_only[i] &&
+        mount(nullptr, plan.mount_targets[i], nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+      child_fail(plan, "read-only remount");
+    }
+  }
+  if (plan.remount_proc &&
+      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    child_fail(plan, "mount /proc");
   }
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) child_fail(plan, "open /dev/null");
@@ -234,6 +260,20 @@ Result<ChildProcess> spawn_process(const SpawnOptions& options) {
     plan.set_gid = true;
     plan.gid = *options.gid;
   }
+
+  std::vector<const char*> mount_sources, mount_targets;
+  std::unique_ptr<bool[]> mount_read_only(new bool[options.mounts.size() + 1]);
+  for (std::size_t i = 0; i < options.mounts.size(); ++i) {
+    mount_sources.push_back(options.mounts[i].source.c_str());
+    mount_targets.push_back(options.mounts[i].target.c_str());
+    mount_read_only[i] = options.mounts[i].access == BindMount::Access::kReadOnly;
+  }
+  plan.mount_sources = mount_sources.data();
+  plan.mount_targets = mount_targets.data();
+  plan.mount_read_only = mount_read_only.get();
+  plan.mount_count = options.mounts.size();
+  plan.private_mounts = (options.namespace_flags & CLONE_NEWNS) != 0;
+  plan.remount_proc = plan.private_mounts && (options.namespace_flags & CLONE_NEWPID) != 0;
 
   void* stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

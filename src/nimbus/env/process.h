@@ -28,6 +28,13 @@ struct ResourceLimit {
   std::uint64_t hard;
 };
 
+// A bind mount made in the child's own mount namespace (needs CLONE_NEWNS).
+struct BindMount {
+  std::string source;
+  std::string target;
+  enum class Access { kReadWrite, kReadOnly } access = Access::kReadOnly;
+};
+
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is the program: an absolute path
   std::vector<std::string> env;   // "NAME=value"; nothing is inherited
@@ -42,6 +49,10 @@ struct SpawnOptions {
   std::vector<int> cgroup_procs_fds;
   // Extra clone(2) flags, e.g. CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC.
   int namespace_flags = 0;
+  // With CLONE_NEWNS: mount propagation is made private first, then these
+  // are made in order; with CLONE_NEWPID as well, /proc is remounted so the
+  // child sees only its own processes.
+  std::vector<BindMount> mounts;
   // Drop to this user and group before exec (needs privilege).
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

@@ -6,7 +6,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <sched.h>
 
 #include <gtest/gtest.h>
 
@@ -113,6 +117,41 @@ TEST(SpawnProcess, ResourceLimitsApplyInTheChild) {
   auto child = spawn_process(options);
   ASSERT_TRUE(child);
   EXPECT_EQ(out.drain(), "77\n");
+}
+
+}  // namespace
+}  // namespace nimbus::env
+
+namespace nimbus::env {
+namespace {
+
+TEST(SpawnProcess, NamespacesGiveAPrivateTmpAReadOnlyTreeAndOwnPids) {
+  if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
+  char tmp_template[] = "/tmp/nimbus-ns-XXXXXX";
+  ASSERT_NE(mkdtemp(tmp_template), nullptr);
+  std::string private_tmp = tmp_template;
+  char code_template[] = "/tmp/nimbus-code-XXXXXX";
+  ASSERT_NE(mkdtemp(code_template), nullptr);
+  std::string code = code_template;
+  Pipe out;
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c",
+                  "echo x > /tmp/mine && echo $$ && (touch " + code +
+                      "/f 2>/dev/null && echo writable || echo read-only)"};
+  options.namespace_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+  // The code lives under /tmp, which the private /tmp hides: it is staged
+  // inside the private tmp first and travels with it (recursive bind).
+  std::filesystem::create_directories(private_tmp + code.substr(4));
+  options.mounts = {{code, private_tmp + code.substr(4), BindMount::Access::kReadOnly},
+                    {private_tmp, "/tmp", BindMount::Access::kReadWrite}};
+  options.stdout_fd = out.write;
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(out.drain(), "1\nread-only\n");  // pid 1 in its own namespace
+  EXPECT_EQ(child->wait().code, 0);
+  EXPECT_TRUE(std::ifstream(private_tmp + "/mine").good());  // its /tmp was ours
+  std::filesystem::remove_all(private_tmp);
+  std::filesystem::remove_all(code);
 }
 
 }  // namespace
