@@ -1,0 +1,1304 @@
+// The engine: a scheduler (which instance gets which invocation, when to
+// start and stop instances) and instances (a process, its Runtime API
+// endpoint, its log pipe). Threading (docs/threading.md):
+//   - Scheduler state lives under one mutex, `mutex_`; critical sections are
+//     short and never do I/O.
+//   - Each instance lives on one engine event loop: its Runtime API
+//     connections, log pipe, timers and exit watcher all run there, so an
+//     instance's own fields need no lock.
+//   - invoke() runs on the caller's executor; the result comes back through a
+//     thread-safe one-shot channel that resumes the caller there.
+
+#include "nimbus/engine/engine.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "nimbus/core/request_id.h"
+#include "nimbus/core/strings.h"
+#include "nimbus/engine/internal/cgroups.h"
+#include "nimbus/engine/internal/runtimes.h"
+#include "nimbus/engine/journal.h"
+#include "nimbus/env/process.h"
+
+namespace nimbus::engine {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using Signal = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kLogTailBytes = 4096;
+constexpr std::size_t kMaxLogLineBytes = 256 * 1024;
+constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+
+double ms_between(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string error_document(std::string_view type, std::string_view message) {
+  json::object body{{"errorType", type}, {"errorMessage", message}};
+  return json::serialize(body);
+}
+
+// X-Ray's trace header form, which runtimes copy into _X_AMZN_TRACE_ID.
+std::string new_trace_id() {
+  std::string id = new_request_id();
+  std::string hex;
+  for (char c : id) {
+    if (c != '-') hex.push_back(c);
+  }
+  return fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0",
+                     static_cast<std::uint32_t>(now_ms() / 1000), hex.substr(0, 24),
+                     hex.substr(16, 16));
+}
+
+std::string instance_id() {
+  std::string id = new_request_id();
+  std::string hex;
+  for (char c : id) {
+    if (c != '-') hex.push_back(c);
+  }
+  return hex;
+}
+
+std::string log_stream_name(const std::string& version, const std::string& id) {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return fmt::format("{:04}/{:02}/{:02}/[{}]{}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     version, id);
+}
+
+AwsError throttled(std::string_view reason) {
+  AwsError error("TooManyRequestsException", "Rate Exceeded.", 429);
+  error.with_field("Reason", std::string(reason));
+  return error;
+}
+
+struct Invocation {
+  explicit Invocation(asio::any_io_executor executor) : done(std::move(executor), 1) {}
+
+  std::string request_id;
+  std::string payload;
+  InvokeOptions options;
+  SteadyClock::time_point enqueued;
+
+  // Set once by whoever completes the invocation, before `done` is signalled.
+  std::atomic<bool> completed{false};
+  Result<InvokeResult> result;
+  Signal done;
+};
+
+enum class InstanceState { kStarting, kIdle, kBusy, kFinishing, kStopping, kDead };
+
+class Instance;
+class EngineImpl;
+
+// One function configuration and its scheduling state (under EngineImpl::mutex_).
+struct FunctionState {
+  FunctionConfig config;
+  internal::RuntimeLaunch launch;
+  std::vector<std::string> environment;  // everything but the per-instance variables
+  bool retired = false;                  // replaced or removed: its instances are not reused
+
+  std::deque<std::shared_ptr<Invocation>> pending;
+  std::vector<std::shared_ptr<Instance>> idle;  // most recently used at the back
+  std::uint32_t starting = 0;
+  std::uint32_t busy = 0;
+  std::uint32_t finishing = 0;  // answered, not yet back at /next
+
+  std::uint32_t live() const {
+    return starting + static_cast<std::uint32_t>(idle.size()) + busy + finishing;
+  }
+  std::chrono::milliseconds idle_timeout(std::chrono::milliseconds fallback) const {
+    return config.idle_timeout.value_or(fallback);
+  }
+};
+
+// Everything an instance needs from the scheduler.
+class InstanceHost {
+ public:
+  virtual ~InstanceHost() = default;
+  // The instance asked for work: an invocation at once, or null to wait on
+  // its work signal (or stop, when `stop` is set).
+  virtual std::shared_ptr<Invocation> instance_ready(Instance& instance, bool& stop) = 0;
+  // After the work signal: the invocation handed over, or null to stop.
+  virtual std::shared_ptr<Invocation> take_assigned(Instance& instance) = 0;
+  // The invocation ended (response, error, timeout); false if it had
+  // already ended. `keep` says whether the instance may be reused.
+  virtual bool finish(Instance& instance, const std::shared_ptr<Invocation>& invocation,
+                      bool keep) = 0;
+  virtual void instance_failed_init(Instance& instance, std::string error_payload) = 0;
+  virtual void instance_exited(Instance& instance) = 0;
+  virtual Journal& journal() = 0;
+  virtual const EngineOptions& options() const = 0;
+  virtual internal::CgroupPool& cgroups() = 0;
+  virtual bool namespaces() const = 0;
+  virtual void count_cold_start() = 0;
+};
+
+void complete(const std::shared_ptr<Invocation>& invocation, Result<InvokeResult> result) {
+  if (invocation->completed.exchange(true)) return;
+  invocation->result = std::move(result);
+  invocation->done.try_send(boost::system::error_code{});
+}
+
+class Instance : public std::enable_shared_from_this<Instance> {
+ public:
+  Instance(InstanceHost& host, std::shared_ptr<FunctionState> function, asio::io_context& context)
+      : host_(host),
+        function_(std::move(function)),
+        executor_(context.get_executor()),
+        acceptor_(context),
+        work_(context.get_executor(), 1),
+        invoke_timer_(context),
+        init_timer_(context),
+        log_pipe_(context),
+        exit_watch_(context),
+        id_(instance_id()),
+        stream_(log_stream_name(function_->config.version, id_)) {}
+
+  // Scheduler-owned fields (under EngineImpl::mutex_).
+  InstanceState state = InstanceState::kStarting;
+  std::shared_ptr<Invocation> assigned;  // handed over, not yet taken by /next
+  SteadyClock::time_point idle_since;
+  std::uint32_t memory_mb = 0;
+
+  const std::shared_ptr<FunctionState>& function() const { return function_; }
+  const std::string& id() const { return id_; }
+  asio::any_io_executor executor() const { return executor_; }
+
+  // Wakes a /next waiting for work (an assignment or a stop).
+  void wake() { work_.try_send(boost::system::error_code{}); }
+
+  void launch() {
+    asio::co_spawn(executor_, run(shared_from_this()), [](std::exception_ptr e) {
+      if (e) spdlog::error("engine: instance task failed with an exception");
+    });
+  }
+
+  // Stop from the scheduler's side (idle expiry, replacement, engine stop).
+  void stop(std::chrono::milliseconds grace) {
+    asio::post(executor_, [self = shared_from_this(), grace] { self->terminate(grace); });
+  }
+
+ private:
+  static asio::awaitable<void> run(std::shared_ptr<Instance> self) { co_await self->start(); }
+
+  asio::awaitable<void> start() {
+    const auto& options = host_.options();
+    const auto& config = function_->config;
+    spawned_at_ = SteadyClock::now();
+    if (stopping_) {
+      host_.instance_exited(*this);
+      co_return;
+    }
+    boost::system::error_code ec;
+    acceptor_.open(tcp::v4(), ec);
+    if (!ec) acceptor_.bind(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0), ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      fail_start("Runtime.Unknown", fmt::format("Runtime API endpoint: {}", ec.message()));
+      co_return;
+    }
+    std::uint16_t port = acceptor_.local_endpoint().port();
+
+    std::error_code fs_error;
+    scratch_ = options.work_dir / "instances" / id_;
+    fs::create_directories(scratch_ / "tmp", fs_error);
+    bool drop_user = geteuid() == 0;
+    if (!fs_error && drop_user) {
+      if (chown((scratch_ / "tmp").c_str(), kNobody, kNobody) != 0)
+        fs_error.assign(errno, std::generic_category());
+    }
+    if (fs_error) {
+      fail_start("Runtime.Unknown", fmt::format("instance /tmp: {}", fs_error.message()));
+      co_return;
+    }
+
+    auto cgroup = host_.cgroups().acquire(config.memory_mb);
+    if (!cgroup) {
+      fail_start("Runtime.Unknown", cgroup.error().message());
+      co_return;
+    }
+    cgroup_ = std::move(*cgroup);
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      fail_start("Runtime.Unknown", "log pipe");
+      co_return;
+    }
+    log_pipe_.assign(fds[0]);
+
+    env::SpawnOptions spawn;
+    spawn.argv = function_->launch.argv;
+    spawn.env = function_->environment;
+    spawn.env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", port));
+    spawn.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + stream_);
+    spawn.working_dir = config.code_dir;
+    spawn.stdout_fd = fds[1];
+    spawn.stderr_fd = fds[1];
+    // Lambda's own limits: 1,024 open files, no core dumps.
+    spawn.limits = {env::ResourceLimit{RLIMIT_NOFILE, 1024, 1024},
+                    env::ResourceLimit{RLIMIT_CORE, 0, 0}};
+    if (!cgroup_) {
+      // Without a pids cgroup, a per-user process limit still stops a fork bomb.
+      if (drop_user) spawn.limits.push_back(env::ResourceLimit{RLIMIT_NPROC, 4096, 4096});
+    } else {
+      spawn.cgroup_procs_fds = cgroup_->procs_fds();
+    }
+    std::string private_tmp = (scratch_ / "tmp").string();
+    if (host_.namespaces()) {
+      // No PID namespace yet: the runtime would be its pid 1, and pid 1
+      // ignores SIGTERM and even abort()'s SIGABRT. That needs an init.
+      spawn.namespace_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+      std::string code = config.code_dir.string();
+      if (code.starts_with("/tmp/")) {
+        // /tmp is about to be replaced: stage the code inside the new one.
+        std::string staged = private_tmp + code.substr(4);
+        fs::create_directories(staged, fs_error);
+        spawn.mounts.push_back({code, staged, env::BindMount::Access::kReadOnly});
+      } else {
+        spawn.mounts.push_back({code, code, env::BindMount::Access::kReadOnly});
+      }
+      spawn.mounts.push_back({private_tmp, "/tmp", env::BindMount::Access::kReadWrite});
+    } else {
+      spawn.env.push_back("TMPDIR=" + private_tmp);
+    }
+    if (drop_user) {
+      spawn.uid = kNobody;
+      spawn.gid = kNobody;
+    }
+    auto child = env::spawn_process(spawn);
+    ::close(fds[1]);
+    if (!child) {
+      fail_start("Runtime.InvalidEntrypoint", child.error().message());
+      co_return;
+    }
+    child_ = std::move(*child);
+    exit_watch_.assign(::dup(child_.pidfd()));
+    host_.journal().create_stream(group(), stream_, now_ms());
+
+    asio::co_spawn(executor_, watch_exit(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, pump_logs(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, accept_loop(shared_from_this()), asio::detached);
+    init_timer_.expires_after(options.init_timeout);
+    init_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
+      auto self = weak.lock();
+      if (error || !self || self->init_done_) return;
+      self->log_line(
+          fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: timeout",
+                      ms_between(self->spawned_at_, SteadyClock::now())));
+      self->init_error_ = error_document(
+          "Sandbox.Timedout",
+          fmt::format("Init timed out after {:.2f} seconds",
+                      std::chrono::duration<double>(self->host_.options().init_timeout).count()));
+      self->kill();
+    });
+  }
+
+  void fail_start(std::string_view type, std::string message) {
+    spdlog::warn("engine: {} instance {} failed to start: {}", function_->config.name, id_,
+                 message);
+    init_error_ = error_document(type, message);
+    host_.instance_failed_init(*this, init_error_);
+    host_.instance_exited(*this);
+    cleanup();
+  }
+
+  static asio::awaitable<void> watch_exit(std::shared_ptr<Instance> self) {
+    auto [ec] =
+        co_await self->exit_watch_.async_wait(asio::posix::descriptor_base::wait_read, kNoThrow);
+    (void)ec;
+    auto status = self->child_.try_wait();
+    if (!status) status = self->child_.wait();
+    self->exited(*status);
+  }
+
+  void exited(const env::ExitStatus& status) {
+    drain_logs_now();
+    bool out_of_memory = cgroup_ && cgroup_->oom_kills() > oom_kills_at_start_;
+    std::string reason = status.describe();
+    if (!init_done_) {
+      if (init_error_.empty()) {
+        init_error_ = error_document(out_of_memory ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+                                     fmt::format("Runtime exited with error: {}", reason));
+      }
+      host_.instance_failed_init(*this, init_error_);
+    } else if (current_) {
+      auto invocation = current_;
+      std::string type = out_of_memory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+      std::string message = fmt::format("RequestId: {} Error: Runtime exited with error: {}",
+                                        invocation->request_id, reason);
+      log_line(message);
+      log_line(type);
+      end_invocation(invocation, error_document(type, message), "Unhandled",
+                     InvocationOutcome::kCrash, /*keep=*/false);
+    }
+    host_.instance_exited(*this);
+    cleanup();
+  }
+
+  void cleanup() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    invoke_timer_.cancel();
+    init_timer_.cancel();
+    for (auto& weak : connections_) {
+      if (auto socket = weak.lock()) socket->close(ignored);
+    }
+    connections_.clear();
+    child_ = env::ChildProcess();  // kills what is left and reaps
+    if (cgroup_) host_.cgroups().release(std::move(cgroup_));
+    exit_watch_.close(ignored);
+    log_pipe_.close(ignored);
+    std::error_code fs_ignored;
+    if (!scratch_.empty()) fs::remove_all(scratch_, fs_ignored);
+    wake();
+  }
+
+  void kill() {
+    stopping_ = true;
+    child_.signal_group(SIGKILL);
+    if (cgroup_) cgroup_->kill_all();
+  }
+
+  void terminate(std::chrono::milliseconds grace) {
+    stopping_ = true;  // also stops a start that has not spawned yet
+    if (!child_.running()) return;
+    wake();
+    child_.signal_group(SIGTERM);
+    auto timer = std::make_shared<asio::steady_timer>(executor_, grace);
+    timer->async_wait([timer, weak = weak_from_this()](boost::system::error_code) {
+      if (auto self = weak.lock()) self->kill();
+    });
+  }
+
+  static asio::awaitable<void> accept_loop(std::shared_ptr<Instance> self) {
+    for (;;) {
+      auto [ec, socket] = co_await self->acceptor_.async_accept(kNoThrow);
+      if (ec) co_return;
+      socket.set_option(tcp::no_delay(true), ec);
+      auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
+      std::erase_if(self->connections_, [](const auto& weak) { return weak.expired(); });
+      self->connections_.push_back(shared_socket);
+      asio::co_spawn(self->executor_, session(self, shared_socket), asio::detached);
+    }
+  }
+
+  using Response = http::response<http::string_body>;
+
+  static Response reply(unsigned status, std::string body) {
+    Response response{static_cast<http::status>(status), 11};
+    response.set(http::field::content_type, "application/json");
+    response.body() = std::move(body);
+    return response;
+  }
+
+  static Response runtime_error(unsigned status, std::string_view type, std::string_view message) {
+    return reply(status, error_document(type, message));
+  }
+
+  static asio::awaitable<void> session(std::shared_ptr<Instance> self,
+                                       std::shared_ptr<tcp::socket> socket) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kMaxSyncPayloadBytes);
+      auto [ec, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
+      (void)bytes;
+      if (ec == http::error::body_limit) {
+        auto response = self->oversized(parser.get());
+        response.keep_alive(false);
+        response.prepare_payload();
+        co_await http::async_write(*socket, response, kNoThrow);
+        co_return;
+      }
+      if (ec) co_return;
+      auto& request = parser.get();
+      std::optional<Response> response;
+      std::string target(request.target());
+      if (request.method() == http::verb::get && target == "/2018-06-01/runtime/invocation/next") {
+        response = co_await self->next();
+        if (!response) co_return;  // stopping: the runtime is about to be signalled
+      } else {
+        response = self->post(request.method(), target, request);
+      }
+      response->keep_alive(request.keep_alive());
+      response->prepare_payload();
+      auto [write_error, written] = co_await http::async_write(*socket, *response, kNoThrow);
+      (void)written;
+      if (write_error || !response->keep_alive()) co_return;
+    }
+  }
+
+  // GET /runtime/invocation/next: the long poll.
+  asio::awaitable<std::optional<Response>> next() {
+    if (current_) {
+      co_return runtime_error(403, "InvalidStateTransition",
+                              "State transition from Invoking to InvocationNext failed");
+    }
+    if (!init_done_) {
+      init_done_ = true;
+      init_timer_.cancel();
+      init_duration_ms_ = ms_between(spawned_at_, SteadyClock::now());
+    }
+    bool stop = false;
+    auto invocation = host_.instance_ready(*this, stop);
+    while (!invocation && !stop && !stopping_) {
+      auto [ec] = co_await work_.async_receive(kNoThrow);
+      if (ec || stopping_) break;
+      invocation = host_.take_assigned(*this);
+      if (!invocation) {
+        // Woken without work: stop, or a stale wake-up from an earlier round.
+        bool still_idle = false;
+        invocation = host_.instance_ready(*this, still_idle);
+        if (still_idle) break;
+      }
+    }
+    if (!invocation) co_return std::nullopt;
+    co_return deliver(std::move(invocation));
+  }
+
+  Response deliver(std::shared_ptr<Invocation> invocation) {
+    const auto& config = function_->config;
+    current_ = invocation;
+    cold_ = !had_invocation_;
+    had_invocation_ = true;
+    if (cold_) host_.count_cold_start();
+    tail_.clear();
+    if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
+    delivered_at_ = SteadyClock::now();
+    auto deadline = now_ms() + config.timeout.count();
+    log_line(
+        fmt::format("START RequestId: {} Version: {}", invocation->request_id, config.version));
+
+    Response response = reply(200, invocation->payload);
+    const auto& options = invocation->options;
+    response.set("Lambda-Runtime-Aws-Request-Id", invocation->request_id);
+    response.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
+    response.set("Lambda-Runtime-Invoked-Function-Arn",
+                 options.invoked_arn.empty() ? config.arn : options.invoked_arn);
+    response.set("Lambda-Runtime-Trace-Id", options.trace_id);
+    if (!options.client_context.empty()) {
+      response.set("Lambda-Runtime-Client-Context", options.client_context);
+    }
+    if (!options.cognito_identity.empty()) {
+      response.set("Lambda-Runtime-Cognito-Identity", options.cognito_identity);
+    }
+
+    invoke_timer_.expires_after(config.timeout);
+    invoke_timer_.async_wait([weak = weak_from_this(), invocation](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->current_ != invocation) return;
+      self->timed_out(invocation);
+    });
+    return response;
+  }
+
+  void timed_out(const std::shared_ptr<Invocation>& invocation) {
+    double seconds = std::chrono::duration<double>(function_->config.timeout).count();
+    std::string message = fmt::format("RequestId: {} Error: Task timed out after {:.2f} seconds",
+                                      invocation->request_id, seconds);
+    drain_logs_now();
+    log_line(fmt::format("{} {}", iso_now(), message));
+    end_invocation(invocation, error_document("Sandbox.Timedout", message), "Unhandled",
+                   InvocationOutcome::kTimeout, /*keep=*/false);
+    kill();
+  }
+
+  Response post(http::verb method, const std::string& target,
+                const http::request<http::string_body>& request) {
+    if (!target.starts_with(kRuntimePrefix)) {
+      return runtime_error(404, "ResourceNotFound", "Resource not found");
+    }
+    std::string_view rest = std::string_view(target).substr(kRuntimePrefix.size());
+    if (rest == "init/error") {
+      if (method != http::verb::post)
+        return runtime_error(405, "MethodNotAllowed", "Method not allowed");
+      if (init_done_) {
+        return runtime_error(403, "InvalidStateTransition",
+                             "State transition from Ready to InitError failed");
+      }
+      init_error_ = error_payload(request);
+      log_line(fmt::format(
+          "INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}",
+          ms_between(spawned_at_, SteadyClock::now()), error_type(request)));
+      kill();
+      return reply(202, R"({"status":"OK"})");
+    }
+    if (!rest.starts_with("invocation/")) {
+      return runtime_error(404, "ResourceNotFound", "Resource not found");
+    }
+    rest.remove_prefix(std::string_view("invocation/").size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      return runtime_error(404, "ResourceNotFound", "Resource not found");
+    }
+    std::string_view id = rest.substr(0, slash);
+    std::string_view action = rest.substr(slash + 1);
+    if (action != "response" && action != "error") {
+      return runtime_error(404, "ResourceNotFound", "Resource not found");
+    }
+    if (method != http::verb::post)
+      return runtime_error(405, "MethodNotAllowed", "Method not allowed");
+    if (!current_ || current_->request_id != id) {
+      return runtime_error(400, "InvalidRequestID", "Invalid request ID");
+    }
+    auto invocation = current_;
+    drain_logs_now();
+    if (action == "response") {
+      end_invocation(invocation, request.body(), "", InvocationOutcome::kSuccess, /*keep=*/true);
+    } else {
+      end_invocation(invocation, error_payload(request), "Unhandled",
+                     InvocationOutcome::kFunctionError, /*keep=*/true);
+    }
+    return reply(202, R"({"status":"OK"})");
+  }
+
+  // A response body over 6 MB: the runtime gets 413, the caller Lambda's error.
+  Response oversized(const http::request_parser<http::string_body>::value_type& head) {
+    std::string target(head.target());
+    if (current_ && target.find("/invocation/" + current_->request_id + "/") != std::string::npos) {
+      auto invocation = current_;
+      std::string message =
+          fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                      kMaxSyncPayloadBytes);
+      end_invocation(invocation, error_document("Function.ResponseSizeTooLarge", message),
+                     "Unhandled", InvocationOutcome::kFunctionError, /*keep=*/true);
+    }
+    return runtime_error(
+        413, "RequestEntityTooLarge",
+        fmt::format("Exceeded maximum allowed payload size ({} bytes).", kMaxSyncPayloadBytes));
+  }
+
+  static std::string error_type(const http::request<http::string_body>& request) {
+    auto header = request["Lambda-Runtime-Function-Error-Type"];
+    return header.empty() ? "Unhandled" : std::string(header);
+  }
+
+  // What Lambda returns for a reported error: the runtime's JSON document as
+  // posted, or one made from the error-type header when the body is not JSON.
+  static std::string error_payload(const http::request<http::string_body>& request) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(request.body(), ec);
+    if (!ec && parsed.is_object()) return request.body();
+    return error_document(error_type(request), request.body());
+  }
+
+  void end_invocation(const std::shared_ptr<Invocation>& invocation, std::string payload,
+                      std::string function_error, InvocationOutcome outcome, bool keep) {
+    if (current_ != invocation) return;
+    current_.reset();
+    invoke_timer_.cancel();
+    const auto& config = function_->config;
+    auto finished = SteadyClock::now();
+    double duration = ms_between(delivered_at_, finished);
+    auto billed = static_cast<std::uint64_t>(std::ceil(duration));
+    if (billed == 0) billed = 1;
+    std::uint64_t used_mb = max_memory_used_mb();
+
+    log_line(fmt::format("END RequestId: {}", invocation->request_id));
+    std::string report = fmt::format(
+        "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory "
+        "Size: {} MB\tMax Memory Used: {} MB",
+        invocation->request_id, duration, billed, config.memory_mb, used_mb);
+    if (cold_) report += fmt::format("\tInit Duration: {:.2f} ms", init_duration_ms_);
+    log_line(report);
+
+    UsageRecord usage;
+    usage.function = config.name;
+    usage.version = config.version;
+    usage.request_id = invocation->request_id;
+    usage.start_time_us = now_us() - static_cast<std::int64_t>(duration * 1000);
+    usage.duration_ms = duration;
+    usage.billed_ms = billed;
+    usage.memory_mb = config.memory_mb;
+    usage.cold_start = cold_;
+    usage.init_ms = cold_ ? init_duration_ms_ : 0;
+    usage.outcome = outcome;
+    usage.bytes_in = invocation->payload.size();
+    usage.bytes_out = payload.size();
+    host_.journal().append_usage(usage);
+
+    InvokeResult result;
+    result.request_id = invocation->request_id;
+    result.payload = std::move(payload);
+    result.function_error = std::move(function_error);
+    result.executed_version = config.version;
+    result.duration_ms = duration;
+    result.billed_duration_ms = billed;
+    result.cold_start = cold_;
+    result.init_duration_ms = cold_ ? init_duration_ms_ : 0;
+    if (invocation->options.log_tail == LogTail::kTail) result.log_tail = std::move(tail_);
+    tail_.clear();
+    if (host_.finish(*this, invocation, keep)) complete(invocation, std::move(result));
+  }
+
+  std::uint64_t max_memory_used_mb() const {
+    if (cgroup_) return (cgroup_->max_memory_used_bytes() + (1 << 20) - 1) >> 20;
+    std::ifstream status(fmt::format("/proc/{}/status", child_.pid()));
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("VmHWM:")) {
+        auto kb = parse_uint(trim(std::string_view(line).substr(6, line.size() - 9)));
+        return (kb.value_or(0) + 1023) / 1024;
+      }
+    }
+    return 0;
+  }
+
+  static std::string iso_now() {
+    auto now = std::chrono::system_clock::now();
+    auto seconds = std::chrono::system_clock::to_time_t(now);
+    auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+  }
+
+  std::string group() const { return "/aws/lambda/" + function_->config.name; }
+
+  // Log capture: every line the instance writes becomes one log event.
+  static asio::awaitable<void> pump_logs(std::shared_ptr<Instance> self) {
+    std::array<char, 16 * 1024> chunk;
+    for (;;) {
+      auto [ec, n] = co_await self->log_pipe_.async_read_some(asio::buffer(chunk), kNoThrow);
+      if (n > 0) self->take_output(std::string_view(chunk.data(), n));
+      if (ec) break;
+    }
+    self->flush_partial_line();
+  }
+
+  // Reads what the instance has written so far, so that lines printed before
+  // a response are logged before its END line.
+  void drain_logs_now() {
+    if (!log_pipe_.is_open()) return;
+    boost::system::error_code ec;
+    log_pipe_.non_blocking(true, ec);
+    std::array<char, 16 * 1024> chunk;
+    for (int i = 0; i < 64; ++i) {
+      std::size_t n = log_pipe_.read_some(asio::buffer(chunk), ec);
+      if (n > 0) take_output(std::string_view(chunk.data(), n));
+      if (ec) break;
+    }
+  }
+
+  void take_output(std::string_view bytes) {
+    std::vector<LogEvent> events;
+    partial_ += bytes;
+    std::size_t start = 0;
+    for (;;) {
+      auto newline = partial_.find('\n', start);
+      if (newline == std::string::npos) break;
+      events.push_back(make_event(partial_.substr(start, newline - start)));
+      start = newline + 1;
+    }
+    partial_.erase(0, start);
+    while (partial_.size() >= kMaxLogLineBytes) {
+      events.push_back(make_event(partial_.substr(0, kMaxLogLineBytes)));
+      partial_.erase(0, kMaxLogLineBytes);
+    }
+    host_.journal().append_logs(std::move(events));
+  }
+
+  void flush_partial_line() {
+    if (partial_.empty()) return;
+    host_.journal().append_log(make_event(std::move(partial_)));
+    partial_.clear();
+  }
+
+  LogEvent make_event(std::string message) {
+    if (current_ && current_->options.log_tail == LogTail::kTail) {
+      tail_ += message;
+      tail_ += '\n';
+      if (tail_.size() > kLogTailBytes) tail_.erase(0, tail_.size() - kLogTailBytes);
+    }
+    return LogEvent{group(), stream_, now_ms(), std::move(message)};
+  }
+
+  void log_line(std::string message) { host_.journal().append_log(make_event(std::move(message))); }
+
+  static constexpr uid_t kNobody = 65534;
+
+  InstanceHost& host_;
+  std::shared_ptr<FunctionState> function_;
+  asio::any_io_executor executor_;
+  tcp::acceptor acceptor_;
+  Signal work_;
+  asio::steady_timer invoke_timer_;
+  asio::steady_timer init_timer_;
+  asio::posix::stream_descriptor log_pipe_;
+  asio::posix::stream_descriptor exit_watch_;
+  std::string id_;
+  std::string stream_;
+  fs::path scratch_;
+  env::ChildProcess child_;
+  std::unique_ptr<internal::InstanceCgroup> cgroup_;
+  std::vector<std::weak_ptr<tcp::socket>> connections_;
+  std::string partial_;
+  std::string tail_;
+  std::string init_error_;
+  std::shared_ptr<Invocation> current_;
+  SteadyClock::time_point spawned_at_;
+  SteadyClock::time_point delivered_at_;
+  double init_duration_ms_ = 0;
+  std::uint64_t oom_kills_at_start_ = 0;
+  bool init_done_ = false;
+  bool had_invocation_ = false;
+  bool cold_ = false;
+  bool stopping_ = false;
+};
+
+class EngineImpl final : public Engine, public InstanceHost {
+ public:
+  EngineImpl(EngineOptions options, std::unique_ptr<Journal> journal)
+      : options_(std::move(options)), journal_(std::move(journal)) {
+    if (options_.memory_budget_mb == 0) {
+      struct sysinfo info {};
+      sysinfo(&info);
+      options_.memory_budget_mb =
+          static_cast<std::uint64_t>(info.totalram) * info.mem_unit / (1024 * 1024) * 3 / 4;
+    }
+    cgroups_ = internal::CgroupPool::detect(fmt::format("nimbus-{}", getpid()));
+    namespaces_ = options_.isolation == Isolation::kNamespaces && geteuid() == 0;
+    if (!namespaces_) {
+      spdlog::warn(
+          "engine: functions run with process-level isolation only (own process group, working "
+          "directory and rlimits): namespaces need root");
+    }
+    if (cgroups_->mode() == "none") {
+      spdlog::warn("engine: no writable cgroup hierarchy: function memory limits are not enforced");
+    }
+    std::size_t threads = std::max<std::size_t>(1, options_.threads);
+    for (std::size_t i = 0; i < threads; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+    }
+    for (auto& context : contexts_) {
+      guards_.push_back(asio::make_work_guard(*context));
+      threads_.emplace_back([&context] { context->run(); });
+    }
+    reaper_ = std::make_unique<asio::steady_timer>(*contexts_.front());
+    schedule_reaper();
+  }
+
+  ~EngineImpl() override { stop(); }
+
+  Result<void> put_function(FunctionConfig config) override {
+    if (config.memory_mb < 128 || config.memory_mb > 10240) {
+      return AwsError::validation("MemorySize must be between 128 and 10240 MB");
+    }
+    if (config.timeout < std::chrono::seconds(1) || config.timeout > std::chrono::seconds(900)) {
+      return AwsError::validation("Timeout must be between 1 and 900 seconds");
+    }
+    auto launch = internal::runtime_launch(config, options_);
+    if (!launch) return launch.error();
+    auto function = std::make_shared<FunctionState>();
+    function->launch = std::move(*launch);
+    function->environment = environment_for(config, function->launch);
+    function->config = std::move(config);
+    std::string key = function->config.key();
+
+    std::vector<std::shared_ptr<Instance>> to_stop;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_)
+        return AwsError("ServiceException", "The engine is stopping.", 500, Fault::kServer);
+      auto& slot = functions_[key];
+      if (slot) {
+        retire(*slot, to_stop);
+        function->pending = std::move(slot->pending);
+      }
+      slot = function;
+      ensure_capacity(*function);
+    }
+    for (auto& instance : to_stop) instance->stop(options_.shutdown_grace);
+    return ok();
+  }
+
+  void remove_function(const std::string& key) override {
+    std::vector<std::shared_ptr<Instance>> to_stop;
+    std::deque<std::shared_ptr<Invocation>> to_fail;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = functions_.find(key);
+      if (it == functions_.end()) return;
+      retire(*it->second, to_stop);
+      to_fail = std::move(it->second->pending);
+      in_use_ -= to_fail.size();
+      functions_.erase(it);
+    }
+    for (auto& instance : to_stop) instance->stop(options_.shutdown_grace);
+    for (auto& invocation : to_fail) {
+      complete(invocation,
+               AwsError("ResourceNotFoundException", "Function not found: " + key, 404));
+    }
+  }
+
+  asio::awaitable<Result<InvokeResult>> invoke(std::string key, std::string payload,
+                                               InvokeOptions options) override {
+    if (payload.size() > kMaxSyncPayloadBytes) {
+      co_return AwsError("RequestTooLargeException",
+                         fmt::format("Request must be smaller than {} bytes for the InvokeFunction "
+                                     "operation",
+                                     kMaxSyncPayloadBytes),
+                         413);
+    }
+    auto executor = co_await asio::this_coro::executor;
+    auto invocation = std::make_shared<Invocation>(executor);
+    invocation->request_id = options.request_id.empty() ? new_request_id() : options.request_id;
+    if (options.trace_id.empty()) options.trace_id = new_trace_id();
+    invocation->payload = std::move(payload);
+    invocation->options = std::move(options);
+    invocation->enqueued = SteadyClock::now();
+    if (auto admitted = admit(key, invocation); !admitted) co_return admitted.error();
+    auto [ec] = co_await invocation->done.async_receive(kNoThrow);
+    if (ec)
+      co_return AwsError("ServiceException", "The invocation was abandoned.", 500, Fault::kServer);
+    co_return std::move(invocation->result);
+  }
+
+  EngineStats stats() const override {
+    std::lock_guard lock(mutex_);
+    EngineStats stats = counters_;
+    stats.isolation = namespaces_ ? "namespaces" : "process";
+    stats.cgroups = cgroups_->mode();
+    stats.functions = functions_.size();
+    stats.instances = instances_.size();
+    for (const auto& [key, function] : functions_) {
+      stats.starting += function->starting;
+      stats.idle += function->idle.size();
+      stats.busy += function->busy;
+      stats.pending += function->pending.size();
+    }
+    stats.memory_reserved_mb = memory_reserved_mb_;
+    return stats;
+  }
+
+  void stop() override {
+    std::vector<std::shared_ptr<Instance>> to_stop;
+    std::vector<std::shared_ptr<Invocation>> to_fail;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+      for (auto& [key, function] : functions_) {
+        retire(*function, to_stop);
+        for (auto& invocation : function->pending) to_fail.push_back(invocation);
+        function->pending.clear();
+      }
+      for (auto& instance : instances_) to_stop.push_back(instance);
+    }
+    for (auto& invocation : to_fail) {
+      complete(invocation,
+               AwsError("ServiceException", "Nimbus is shutting down.", 500, Fault::kServer));
+    }
+    for (auto& instance : to_stop) instance->stop(options_.shutdown_grace);
+    // Wait for every instance to exit (each is killed after the grace period).
+    auto deadline = SteadyClock::now() + options_.shutdown_grace + std::chrono::seconds(5);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (instances_.empty()) break;
+      }
+      if (SteadyClock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    asio::post(*contexts_.front(), [this] { reaper_->cancel(); });
+    for (auto& guard : guards_) guard.reset();
+    for (auto& context : contexts_) context->stop();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    {
+      std::lock_guard lock(mutex_);
+      instances_.clear();
+      functions_.clear();
+    }
+    journal_->flush();
+  }
+
+  // InstanceHost
+  std::shared_ptr<Invocation> instance_ready(Instance& instance, bool& stop) override {
+    std::lock_guard lock(mutex_);
+    auto& function = *instance.function();
+    switch (instance.state) {
+      case InstanceState::kStarting:
+        --function.starting;
+        break;
+      case InstanceState::kFinishing:
+        --function.finishing;
+        break;
+      case InstanceState::kIdle:
+        return nullptr;  // already waiting (a spurious wake-up)
+      case InstanceState::kBusy:
+      case InstanceState::kStopping:
+      case InstanceState::kDead:
+        stop = true;
+        return nullptr;
+    }
+    if (function.retired || stopped_) {
+      instance.state = InstanceState::kStopping;
+      stop = true;
+      return nullptr;
+    }
+    if (!function.pending.empty()) {
+      auto invocation = std::move(function.pending.front());
+      function.pending.pop_front();
+      instance.state = InstanceState::kBusy;
+      ++function.busy;
+      return invocation;
+    }
+    instance.state = InstanceState::kIdle;
+    instance.idle_since = SteadyClock::now();
+    function.idle.push_back(instance.shared_from_this());
+    return nullptr;
+  }
+
+  std::shared_ptr<Invocation> take_assigned(Instance& instance) override {
+    std::lock_guard lock(mutex_);
+    return std::move(instance.assigned);
+  }
+
+  bool finish(Instance& instance, const std::shared_ptr<Invocation>& invocation,
+              bool keep) override {
+    std::lock_guard lock(mutex_);
+    if (instance.state != InstanceState::kBusy) return !invocation->completed.load();
+    auto& function = *instance.function();
+    --function.busy;
+    --in_use_;
+    ++counters_.invocations;
+    if (keep && !function.retired && !stopped_) {
+      instance.state = InstanceState::kFinishing;
+      ++function.finishing;
+    } else {
+      instance.state = InstanceState::kStopping;
+      ensure_capacity(function);
+    }
+    return true;
+  }
+
+  void instance_failed_init(Instance& instance, std::string error_payload) override {
+    std::vector<std::shared_ptr<Invocation>> to_fail;
+    {
+      std::lock_guard lock(mutex_);
+      auto& function = *instance.function();
+      if (instance.state == InstanceState::kStarting) {
+        --function.starting;
+        instance.state = InstanceState::kStopping;
+        // The invocations this start was for fail with its error; the
+        // others wait for instances still starting or about to be free.
+        while (function.pending.size() > function.starting + function.finishing) {
+          to_fail.push_back(std::move(function.pending.front()));
+          function.pending.pop_front();
+          --in_use_;
+        }
+      }
+    }
+    for (auto& invocation : to_fail) {
+      InvokeResult result;
+      result.request_id = invocation->request_id;
+      result.payload = error_payload;
+      result.function_error = "Unhandled";
+      result.executed_version = instance.function()->config.version;
+      result.cold_start = true;
+      UsageRecord usage;
+      usage.function = instance.function()->config.name;
+      usage.version = instance.function()->config.version;
+      usage.request_id = invocation->request_id;
+      usage.start_time_us = now_us();
+      usage.memory_mb = instance.function()->config.memory_mb;
+      usage.cold_start = true;
+      usage.outcome = InvocationOutcome::kInitError;
+      usage.bytes_in = invocation->payload.size();
+      journal_->append_usage(usage);
+      complete(invocation, std::move(result));
+    }
+  }
+
+  void instance_exited(Instance& instance) override {
+    std::lock_guard lock(mutex_);
+    auto& function = *instance.function();
+    switch (instance.state) {
+      case InstanceState::kStarting:
+        --function.starting;
+        break;
+      case InstanceState::kIdle:
+        std::erase_if(function.idle, [&](const auto& idle) { return idle.get() == &instance; });
+        break;
+      case InstanceState::kBusy:
+        --function.busy;
+        --in_use_;
+        break;
+      case InstanceState::kFinishing:
+        --function.finishing;
+        break;
+      case InstanceState::kStopping:
+      case InstanceState::kDead:
+        break;
+    }
+    instance.state = InstanceState::kDead;
+    memory_reserved_mb_ -= instance.memory_mb;
+    ++counters_.instance_exits;
+    instances_.erase(instance.shared_from_this());
+    if (!function.retired && !stopped_) ensure_capacity(function);
+  }
+
+  Journal& journal() override { return *journal_; }
+  const EngineOptions& options() const override { return options_; }
+  internal::CgroupPool& cgroups() override { return *cgroups_; }
+  bool namespaces() const override { return namespaces_; }
+  void count_cold_start() override {
+    std::lock_guard lock(mutex_);
+    ++counters_.cold_starts;
+  }
+
+ private:
+  Result<void> admit(const std::string& key, const std::shared_ptr<Invocation>& invocation) {
+    std::shared_ptr<Instance> wake;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = functions_.find(key);
+      if (it == functions_.end() || stopped_) {
+        return AwsError("ResourceNotFoundException", "Function not found: " + key, 404);
+      }
+      auto& function = *it->second;
+      if (!function.idle.empty()) {
+        wake = std::move(function.idle.back());
+        function.idle.pop_back();
+        wake->state = InstanceState::kBusy;
+        wake->assigned = invocation;
+        ++function.busy;
+        ++in_use_;
+      } else {
+        std::uint32_t in_use_here =
+            function.busy + static_cast<std::uint32_t>(function.pending.size());
+        if (function.config.reserved_concurrency &&
+            in_use_here >= *function.config.reserved_concurrency) {
+          ++counters_.throttles;
+          return throttled("ReservedFunctionConcurrentInvocationLimitExceeded");
+        }
+        if (in_use_ >= options_.max_concurrency) {
+          ++counters_.throttles;
+          return throttled("ConcurrentInvocationLimitExceeded");
+        }
+        function.pending.push_back(invocation);
+        ++in_use_;
+        if (function.starting + function.finishing < function.pending.size() &&
+            !start_instance(it->second)) {
+          function.pending.pop_back();
+          --in_use_;
+          ++counters_.throttles;
+          return throttled("ConcurrentInvocationLimitExceeded");
+        }
+      }
+    }
+    if (wake) wake->wake();
+    return ok();
+  }
+
+  // Under mutex_. Starts an instance if memory allows, evicting idle
+  // instances of other functions (least recently used first) to make room.
+  bool start_instance(const std::shared_ptr<FunctionState>& function) {
+    std::uint32_t memory = function->config.memory_mb;
+    while (memory_reserved_mb_ + memory > options_.memory_budget_mb) {
+      std::shared_ptr<Instance> oldest;
+      for (auto& [key, other] : functions_) {
+        if (other == function || other->idle.empty()) continue;
+        if (!oldest || other->idle.front()->idle_since < oldest->idle_since) {
+          oldest = other->idle.front();
+        }
+      }
+      if (!oldest) return false;
+      auto& owner = *oldest->function();
+      owner.idle.erase(owner.idle.begin());
+      oldest->state = InstanceState::kStopping;
+      memory_reserved_mb_ -= oldest->memory_mb;
+      oldest->memory_mb = 0;
+      oldest->stop(options_.shutdown_grace);
+    }
+    auto& context = *contexts_[next_context_++ % contexts_.size()];
+    auto instance = std::make_shared<Instance>(*this, function, context);
+    instance->memory_mb = memory;
+    memory_reserved_mb_ += memory;
+    ++function->starting;
+    instances_.insert(instance);
+    instance->launch();
+    return true;
+  }
+
+  // Under mutex_: enough instances starting for what is pending, and the
+  // provisioned number kept initialised.
+  void ensure_capacity(FunctionState& function) {
+    std::shared_ptr<FunctionState> shared;
+    for (auto& [key, candidate] : functions_) {
+      if (candidate.get() == &function) shared = candidate;
+    }
+    if (!shared || function.retired || stopped_) return;
+    while (function.starting + function.finishing < function.pending.size()) {
+      if (!start_instance(shared)) break;
+    }
+    while (function.live() < function.config.provisioned_concurrency) {
+      if (!start_instance(shared)) break;
+    }
+  }
+
+  // Under mutex_: the function's instances are not reused.
+  void retire(FunctionState& function, std::vector<std::shared_ptr<Instance>>& to_stop) {
+    function.retired = true;
+    for (auto& instance : function.idle) {
+      instance->state = InstanceState::kStopping;
+      to_stop.push_back(instance);
+    }
+    function.idle.clear();
+  }
+
+  void schedule_reaper() {
+    reaper_->expires_after(std::chrono::milliseconds(100));
+    reaper_->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      reap_idle();
+      schedule_reaper();
+    });
+  }
+
+  // Scale to zero: idle instances past their function's idle timeout stop,
+  // except the provisioned ones.
+  void reap_idle() {
+    std::vector<std::shared_ptr<Instance>> to_stop;
+    {
+      std::lock_guard lock(mutex_);
+      auto now = SteadyClock::now();
+      for (auto& [key, function] : functions_) {
+        auto timeout = function->idle_timeout(options_.idle_timeout);
+        // Oldest first: the front of the idle list was used least recently.
+        while (!function->idle.empty() &&
+               function->live() > function->config.provisioned_concurrency &&
+               now - function->idle.front()->idle_since >= timeout) {
+          auto instance = std::move(function->idle.front());
+          function->idle.erase(function->idle.begin());
+          instance->state = InstanceState::kStopping;
+          to_stop.push_back(std::move(instance));
+        }
+      }
+    }
+    for (auto& instance : to_stop) instance->stop(options_.shutdown_grace);
+  }
+
+  std::vector<std::string> environment_for(const FunctionConfig& config,
+                                           const internal::RuntimeLaunch& launch) const {
+    std::map<std::string, std::string> vars;
+    for (const auto& [name, value] : config.environment) vars[name] = value;
+    std::string task_root = config.code_dir.string();
+    // Lambda's reserved variables win over the function's own.
+    vars["PATH"] = "/usr/local/bin:/usr/bin:/bin:/opt/bin";
+    vars["LD_LIBRARY_PATH"] =
+        fmt::format("{0}:{0}/lib:{1}:{1}/lib:/opt/lib", task_root, launch.runtime_dir);
+    vars["LANG"] = "en_US.UTF-8";
+    vars["TZ"] = ":UTC";
+    vars["_HANDLER"] = config.handler;
+    vars["LAMBDA_TASK_ROOT"] = task_root;
+    vars["LAMBDA_RUNTIME_DIR"] = launch.runtime_dir;
+    vars["AWS_REGION"] = options_.region;
+    vars["AWS_DEFAULT_REGION"] = options_.region;
+    vars["AWS_LAMBDA_FUNCTION_NAME"] = config.name;
+    vars["AWS_LAMBDA_FUNCTION_VERSION"] = config.version;
+    vars["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(config.memory_mb);
+    vars["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + config.name;
+    vars["AWS_LAMBDA_INITIALIZATION_TYPE"] =
+        config.provisioned_concurrency > 0 ? "provisioned-concurrency" : "on-demand";
+    if (!launch.execution_env.empty()) vars["AWS_EXECUTION_ENV"] = launch.execution_env;
+    vars["AWS_ACCESS_KEY_ID"] = options_.access_key_id;
+    vars["AWS_SECRET_ACCESS_KEY"] = options_.secret_access_key;
+    vars["AWS_SESSION_TOKEN"] = "nimbus";
+    if (!options_.endpoint_url.empty()) vars["AWS_ENDPOINT_URL"] = options_.endpoint_url;
+    std::vector<std::string> environment;
+    for (const auto& [name, value] : vars) environment.push_back(name + "=" + value);
+    return environment;
+  }
+
+  EngineOptions options_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<internal::CgroupPool> cgroups_;
+  bool namespaces_ = false;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<asio::steady_timer> reaper_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<FunctionState>> functions_;
+  std::set<std::shared_ptr<Instance>> instances_;
+  std::size_t next_context_ = 0;
+  std::uint64_t in_use_ = 0;
+  std::uint64_t memory_reserved_mb_ = 0;
+  EngineStats counters_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::start(EngineOptions options, storage::Store& store) {
+  auto journal = Journal::open(store);
+  if (!journal) return journal.error();
+  std::error_code ec;
+  fs::create_directories(options.work_dir / "instances", ec);
+  if (ec) {
+    return AwsError::internal(fmt::format("cannot create {}: {}",
+                                          (options.work_dir / "instances").string(), ec.message()));
+  }
+  return std::unique_ptr<Engine>(new EngineImpl(std::move(options), std::move(*journal)));
+}
+
+}  // namespace nimbus::engine

@@ -1,0 +1,143 @@
+#pragma once
+
+// The functions engine: runs user code as OS processes ("instances") that
+// fetch events and return results through the AWS Lambda Runtime API
+// (2018-06-01). Instances start on demand, are reused while warm, scale out
+// up to concurrency limits and stop after an idle timeout.
+//
+// invoke() is the one way every service runs a function. It is an awaitable
+// that resumes on the caller's executor with the function's result, a
+// function error (in the result, as Lambda reports it), or an AwsError when
+// the engine refused or could not run the invocation (unknown function,
+// throttled, payload too large).
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "nimbus/core/result.h"
+
+namespace nimbus::storage {
+class Store;
+}
+
+namespace nimbus::engine {
+
+struct FunctionConfig {
+  std::string name;
+  std::string version = "$LATEST";
+  std::string arn;                 // unqualified function ARN
+  std::string runtime;             // "provided.al2023", "nodejs20.x", "python3.12", ...
+  std::string handler;             // "index.handler"; ignored by provided runtimes
+  std::filesystem::path code_dir;  // the unpacked code; never written to
+  std::uint32_t memory_mb = 128;
+  std::chrono::milliseconds timeout{3000};
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::optional<std::uint32_t> reserved_concurrency;
+  std::optional<std::chrono::milliseconds> idle_timeout;  // default: the engine's
+  std::uint32_t provisioned_concurrency = 0;
+
+  // The engine's key for this function: "name:version".
+  std::string key() const { return name + ":" + version; }
+};
+
+enum class LogTail { kNone, kTail };
+
+struct InvokeOptions {
+  std::string request_id;        // empty: the engine makes one
+  std::string invoked_arn;       // Lambda-Runtime-Invoked-Function-Arn; empty: the function's
+  std::string client_context;    // base64 JSON, passed through
+  std::string cognito_identity;  // JSON, passed through
+  std::string trace_id;          // X-Amzn-Trace-Id; empty: the engine makes one
+  LogTail log_tail = LogTail::kNone;
+};
+
+struct InvokeResult {
+  std::string request_id;
+  std::string payload;
+  // "" on success; "Unhandled" when the function (or its runtime) failed,
+  // in which case `payload` is the error document Lambda returns.
+  std::string function_error;
+  std::string log_tail;  // the last 4 KB of this invocation's log, when asked for
+  std::string executed_version;
+  double duration_ms = 0;
+  std::uint64_t billed_duration_ms = 0;
+  bool cold_start = false;
+  double init_duration_ms = 0;
+};
+
+enum class Isolation {
+  kNamespaces,  // own mount/IPC/UTS namespaces, private /tmp, read-only code (needs root)
+  kProcess,     // own process group, working directory and rlimits only
+};
+
+struct EngineOptions {
+  std::filesystem::path work_dir;      // instance scratch space (<data-dir>/engine)
+  std::filesystem::path runtimes_dir;  // the shipped runtime clients (runtimes/)
+  std::string node_path = "/usr/bin/node";
+  std::string python_path = "/usr/bin/python3";
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string endpoint_url;  // AWS_ENDPOINT_URL given to functions: Nimbus itself
+  std::string access_key_id = "test";
+  std::string secret_access_key = "test";
+  std::size_t threads = 1;  // event loops serving instances' Runtime API connections
+  std::uint32_t max_concurrency = 1000;
+  std::uint64_t memory_budget_mb = 0;  // 0: three quarters of physical memory
+  std::chrono::milliseconds idle_timeout{300'000};
+  std::chrono::milliseconds init_timeout{10'000};
+  std::chrono::milliseconds shutdown_grace{500};
+  Isolation isolation = Isolation::kNamespaces;  // falls back to kProcess if not permitted
+};
+
+struct EngineStats {
+  std::string isolation;  // what is in force: "namespaces" or "process"
+  std::string cgroups;    // "v2", "v1" or "none"
+  std::uint64_t functions = 0;
+  std::uint64_t instances = 0;
+  std::uint64_t starting = 0;
+  std::uint64_t idle = 0;
+  std::uint64_t busy = 0;
+  std::uint64_t pending = 0;
+  std::uint64_t memory_reserved_mb = 0;
+  std::uint64_t invocations = 0;
+  std::uint64_t cold_starts = 0;
+  std::uint64_t throttles = 0;
+  std::uint64_t instance_exits = 0;
+};
+
+class Engine {
+ public:
+  // Starts the engine's threads. `store` receives function logs and usage
+  // records (docs/formats/functions.md) and must outlive the engine.
+  static Result<std::unique_ptr<Engine>> start(EngineOptions options, storage::Store& store);
+  virtual ~Engine() = default;
+
+  // Adds or replaces a function. Instances of a replaced configuration finish
+  // what they are doing and are not reused.
+  virtual Result<void> put_function(FunctionConfig config) = 0;
+  // Stops the function's instances; pending invocations fail.
+  virtual void remove_function(const std::string& key) = 0;
+
+  virtual boost::asio::awaitable<Result<InvokeResult>> invoke(std::string key, std::string payload,
+                                                              InvokeOptions options) = 0;
+
+  virtual EngineStats stats() const = 0;
+
+  // Stops every instance (SIGTERM, then SIGKILL after the grace period),
+  // fails what is pending, flushes logs and usage records, joins the
+  // threads. Blocks; idempotent.
+  virtual void stop() = 0;
+};
+
+// Largest synchronous invocation request and response, as Lambda's.
+inline constexpr std::size_t kMaxSyncPayloadBytes = 6 * 1024 * 1024;
+
+}  // namespace nimbus::engine

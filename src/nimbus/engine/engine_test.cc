@@ -1,0 +1,504 @@
+// The engine with real processes: a native function built on the shipped C++
+// runtime, the bash tutorial runtime with curl, and the shipped node and
+// python runtime clients.
+
+#include "nimbus/engine/engine.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include "nimbus/engine/journal.h"
+#include "nimbus/storage/test_store.h"
+
+namespace nimbus::engine {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                     fs::perms::group_exec | fs::perms::others_read |
+                                     fs::perms::others_exec);
+    store_ = storage::open_store(dir_.path() / "store");
+  }
+  void TearDown() override {
+    if (engine_) engine_->stop();
+  }
+
+  void start(EngineOptions options = {}) {
+    options.work_dir = dir_.path() / "engine";
+    options.runtimes_dir = NIMBUS_RUNTIMES_DIR;
+    options.endpoint_url = "http://127.0.0.1:4566";
+    if (options.idle_timeout == 300'000ms) options.idle_timeout = 60s;
+    auto engine = Engine::start(options, *store_);
+    ASSERT_TRUE(engine) << engine.error().message();
+    engine_ = std::move(*engine);
+  }
+
+  // A code directory readable by the unprivileged user functions run as.
+  fs::path code_dir(const std::string& name) {
+    fs::path dir = dir_.path() / "code" / name;
+    fs::create_directories(dir);
+    return dir;
+  }
+
+  void write_file(const fs::path& path, const std::string& text, bool executable = false) {
+    std::ofstream(path) << text;
+    if (executable)
+      fs::permissions(path, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec |
+                                fs::perms::group_read | fs::perms::group_exec);
+  }
+
+  FunctionConfig native(const std::string& name) {
+    fs::path code = code_dir(name);
+    fs::copy_file(NIMBUS_NATIVE_ECHO, code / "bootstrap");
+    FunctionConfig config;
+    config.name = name;
+    config.arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name;
+    config.runtime = "provided.al2023";
+    config.handler = "unused";
+    config.code_dir = code;
+    config.timeout = 2s;
+    return config;
+  }
+
+  FunctionConfig script(const std::string& name, const std::string& runtime,
+                        const std::string& handler, const std::string& file,
+                        const std::string& text) {
+    fs::path code = code_dir(name);
+    write_file(code / file, text, true);
+    FunctionConfig config;
+    config.name = name;
+    config.arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name;
+    config.runtime = runtime;
+    config.handler = handler;
+    config.code_dir = code;
+    config.timeout = 5s;
+    return config;
+  }
+
+  Result<InvokeResult> invoke(const std::string& key, std::string payload,
+                              InvokeOptions options = {}) {
+    asio::io_context io;
+    auto future = asio::co_spawn(io, engine_->invoke(key, std::move(payload), std::move(options)),
+                                 asio::use_future);
+    io.run();
+    return future.get();
+  }
+
+  std::vector<Result<InvokeResult>> invoke_many(const std::string& key,
+                                                std::vector<std::string> payloads) {
+    asio::io_context io;
+    std::vector<std::future<Result<InvokeResult>>> futures;
+    for (auto& payload : payloads) {
+      futures.push_back(asio::co_spawn(
+          io, engine_->invoke(key, std::move(payload), InvokeOptions{}), asio::use_future));
+    }
+    io.run();
+    std::vector<Result<InvokeResult>> results;
+    for (auto& future : futures) results.push_back(future.get());
+    return results;
+  }
+
+  std::vector<LogEvent> logs(const std::string& name) {
+    auto events = Journal::read_logs(*store_, "/aws/lambda/" + name);
+    EXPECT_TRUE(events);
+    return events ? *events : std::vector<LogEvent>{};
+  }
+
+  storage::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+json::object parse(const std::string& text) { return json::parse(text).as_object(); }
+
+TEST_F(EngineTest, NativeRoundTripColdThenWarm) {
+  start();
+  auto config = native("echo");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto first = invoke(config.key(), R"({"op":"echo","n":1})");
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(first->payload, R"({"op":"echo","n":1})");
+  EXPECT_EQ(first->function_error, "");
+  EXPECT_TRUE(first->cold_start);
+  EXPECT_GT(first->init_duration_ms, 0);
+  EXPECT_EQ(first->executed_version, "$LATEST");
+  EXPECT_GE(first->billed_duration_ms, 1u);
+  auto second = invoke(config.key(), R"({"op":"echo","n":2})");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->payload, R"({"op":"echo","n":2})");
+  EXPECT_FALSE(second->cold_start);
+  EXPECT_NE(first->request_id, second->request_id);
+  auto stats = engine_->stats();
+  EXPECT_EQ(stats.instances, 1u);
+  EXPECT_EQ(stats.cold_starts, 1u);
+  EXPECT_EQ(stats.invocations, 2u);
+}
+
+TEST_F(EngineTest, EnvironmentIsLambdasAndDeadlineIsEpochMillis) {
+  start();
+  auto config = native("envfn");
+  config.memory_mb = 256;
+  config.environment = {{"MY_SETTING", "on"}, {"AWS_REGION", "overridden?"}};
+  ASSERT_TRUE(engine_->put_function(config));
+  InvokeOptions options;
+  options.invoked_arn = config.arn + ":prod";
+  auto result = invoke(config.key(), R"({"op":"env"})", options);
+  ASSERT_TRUE(result);
+  auto env = parse(result->payload);
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_NAME"], "envfn");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+  EXPECT_EQ(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/envfn");
+  EXPECT_TRUE(json::value_to<std::string>(env["AWS_LAMBDA_LOG_STREAM_NAME"]).find("/[$LATEST]") !=
+              std::string::npos);
+  EXPECT_EQ(env["AWS_REGION"], "us-east-1");  // reserved: the function cannot override it
+  EXPECT_EQ(env["MY_SETTING"], "on");
+  EXPECT_EQ(env["TZ"], ":UTC");
+  EXPECT_EQ(env["HOME"], "");  // nothing inherited from the server
+  EXPECT_EQ(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566");
+  EXPECT_EQ(json::value_to<std::string>(env["LAMBDA_TASK_ROOT"]), config.code_dir.string());
+  EXPECT_EQ(json::value_to<std::string>(env["arn"]), config.arn + ":prod");
+  auto remaining = env["remaining"].to_number<std::int64_t>();
+  EXPECT_GT(remaining, 1000);  // a 2 s timeout, as Unix epoch milliseconds
+  EXPECT_LE(remaining, 2000);
+  if (geteuid() == 0) {
+    EXPECT_EQ(env["uid"].to_number<int>(), 65534);
+  }
+}
+
+TEST_F(EngineTest, FunctionErrorIsReportedAsLambdaDoes) {
+  start();
+  auto config = native("failing");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"op":"fail"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "TestError");
+  EXPECT_EQ(error["errorMessage"], "failed on purpose");
+  // The instance survives a reported error.
+  auto next = invoke(config.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(next->cold_start);
+}
+
+TEST_F(EngineTest, TimeoutKillsTheInstanceAndSaysSo) {
+  start();
+  auto config = native("slow");
+  config.timeout = 1s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"op":"sleep"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Sandbox.Timedout");
+  EXPECT_EQ(json::value_to<std::string>(error["errorMessage"]),
+            "RequestId: " + result->request_id + " Error: Task timed out after 1.00 seconds");
+  // The next invocation gets a fresh instance.
+  auto next = invoke(config.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->function_error, "");
+  EXPECT_TRUE(next->cold_start);
+}
+
+TEST_F(EngineTest, CrashDuringInvokeFailsOnlyThatInvocation) {
+  start();
+  auto config = native("crashy");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"op":"crash"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.ExitError");
+  EXPECT_EQ(
+      json::value_to<std::string>(error["errorMessage"]),
+      "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: aborted");
+  auto next = invoke(config.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->payload, R"({"op":"echo"})");
+}
+
+TEST_F(EngineTest, ExitDuringInitFailsThePendingInvocation) {
+  start();
+  auto config =
+      script("badinit", "provided.al2023", "x", "bootstrap", "#!/bin/sh\necho boom\nexit 3\n");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.ExitError");
+  EXPECT_EQ(error["errorMessage"], "Runtime exited with error: exit status 3");
+}
+
+TEST_F(EngineTest, MissingBootstrapIsAnInvalidEntrypoint) {
+  start();
+  auto config = native("nobootstrap");
+  fs::remove(config.code_dir / "bootstrap");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Runtime.InvalidEntrypoint");
+}
+
+TEST_F(EngineTest, InitErrorPostedByTheRuntimeIsReturned) {
+  start();
+  auto config =
+      script("initerror", "provided", "x", "bootstrap",
+             "#!/bin/bash\ncurl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: "
+             "Runtime.ImportModuleError' -d '{\"errorType\":\"Runtime.ImportModuleError\","
+             "\"errorMessage\":\"no module\"}' "
+             "\"http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/init/error\"\nsleep 5\n");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.ImportModuleError");
+  EXPECT_EQ(error["errorMessage"], "no module");
+}
+
+TEST_F(EngineTest, OversizedResponseIsRefused) {
+  start();
+  auto config = native("big");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"op":"big"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Function.ResponseSizeTooLarge");
+}
+
+TEST_F(EngineTest, OversizedRequestIsRefusedBeforeAnythingRuns) {
+  start();
+  auto config = native("bigin");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), std::string(kMaxSyncPayloadBytes + 1, 'x'));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), "RequestTooLargeException");
+  EXPECT_EQ(result.error().http_status(), 413);
+  EXPECT_EQ(engine_->stats().instances, 0u);
+}
+
+TEST_F(EngineTest, UnknownFunctionIsResourceNotFound) {
+  start();
+  auto result = invoke("nope:$LATEST", "{}");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), "ResourceNotFoundException");
+}
+
+TEST_F(EngineTest, UnknownRuntimeIsRefused) {
+  start();
+  auto config = native("cobol");
+  config.runtime = "cobol85";
+  auto put = engine_->put_function(config);
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code(), "InvalidRuntimeException");
+}
+
+TEST_F(EngineTest, ConcurrentInvocationsScaleOutAndEachGetsItsOwnResult) {
+  start();
+  auto config = native("parallel");
+  ASSERT_TRUE(engine_->put_function(config));
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 40; ++i) payloads.push_back(fmt::format(R"({{"op":"echo","i":{}}})", i));
+  auto results = invoke_many(config.key(), payloads);
+  std::set<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(results[i]) << results[i].error().message();
+    EXPECT_EQ(results[i]->payload, fmt::format(R"({{"op":"echo","i":{}}})", i));
+    ids.insert(results[i]->request_id);
+  }
+  EXPECT_EQ(ids.size(), 40u);
+  auto stats = engine_->stats();
+  EXPECT_GE(stats.instances, 1u);
+  EXPECT_LE(stats.instances, 40u);
+  EXPECT_EQ(stats.invocations, 40u);
+}
+
+TEST_F(EngineTest, ReservedConcurrencyThrottlesTheExcess) {
+  start();
+  auto config = native("reserved");
+  config.reserved_concurrency = 2;
+  config.timeout = 1s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto results = invoke_many(config.key(), {R"({"op":"sleep"})", R"({"op":"sleep"})",
+                                            R"({"op":"sleep"})", R"({"op":"sleep"})"});
+  int throttled = 0;
+  int ran = 0;
+  for (auto& result : results) {
+    if (!result) {
+      EXPECT_EQ(result.error().code(), "TooManyRequestsException");
+      EXPECT_EQ(result.error().http_status(), 429);
+      ASSERT_EQ(result.error().fields().size(), 1u);
+      EXPECT_EQ(result.error().fields()[0].second,
+                "ReservedFunctionConcurrentInvocationLimitExceeded");
+      ++throttled;
+    } else {
+      ++ran;
+    }
+  }
+  EXPECT_EQ(ran, 2);
+  EXPECT_EQ(throttled, 2);
+}
+
+TEST_F(EngineTest, GlobalConcurrencyLimitThrottles) {
+  EngineOptions options;
+  options.max_concurrency = 1;
+  start(options);
+  auto config = native("global");
+  config.timeout = 1s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto results = invoke_many(config.key(), {R"({"op":"sleep"})", R"({"op":"sleep"})"});
+  ASSERT_NE(static_cast<bool>(results[0]), static_cast<bool>(results[1]));
+  auto& refused = results[0] ? results[1] : results[0];
+  EXPECT_EQ(refused.error().fields()[0].second, "ConcurrentInvocationLimitExceeded");
+}
+
+TEST_F(EngineTest, IdleInstancesGoToSleep) {
+  start();
+  auto config = native("sleepy");
+  config.idle_timeout = 300ms;
+  ASSERT_TRUE(engine_->put_function(config));
+  ASSERT_TRUE(invoke(config.key(), "{}"));
+  EXPECT_EQ(engine_->stats().instances, 1u);
+  for (int i = 0; i < 100 && engine_->stats().instances > 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(engine_->stats().instances, 0u);
+  auto again = invoke(config.key(), "{}");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->cold_start);
+}
+
+TEST_F(EngineTest, ProvisionedInstancesAreReadyAndStay) {
+  start();
+  auto config = native("provisioned");
+  config.provisioned_concurrency = 2;
+  config.idle_timeout = 100ms;
+  ASSERT_TRUE(engine_->put_function(config));
+  for (int i = 0; i < 200 && engine_->stats().idle < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(engine_->stats().idle, 2u);
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->cold_start);     // its first invocation, but no start was waited for
+  std::this_thread::sleep_for(400ms);  // past the idle timeout
+  EXPECT_EQ(engine_->stats().instances, 2u);
+}
+
+TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
+  start();
+  auto config = native("logger");
+  ASSERT_TRUE(engine_->put_function(config));
+  InvokeOptions options;
+  options.log_tail = LogTail::kTail;
+  auto result = invoke(config.key(), R"({"op":"print"})", options);
+  ASSERT_TRUE(result);
+  const auto id = result->request_id;
+  EXPECT_NE(result->log_tail.find("first line from " + id), std::string::npos) << result->log_tail;
+  engine_->stop();
+  auto events = logs("logger");
+  std::vector<std::string> lines;
+  for (auto& event : events) lines.push_back(event.message);
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "START RequestId: " + id + " Version: $LATEST");
+  EXPECT_EQ(lines[1], "first line from " + id);
+  EXPECT_EQ(lines[2], "second line");
+  EXPECT_EQ(lines[3], "END RequestId: " + id);
+  EXPECT_TRUE(lines[4].starts_with("REPORT RequestId: " + id + "\tDuration: ")) << lines[4];
+  EXPECT_NE(lines[4].find("\tBilled Duration: "), std::string::npos);
+  EXPECT_NE(lines[4].find("\tMemory Size: 128 MB\tMax Memory Used: "), std::string::npos);
+  EXPECT_NE(lines[4].find("\tInit Duration: "), std::string::npos);
+  EXPECT_TRUE(events[0].stream.find("/[$LATEST]") != std::string::npos);
+
+  auto usage = Journal::read_usage(*store_);
+  ASSERT_TRUE(usage);
+  ASSERT_EQ(usage->size(), 1u);
+  EXPECT_EQ((*usage)[0].request_id, id);
+  EXPECT_EQ((*usage)[0].function, "logger");
+  EXPECT_TRUE((*usage)[0].cold_start);
+  EXPECT_EQ((*usage)[0].outcome, InvocationOutcome::kSuccess);
+  EXPECT_EQ((*usage)[0].memory_mb, 128u);
+  EXPECT_EQ((*usage)[0].bytes_in, std::string(R"({"op":"print"})").size());
+}
+
+TEST_F(EngineTest, BashTutorialRuntimeWithCurl) {
+  start();
+  // The custom-runtime tutorial's bootstrap: it posts its answer form-encoded.
+  auto config = script("bash", "provided.al2", "x", "bootstrap", R"SH(#!/bin/bash
+set -euo pipefail
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
+  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  RESPONSE="Echoing request: '$EVENT_DATA'"
+  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$RESPONSE" >/dev/null
+done
+)SH");
+  ASSERT_TRUE(engine_->put_function(config));
+  for (int i = 0; i < 3; ++i) {
+    auto result = invoke(config.key(), fmt::format(R"({{"n":{}}})", i));
+    ASSERT_TRUE(result) << result.error().message();
+    EXPECT_EQ(result->payload, fmt::format(R"(Echoing request: '{{"n":{}}}')", i));
+  }
+}
+
+TEST_F(EngineTest, AnInstanceCannotAnswerAnotherRequestId) {
+  start();
+  // Posts a response for a made-up id first, then behaves.
+  auto config = script("liar", "provided", "x", "bootstrap", R"SH(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/invocation/not-$ID/response" -d 'stolen')
+  curl -sS "$API/invocation/$ID/response" -d "$CODE" >/dev/null
+done
+)SH");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->payload, "400");
+}
+
+TEST_F(EngineTest, ForkBombStaysInsideItsInstance) {
+  start();
+  if (engine_->stats().cgroups == "none" && geteuid() != 0) {
+    GTEST_SKIP() << "no pids cgroup and no user to limit: nothing would contain it";
+  }
+  auto config = script("forkbomb", "provided", "x", "bootstrap", R"SH(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+HEADERS="$(mktemp)"
+curl -sS -LD "$HEADERS" "$API/invocation/next" >/dev/null
+bomb() { bomb | bomb & }; bomb
+sleep 30
+)SH");
+  config.timeout = 2s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Sandbox.Timedout");
+  // The rest of the machine still runs functions.
+  auto other = native("survivor");
+  ASSERT_TRUE(engine_->put_function(other));
+  auto fine = invoke(other.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->payload, R"({"op":"echo"})");
+}
+
+}  // namespace
+}  // namespace nimbus::engine

@@ -1,0 +1,192 @@
+#include "nimbus/engine/internal/cgroups.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nimbus/core/strings.h"
+
+namespace nimbus::engine::internal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kPidsMax = 1024;  // Lambda's limit on processes and threads
+
+bool write_file(const fs::path& path, const std::string& value) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  ::close(fd);
+  return ok;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// "/sys/fs/cgroup/<controller>" + this process's path in it, if that is a
+// mounted v1 hierarchy we can make groups in.
+fs::path own_v1_group(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto parts = split(line, ':');
+    if (parts.size() < 3) continue;
+    for (auto name : split(parts[1], ',')) {
+      if (name == controller) {
+        std::string own(line.substr(parts[0].size() + parts[1].size() + 2));
+        fs::path dir = fs::path("/sys/fs/cgroup") / controller / own.substr(own.empty() ? 0 : 1);
+        std::error_code ec;
+        if (fs::exists(dir / "cgroup.procs", ec)) return dir;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+InstanceCgroup::InstanceCgroup(fs::path memory, fs::path pids, fs::path cpu,
+                               std::vector<int> procs_fds)
+    : memory_(std::move(memory)),
+      pids_(std::move(pids)),
+      cpu_(std::move(cpu)),
+      procs_fds_(std::move(procs_fds)) {}
+
+InstanceCgroup::~InstanceCgroup() {
+  for (int fd : procs_fds_) ::close(fd);
+  kill_all();
+  std::error_code ec;
+  for (const auto& dir : {memory_, pids_, cpu_}) {
+    if (!dir.empty()) fs::remove(dir, ec);  // rmdir; fails harmlessly if still busy
+  }
+}
+
+Result<void> InstanceCgroup::configure(std::uint32_t memory_mb) {
+  std::uint64_t bytes = std::uint64_t{memory_mb} * 1024 * 1024;
+  // Lowering the limit below what an earlier tenant left charged fails;
+  // force_empty releases it first.
+  write_file(memory_ / "memory.force_empty", "0");
+  if (!write_file(memory_ / "memory.limit_in_bytes", std::to_string(bytes))) {
+    return AwsError::internal(fmt::format("cgroup: cannot set {}", memory_.string()));
+  }
+  // Without swap accounting the file is absent; the limit above still holds.
+  write_file(memory_ / "memory.memsw.limit_in_bytes", std::to_string(bytes));
+  write_file(memory_ / "memory.max_usage_in_bytes", "0");
+  if (!pids_.empty()) write_file(pids_ / "pids.max", std::to_string(kPidsMax));
+  // 1,769 MB is one vCPU on Lambda; shares keep that proportion between instances.
+  if (!cpu_.empty()) {
+    write_file(cpu_ / "cpu.shares",
+               std::to_string(std::max<std::uint64_t>(2, memory_mb * 1024 / 1769)));
+  }
+  return ok();
+}
+
+std::uint64_t InstanceCgroup::max_memory_used_bytes() const {
+  return parse_uint(trim(read_file(memory_ / "memory.max_usage_in_bytes"))).value_or(0);
+}
+
+std::uint64_t InstanceCgroup::oom_kills() const {
+  std::string control = read_file(memory_ / "memory.oom_control");
+  for (auto line : split(control, '\n')) {
+    if (starts_with_icase(line, "oom_kill ")) return parse_uint(trim(line.substr(9))).value_or(0);
+  }
+  return 0;
+}
+
+void InstanceCgroup::kill_all() const {
+  std::string procs = read_file(memory_ / "cgroup.procs");
+  for (auto line : split(procs, '\n')) {
+    if (auto pid = parse_uint(trim(line))) ::kill(static_cast<pid_t>(*pid), SIGKILL);
+  }
+}
+
+bool InstanceCgroup::empty() const { return trim(read_file(memory_ / "cgroup.procs")).empty(); }
+
+std::unique_ptr<CgroupPool> CgroupPool::detect(const std::string& name) {
+  std::unique_ptr<CgroupPool> pool(new CgroupPool());
+  fs::path memory = own_v1_group("memory");
+  if (memory.empty()) return pool;
+  std::error_code ec;
+  fs::path root = memory / name;
+  fs::create_directory(root, ec);
+  if (ec || !fs::exists(root / "memory.limit_in_bytes", ec)) return pool;
+  pool->root_memory_ = root;
+  if (fs::path pids = own_v1_group("pids"); !pids.empty()) {
+    fs::create_directory(pids / name, ec);
+    if (!ec) pool->root_pids_ = pids / name;
+  }
+  if (fs::path cpu = own_v1_group("cpu"); !cpu.empty()) {
+    fs::create_directory(cpu / name, ec);
+    if (!ec) pool->root_cpu_ = cpu / name;
+  }
+  return pool;
+}
+
+CgroupPool::~CgroupPool() {
+  free_.clear();
+  std::error_code ec;
+  for (const auto& dir : {root_memory_, root_pids_, root_cpu_}) {
+    if (!dir.empty()) fs::remove(dir, ec);
+  }
+}
+
+Result<std::unique_ptr<InstanceCgroup>> CgroupPool::acquire(std::uint32_t memory_mb) {
+  if (root_memory_.empty()) return std::unique_ptr<InstanceCgroup>();
+  std::unique_ptr<InstanceCgroup> group;
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      group = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  if (!group) {
+    std::uint64_t slot;
+    {
+      std::lock_guard lock(mutex_);
+      slot = next_slot_++;
+    }
+    std::string leaf = fmt::format("i{}", slot);
+    std::vector<fs::path> dirs = {root_memory_ / leaf};
+    if (!root_pids_.empty()) dirs.push_back(root_pids_ / leaf);
+    if (!root_cpu_.empty()) dirs.push_back(root_cpu_ / leaf);
+    std::vector<int> fds;
+    for (const auto& dir : dirs) {
+      std::error_code ec;
+      fs::create_directory(dir, ec);
+      int fd = ::open((dir / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+      if (ec || fd < 0) {
+        for (int open_fd : fds) ::close(open_fd);
+        return AwsError::internal(fmt::format("cgroup: cannot create {}", dir.string()));
+      }
+      fds.push_back(fd);
+    }
+    group = std::make_unique<InstanceCgroup>(
+        root_memory_ / leaf, root_pids_.empty() ? fs::path() : root_pids_ / leaf,
+        root_cpu_.empty() ? fs::path() : root_cpu_ / leaf, std::move(fds));
+  }
+  if (auto configured = group->configure(memory_mb); !configured) return configured.error();
+  return group;
+}
+
+void CgroupPool::release(std::unique_ptr<InstanceCgroup> group) {
+  if (!group) return;
+  group->kill_all();
+  if (!group->empty()) return;  // still dying: let the destructor try to remove it
+  std::lock_guard lock(mutex_);
+  free_.push_back(std::move(group));
+}
+
+}  // namespace nimbus::engine::internal
