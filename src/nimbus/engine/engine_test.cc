@@ -500,5 +500,136 @@ sleep 30
   EXPECT_EQ(fine->payload, R"({"op":"echo"})");
 }
 
+TEST_F(EngineTest, NodeAsyncAndCallbackHandlersWithContext) {
+  start();
+  auto config = script("node", "nodejs20.x", "app.handler", "app.mjs", R"JS(
+export const handler = async (event, context) => {
+  console.log('got', event.n);
+  if (event.fail) {
+    class ValidationFailed extends Error {}
+    const error = new ValidationFailed('bad input');
+    error.name = 'ValidationFailed';
+    throw error;
+  }
+  return { n: event.n, id: context.awsRequestId, name: context.functionName,
+           remaining: context.getRemainingTimeInMillis(), memory: context.memoryLimitInMB };
+};
+)JS");
+  ASSERT_TRUE(engine_->put_function(config));
+  InvokeOptions options;
+  options.log_tail = LogTail::kTail;
+  auto result = invoke(config.key(), R"({"n":7})", options);
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  EXPECT_EQ(body["n"], 7);
+  EXPECT_EQ(json::value_to<std::string>(body["id"]), result->request_id);
+  EXPECT_EQ(body["name"], "node");
+  EXPECT_EQ(body["memory"], "128");
+  EXPECT_GT(body["remaining"].to_number<int>(), 1000);
+  // console.log as Lambda's Node runtime writes it.
+  EXPECT_NE(result->log_tail.find("\t" + result->request_id + "\tINFO\tgot 7"), std::string::npos)
+      << result->log_tail;
+
+  auto failed = invoke(config.key(), R"({"fail":true})");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->function_error, "Unhandled");
+  auto error = parse(failed->payload);
+  EXPECT_EQ(error["errorType"], "ValidationFailed");
+  EXPECT_EQ(error["errorMessage"], "bad input");
+  EXPECT_TRUE(error["trace"].is_array());
+
+  auto callback = script("nodecb", "nodejs18.x", "lib/cb.handler", "cb.js", "");
+  std::filesystem::create_directories(callback.code_dir / "lib");
+  write_file(callback.code_dir / "lib" / "cb.js",
+             "exports.handler = (event, context, callback) => { setTimeout(() => callback(null, "
+             "{ doubled: event.x * 2 }), 10); };\n");
+  ASSERT_TRUE(engine_->put_function(callback));
+  auto doubled = invoke(callback.key(), R"({"x":21})");
+  ASSERT_TRUE(doubled);
+  EXPECT_EQ(doubled->payload, R"({"doubled":42})");
+}
+
+TEST_F(EngineTest, NodeMissingModuleIsAnImportModuleError) {
+  start();
+  auto config = script("nodemissing", "nodejs22.x", "nothere.handler", "index.js", "");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Runtime.ImportModuleError");
+}
+
+TEST_F(EngineTest, PythonHandlerContextAndExceptions) {
+  start();
+  auto config = script("py", "python3.11", "app.handler", "app.py", R"PY(
+import os
+def handler(event, context):
+    print("hello from python", event.get("n"))
+    if event.get("fail"):
+        raise ValueError("no good")
+    return {"n": event["n"], "id": context.aws_request_id,
+            "remaining": context.get_remaining_time_in_millis(),
+            "tmp_writable": os.access("/tmp", os.W_OK)}
+)PY");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"n":3})");
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  EXPECT_EQ(body["n"], 3);
+  EXPECT_EQ(json::value_to<std::string>(body["id"]), result->request_id);
+  EXPECT_EQ(body["tmp_writable"], true);
+  auto failed = invoke(config.key(), R"({"n":1,"fail":true})");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->function_error, "Unhandled");
+  auto error = parse(failed->payload);
+  EXPECT_EQ(error["errorType"], "ValueError");
+  EXPECT_EQ(error["errorMessage"], "no good");
+  EXPECT_EQ(json::value_to<std::string>(error["requestId"]), failed->request_id);
+  ASSERT_TRUE(error["stackTrace"].is_array());
+  EXPECT_FALSE(error["stackTrace"].as_array().empty());
+}
+
+TEST_F(EngineTest, PythonMissingHandlerIsHandlerNotFound) {
+  start();
+  auto config =
+      script("pymissing", "python3.12", "app.nope", "app.py", "def handler(e, c):\n  return 1\n");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.HandlerNotFound");
+  EXPECT_EQ(error["errorMessage"], "Handler 'nope' missing on module 'app'");
+}
+
+TEST_F(EngineTest, CodeIsReadOnlyAndTmpIsPrivate) {
+  if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
+  start();
+  auto config = script("sandbox", "python3.11", "app.handler", "app.py", R"PY(
+import os, time
+def handler(event, context):
+    try:
+        open(os.environ["LAMBDA_TASK_ROOT"] + "/written", "w").write("x")
+        code = "writable"
+    except OSError:
+        code = "read-only"
+    marker = "/tmp/marker"
+    seen = os.path.exists(marker)
+    open(marker, "w").write("x")
+    time.sleep(0.5)  # hold this instance so the other invocation gets its own
+    return {"code": code, "seen_marker": seen, "tmp": sorted(os.listdir("/tmp"))}
+)PY");
+  config.reserved_concurrency = 2;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto results = invoke_many(config.key(), {"{}", "{}"});
+  for (auto& result : results) {
+    ASSERT_TRUE(result) << result.error().message();
+    auto body = parse(result->payload);
+    EXPECT_EQ(body["code"], "read-only");
+    // Two instances at once: neither saw the other's /tmp.
+    EXPECT_EQ(body["seen_marker"], false) << result->payload;
+  }
+}
+
 }  // namespace
 }  // namespace nimbus::engine

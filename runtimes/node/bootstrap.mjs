@@ -1,0 +1,252 @@
+// Nimbus's runtime client for nodejs*.x functions: the Lambda Runtime API
+// loop, the handler contract (async or callback), the context object and
+// Lambda's error and log formats. It knows Nimbus only through the Runtime
+// API (AWS_LAMBDA_RUNTIME_API).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { pathToFileURL } from 'node:url';
+
+const [apiHost, apiPort] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const base = '/2018-06-01/runtime';
+
+function call(method, urlPath, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    const req = http.request(
+      {
+        host: apiHost,
+        port: apiPort,
+        method,
+        path: base + urlPath,
+        agent,
+        headers: { ...headers, 'Content-Length': payload ? payload.length : 0 },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+function errorDocument(error) {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      trace: (error.stack || '').split('\n'),
+    };
+  }
+  if (typeof error === 'object' && error !== null) {
+    return { errorType: 'Error', errorMessage: JSON.stringify(error), trace: [] };
+  }
+  return { errorType: 'string', errorMessage: String(error), trace: [] };
+}
+
+// console.* lines as Lambda writes them: timestamp, request id, level,
+// message; a message's own newlines become \r so it stays one log event.
+let currentRequestId;
+for (const [method, level, stream] of [
+  ['log', 'INFO', process.stdout],
+  ['info', 'INFO', process.stdout],
+  ['debug', 'DEBUG', process.stdout],
+  ['warn', 'WARN', process.stderr],
+  ['error', 'ERROR', process.stderr],
+  ['trace', 'TRACE', process.stderr],
+]) {
+  console[method] = (...args) => {
+    const message = util.format(...args).replace(/\n/g, '\r');
+    stream.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${message}\n`);
+  };
+}
+
+class ImportModuleError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'Runtime.ImportModuleError';
+  }
+}
+class HandlerNotFound extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'Runtime.HandlerNotFound';
+  }
+}
+class MalformedHandlerName extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'Runtime.MalformedHandlerName';
+  }
+}
+
+async function loadHandler() {
+  const spec = process.env._HANDLER || '';
+  const root = process.env.LAMBDA_TASK_ROOT;
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0) throw new MalformedHandlerName(`Bad handler ${spec}`);
+  const modulePath = spec.slice(0, dot);
+  const handlerPath = spec.slice(dot + 1);
+  let file;
+  for (const ext of ['.js', '.mjs', '.cjs']) {
+    const candidate = path.resolve(root, modulePath + ext);
+    if (fs.existsSync(candidate)) {
+      file = candidate;
+      break;
+    }
+  }
+  if (!file) {
+    throw new ImportModuleError(`Error: Cannot find module '${modulePath}'`);
+  }
+  let mod;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      const wrapped = new Error(error.message);
+      wrapped.name = 'Runtime.UserCodeSyntaxError';
+      wrapped.stack = error.stack;
+      throw wrapped;
+    }
+    throw error;
+  }
+  let handler = mod;
+  for (const part of handlerPath.split('.')) {
+    handler = handler?.[part] ?? handler?.default?.[part];
+  }
+  if (typeof handler !== 'function') {
+    throw new HandlerNotFound(`${spec} is undefined or not exported`);
+  }
+  return handler;
+}
+
+function makeContext(headers) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  if (headers['lambda-runtime-client-context']) {
+    context.clientContext = JSON.parse(headers['lambda-runtime-client-context']);
+  }
+  if (headers['lambda-runtime-cognito-identity']) {
+    context.identity = JSON.parse(headers['lambda-runtime-cognito-identity']);
+  }
+  return context;
+}
+
+// Runs the handler; resolves with {ok, value} or {ok: false, error}.
+function runHandler(handler, event, context) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome) => {
+      if (!settled) {
+        settled = true;
+        resolve(outcome);
+      }
+    };
+    const callback = (error, value) => settle(error ? { ok: false, error } : { ok: true, value });
+    context.done = callback;
+    context.succeed = (value) => callback(null, value);
+    context.fail = (error) => callback(error ?? new Error('handled'));
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof returned.then === 'function') {
+        returned.then(
+          (value) => settle({ ok: true, value }),
+          (error) => settle({ ok: false, error }),
+        );
+      } else if (handler.length < 3) {
+        settle({ ok: true, value: returned });
+      }
+    } catch (error) {
+      settle({ ok: false, error });
+    }
+  });
+}
+
+let inFlight;
+
+async function postError(urlPath, error) {
+  const doc = errorDocument(error);
+  console.error(`${doc.errorType}: ${doc.errorMessage}`);
+  await call('POST', urlPath, JSON.stringify(doc), {
+    'Content-Type': 'application/json',
+    'Lambda-Runtime-Function-Error-Type': doc.errorType,
+  });
+}
+
+process.on('uncaughtException', async (error) => {
+  try {
+    if (inFlight) await postError(`/invocation/${inFlight}/error`, error);
+  } finally {
+    process.exit(129);
+  }
+});
+process.on('unhandledRejection', async (reason) => {
+  try {
+    if (inFlight) await postError(`/invocation/${inFlight}/error`, reason);
+  } finally {
+    process.exit(128);
+  }
+});
+
+async function main() {
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (error) {
+    await postError('/init/error', error);
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await call('GET', '/invocation/next');
+    if (next.status !== 200) process.exit(1);
+    const requestId = next.headers['lambda-runtime-aws-request-id'];
+    currentRequestId = requestId;
+    inFlight = requestId;
+    if (next.headers['lambda-runtime-trace-id']) {
+      process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+    }
+    let event;
+    try {
+      event = JSON.parse(next.body);
+    } catch {
+      event = next.body;
+    }
+    const outcome = await runHandler(handler, event, makeContext(next.headers));
+    let answer;
+    if (outcome.ok) {
+      const body = JSON.stringify(outcome.value === undefined ? null : outcome.value);
+      answer = await call('POST', `/invocation/${requestId}/response`, body, {
+        'Content-Type': 'application/json',
+      });
+    } else {
+      await postError(`/invocation/${requestId}/error`, outcome.error);
+      answer = { status: 202 };
+    }
+    inFlight = undefined;
+    if (answer.status < 200 || answer.status > 299) process.exit(1);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`runtime client failed: ${error && error.stack}\n`);
+  process.exit(1);
+});
