@@ -32,3 +32,15 @@ def test_a_second_server_cannot_share_the_data_directory(nimbus, nimbus_factory)
         assert "in use by another nimbus server" in str(refused)
     else:
         raise AssertionError("second server started on a locked data directory")
+
+
+def test_health_reports_the_function_sandbox(nimbus):
+    functions = nimbus.health()["functions"]
+    assert functions["isolation"] in ("namespaces", "process")
+    assert functions["cgroups"] in ("v1", "v2", "none")
+    assert functions["instances"] == 0
+
+
+def test_process_isolation_can_be_chosen(nimbus_factory):
+    server = nimbus_factory("--isolation", "process", "--function-idle-timeout", "5")
+    assert server.health()["functions"]["isolation"] == "process"

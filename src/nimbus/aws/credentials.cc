@@ -51,6 +51,7 @@ Result<CredentialStore> CredentialStore::parse(std::string_view text) {
 
 void CredentialStore::add(AccessKey key) {
   auto id = key.access_key_id;
+  if (first_.empty()) first_ = id;
   keys_.insert_or_assign(std::move(id), std::move(key));
 }
 

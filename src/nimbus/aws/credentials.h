@@ -32,9 +32,13 @@ class CredentialStore {
   void add(AccessKey key);
   const AccessKey* find(std::string_view access_key_id) const;
   std::size_t size() const { return keys_.size(); }
+  // The first key added (the file's first section): what functions are given
+  // as their credentials, so their SDK calls back into Nimbus are signed.
+  const AccessKey* first() const { return first_.empty() ? nullptr : find(first_); }
 
  private:
   std::unordered_map<std::string, AccessKey> keys_;
+  std::string first_;
 };
 
 }  // namespace nimbus::aws

@@ -26,6 +26,8 @@ struct ServerFlags {
   std::string log_level = "info";
   double idle_timeout_seconds = 60;
   double shutdown_timeout_seconds = 10;
+  std::string runtimes_dir;
+  double function_idle_timeout_seconds = 300;
 };
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT".
@@ -114,6 +116,33 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_SHUTDOWN_TIMEOUT")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  command
+      .add_option("--runtimes-dir", flags.runtimes_dir,
+                  "Directory of the shipped runtime clients (default: the source tree's runtimes/)")
+      ->envname("NIMBUS_RUNTIMES_DIR");
+  command
+      .add_option("--isolation", flags.config.isolation,
+                  "Function sandbox: namespaces (needs root; falls back) or process")
+      ->envname("NIMBUS_ISOLATION")
+      ->check(CLI::IsMember({"namespaces", "process"}))
+      ->capture_default_str();
+  command
+      .add_option("--max-concurrency", flags.config.max_concurrency,
+                  "Function invocations running at once, across all functions")
+      ->envname("NIMBUS_MAX_CONCURRENCY")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  command
+      .add_option("--memory-budget-mb", flags.config.memory_budget_mb,
+                  "Memory all function instances may reserve (0: three quarters of RAM)")
+      ->envname("NIMBUS_MEMORY_BUDGET_MB")
+      ->capture_default_str();
+  command
+      .add_option("--function-idle-timeout", flags.function_idle_timeout_seconds,
+                  "Seconds an idle function instance stays warm before it is stopped")
+      ->envname("NIMBUS_FUNCTION_IDLE_TIMEOUT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 int run_server(const ServerFlags& flags) {
@@ -135,6 +164,9 @@ int run_server(const ServerFlags& flags) {
       std::chrono::milliseconds(static_cast<long>(flags.idle_timeout_seconds * 1000));
   config.shutdown_timeout =
       std::chrono::milliseconds(static_cast<long>(flags.shutdown_timeout_seconds * 1000));
+  config.runtimes_dir = flags.runtimes_dir;
+  config.function_idle_timeout =
+      std::chrono::milliseconds(static_cast<long>(flags.function_idle_timeout_seconds * 1000));
 
   // Block the stop signals before any thread starts, so only sigwait() below
   // receives them and no I/O thread is interrupted.

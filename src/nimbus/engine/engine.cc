@@ -847,7 +847,12 @@ class EngineImpl final : public Engine, public InstanceHost {
     if (!launch) return launch.error();
     auto function = std::make_shared<FunctionState>();
     function->launch = std::move(*launch);
-    function->environment = environment_for(config, function->launch);
+    std::string endpoint_url;
+    {
+      std::lock_guard lock(mutex_);
+      endpoint_url = options_.endpoint_url;
+    }
+    function->environment = environment_for(config, function->launch, endpoint_url);
     function->config = std::move(config);
     std::string key = function->config.key();
 
@@ -908,6 +913,11 @@ class EngineImpl final : public Engine, public InstanceHost {
     if (ec)
       co_return AwsError("ServiceException", "The invocation was abandoned.", 500, Fault::kServer);
     co_return std::move(invocation->result);
+  }
+
+  void set_endpoint_url(std::string url) override {
+    std::lock_guard lock(mutex_);
+    options_.endpoint_url = std::move(url);
   }
 
   EngineStats stats() const override {
@@ -1237,7 +1247,8 @@ class EngineImpl final : public Engine, public InstanceHost {
   }
 
   std::vector<std::string> environment_for(const FunctionConfig& config,
-                                           const internal::RuntimeLaunch& launch) const {
+                                           const internal::RuntimeLaunch& launch,
+                                           const std::string& endpoint_url) const {
     std::map<std::string, std::string> vars;
     for (const auto& [name, value] : config.environment) vars[name] = value;
     std::string task_root = config.code_dir.string();
@@ -1262,7 +1273,7 @@ class EngineImpl final : public Engine, public InstanceHost {
     vars["AWS_ACCESS_KEY_ID"] = options_.access_key_id;
     vars["AWS_SECRET_ACCESS_KEY"] = options_.secret_access_key;
     vars["AWS_SESSION_TOKEN"] = "nimbus";
-    if (!options_.endpoint_url.empty()) vars["AWS_ENDPOINT_URL"] = options_.endpoint_url;
+    if (!endpoint_url.empty()) vars["AWS_ENDPOINT_URL"] = endpoint_url;
     std::vector<std::string> environment;
     for (const auto& [name, value] : vars) environment.push_back(name + "=" + value);
     return environment;

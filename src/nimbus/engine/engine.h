@@ -131,6 +131,10 @@ class Engine {
 
   virtual EngineStats stats() const = 0;
 
+  // Where functions' SDKs should call (AWS_ENDPOINT_URL), once the server
+  // knows its bound address. Applies to functions put after the call.
+  virtual void set_endpoint_url(std::string url) = 0;
+
   // Stops every instance (SIGTERM, then SIGKILL after the grace period),
   // fails what is pending, flushes logs and usage records, joins the
   // threads. Blocks; idempotent.

@@ -74,6 +74,22 @@ net::HttpResponse NimbusEndpoints::health() const {
                     {"requests", stats.requests},
                     {"rejected", stats.rejected}};
   }
+  if (engine_ != nullptr) {
+    const auto stats = engine_->stats();
+    body["functions"] = {{"isolation", stats.isolation},
+                         {"cgroups", stats.cgroups},
+                         {"functions", stats.functions},
+                         {"instances", stats.instances},
+                         {"starting", stats.starting},
+                         {"idle", stats.idle},
+                         {"busy", stats.busy},
+                         {"pending", stats.pending},
+                         {"memory_reserved_mb", stats.memory_reserved_mb},
+                         {"invocations", stats.invocations},
+                         {"cold_starts", stats.cold_starts},
+                         {"throttles", stats.throttles},
+                         {"instance_exits", stats.instance_exits}};
+  }
   return json(200, body);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "nimbus/aws/router.h"
+#include "nimbus/engine/engine.h"
 #include "nimbus/net/http_handler.h"
 #include "nimbus/net/http_server.h"
 
@@ -27,6 +28,7 @@ class NimbusEndpoints final : public net::HttpHandler {
 
   // Set once the HTTP server exists, before it serves.
   void set_http_server(const net::HttpServer* server, HealthFacts facts);
+  void set_engine(const engine::Engine* engine) { engine_ = engine; }
 
   std::size_t body_limit(const net::HttpRequest& head) const override;
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
@@ -40,6 +42,7 @@ class NimbusEndpoints final : public net::HttpHandler {
   const env::Clock& clock_;
   std::chrono::steady_clock::time_point started_;
   const net::HttpServer* http_server_ = nullptr;
+  const engine::Engine* engine_ = nullptr;
   HealthFacts facts_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "nimbus/aws/credentials.h"
 #include "nimbus/aws/router.h"
+#include "nimbus/engine/engine.h"
 #include "nimbus/env/clock.h"
 #include "nimbus/env/data_dir.h"
 #include "nimbus/net/http_server.h"
@@ -28,6 +29,7 @@ class ServerImpl final : public Server {
     spdlog::info("stopping: draining in-flight requests");
     http_->stop();
     // Services with state stop here, in reverse order of starting, once they exist.
+    engine_->stop();
     async_store_->stop();
     if (auto synced = store_->sync(); !synced) {
       spdlog::error("stopping: {}", synced.error().message());
@@ -76,6 +78,35 @@ class ServerImpl final : public Server {
     store_ = std::move(*store);
     async_store_ = std::make_unique<storage::AsyncStore>(*store_, storage::AsyncStoreOptions{});
 
+    if (config.isolation != "namespaces" && config.isolation != "process") {
+      return AwsError::validation(
+          fmt::format("unknown isolation '{}' (namespaces or process)", config.isolation));
+    }
+    engine::EngineOptions engine_options;
+    engine_options.work_dir = data_dir_->path() / "engine";
+    engine_options.runtimes_dir = config.runtimes_dir.empty()
+                                      ? std::filesystem::path(NIMBUS_RUNTIMES_DIR)
+                                      : config.runtimes_dir;
+    engine_options.node_path = config.node_path;
+    engine_options.python_path = config.python_path;
+    engine_options.region = config.region;
+    engine_options.account_id = config.account_id;
+    engine_options.max_concurrency = config.max_concurrency;
+    engine_options.memory_budget_mb = config.memory_budget_mb;
+    engine_options.idle_timeout = config.function_idle_timeout;
+    engine_options.isolation = config.isolation == "process" ? engine::Isolation::kProcess
+                                                             : engine::Isolation::kNamespaces;
+    if (const auto* key = credentials_.first(); key != nullptr) {
+      engine_options.access_key_id = key->access_key_id;
+      engine_options.secret_access_key = key->secret_access_key;
+    }
+    // Functions call back into Nimbus: the configured address; with port 0
+    // (tests) the real one is set once the listener is bound.
+    engine_options.endpoint_url = fmt::format("http://{}:{}", config.host, config.port);
+    auto engine = engine::Engine::start(engine_options, *store_);
+    if (!engine) return engine.error();
+    engine_ = std::move(*engine);
+
     sts_ = services::sts::make_sts_service();
 
     router_ = std::make_unique<aws::Router>(
@@ -85,6 +116,7 @@ class ServerImpl final : public Server {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
+    endpoints_->set_engine(engine_.get());
 
     net::HttpServerOptions http_options;
     http_options.host = config.host;
@@ -100,6 +132,7 @@ class ServerImpl final : public Server {
     const bool ipv6 = http_->host().find(':') != std::string::npos;
     endpoint_ = ipv6 ? fmt::format("http://[{}]:{}", http_->host(), http_->port())
                      : fmt::format("http://{}:{}", http_->host(), http_->port());
+    engine_->set_endpoint_url(endpoint_);
     endpoints_->set_http_server(
         http_.get(), {endpoint_, data_dir_->path(), http_->io_threads(), config.durability});
     return ok();
@@ -111,6 +144,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<env::DataDirectory> data_dir_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AsyncStore> async_store_;
+  std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<aws::Router> router_;
   std::unique_ptr<NimbusEndpoints> endpoints_;

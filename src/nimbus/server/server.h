@@ -28,6 +28,15 @@ struct ServerConfig {
   std::size_t max_header_bytes = 64 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+
+  // Functions engine.
+  std::filesystem::path runtimes_dir;    // empty: the runtimes/ beside the build
+  std::string isolation = "namespaces";  // namespaces | process
+  std::uint32_t max_concurrency = 1000;
+  std::uint64_t memory_budget_mb = 0;  // 0: three quarters of physical memory
+  std::chrono::milliseconds function_idle_timeout{300'000};
+  std::string node_path = "/usr/bin/node";
+  std::string python_path = "/usr/bin/python3";
 };
 
 class Server {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -55,6 +56,27 @@ fs::path own_v1_group(const std::string& controller) {
   return {};
 }
 
+// Groups left by a Nimbus that died without cleaning up ("nimbus-<pid>"
+// whose process is gone): empty them and remove them.
+void remove_stale_groups(const fs::path& parent) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("nimbus-")) continue;
+    auto pid = parse_uint(std::string_view(name).substr(7));
+    if (!pid || fs::exists(fmt::format("/proc/{}", *pid), ec)) continue;
+    for (const auto& child : fs::directory_iterator(entry.path(), ec)) {
+      if (!child.is_directory(ec)) continue;
+      std::string procs = read_file(child.path() / "cgroup.procs");
+      for (auto line : split(procs, '\n')) {
+        if (auto victim = parse_uint(trim(line))) ::kill(static_cast<pid_t>(*victim), SIGKILL);
+      }
+      fs::remove(child.path(), ec);
+    }
+    fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 InstanceCgroup::InstanceCgroup(fs::path memory, fs::path pids, fs::path cpu,
@@ -66,10 +88,16 @@ InstanceCgroup::InstanceCgroup(fs::path memory, fs::path pids, fs::path cpu,
 
 InstanceCgroup::~InstanceCgroup() {
   for (int fd : procs_fds_) ::close(fd);
-  kill_all();
+  // A group can only be removed once the kernel has finished killing what
+  // was in it; that takes a moment after SIGKILL.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    kill_all();
+    if (empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   std::error_code ec;
   for (const auto& dir : {memory_, pids_, cpu_}) {
-    if (!dir.empty()) fs::remove(dir, ec);  // rmdir; fails harmlessly if still busy
+    if (!dir.empty()) fs::remove(dir, ec);
   }
 }
 
@@ -119,15 +147,18 @@ std::unique_ptr<CgroupPool> CgroupPool::detect(const std::string& name) {
   fs::path memory = own_v1_group("memory");
   if (memory.empty()) return pool;
   std::error_code ec;
+  remove_stale_groups(memory);
   fs::path root = memory / name;
   fs::create_directory(root, ec);
   if (ec || !fs::exists(root / "memory.limit_in_bytes", ec)) return pool;
   pool->root_memory_ = root;
   if (fs::path pids = own_v1_group("pids"); !pids.empty()) {
+    remove_stale_groups(pids);
     fs::create_directory(pids / name, ec);
     if (!ec) pool->root_pids_ = pids / name;
   }
   if (fs::path cpu = own_v1_group("cpu"); !cpu.empty()) {
+    remove_stale_groups(cpu);
     fs::create_directory(cpu / name, ec);
     if (!ec) pool->root_cpu_ = cpu / name;
   }
