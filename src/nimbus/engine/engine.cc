@@ -89,9 +89,9 @@ std::string error_document(std::string_view type, std::string_view message) {
   return json::serialize(body);
 }
 
-// X-Ray's trace header form, which runtimes copy into _X_AMZN_TRACE_ID.
-std::string new_trace_id() {
-  std::string id = new_request_id();
+// X-Ray's trace header form, which runtimes copy into _X_AMZN_TRACE_ID;
+// the random part is the request id's (already random) digits.
+std::string trace_id_for(const std::string& id) {
   std::string hex;
   for (char c : id) {
     if (c != '-') hex.push_back(c);
@@ -325,7 +325,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
       co_return;
     }
     child_ = std::move(*child);
+    if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
     exit_watch_.assign(::dup(child_.pidfd()));
+    boost::system::error_code nb_error;
+    log_pipe_.non_blocking(true, nb_error);
     host_.journal().create_stream(group(), stream_, now_ms());
 
     asio::co_spawn(executor_, watch_exit(shared_from_this()), asio::detached);
@@ -389,6 +392,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   void cleanup() {
+    flush_lines();
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     invoke_timer_.cancel();
@@ -516,7 +520,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
     had_invocation_ = true;
     if (cold_) host_.count_cold_start();
     tail_.clear();
-    if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
     delivered_at_ = SteadyClock::now();
     auto deadline = now_ms() + config.timeout.count();
     log_line(
@@ -668,7 +671,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
     usage.outcome = outcome;
     usage.bytes_in = invocation->payload.size();
     usage.bytes_out = payload.size();
-    host_.journal().append_usage(usage);
+    flush_lines(&usage);
 
     InvokeResult result;
     result.request_id = invocation->request_id;
@@ -727,7 +730,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
   void drain_logs_now() {
     if (!log_pipe_.is_open()) return;
     boost::system::error_code ec;
-    log_pipe_.non_blocking(true, ec);
     std::array<char, 16 * 1024> chunk;
     for (int i = 0; i < 64; ++i) {
       std::size_t n = log_pipe_.read_some(asio::buffer(chunk), ec);
@@ -751,13 +753,17 @@ class Instance : public std::enable_shared_from_this<Instance> {
       events.push_back(make_event(partial_.substr(0, kMaxLogLineBytes)));
       partial_.erase(0, kMaxLogLineBytes);
     }
-    host_.journal().append_logs(std::move(events));
+    if (events.empty()) return;
+    lines_.insert(lines_.end(), std::make_move_iterator(events.begin()),
+                  std::make_move_iterator(events.end()));
+    flush_lines();
   }
 
   void flush_partial_line() {
     if (partial_.empty()) return;
-    host_.journal().append_log(make_event(std::move(partial_)));
+    lines_.push_back(make_event(std::move(partial_)));
     partial_.clear();
+    flush_lines();
   }
 
   LogEvent make_event(std::string message) {
@@ -769,7 +775,16 @@ class Instance : public std::enable_shared_from_this<Instance> {
     return LogEvent{group(), stream_, now_ms(), std::move(message)};
   }
 
-  void log_line(std::string message) { host_.journal().append_log(make_event(std::move(message))); }
+  // The engine's own lines wait in `lines_` and go to the journal with the
+  // next batch: START with the function's first output (or with END), END
+  // and REPORT with the usage record. One journal hand-off per invocation.
+  void log_line(std::string message) { lines_.push_back(make_event(std::move(message))); }
+
+  void flush_lines(const UsageRecord* usage = nullptr) {
+    if (lines_.empty() && usage == nullptr) return;
+    host_.journal().append(std::move(lines_), usage);
+    lines_.clear();
+  }
 
   static constexpr uid_t kNobody = 65534;
 
@@ -789,6 +804,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::unique_ptr<internal::InstanceCgroup> cgroup_;
   std::vector<std::weak_ptr<tcp::socket>> connections_;
   std::string partial_;
+  std::vector<LogEvent> lines_;
   std::string tail_;
   std::string init_error_;
   std::shared_ptr<Invocation> current_;
@@ -904,7 +920,7 @@ class EngineImpl final : public Engine, public InstanceHost {
     auto executor = co_await asio::this_coro::executor;
     auto invocation = std::make_shared<Invocation>(executor);
     invocation->request_id = options.request_id.empty() ? new_request_id() : options.request_id;
-    if (options.trace_id.empty()) options.trace_id = new_trace_id();
+    if (options.trace_id.empty()) options.trace_id = trace_id_for(invocation->request_id);
     invocation->payload = std::move(payload);
     invocation->options = std::move(options);
     invocation->enqueued = SteadyClock::now();

@@ -72,19 +72,7 @@ void Journal::append_log(LogEvent event) {
   append_logs(std::move(events));
 }
 
-void Journal::append_logs(std::vector<LogEvent> events) {
-  if (events.empty()) return;
-  std::lock_guard lock(mutex_);
-  for (auto& event : events) {
-    std::string key = stream_key(event.group, event.stream);
-    key.push_back('\0');
-    put_be64(key, sortable(event.timestamp_ms));
-    put_be64(key, sequence_++);
-    pending_.put(events_, key, event.message);
-  }
-  ++appended_;
-  wake_.notify_one();
-}
+void Journal::append_logs(std::vector<LogEvent> events) { append(std::move(events), nullptr); }
 
 void Journal::create_stream(const std::string& group, const std::string& stream,
                             std::int64_t created_ms) {
@@ -95,20 +83,40 @@ void Journal::create_stream(const std::string& group, const std::string& stream,
   wake_.notify_one();
 }
 
-void Journal::append_usage(const UsageRecord& record) {
-  std::string key;
-  put_be64(key, sortable(record.start_time_us));
-  key += record.request_id;
-  json::object value{
-      {"function", record.function},      {"version", record.version},
-      {"requestId", record.request_id},   {"startTimeUs", record.start_time_us},
-      {"durationMs", record.duration_ms}, {"billedMs", record.billed_ms},
-      {"memoryMb", record.memory_mb},     {"coldStart", record.cold_start},
-      {"initMs", record.init_ms},         {"outcome", static_cast<int>(record.outcome)},
-      {"bytesIn", record.bytes_in},       {"bytesOut", record.bytes_out},
-  };
+void Journal::append_usage(const UsageRecord& record) { append({}, &record); }
+
+void Journal::append(std::vector<LogEvent> events, const UsageRecord* usage) {
+  if (events.empty() && usage == nullptr) return;
+  // Encode outside the lock; only the hand-off is serialised.
+  std::string usage_key;
+  std::string usage_value;
+  if (usage != nullptr) {
+    put_be64(usage_key, sortable(usage->start_time_us));
+    usage_key += usage->request_id;
+    json::object value{
+        {"function", usage->function},      {"version", usage->version},
+        {"requestId", usage->request_id},   {"startTimeUs", usage->start_time_us},
+        {"durationMs", usage->duration_ms}, {"billedMs", usage->billed_ms},
+        {"memoryMb", usage->memory_mb},     {"coldStart", usage->cold_start},
+        {"initMs", usage->init_ms},         {"outcome", static_cast<int>(usage->outcome)},
+        {"bytesIn", usage->bytes_in},       {"bytesOut", usage->bytes_out},
+    };
+    usage_value = json::serialize(value);
+  }
+  std::vector<std::string> keys;
+  keys.reserve(events.size());
+  for (const auto& event : events) {
+    std::string key = stream_key(event.group, event.stream);
+    key.push_back('\0');
+    put_be64(key, sortable(event.timestamp_ms));
+    keys.push_back(std::move(key));
+  }
   std::lock_guard lock(mutex_);
-  pending_.put(usage_, key, json::serialize(value));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    put_be64(keys[i], sequence_++);
+    pending_.put(events_, keys[i], events[i].message);
+  }
+  if (usage != nullptr) pending_.put(usage_, usage_key, usage_value);
   ++appended_;
   wake_.notify_one();
 }

@@ -62,6 +62,8 @@ class Journal {
   void append_logs(std::vector<LogEvent> events);
   void create_stream(const std::string& group, const std::string& stream, std::int64_t created_ms);
   void append_usage(const UsageRecord& record);
+  // Log events and (optionally) a usage record in one hand-off.
+  void append(std::vector<LogEvent> events, const UsageRecord* usage);
 
   // Blocks until everything appended before the call is in the store.
   void flush();

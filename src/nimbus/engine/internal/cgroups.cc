@@ -84,10 +84,13 @@ InstanceCgroup::InstanceCgroup(fs::path memory, fs::path pids, fs::path cpu,
     : memory_(std::move(memory)),
       pids_(std::move(pids)),
       cpu_(std::move(cpu)),
-      procs_fds_(std::move(procs_fds)) {}
+      procs_fds_(std::move(procs_fds)),
+      max_usage_fd_(::open((memory_ / "memory.max_usage_in_bytes").c_str(), O_RDONLY | O_CLOEXEC)) {
+}
 
 InstanceCgroup::~InstanceCgroup() {
   for (int fd : procs_fds_) ::close(fd);
+  if (max_usage_fd_ >= 0) ::close(max_usage_fd_);
   // A group can only be removed once the kernel has finished killing what
   // was in it; that takes a moment after SIGKILL.
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -122,7 +125,10 @@ Result<void> InstanceCgroup::configure(std::uint32_t memory_mb) {
 }
 
 std::uint64_t InstanceCgroup::max_memory_used_bytes() const {
-  return parse_uint(trim(read_file(memory_ / "memory.max_usage_in_bytes"))).value_or(0);
+  char buffer[32];
+  ssize_t n = max_usage_fd_ < 0 ? -1 : ::pread(max_usage_fd_, buffer, sizeof buffer, 0);
+  if (n <= 0) return 0;
+  return parse_uint(trim(std::string_view(buffer, static_cast<std::size_t>(n)))).value_or(0);
 }
 
 std::uint64_t InstanceCgroup::oom_kills() const {

@@ -43,6 +43,7 @@ class InstanceCgroup {
   std::filesystem::path pids_;
   std::filesystem::path cpu_;
   std::vector<int> procs_fds_;
+  int max_usage_fd_ = -1;  // kept open: read after every invocation
 };
 
 class CgroupPool {

@@ -1,0 +1,498 @@
+// Functions engine benchmarks, each beside a baseline measured in the same run.
+//
+//   engine_bench warm  [--workers 2] [--clients 16] [--seconds 5]
+//       Warm invocations of a native function through Engine::invoke, beside
+//       a minimal relay written here: the same worker binary, the same
+//       Runtime API long poll, nothing else (no scheduling, no limits, no
+//       logs, no usage records).
+//   engine_bench cold  [--runs 30]
+//       Cold start (invoke to result on a new instance) for native, bash,
+//       node and python, beside the bare cost of spawning the same process
+//       and receiving its first Runtime API request.
+//   engine_bench memory [--instances 50]
+//       Server memory held per idle warm instance.
+//
+// Run through bench/engine_bench.py, which reproduces the numbers quoted on
+// the issue. Needs the engine_native_echo test function (built with the tests).
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "nimbus/engine/engine.h"
+#include "nimbus/env/process.h"
+#include "nimbus/storage/store.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+struct Args {
+  std::map<std::string, double> values;
+  double get(const std::string& name, double fallback) const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+double percentile(std::vector<double> samples, double p) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  return samples[static_cast<std::size_t>(p * (samples.size() - 1))];
+}
+
+fs::path scratch_dir() {
+  fs::path dir = fs::temp_directory_path() / fmt::format("nimbus-bench-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  return dir;
+}
+
+// ---------------------------------------------------------------- the relay
+
+// One thread; workers long-poll GET next; a job goes to a waiting worker or
+// waits in a queue; the worker's POST completes it.
+class Relay {
+ public:
+  struct Job {
+    std::string payload;
+    std::function<void(std::string)> done;
+  };
+
+  Relay() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(io_, accept(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Relay() {
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void submit(Job job) {
+    asio::post(io_, [this, job = std::move(job)]() mutable {
+      if (!waiting_.empty()) {
+        auto worker = waiting_.front();
+        waiting_.pop_front();
+        worker->job = std::move(job);
+        worker->wake.cancel();
+      } else {
+        queue_.push_back(std::move(job));
+      }
+    });
+  }
+
+ private:
+  struct Worker {
+    explicit Worker(asio::io_context& io) : wake(io) {}
+    asio::steady_timer wake;
+    std::optional<Job> job;
+    std::optional<Job> current;
+  };
+
+  asio::awaitable<void> accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+      if (ec) co_return;
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    auto worker = std::make_shared<Worker>(io_);
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> request;
+      auto [ec, n] = co_await http::async_read(socket, buffer, request, kNoThrow);
+      if (ec) co_return;
+      http::response<http::string_body> response{http::status::accepted, 11};
+      if (request.method() == http::verb::get) {
+        if (queue_.empty()) {
+          worker->wake.expires_at(asio::steady_timer::time_point::max());
+          waiting_.push_back(worker);
+          co_await worker->wake.async_wait(kNoThrow);
+          worker->current = std::move(worker->job);
+        } else {
+          worker->current = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        response.result(http::status::ok);
+        response.set("Lambda-Runtime-Aws-Request-Id", "relay");
+        response.set("Lambda-Runtime-Deadline-Ms", "99999999999999");
+        response.body() = worker->current->payload;
+      } else {
+        auto job = std::move(*worker->current);
+        worker->current.reset();
+        job.done(std::move(request.body()));
+      }
+      response.keep_alive(true);
+      response.prepare_payload();
+      auto [write_error, written] = co_await http::async_write(socket, response, kNoThrow);
+      if (write_error) co_return;
+    }
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::deque<Job> queue_;
+  std::deque<std::shared_ptr<Worker>> waiting_;
+};
+
+// ------------------------------------------------------------ warm invokes
+
+struct LoadResult {
+  double per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+// `clients` coroutines on one thread, each invoking in a loop.
+template <class InvokeFn>
+LoadResult drive(std::size_t clients, std::chrono::duration<double> length, InvokeFn invoke_one) {
+  asio::io_context io;
+  std::vector<double> latencies;
+  std::atomic<bool> stop{false};
+  std::size_t done = 0;
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < clients; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (!stop.load()) {
+            auto begin = Clock::now();
+            bool ok = co_await invoke_one();
+            if (!ok) {
+              std::cerr << "invoke failed\n";
+              co_return;
+            }
+            latencies.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
+            ++done;
+            if (Clock::now() - start > length) stop = true;
+          }
+        },
+        asio::detached);
+  }
+  io.run();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {done / seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)};
+}
+
+std::unique_ptr<nimbus::storage::Store> open_store(const fs::path& dir) {
+  nimbus::storage::StoreOptions options;
+  options.path = dir / "store";
+  auto store = nimbus::storage::Store::open(options);
+  if (!store) {
+    std::cerr << store.error().message() << "\n";
+    std::exit(1);
+  }
+  return std::move(*store);
+}
+
+nimbus::engine::FunctionConfig native_function(const fs::path& dir, const std::string& name) {
+  fs::path code = dir / "code" / name;
+  fs::create_directories(code);
+  fs::copy_file(NIMBUS_NATIVE_ECHO, code / "bootstrap", fs::copy_options::overwrite_existing);
+  nimbus::engine::FunctionConfig config;
+  config.name = name;
+  config.arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name;
+  config.runtime = "provided.al2023";
+  config.code_dir = code;
+  config.timeout = 30s;
+  return config;
+}
+
+nimbus::engine::EngineOptions engine_options(const fs::path& dir) {
+  nimbus::engine::EngineOptions options;
+  options.work_dir = dir / "engine";
+  options.runtimes_dir = NIMBUS_RUNTIMES_DIR;
+  return options;
+}
+
+int warm(const Args& args) {
+  auto workers = static_cast<std::uint32_t>(args.get("workers", 2));
+  auto clients = static_cast<std::size_t>(args.get("clients", 16));
+  std::chrono::duration<double> length(args.get("seconds", 5));
+  const std::string payload = R"({"op":"echo","data":"0123456789abcdef"})";
+  fs::path dir = scratch_dir();
+
+  // Baseline: the relay with `workers` copies of the same worker binary.
+  LoadResult relay_result;
+  {
+    Relay relay;
+    std::vector<nimbus::env::ChildProcess> children;
+    for (std::uint32_t i = 0; i < workers; ++i) {
+      nimbus::env::SpawnOptions spawn;
+      spawn.argv = {NIMBUS_NATIVE_ECHO};
+      spawn.env = {fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", relay.port())};
+      auto child = nimbus::env::spawn_process(spawn);
+      if (!child) return 1;
+      children.push_back(std::move(*child));
+    }
+    relay_result = drive(clients, length, [&]() -> asio::awaitable<bool> {
+      auto executor = co_await asio::this_coro::executor;
+      asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)> channel(
+          executor, 1);
+      Relay::Job job{payload, [&channel](std::string out) {
+                       channel.try_send(boost::system::error_code{}, std::move(out));
+                     }};
+      relay.submit(std::move(job));
+      auto [ec, out] = co_await channel.async_receive(kNoThrow);
+      co_return !ec && out == payload;
+    });
+  }
+
+  // Nimbus: the same worker as a provisioned function with `workers`
+  // instances and reserved concurrency `workers`, so the pool matches.
+  LoadResult engine_result;
+  {
+    auto store = open_store(dir);
+    auto options = engine_options(dir);
+    auto engine = nimbus::engine::Engine::start(options, *store);
+    if (!engine) return 1;
+    auto config = native_function(dir, "warm");
+    config.provisioned_concurrency = workers;
+    // With more clients than workers the engine starts more instances (as
+    // Lambda would); run with --clients equal to --workers for equal pools.
+    config.reserved_concurrency =
+        std::max<std::uint32_t>(workers, static_cast<std::uint32_t>(clients));
+    (void)(*engine)->put_function(config);
+    while ((*engine)->stats().idle < workers) std::this_thread::sleep_for(10ms);
+    std::string key = config.key();
+    engine_result = drive(clients, length, [&]() -> asio::awaitable<bool> {
+      std::string body = payload;
+      nimbus::engine::InvokeOptions invoke_options;
+      auto result = co_await (*engine)->invoke(key, std::move(body), std::move(invoke_options));
+      co_return result && result->payload == payload;
+    });
+    auto stats = (*engine)->stats();
+    (*engine)->stop();
+    fmt::print("engine instances at the end: {} (cold starts {})\n", stats.instances,
+               stats.cold_starts);
+  }
+  fs::remove_all(dir);
+  fmt::print("{:<28}{:>12}{:>12}{:>12}\n", "warm invoke", "per second", "p50 us", "p99 us");
+  fmt::print("{:<28}{:>12.0f}{:>12.1f}{:>12.1f}\n", "relay (baseline)", relay_result.per_second,
+             relay_result.p50_us, relay_result.p99_us);
+  fmt::print("{:<28}{:>12.0f}{:>12.1f}{:>12.1f}\n", "nimbus engine", engine_result.per_second,
+             engine_result.p50_us, engine_result.p99_us);
+  fmt::print("throughput ratio engine/relay: {:.2f}\n",
+             engine_result.per_second / relay_result.per_second);
+  return 0;
+}
+
+// --------------------------------------------------------------- cold start
+
+// Spawns argv with the Runtime API pointed at a listener here and returns
+// the microseconds until its first request arrives.
+double bare_first_request_us(const std::vector<std::string>& argv, std::vector<std::string> env,
+                             const fs::path& cwd) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  env.push_back(
+      fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", acceptor.local_endpoint().port()));
+  auto begin = Clock::now();
+  nimbus::env::SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = env;
+  spawn.working_dir = cwd;
+  auto child = nimbus::env::spawn_process(spawn);
+  if (!child) {
+    std::cerr << child.error().message() << "\n";
+    return -1;
+  }
+  tcp::socket socket(io);
+  acceptor.accept(socket);
+  beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+  http::read(socket, buffer, request);
+  double us = std::chrono::duration<double, std::micro>(Clock::now() - begin).count();
+  child->signal_group(SIGKILL);
+  child->wait();
+  return us;
+}
+
+int cold(const Args& args) {
+  int runs = static_cast<int>(args.get("runs", 30));
+  fs::path dir = scratch_dir();
+  auto store = open_store(dir);
+  auto engine = nimbus::engine::Engine::start(engine_options(dir), *store);
+  if (!engine) return 1;
+
+  struct Case {
+    std::string name;
+    nimbus::engine::FunctionConfig config;
+    std::vector<std::string> bare_argv;
+    std::vector<std::string> bare_env;
+  };
+  std::vector<Case> cases;
+  {
+    auto config = native_function(dir, "cold-native");
+    cases.push_back({"native (C++)", config, {(config.code_dir / "bootstrap").string()}, {}});
+  }
+  {
+    fs::path code = dir / "code" / "cold-bash";
+    fs::create_directories(code);
+    std::ofstream(code / "bootstrap") << R"SH(#!/bin/bash
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
+  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$EVENT_DATA" >/dev/null
+done
+)SH";
+    fs::permissions(code / "bootstrap",
+                    fs::perms::all & ~fs::perms::others_write & ~fs::perms::group_write);
+    auto config = native_function(dir, "cold-bash");
+    config.code_dir = code;
+    cases.push_back({"bash + curl",
+                     config,
+                     {"/bin/bash", (code / "bootstrap").string()},
+                     {"PATH=/usr/bin:/bin", "TMPDIR=/tmp"}});
+  }
+  {
+    fs::path code = dir / "code" / "cold-node";
+    fs::create_directories(code);
+    std::ofstream(code / "index.mjs") << "export const handler = async (event) => event;\n";
+    auto config = native_function(dir, "cold-node");
+    config.code_dir = code;
+    config.runtime = "nodejs20.x";
+    config.handler = "index.handler";
+    std::string runtime = std::string(NIMBUS_RUNTIMES_DIR) + "/node/bootstrap.mjs";
+    cases.push_back({"node",
+                     config,
+                     {"/usr/bin/node", runtime},
+                     {"_HANDLER=index.handler", "LAMBDA_TASK_ROOT=" + code.string()}});
+  }
+  {
+    fs::path code = dir / "code" / "cold-python";
+    fs::create_directories(code);
+    std::ofstream(code / "app.py") << "def handler(event, context):\n    return event\n";
+    auto config = native_function(dir, "cold-python");
+    config.code_dir = code;
+    config.runtime = "python3.11";
+    config.handler = "app.handler";
+    std::string runtime = std::string(NIMBUS_RUNTIMES_DIR) + "/python/bootstrap.py";
+    cases.push_back({"python",
+                     config,
+                     {"/usr/bin/python3", "-u", runtime},
+                     {"_HANDLER=app.handler", "LAMBDA_TASK_ROOT=" + code.string()}});
+  }
+
+  fmt::print("{:<16}{:>16}{:>16}{:>16}{:>16}\n", "cold start", "bare p50 ms", "nimbus p50 ms",
+             "added p50 ms", "nimbus p99 ms");
+  for (auto& c : cases) {
+    std::vector<double> bare, nimbus;
+    for (int i = 0; i < runs; ++i) {
+      // Interleaved, so drift on a shared machine hits both sides alike.
+      bare.push_back(bare_first_request_us(c.bare_argv, c.bare_env, c.config.code_dir) / 1000);
+      auto config = c.config;
+      config.name = fmt::format("{}-{}", c.config.name, i);  // a new function: a new instance
+      (void)(*engine)->put_function(config);
+      asio::io_context io;
+      auto begin = Clock::now();
+      auto future =
+          asio::co_spawn(io, (*engine)->invoke(config.key(), "{}", nimbus::engine::InvokeOptions{}),
+                         asio::use_future);
+      io.run();
+      auto result = future.get();
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
+      if (!result || !result->cold_start || !result->function_error.empty()) {
+        std::cerr << c.name
+                  << ": invoke failed: " << (result ? result->payload : result.error().message())
+                  << "\n";
+        return 1;
+      }
+      nimbus.push_back(ms);
+      (*engine)->remove_function(config.key());
+    }
+    double bare50 = percentile(bare, 0.5), nimbus50 = percentile(nimbus, 0.5);
+    fmt::print("{:<16}{:>16.2f}{:>16.2f}{:>16.2f}{:>16.2f}\n", c.name, bare50, nimbus50,
+               nimbus50 - bare50, percentile(nimbus, 0.99));
+  }
+  auto stats = (*engine)->stats();
+  fmt::print("isolation: {}, cgroups: {}\n", stats.isolation, stats.cgroups);
+  (*engine)->stop();
+  fs::remove_all(dir);
+  return 0;
+}
+
+// ------------------------------------------------------------------ memory
+
+std::uint64_t rss_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+int memory(const Args& args) {
+  auto instances = static_cast<std::uint32_t>(args.get("instances", 50));
+  fs::path dir = scratch_dir();
+  auto store = open_store(dir);
+  auto engine = nimbus::engine::Engine::start(engine_options(dir), *store);
+  if (!engine) return 1;
+  // Warm up allocator pools with one instance first.
+  auto warmup = native_function(dir, "mem-warmup");
+  warmup.provisioned_concurrency = 1;
+  (void)(*engine)->put_function(warmup);
+  while ((*engine)->stats().idle < 1) std::this_thread::sleep_for(10ms);
+  std::uint64_t before = rss_kb();
+  auto config = native_function(dir, "mem");
+  config.provisioned_concurrency = instances;
+  (void)(*engine)->put_function(config);
+  while ((*engine)->stats().idle < instances + 1) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);
+  std::uint64_t after = rss_kb();
+  fmt::print("server memory per idle warm instance: {:.1f} KiB ({} instances, RSS {} -> {} KiB)\n",
+             static_cast<double>(after - before) / instances, instances, before, after);
+  (*engine)->stop();
+  fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: engine_bench warm|cold|memory [--name value]...\n";
+    return 2;
+  }
+  Args args;
+  for (int i = 2; i + 1 < argc; i += 2)
+    args.values[std::string(argv[i]).substr(2)] = std::stod(argv[i + 1]);
+  std::string mode = argv[1];
+  if (mode == "warm") return warm(args);
+  if (mode == "cold") return cold(args);
+  if (mode == "memory") return memory(args);
+  std::cerr << "unknown mode " << mode << "\n";
+  return 2;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""Functions engine benchmarks, each beside a baseline measured in the same
+run (build/bench/engine_bench does the measuring):
+
+  warm    invocations/s and p50/p99 of a native function through the engine,
+          beside a minimal Runtime API relay with the same worker binary and
+          worker count; repeated, medians of the runs, and the ratio
+  cold    cold start per runtime beside the bare spawn-to-first-request cost
+  memory  server memory per idle warm instance
+
+    bench/engine_bench.py [--runs 3] [--seconds 3]
+"""
+
+import argparse
+import pathlib
+import re
+import statistics
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BENCH = ROOT / "build" / "bench" / "engine_bench"
+
+
+def warm(workers, clients, seconds, runs):
+    relay, engine = [], []
+    for _ in range(runs):
+        out = subprocess.run([str(BENCH), "warm", "--workers", str(workers), "--clients", str(clients),
+                              "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            fields = line.split()
+            if line.startswith("relay"):
+                relay.append([float(x) for x in fields[-3:]])
+            elif line.startswith("nimbus engine"):
+                engine.append([float(x) for x in fields[-3:]])
+    med = lambda rows, i: statistics.median(r[i] for r in rows)
+    print(f"warm, {workers} workers, {clients} concurrent invokers, median of {runs} runs of {seconds} s")
+    print(f"  {'':<18}{'per second':>12}{'p50 us':>10}{'p99 us':>10}")
+    print(f"  {'relay (baseline)':<18}{med(relay, 0):>12.0f}{med(relay, 1):>10.0f}{med(relay, 2):>10.0f}")
+    print(f"  {'nimbus engine':<18}{med(engine, 0):>12.0f}{med(engine, 1):>10.0f}{med(engine, 2):>10.0f}")
+    print(f"  throughput ratio engine/relay: {med(engine, 0) / med(relay, 0):.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--cold-runs", type=int, default=30)
+    options = parser.parse_args()
+    warm(2, 2, options.seconds, options.runs)
+    warm(2, 16, options.seconds, options.runs)
+    warm(16, 16, options.seconds, options.runs)
+    print(subprocess.run([str(BENCH), "cold", "--runs", str(options.cold_runs)],
+                         capture_output=True, text=True, check=True).stdout)
+    print(subprocess.run([str(BENCH), "memory", "--instances", "50"],
+                         capture_output=True, text=True, check=True).stdout)
+
+
+if __name__ == "__main__":
+    main()
