@@ -322,6 +322,7 @@ double bare_first_request_us(const std::vector<std::string>& argv, std::vector<s
   spawn.argv = argv;
   spawn.env = env;
   spawn.working_dir = cwd;
+  spawn.stderr_fd = 2;  // a baseline that fails says why
   auto child = nimbus::env::spawn_process(spawn);
   if (!child) {
     std::cerr << child.error().message() << "\n";
@@ -342,7 +343,10 @@ int cold(const Args& args) {
   int runs = static_cast<int>(args.get("runs", 30));
   fs::path dir = scratch_dir();
   auto store = open_store(dir);
-  auto engine = nimbus::engine::Engine::start(engine_options(dir), *store);
+  auto options = engine_options(dir);
+  if (args.get("process-isolation", 0) != 0)
+    options.isolation = nimbus::engine::Isolation::kProcess;
+  auto engine = nimbus::engine::Engine::start(options, *store);
   if (!engine) return 1;
 
   struct Case {
@@ -357,8 +361,8 @@ int cold(const Args& args) {
     cases.push_back({"native (C++)", config, {(config.code_dir / "bootstrap").string()}, {}});
   }
   {
-    fs::path code = dir / "code" / "cold-bash";
-    fs::create_directories(code);
+    auto config = native_function(dir, "cold-bash");  // then the script replaces the binary
+    fs::path code = config.code_dir;
     std::ofstream(code / "bootstrap") << R"SH(#!/bin/bash
 while true; do
   HEADERS="$(mktemp)"
@@ -369,8 +373,6 @@ done
 )SH";
     fs::permissions(code / "bootstrap",
                     fs::perms::all & ~fs::perms::others_write & ~fs::perms::group_write);
-    auto config = native_function(dir, "cold-bash");
-    config.code_dir = code;
     cases.push_back({"bash + curl",
                      config,
                      {"/bin/bash", (code / "bootstrap").string()},

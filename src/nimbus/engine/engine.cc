@@ -509,7 +509,11 @@ class Instance : public std::enable_shared_from_this<Instance> {
         if (still_idle) break;
       }
     }
-    if (!invocation) co_return std::nullopt;
+    if (!invocation) {
+      // Retired, expired or the engine is stopping: nothing will come.
+      terminate(host_.options().shutdown_grace);
+      co_return std::nullopt;
+    }
     co_return deliver(std::move(invocation));
   }
 

@@ -4,6 +4,7 @@
 
 #include "nimbus/engine/engine.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -382,6 +383,25 @@ TEST_F(EngineTest, IdleInstancesGoToSleep) {
   auto again = invoke(config.key(), "{}");
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->cold_start);
+}
+
+TEST_F(EngineTest, RemovingOrReplacingAFunctionStopsItsInstances) {
+  start();
+  auto config = native("replaced");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto first = invoke(config.key(), R"({"op":"env"})");
+  ASSERT_TRUE(first);
+  auto old_pid = parse(first->payload)["pid"].to_number<int>();
+  // Replaced at once, possibly before the instance is back at /next.
+  ASSERT_TRUE(engine_->put_function(config));
+  auto second = invoke(config.key(), R"({"op":"env"})");
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->cold_start);
+  EXPECT_NE(parse(second->payload)["pid"].to_number<int>(), old_pid);
+  engine_->remove_function(config.key());
+  for (int i = 0; i < 200 && engine_->stats().instances > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(engine_->stats().instances, 0u);
+  EXPECT_NE(kill(old_pid, 0), 0);  // the process is gone, not left running
 }
 
 TEST_F(EngineTest, ProvisionedInstancesAreReadyAndStay) {
