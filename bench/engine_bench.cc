@@ -232,6 +232,7 @@ nimbus::engine::EngineOptions engine_options(const fs::path& dir) {
   nimbus::engine::EngineOptions options;
   options.work_dir = dir / "engine";
   options.runtimes_dir = NIMBUS_RUNTIMES_DIR;
+  options.init_path = NIMBUS_INIT_PATH;
   return options;
 }
 

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -297,10 +298,22 @@ class Instance : public std::enable_shared_from_this<Instance> {
       spawn.cgroup_procs_fds = cgroup_->procs_fds();
     }
     std::string private_tmp = (scratch_ / "tmp").string();
+    int status_write_end = -1;
     if (host_.namespaces()) {
-      // No PID namespace yet: the runtime would be its pid 1, and pid 1
-      // ignores SIGTERM and even abort()'s SIGABRT. That needs an init.
       spawn.namespace_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+      if (!options.init_path.empty()) {
+        // The runtime must not be pid 1 (pid 1 drops signals it has no
+        // handler for, abort()'s included): nimbus-init is, and reports the
+        // runtime's exit status through a pipe on its fd 3.
+        int status_fds[2];
+        if (pipe2(status_fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+          status_pipe_ = status_fds[0];
+          status_write_end = status_fds[1];
+          spawn.namespace_flags |= CLONE_NEWPID;
+          spawn.fd3 = status_write_end;
+          spawn.argv.insert(spawn.argv.begin(), options.init_path.string());
+        }
+      }
       std::string code = config.code_dir.string();
       if (code.starts_with("/tmp/")) {
         // /tmp is about to be replaced: stage the code inside the new one.
@@ -320,6 +333,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     auto child = env::spawn_process(spawn);
     ::close(fds[1]);
+    if (status_write_end >= 0) ::close(status_write_end);
     if (!child) {
       fail_start("Runtime.InvalidEntrypoint", child.error().message());
       co_return;
@@ -364,7 +378,27 @@ class Instance : public std::enable_shared_from_this<Instance> {
     (void)ec;
     auto status = self->child_.try_wait();
     if (!status) status = self->child_.wait();
-    self->exited(*status);
+    self->exited(self->runtime_status(*status));
+  }
+
+  // Under nimbus-init, the runtime's own exit (from the status pipe) rather
+  // than init's; init killed outright (a timeout, the OOM killer) says so itself.
+  env::ExitStatus runtime_status(env::ExitStatus init_status) {
+    if (status_pipe_ < 0) return init_status;
+    int words[2] = {0, 0};
+    ssize_t n = ::read(status_pipe_, words, sizeof words);
+    ::close(status_pipe_);
+    status_pipe_ = -1;
+    int raw = words[0];
+    if (n >= static_cast<ssize_t>(sizeof(int)) && words[0] < 0) {
+      exec_errno_ = -words[0];
+      if (n != sizeof words) return init_status;
+      raw = words[1];
+    } else if (n != sizeof(int)) {
+      return init_status;
+    }
+    if (WIFSIGNALED(raw)) return {env::ExitStatus::Kind::kSignaled, WTERMSIG(raw)};
+    return {env::ExitStatus::Kind::kExited, WEXITSTATUS(raw)};
   }
 
   void exited(const env::ExitStatus& status) {
@@ -372,6 +406,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
     bool out_of_memory = cgroup_ && cgroup_->oom_kills() > oom_kills_at_start_;
     std::string reason = status.describe();
     if (!init_done_) {
+      if (init_error_.empty() && exec_errno_ != 0) {
+        std::string bootstrap = function_->launch.argv.front();
+        init_error_ = error_document(
+            "Runtime.InvalidEntrypoint",
+            exec_errno_ == ENOENT
+                ? fmt::format("Couldn't find valid bootstrap(s): [{}]", bootstrap)
+                : fmt::format("fork/exec {}: {}", bootstrap, std::strerror(exec_errno_)));
+      }
       if (init_error_.empty()) {
         init_error_ = error_document(out_of_memory ? "Runtime.OutOfMemory" : "Runtime.ExitError",
                                      fmt::format("Runtime exited with error: {}", reason));
@@ -393,6 +435,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   void cleanup() {
     flush_lines();
+    if (status_pipe_ >= 0) {
+      ::close(status_pipe_);
+      status_pipe_ = -1;
+    }
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     invoke_timer_.cancel();
@@ -807,6 +853,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   env::ChildProcess child_;
   std::unique_ptr<internal::InstanceCgroup> cgroup_;
   std::vector<std::weak_ptr<tcp::socket>> connections_;
+  int status_pipe_ = -1;
+  int exec_errno_ = 0;
   std::string partial_;
   std::vector<LogEvent> lines_;
   std::string tail_;

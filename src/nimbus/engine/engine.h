@@ -74,7 +74,7 @@ struct InvokeResult {
 };
 
 enum class Isolation {
-  kNamespaces,  // own mount/IPC/UTS namespaces, private /tmp, read-only code (needs root)
+  kNamespaces,  // own mount/PID/IPC/UTS namespaces, private /tmp, read-only code (needs root)
   kProcess,     // own process group, working directory and rlimits only
 };
 
@@ -83,6 +83,8 @@ struct EngineOptions {
   std::filesystem::path runtimes_dir;  // the shipped runtime clients (runtimes/)
   std::string node_path = "/usr/bin/node";
   std::string python_path = "/usr/bin/python3";
+  // nimbus-init, pid 1 of each instance's PID namespace; empty: no PID namespace.
+  std::filesystem::path init_path;
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string endpoint_url;  // AWS_ENDPOINT_URL given to functions: Nimbus itself

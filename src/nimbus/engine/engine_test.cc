@@ -45,6 +45,7 @@ class EngineTest : public ::testing::Test {
   void start(EngineOptions options = {}) {
     options.work_dir = dir_.path() / "engine";
     options.runtimes_dir = NIMBUS_RUNTIMES_DIR;
+    options.init_path = NIMBUS_INIT_PATH;
     options.endpoint_url = "http://127.0.0.1:4566";
     if (options.idle_timeout == 300'000ms) options.idle_timeout = 60s;
     auto engine = Engine::start(options, *store_);
@@ -130,6 +131,19 @@ class EngineTest : public ::testing::Test {
 
 json::object parse(const std::string& text) { return json::parse(text).as_object(); }
 
+// Whether any process on the machine has this NAME=value in its environment.
+bool process_with_env(const std::string& entry) {
+  for (const auto& proc : fs::directory_iterator("/proc")) {
+    std::ifstream in(proc.path() / "environ", std::ios::binary);
+    std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string needle = std::string(1, '\0') + entry + '\0';
+    if ((std::string(1, '\0') + environ).find(needle) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 TEST_F(EngineTest, NativeRoundTripColdThenWarm) {
   start();
   auto config = native("echo");
@@ -181,6 +195,7 @@ TEST_F(EngineTest, EnvironmentIsLambdasAndDeadlineIsEpochMillis) {
   EXPECT_GT(remaining, 1000);  // a 2 s timeout, as Unix epoch milliseconds
   EXPECT_LE(remaining, 2000);
   if (geteuid() == 0) {
+    EXPECT_EQ(env["pid"].to_number<int>(), 2);  // its own PID namespace, under nimbus-init
     EXPECT_EQ(env["uid"].to_number<int>(), 65534);
   }
 }
@@ -391,17 +406,20 @@ TEST_F(EngineTest, RemovingOrReplacingAFunctionStopsItsInstances) {
   ASSERT_TRUE(engine_->put_function(config));
   auto first = invoke(config.key(), R"({"op":"env"})");
   ASSERT_TRUE(first);
-  auto old_pid = parse(first->payload)["pid"].to_number<int>();
+  auto old_stream =
+      json::value_to<std::string>(parse(first->payload)["AWS_LAMBDA_LOG_STREAM_NAME"]);
   // Replaced at once, possibly before the instance is back at /next.
   ASSERT_TRUE(engine_->put_function(config));
   auto second = invoke(config.key(), R"({"op":"env"})");
   ASSERT_TRUE(second);
   EXPECT_TRUE(second->cold_start);
-  EXPECT_NE(parse(second->payload)["pid"].to_number<int>(), old_pid);
+  EXPECT_NE(json::value_to<std::string>(parse(second->payload)["AWS_LAMBDA_LOG_STREAM_NAME"]),
+            old_stream);
   engine_->remove_function(config.key());
   for (int i = 0; i < 200 && engine_->stats().instances > 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(engine_->stats().instances, 0u);
-  EXPECT_NE(kill(old_pid, 0), 0);  // the process is gone, not left running
+  // The processes are gone, not left running.
+  EXPECT_FALSE(process_with_env("AWS_LAMBDA_LOG_STREAM_NAME=" + old_stream));
 }
 
 TEST_F(EngineTest, ProvisionedInstancesAreReadyAndStay) {
@@ -493,6 +511,28 @@ done
   auto result = invoke(config.key(), "{}");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->payload, "400");
+}
+
+TEST_F(EngineTest, OutOfMemoryIsReportedAsLambdaDoes) {
+  start();
+  if (engine_->stats().cgroups == "none") GTEST_SKIP() << "no memory cgroup to enforce the limit";
+  auto config = script("hungry", "python3.11", "app.handler", "app.py", R"PY(
+def handler(event, context):
+    hoard = []
+    for _ in range(64):
+        hoard.append(bytearray(16 * 1024 * 1024))  # 1 GiB in all, far past 128 MB
+    return len(hoard)
+)PY");
+  config.timeout = 10s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.OutOfMemory") << result->payload;
+  EXPECT_EQ(
+      json::value_to<std::string>(error["errorMessage"]),
+      "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: killed");
 }
 
 TEST_F(EngineTest, ForkBombStaysInsideItsInstance) {

@@ -39,6 +39,7 @@ struct ChildPlan {
   const char* working_dir = nullptr;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  int fd3 = -1;
   bool new_process_group = true;
   const ResourceLimit* limits = nullptr;
   std::size_t limit_count = 0;
@@ -109,13 +110,19 @@ int child_main(void* arg) {
   int out = plan.stdout_fd >= 0 ? plan.stdout_fd : null_fd;
   int err = plan.stderr_fd >= 0 ? plan.stderr_fd : null_fd;
   if (dup2(null_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) child_fail(plan, "dup2");
+  if (plan.fd3 == 3) {
+    if (fcntl(3, F_SETFD, 0) != 0) child_fail(plan, "fcntl");  // keep it across exec
+  } else if (plan.fd3 >= 0 && dup2(plan.fd3, 3) < 0) {
+    child_fail(plan, "dup2");
+  }
   if (plan.working_dir != nullptr && chdir(plan.working_dir) != 0) child_fail(plan, "chdir");
   if (plan.set_gid) {
     if (setgroups(0, nullptr) != 0 || setgid(plan.gid) != 0) child_fail(plan, "setgid");
   }
   if (plan.set_uid && setuid(plan.uid) != 0) child_fail(plan, "setuid");
   // Nothing of the server's leaks into the function: no sockets, no store files.
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) child_fail(plan, "close_range");
+  unsigned first_closed = plan.fd3 >= 0 ? 4U : 3U;
+  if (syscall(SYS_close_range, first_closed, ~0U, 0U) != 0) child_fail(plan, "close_range");
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -247,6 +254,7 @@ Result<ChildProcess> spawn_process(const SpawnOptions& options) {
   plan.working_dir = working_dir.empty() ? nullptr : working_dir.c_str();
   plan.stdout_fd = options.stdout_fd;
   plan.stderr_fd = options.stderr_fd;
+  plan.fd3 = options.fd3;
   plan.new_process_group = options.new_process_group;
   plan.limits = options.limits.data();
   plan.limit_count = options.limits.size();

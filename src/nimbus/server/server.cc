@@ -88,6 +88,7 @@ class ServerImpl final : public Server {
                                       ? std::filesystem::path(NIMBUS_RUNTIMES_DIR)
                                       : config.runtimes_dir;
     engine_options.node_path = config.node_path;
+    engine_options.init_path = NIMBUS_INIT_PATH;
     engine_options.python_path = config.python_path;
     engine_options.region = config.region;
     engine_options.account_id = config.account_id;
