@@ -14,6 +14,8 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real AWS clients and load tools the tests and benchmarks drive Nimbus with
   awscli python3-boto3 python3-pytest wrk curl
+  # building AWS's aws-lambda-ric (native code) for the engine's compatibility test
+  autoconf automake libtool
 )
 
 missing=()

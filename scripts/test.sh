@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
+# AWS's own Node.js runtime interface client, for the test that runs it unchanged.
+NIMBUS_AWS_LAMBDA_RIC_DIR="$(scripts/aws-lambda-ric.sh)"
+export NIMBUS_AWS_LAMBDA_RIC_DIR
+
 echo "== format"
 scripts/check-format.sh
 

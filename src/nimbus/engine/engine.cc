@@ -185,7 +185,32 @@ class InstanceHost {
   virtual internal::CgroupPool& cgroups() = 0;
   virtual bool namespaces() const = 0;
   virtual void count_cold_start() = 0;
+  // A user id no other live instance runs as (root only); nullopt when all
+  // are taken.
+  virtual std::optional<uid_t> acquire_uid() = 0;
+  virtual void release_uid(uid_t uid) = 0;
 };
+
+// The uid that owns the TCP connection whose near end is `peer` (the
+// connecting process's side), from /proc/net/tcp: how an instance's
+// endpoint tells its own runtime from any other local process.
+std::optional<uid_t> tcp_peer_uid(const tcp::endpoint& peer) {
+  if (!peer.address().is_v4()) return std::nullopt;
+  auto bytes = peer.address().to_v4().to_bytes();
+  // /proc/net/tcp prints the address as a little-endian 32-bit hex word.
+  std::string wanted = fmt::format("{:02X}{:02X}{:02X}{:02X}:{:04X}", bytes[3], bytes[2], bytes[1],
+                                   bytes[0], peer.port());
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    auto fields = split(trim(line), ' ');
+    std::erase_if(fields, [](std::string_view f) { return f.empty(); });
+    if (fields.size() < 8 || fields[1] != wanted) continue;
+    if (auto uid = parse_uint(fields[7])) return static_cast<uid_t>(*uid);
+  }
+  return std::nullopt;
+}
 
 void complete(const std::shared_ptr<Invocation>& invocation, Result<InvokeResult> result) {
   if (invocation->completed.exchange(true)) return;
@@ -257,9 +282,18 @@ class Instance : public std::enable_shared_from_this<Instance> {
     scratch_ = options.work_dir / "instances" / id_;
     fs::create_directories(scratch_ / "tmp", fs_error);
     bool drop_user = geteuid() == 0;
-    if (!fs_error && drop_user) {
-      if (chown((scratch_ / "tmp").c_str(), kNobody, kNobody) != 0)
+    if (drop_user) {
+      uid_ = host_.acquire_uid();
+      if (!uid_) {
+        fail_start("Runtime.Unknown", "no free sandbox user id");
+        co_return;
+      }
+    }
+    if (!fs_error && uid_) {
+      if (chown((scratch_ / "tmp").c_str(), *uid_, *uid_) != 0 ||
+          chmod((scratch_ / "tmp").c_str(), 0700) != 0) {
         fs_error.assign(errno, std::generic_category());
+      }
     }
     if (fs_error) {
       fail_start("Runtime.Unknown", fmt::format("instance /tmp: {}", fs_error.message()));
@@ -291,12 +325,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
     // Lambda's own limits: 1,024 open files, no core dumps.
     spawn.limits = {env::ResourceLimit{RLIMIT_NOFILE, 1024, 1024},
                     env::ResourceLimit{RLIMIT_CORE, 0, 0}};
-    if (!cgroup_) {
-      // Without a pids cgroup, a per-user process limit still stops a fork bomb.
-      if (drop_user) spawn.limits.push_back(env::ResourceLimit{RLIMIT_NPROC, 4096, 4096});
-    } else {
-      spawn.cgroup_procs_fds = cgroup_->procs_fds();
-    }
+    // Each instance has a user of its own, so the per-user process limit is
+    // per instance: a fork bomb stops there even without a pids cgroup.
+    if (uid_) spawn.limits.push_back(env::ResourceLimit{RLIMIT_NPROC, 1024, 1024});
+    if (cgroup_) spawn.cgroup_procs_fds = cgroup_->procs_fds();
     std::string private_tmp = (scratch_ / "tmp").string();
     int status_write_end = -1;
     if (host_.namespaces()) {
@@ -327,9 +359,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
     } else {
       spawn.env.push_back("TMPDIR=" + private_tmp);
     }
-    if (drop_user) {
-      spawn.uid = kNobody;
-      spawn.gid = kNobody;
+    if (uid_) {
+      spawn.uid = *uid_;
+      spawn.gid = *uid_;
     }
     auto child = env::spawn_process(spawn);
     ::close(fds[1]);
@@ -453,6 +485,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
     log_pipe_.close(ignored);
     std::error_code fs_ignored;
     if (!scratch_.empty()) fs::remove_all(scratch_, fs_ignored);
+    if (uid_) {
+      host_.release_uid(*uid_);
+      uid_.reset();
+    }
     wake();
   }
 
@@ -477,6 +513,18 @@ class Instance : public std::enable_shared_from_this<Instance> {
     for (;;) {
       auto [ec, socket] = co_await self->acceptor_.async_accept(kNoThrow);
       if (ec) co_return;
+      if (self->uid_) {
+        // Only this instance's own processes may use its endpoint.
+        auto peer = socket.remote_endpoint(ec);
+        auto owner = ec ? std::nullopt : tcp_peer_uid(peer);
+        if (owner != self->uid_) {
+          spdlog::warn("engine: {} instance {}: refused a Runtime API connection from uid {}",
+                       self->function_->config.name, self->id_,
+                       owner ? std::to_string(*owner) : "unknown");
+          socket.close(ec);
+          continue;
+        }
+      }
       socket.set_option(tcp::no_delay(true), ec);
       auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
       std::erase_if(self->connections_, [](const auto& weak) { return weak.expired(); });
@@ -836,8 +884,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
     lines_.clear();
   }
 
-  static constexpr uid_t kNobody = 65534;
-
   InstanceHost& host_;
   std::shared_ptr<FunctionState> function_;
   asio::any_io_executor executor_;
@@ -855,6 +901,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::vector<std::weak_ptr<tcp::socket>> connections_;
   int status_pipe_ = -1;
   int exec_errno_ = 0;
+  std::optional<uid_t> uid_;
   std::string partial_;
   std::vector<LogEvent> lines_;
   std::string tail_;
@@ -1177,6 +1224,22 @@ class EngineImpl final : public Engine, public InstanceHost {
   const EngineOptions& options() const override { return options_; }
   internal::CgroupPool& cgroups() override { return *cgroups_; }
   bool namespaces() const override { return namespaces_; }
+  std::optional<uid_t> acquire_uid() override {
+    std::lock_guard lock(mutex_);
+    if (!free_uids_.empty()) {
+      uid_t uid = free_uids_.back();
+      free_uids_.pop_back();
+      return uid;
+    }
+    if (next_uid_offset_ >= kSandboxUidCount) return std::nullopt;
+    return kSandboxUidBase + next_uid_offset_++;
+  }
+
+  void release_uid(uid_t uid) override {
+    std::lock_guard lock(mutex_);
+    free_uids_.push_back(uid);
+  }
+
   void count_cold_start() override {
     std::lock_guard lock(mutex_);
     ++counters_.cold_starts;
@@ -1364,6 +1427,12 @@ class EngineImpl final : public Engine, public InstanceHost {
   std::uint64_t memory_reserved_mb_ = 0;
   EngineStats counters_;
   bool stopped_ = false;
+  // Sandbox users: one per live instance, from a range no distribution
+  // assigns (far above the subordinate-uid ranges user namespaces use).
+  static constexpr uid_t kSandboxUidBase = 2'000'000'000;
+  static constexpr uid_t kSandboxUidCount = 65'536;
+  std::vector<uid_t> free_uids_;
+  uid_t next_uid_offset_ = 0;
 };
 
 }  // namespace

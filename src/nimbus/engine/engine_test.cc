@@ -196,7 +196,7 @@ TEST_F(EngineTest, EnvironmentIsLambdasAndDeadlineIsEpochMillis) {
   EXPECT_LE(remaining, 2000);
   if (geteuid() == 0) {
     EXPECT_EQ(env["pid"].to_number<int>(), 2);  // its own PID namespace, under nimbus-init
-    EXPECT_EQ(env["uid"].to_number<int>(), 65534);
+    EXPECT_GE(env["uid"].to_number<std::int64_t>(), 2'000'000'000);  // a sandbox user of its own
   }
 }
 
@@ -533,6 +533,103 @@ def handler(event, context):
   EXPECT_EQ(
       json::value_to<std::string>(error["errorMessage"]),
       "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: killed");
+}
+
+// The environment entry NAME=... of the first process that has `marker` in
+// its environment.
+std::string env_of_process_with(const std::string& marker, const std::string& name) {
+  for (const auto& proc : fs::directory_iterator("/proc")) {
+    std::ifstream in(proc.path() / "environ", std::ios::binary);
+    std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (environ.find(marker) == std::string::npos) continue;
+    std::string key = name + "=";
+    for (std::size_t at = 0; at < environ.size();) {
+      auto end = environ.find('\0', at);
+      std::string entry = environ.substr(at, end - at);
+      if (entry.starts_with(key)) return entry.substr(key.size());
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+  }
+  return {};
+}
+
+TEST_F(EngineTest, AnInstanceCannotUseAnotherInstancesEndpoint) {
+  if (geteuid() != 0) GTEST_SKIP() << "per-instance users need root";
+  start();
+  auto victim = native("victim");
+  victim.environment = {{"NIMBUS_TEST_MARKER", "victim-marker"}};
+  victim.provisioned_concurrency = 1;
+  ASSERT_TRUE(engine_->put_function(victim));
+  for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
+  std::string endpoint =
+      env_of_process_with("NIMBUS_TEST_MARKER=victim-marker", "AWS_LAMBDA_RUNTIME_API");
+  ASSERT_FALSE(endpoint.empty());
+  // The thief answers with what it got from the victim's endpoint.
+  auto thief = script("thief", "provided", "x", "bootstrap", R"SH(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  STOLEN=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -d x "http://$EVENT/2018-06-01/runtime/invocation/some-id/response")
+  curl -sS "$API/invocation/$ID/response" -d "got:$STOLEN" >/dev/null
+done
+)SH");
+  ASSERT_TRUE(engine_->put_function(thief));
+  auto results = invoke_many(thief.key(), {endpoint});
+  ASSERT_TRUE(results[0]);
+  // Refused outright (an accepted connection would answer 400 for the id).
+  EXPECT_EQ(results[0]->payload, "got:000");
+  // The victim still gets its own invocations.
+  auto own = invoke(victim.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->payload, R"({"op":"echo"})");
+}
+
+// AWS's own runtime interface client (npm aws-lambda-ric, with its native
+// Runtime API client) as a function's bootstrap, exactly as a user would ship
+// it. scripts/test.sh builds it once into a cache and sets the variable.
+TEST_F(EngineTest, OfficialNodeRuntimeInterfaceClientWorksUnchanged) {
+  const char* ric = std::getenv("NIMBUS_AWS_LAMBDA_RIC_DIR");
+  if (ric == nullptr)
+    GTEST_SKIP() << "NIMBUS_AWS_LAMBDA_RIC_DIR is not set (scripts/test.sh sets it)";
+  start();
+  auto config = script("ric", "provided.al2023", "index.handler", "index.mjs", R"JS(
+export const handler = async (event, context) => {
+  if (event.fail) throw new TypeError("wrong type");
+  return { echoed: event, id: context.awsRequestId, left: context.getRemainingTimeInMillis() > 0 };
+};
+)JS");
+  fs::path package = fs::path(ric) / "node_modules" / "aws-lambda-ric";
+  ASSERT_TRUE(fs::exists(package / "dist" / "rapid-client.node")) << package;
+  fs::path target = config.code_dir / "node_modules" / "aws-lambda-ric";
+  fs::create_directories(target);
+  fs::copy(package / "package.json", target / "package.json");
+  fs::copy(package / "bin", target / "bin", fs::copy_options::recursive);
+  fs::copy(package / "dist", target / "dist", fs::copy_options::recursive);
+  write_file(config.code_dir / "bootstrap",
+             "#!/bin/sh\nexec /usr/bin/node "
+             "\"$LAMBDA_TASK_ROOT/node_modules/aws-lambda-ric/bin/index.mjs\" "
+             "\"$_HANDLER\"\n",
+             true);
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), R"({"n":5})");
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  EXPECT_EQ(json::serialize(body["echoed"]), R"({"n":5})");
+  EXPECT_EQ(json::value_to<std::string>(body["id"]), result->request_id);
+  EXPECT_EQ(body["left"], true);
+  auto failed = invoke(config.key(), R"({"fail":true})");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->function_error, "Unhandled");
+  auto error = parse(failed->payload);
+  EXPECT_EQ(error["errorType"], "TypeError");
+  EXPECT_EQ(error["errorMessage"], "wrong type");
+  auto again = invoke(config.key(), R"({"n":6})");  // still the same warm instance
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->cold_start);
 }
 
 TEST_F(EngineTest, ForkBombStaysInsideItsInstance) {
