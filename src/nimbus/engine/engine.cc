@@ -346,16 +346,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
           spawn.argv.insert(spawn.argv.begin(), options.init_path.string());
         }
       }
-      std::string code = config.code_dir.string();
-      if (code.starts_with("/tmp/")) {
-        // /tmp is about to be replaced: stage the code inside the new one.
-        std::string staged = private_tmp + code.substr(4);
-        fs::create_directories(staged, fs_error);
-        spawn.mounts.push_back({code, staged, env::BindMount::Access::kReadOnly});
-      } else {
-        spawn.mounts.push_back({code, code, env::BindMount::Access::kReadOnly});
-      }
-      spawn.mounts.push_back({private_tmp, "/tmp", env::BindMount::Access::kReadWrite});
+      std::vector<fs::path> visible = {config.code_dir, options.runtimes_dir};
+      if (!options.init_path.empty()) visible.push_back(options.init_path.parent_path());
+      spawn.mounts = sandbox_mounts(std::move(visible), private_tmp, options.hidden_paths);
     } else {
       spawn.env.push_back("TMPDIR=" + private_tmp);
     }
@@ -393,6 +386,59 @@ class Instance : public std::enable_shared_from_this<Instance> {
                       std::chrono::duration<double>(self->host_.options().init_timeout).count()));
       self->kill();
     });
+  }
+
+  // The instance's view of the filesystem: everything read-only, its own
+  // /tmp, the hidden paths (the data directory: other functions' code, the
+  // store) covered by empty tmpfs, and what it must still see — its code,
+  // the runtime clients, nimbus-init — read-only at their own paths (held
+  // before anything hides them, then bound back).
+  static std::vector<env::MountStep> sandbox_mounts(std::vector<fs::path> visible,
+                                                    const std::string& private_tmp,
+                                                    const std::vector<fs::path>& hidden_paths) {
+    using Kind = env::MountStep::Kind;
+    auto under = [](const fs::path& path, const fs::path& root) {
+      auto relative = path.lexically_relative(root);
+      return !relative.empty() && *relative.begin() != ".." && relative != ".";
+    };
+    std::vector<fs::path> covers = {"/tmp"};
+    for (const auto& hidden : hidden_paths) {
+      fs::path normal = hidden.lexically_normal();
+      // Under /tmp, the private /tmp hides it already.
+      if (!under(normal, "/tmp") && normal != "/tmp") covers.push_back(normal);
+    }
+    // What would be hidden and must come back; a path inside another comes
+    // with it.
+    std::vector<std::pair<fs::path, fs::path>> restore;  // path, the cover hiding it
+    for (auto& path : visible) path = path.lexically_normal();
+    std::sort(visible.begin(), visible.end());
+    for (const auto& path : visible) {
+      if (!restore.empty() && (path == restore.back().first || under(path, restore.back().first))) {
+        continue;
+      }
+      for (const auto& cover : covers) {
+        if (under(path, cover)) {
+          restore.emplace_back(path, cover);
+          break;
+        }
+      }
+    }
+    std::vector<env::MountStep> steps;
+    for (const auto& [path, cover] : restore) steps.push_back({Kind::kHold, path.string()});
+    steps.push_back({Kind::kReadOnlyTree, "/"});
+    steps.push_back({Kind::kBind, "/tmp", private_tmp});
+    for (std::size_t i = 1; i < covers.size(); ++i) {
+      steps.push_back({Kind::kEmptyTmpfs, covers[i].string()});
+    }
+    for (const auto& [path, cover] : restore) {
+      fs::path dir = cover;
+      for (const auto& part : path.lexically_relative(cover)) {
+        dir /= part;
+        steps.push_back({Kind::kMakeDir, dir.string()});
+      }
+      steps.push_back({Kind::kBindHeldReadOnly, path.string()});
+    }
+    return steps;
   }
 
   void fail_start(std::string_view type, std::string message) {
@@ -927,6 +973,8 @@ class EngineImpl final : public Engine, public InstanceHost {
       options_.memory_budget_mb =
           static_cast<std::uint64_t>(info.totalram) * info.mem_unit / (1024 * 1024) * 3 / 4;
     }
+    std::error_code absolute_error;
+    options_.runtimes_dir = fs::absolute(options_.runtimes_dir, absolute_error).lexically_normal();
     cgroups_ = internal::CgroupPool::detect(fmt::format("nimbus-{}", getpid()));
     namespaces_ = options_.isolation == Isolation::kNamespaces && geteuid() == 0;
     if (!namespaces_) {
@@ -958,6 +1006,9 @@ class EngineImpl final : public Engine, public InstanceHost {
     if (config.timeout < std::chrono::seconds(1) || config.timeout > std::chrono::seconds(900)) {
       return AwsError::validation("Timeout must be between 1 and 900 seconds");
     }
+    // Mount targets and LAMBDA_TASK_ROOT need absolute paths.
+    std::error_code absolute_error;
+    config.code_dir = fs::absolute(config.code_dir, absolute_error).lexically_normal();
     auto launch = internal::runtime_launch(config, options_);
     if (!launch) return launch.error();
     auto function = std::make_shared<FunctionState>();
@@ -1193,7 +1244,21 @@ class EngineImpl final : public Engine, public InstanceHost {
   }
 
   void instance_exited(Instance& instance) override {
-    std::lock_guard lock(mutex_);
+    std::shared_ptr<Invocation> orphan;
+    {
+      std::lock_guard lock(mutex_);
+      orphan = exited_locked(instance);
+    }
+    if (orphan) {
+      complete(orphan, AwsError("ServiceException", "The function's instance stopped.", 500,
+                                Fault::kServer));
+    }
+  }
+
+  // Under mutex_. Returns an invocation handed to the instance that it never
+  // took and that cannot wait for another instance.
+  std::shared_ptr<Invocation> exited_locked(Instance& instance) {
+    std::shared_ptr<Invocation> orphan;
     auto& function = *instance.function();
     switch (instance.state) {
       case InstanceState::kStarting:
@@ -1204,7 +1269,18 @@ class EngineImpl final : public Engine, public InstanceHost {
         break;
       case InstanceState::kBusy:
         --function.busy;
-        --in_use_;
+        if (instance.assigned) {
+          // Handed over but never fetched (the runtime died in between): it
+          // goes back to the front of the queue, still counted as in use.
+          if (function.retired || stopped_) {
+            orphan = std::move(instance.assigned);
+            --in_use_;
+          } else {
+            function.pending.push_front(std::move(instance.assigned));
+          }
+        } else {
+          --in_use_;
+        }
         break;
       case InstanceState::kFinishing:
         --function.finishing;
@@ -1218,6 +1294,7 @@ class EngineImpl final : public Engine, public InstanceHost {
     ++counters_.instance_exits;
     instances_.erase(instance.shared_from_this());
     if (!function.retired && !stopped_) ensure_capacity(function);
+    return orphan;
   }
 
   Journal& journal() override { return *journal_; }

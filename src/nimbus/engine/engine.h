@@ -85,6 +85,9 @@ struct EngineOptions {
   std::string python_path = "/usr/bin/python3";
   // nimbus-init, pid 1 of each instance's PID namespace; empty: no PID namespace.
   std::filesystem::path init_path;
+  // Paths instances must not see (the data directory: other functions' code,
+  // the store), covered by an empty tmpfs in their mount namespace.
+  std::vector<std::filesystem::path> hidden_paths;
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string endpoint_url;  // AWS_ENDPOINT_URL given to functions: Nimbus itself

@@ -632,6 +632,49 @@ export const handler = async (event, context) => {
   EXPECT_FALSE(again->cold_start);
 }
 
+TEST_F(EngineTest, HiddenPathsAreInvisibleTheRestReadOnlyAndOwnCodeStillRuns) {
+  if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
+  // A stand-in for the data directory, outside /tmp: another function's
+  // code beside this one's.
+  fs::path secret = fs::path("/var/tmp") / fmt::format("nimbus-hidden-{}", getpid());
+  fs::remove_all(secret);
+  fs::create_directories(secret / "other");
+  std::ofstream(secret / "other" / "code.py") << "SECRET = 1\n";
+  fs::create_directories(secret / "mine");
+  std::ofstream(secret / "mine" / "app.py") << R"PY(
+import os
+def handler(event, context):
+    root = event["secret"]
+    try:
+        open("/var/tmp/escape", "w").write("x")
+        outside = "writable"
+    except OSError:
+        outside = "read-only"
+    return {"listing": sorted(os.listdir(root)), "other": os.path.exists(root + "/other/code.py"),
+            "outside": outside, "task_root": os.environ["LAMBDA_TASK_ROOT"]}
+)PY";
+  EngineOptions options;
+  options.hidden_paths = {secret};
+  start(options);
+  FunctionConfig config;
+  config.name = "hidden";
+  config.arn = "arn:aws:lambda:us-east-1:000000000000:function:hidden";
+  config.runtime = "python3.11";
+  config.handler = "app.handler";
+  config.code_dir = secret / "mine";
+  config.timeout = 5s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), fmt::format(R"({{"secret":"{}"}})", secret.string()));
+  fs::remove_all(secret);
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  EXPECT_EQ(json::serialize(body["listing"]), R"(["mine"])");  // nothing else of the hidden tree
+  EXPECT_EQ(body["other"], false);
+  EXPECT_EQ(body["outside"], "read-only");
+  EXPECT_EQ(json::value_to<std::string>(body["task_root"]), (secret / "mine").string());
+}
+
 TEST_F(EngineTest, ForkBombStaysInsideItsInstance) {
   start();
   if (engine_->stats().cgroups == "none" && geteuid() != 0) {

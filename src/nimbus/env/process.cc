@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,12 @@ namespace nimbus::env {
 
 namespace {
 
+constexpr std::size_t kChildStackBytes = 64 * 1024;
+// mount_setattr(2) (Linux 5.12); glibc 2.36 has no wrapper.
+constexpr long kSysMountSetattr = 442;
+constexpr std::uint64_t kMountAttrReadOnly = 0x1;
+constexpr unsigned kAtRecursive = 0x8000;
+
 // Everything the child needs, prepared by the parent: between clone and exec
 // the child shares the parent's memory and may only make system calls.
 struct ChildPlan {
@@ -47,7 +54,7 @@ struct ChildPlan {
   std::size_t cgroup_fd_count = 0;
   const char* const* mount_sources = nullptr;
   const char* const* mount_targets = nullptr;
-  const bool* mount_read_only = nullptr;
+  const MountStep::Kind* mount_kinds = nullptr;
   std::size_t mount_count = 0;
   bool private_mounts = false;
   bool remount_proc = false;
@@ -90,15 +97,78 @@ int child_main(void* arg) {
   if (plan.private_mounts && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     child_fail(plan, "make mounts private");
   }
+  constexpr int kMaxHeld = 8;
+  int held[kMaxHeld];
+  int held_count = 0;
+  int bound_count = 0;
   for (std::size_t i = 0; i < plan.mount_count; ++i) {
-    if (mount(plan.mount_sources[i], plan.mount_targets[i], nullptr, MS_BIND | MS_REC, nullptr) !=
-        0) {
-      child_fail(plan, "bind mount");
-    }
-    if (plan.mount_read_only[i] &&
-        mount(nullptr, plan.mount_targets[i], nullptr,
-              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
-      child_fail(plan, "read-only remount");
+    const char* source = plan.mount_sources[i];
+    const char* target = plan.mount_targets[i];
+    switch (plan.mount_kinds[i]) {
+      case MountStep::Kind::kReadOnlyTree: {
+        struct {
+          std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+        } attributes{kMountAttrReadOnly, 0, 0, 0};
+        if (syscall(kSysMountSetattr, AT_FDCWD, target, kAtRecursive, &attributes,
+                    sizeof attributes) != 0) {
+          child_fail(plan, "read-only tree");
+        }
+        break;
+      }
+      case MountStep::Kind::kBind:
+      case MountStep::Kind::kBindReadOnly:
+        if (mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+          child_fail(plan, "bind mount");
+        }
+        // A bind keeps the flags of the mount it came from (read-only after
+        // kReadOnlyTree): set what this step asks for explicitly.
+        if (mount(nullptr, target, nullptr,
+                  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV |
+                      (plan.mount_kinds[i] == MountStep::Kind::kBindReadOnly ? MS_RDONLY : 0),
+                  nullptr) != 0) {
+          child_fail(plan, "remount");
+        }
+        break;
+      case MountStep::Kind::kEmptyTmpfs:
+        if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") != 0) {
+          child_fail(plan, "tmpfs");
+        }
+        break;
+      case MountStep::Kind::kMakeDir:
+        if (mkdir(target, 0755) != 0 && errno != EEXIST) child_fail(plan, "mkdir");
+        break;
+      case MountStep::Kind::kHold:
+        // Opened here, in the new namespace: a bind's source must be a mount
+        // of the caller's own namespace.
+        if (held_count == kMaxHeld) {
+          errno = E2BIG;
+          child_fail(plan, "hold");
+        }
+        held[held_count] = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (held[held_count++] < 0) child_fail(plan, "hold");
+        break;
+      case MountStep::Kind::kBindHeldReadOnly: {
+        if (bound_count == held_count) {
+          errno = EINVAL;
+          child_fail(plan, "bind held");
+        }
+        int fd = held[bound_count++];
+        char path[32] = "/proc/self/fd/";
+        char digits[12];
+        int n = 0;
+        for (int value = fd; n == 0 || value > 0; value /= 10) {
+          digits[n++] = static_cast<char>('0' + value % 10);
+        }
+        std::size_t at = 14;
+        while (n > 0) path[at++] = digits[--n];
+        path[at] = '\0';
+        if (mount(path, target, nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+            mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                  nullptr) != 0) {
+          child_fail(plan, "bind held");
+        }
+        break;
+      }
     }
   }
   if (plan.remount_proc &&
@@ -149,8 +219,6 @@ ExitStatus status_from(const siginfo_t& info) {
   }
   return status;
 }
-
-constexpr std::size_t kChildStackBytes = 64 * 1024;
 
 }  // namespace
 
@@ -270,15 +338,15 @@ Result<ChildProcess> spawn_process(const SpawnOptions& options) {
   }
 
   std::vector<const char*> mount_sources, mount_targets;
-  std::unique_ptr<bool[]> mount_read_only(new bool[options.mounts.size() + 1]);
-  for (std::size_t i = 0; i < options.mounts.size(); ++i) {
-    mount_sources.push_back(options.mounts[i].source.c_str());
-    mount_targets.push_back(options.mounts[i].target.c_str());
-    mount_read_only[i] = options.mounts[i].access == BindMount::Access::kReadOnly;
+  std::vector<MountStep::Kind> mount_kinds;
+  for (const auto& step : options.mounts) {
+    mount_sources.push_back(step.source.c_str());
+    mount_targets.push_back(step.target.c_str());
+    mount_kinds.push_back(step.kind);
   }
   plan.mount_sources = mount_sources.data();
   plan.mount_targets = mount_targets.data();
-  plan.mount_read_only = mount_read_only.get();
+  plan.mount_kinds = mount_kinds.data();
   plan.mount_count = options.mounts.size();
   plan.private_mounts = (options.namespace_flags & CLONE_NEWNS) != 0;
   plan.remount_proc = plan.private_mounts && (options.namespace_flags & CLONE_NEWPID) != 0;

@@ -28,11 +28,23 @@ struct ResourceLimit {
   std::uint64_t hard;
 };
 
-// A bind mount made in the child's own mount namespace (needs CLONE_NEWNS).
-struct BindMount {
-  std::string source;
+// One step of the child's view of the filesystem, made in its own mount
+// namespace (needs CLONE_NEWNS), in order.
+struct MountStep {
+  enum class Kind {
+    kReadOnlyTree,      // target and every mount below it become read-only
+    kBind,              // source bound (recursively) at target, writable
+    kBindReadOnly,      // source bound at target, read-only
+    kEmptyTmpfs,        // an empty, root-owned tmpfs over target: hides what is there
+    kMakeDir,           // mkdir target (inside a tmpfs made by an earlier step)
+    kHold,              // keep a handle on target, so a later step can bind it
+                        // back after another step has hidden it (at most 8)
+    kBindHeldReadOnly,  // the next held directory, in kHold order, bound
+                        // at target, read-only
+  };
+  Kind kind;
   std::string target;
-  enum class Access { kReadWrite, kReadOnly } access = Access::kReadOnly;
+  std::string source = {};  // for kBind and kBindReadOnly
 };
 
 struct SpawnOptions {
@@ -53,7 +65,7 @@ struct SpawnOptions {
   // With CLONE_NEWNS: mount propagation is made private first, then these
   // are made in order; with CLONE_NEWPID as well, /proc is remounted so the
   // child sees only its own processes.
-  std::vector<BindMount> mounts;
+  std::vector<MountStep> mounts;
   // Drop to this user and group before exec (needs privilege).
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

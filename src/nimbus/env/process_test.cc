@@ -135,19 +135,24 @@ TEST(SpawnProcess, NamespacesGiveAPrivateTmpAReadOnlyTreeAndOwnPids) {
   std::string code = code_template;
   Pipe out;
   SpawnOptions options;
-  options.argv = {"/bin/sh", "-c",
-                  "echo x > /tmp/mine && echo $$ && (touch " + code +
-                      "/f 2>/dev/null && echo writable || echo read-only)"};
+  options.argv = {
+      "/bin/sh", "-c",
+      "echo x > /tmp/mine && echo $$ && (touch " + code +
+          "/f 2>/dev/null && echo writable || echo read-only) && (touch /var/tmp/nimbus-x "
+          "2>/dev/null && echo root writable || echo root read-only)"};
   options.namespace_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-  // The code lives under /tmp, which the private /tmp hides: it is staged
-  // inside the private tmp first and travels with it (recursive bind).
-  std::filesystem::create_directories(private_tmp + code.substr(4));
-  options.mounts = {{code, private_tmp + code.substr(4), BindMount::Access::kReadOnly},
-                    {private_tmp, "/tmp", BindMount::Access::kReadWrite}};
+  // The code lives under /tmp, which the private /tmp hides: it is held
+  // first and bound back afterwards.
+  using Kind = MountStep::Kind;
+  options.mounts = {{Kind::kHold, code},
+                    {Kind::kReadOnlyTree, "/"},
+                    {Kind::kBind, "/tmp", private_tmp},
+                    {Kind::kMakeDir, code},
+                    {Kind::kBindHeldReadOnly, code}};
   options.stdout_fd = out.write;
   auto child = spawn_process(options);
   ASSERT_TRUE(child) << child.error().message();
-  EXPECT_EQ(out.drain(), "1\nread-only\n");  // pid 1 in its own namespace
+  EXPECT_EQ(out.drain(), "1\nread-only\nroot read-only\n");  // pid 1 in its own namespace
   EXPECT_EQ(child->wait().code, 0);
   EXPECT_TRUE(std::ifstream(private_tmp + "/mine").good());  // its /tmp was ours
   std::filesystem::remove_all(private_tmp);

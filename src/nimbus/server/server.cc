@@ -89,6 +89,8 @@ class ServerImpl final : public Server {
                                       : config.runtimes_dir;
     engine_options.node_path = config.node_path;
     engine_options.init_path = NIMBUS_INIT_PATH;
+    // Functions must not see the store or each other's code.
+    engine_options.hidden_paths = {std::filesystem::absolute(data_dir_->path())};
     engine_options.python_path = config.python_path;
     engine_options.region = config.region;
     engine_options.account_id = config.account_id;
