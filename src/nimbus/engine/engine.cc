@@ -32,7 +32,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -123,6 +122,20 @@ AwsError throttled(std::string_view reason) {
   AwsError error("TooManyRequestsException", "Rate Exceeded.", 429);
   error.with_field("Reason", std::string(reason));
   return error;
+}
+
+// Completion for the engine's own coroutines: an exception is a bug; say so.
+auto log_if_thrown(const char* task) {
+  return [task](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("engine: {} failed: {}", task, e.what());
+    } catch (...) {
+      spdlog::error("engine: {} failed", task);
+    }
+  };
 }
 
 struct Invocation {
@@ -246,11 +259,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // Wakes a /next waiting for work (an assignment or a stop).
   void wake() { work_.try_send(boost::system::error_code{}); }
 
-  void launch() {
-    asio::co_spawn(executor_, run(shared_from_this()), [](std::exception_ptr e) {
-      if (e) spdlog::error("engine: instance task failed with an exception");
-    });
-  }
+  void launch() { asio::co_spawn(executor_, run(shared_from_this()), log_if_thrown("start")); }
 
   // Stop from the scheduler's side (idle expiry, replacement, engine stop).
   void stop(std::chrono::milliseconds grace) {
@@ -370,9 +379,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
     log_pipe_.non_blocking(true, nb_error);
     host_.journal().create_stream(group(), stream_, now_ms());
 
-    asio::co_spawn(executor_, watch_exit(shared_from_this()), asio::detached);
-    asio::co_spawn(executor_, pump_logs(shared_from_this()), asio::detached);
-    asio::co_spawn(executor_, accept_loop(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, watch_exit(shared_from_this()), log_if_thrown("exit watcher"));
+    asio::co_spawn(executor_, pump_logs(shared_from_this()), log_if_thrown("log pump"));
+    asio::co_spawn(executor_, accept_loop(shared_from_this()), log_if_thrown("Runtime API"));
     init_timer_.expires_after(options.init_timeout);
     init_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
       auto self = weak.lock();
@@ -575,7 +584,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
       auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
       std::erase_if(self->connections_, [](const auto& weak) { return weak.expired(); });
       self->connections_.push_back(shared_socket);
-      asio::co_spawn(self->executor_, session(self, shared_socket), asio::detached);
+      asio::co_spawn(self->executor_, session(self, shared_socket),
+                     log_if_thrown("Runtime API session"));
     }
   }
 

@@ -33,6 +33,8 @@ std::uint64_t sortable(std::int64_t value) {
   return static_cast<std::uint64_t>(value) ^ (std::uint64_t{1} << 63);
 }
 
+constexpr auto kLinger = std::chrono::milliseconds(2);
+
 }  // namespace
 
 Result<std::unique_ptr<Journal>> Journal::open(storage::Store& store) {
@@ -124,8 +126,10 @@ void Journal::append(std::vector<LogEvent> events, const UsageRecord* usage) {
 void Journal::flush() {
   std::unique_lock lock(mutex_);
   std::uint64_t target = appended_;
+  ++flush_waiters_;
   wake_.notify_one();
   flushed_.wait(lock, [&] { return written_ >= target; });
+  --flush_waiters_;
 }
 
 void Journal::run() {
@@ -133,6 +137,13 @@ void Journal::run() {
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
     if (pending_.empty() && stopping_) return;
+    if (!stopping_ && flush_waiters_ == 0) {
+      // Linger a moment so one write carries many invocations' records:
+      // one wake-up and one WAL append per batch, not per invocation.
+      lock.unlock();
+      std::this_thread::sleep_for(kLinger);
+      lock.lock();
+    }
     storage::WriteBatch batch = std::move(pending_);
     pending_ = storage::WriteBatch();
     std::uint64_t covered = appended_;

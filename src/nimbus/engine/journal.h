@@ -3,8 +3,9 @@
 // Where the engine's durable output goes: function log events (what
 // CloudWatch Logs will serve) and one usage record per invocation (what the
 // ledger bills from). Writers append from any thread without waiting; a
-// journal thread group-commits what has accumulated, so an invocation never
-// waits on the disk. Byte formats: docs/formats/functions.md.
+// journal thread group-commits what accumulates over 2 ms, so an invocation
+// never waits on the disk and a busy engine writes one batch per 2 ms, not
+// one per invocation. Byte formats: docs/formats/functions.md.
 
 #include <condition_variable>
 #include <cstdint>
@@ -90,6 +91,7 @@ class Journal {
   std::uint64_t appended_ = 0;  // batches handed in
   std::uint64_t written_ = 0;   // batches in the store
   std::uint64_t sequence_;      // tie-breaker for events in the same millisecond
+  int flush_waiters_ = 0;       // flush() callers: no lingering while they wait
   bool stopping_ = false;
   std::thread thread_;
 };
