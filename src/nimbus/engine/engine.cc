@@ -138,19 +138,55 @@ auto log_if_thrown(const char* task) {
   };
 }
 
-struct Invocation {
-  explicit Invocation(asio::any_io_executor executor) : done(std::move(executor), 1) {}
+// A waiting caller's completion handler, type-erased and move-only.
+struct Waiter {
+  virtual ~Waiter() = default;
+  virtual void resume() = 0;  // called once, on the caller's executor
+};
 
+template <class Handler>
+struct WaiterFor final : Waiter {
+  explicit WaiterFor(Handler h) : handler(std::move(h)) {}
+  void resume() override { std::move(handler)(); }
+  Handler handler;
+};
+
+struct Invocation {
   std::string request_id;
   std::string payload;
   InvokeOptions options;
   SteadyClock::time_point enqueued;
 
-  // Set once by whoever completes the invocation, before `done` is signalled.
+  // The result hand-off, under `mutex`. The waiting caller's handler and a
+  // work-tracking executor of the caller's are held only until completion,
+  // so an invocation the engine still references afterwards (a cancelled
+  // timer's handler, say) keeps nothing of the caller's event loop alive or
+  // dangling.
+  std::mutex mutex;
   std::atomic<bool> completed{false};
   Result<InvokeResult> result;
-  Signal done;
+  std::unique_ptr<Waiter> waiter;
+  asio::any_io_executor waiter_executor;
 };
+
+// Resumes the caller once the invocation is complete (at once if it is).
+template <class Token>
+auto async_wait_completion(std::shared_ptr<Invocation> invocation, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [invocation](auto handler) {
+        asio::any_io_executor executor = asio::prefer(asio::get_associated_executor(handler),
+                                                      asio::execution::outstanding_work.tracked);
+        std::unique_lock lock(invocation->mutex);
+        if (invocation->completed.load()) {
+          lock.unlock();
+          asio::post(executor, std::move(handler));
+          return;
+        }
+        invocation->waiter = std::make_unique<WaiterFor<decltype(handler)>>(std::move(handler));
+        invocation->waiter_executor = std::move(executor);
+      },
+      token);
+}
 
 enum class InstanceState { kStarting, kIdle, kBusy, kFinishing, kStopping, kDead };
 
@@ -226,9 +262,17 @@ std::optional<uid_t> tcp_peer_uid(const tcp::endpoint& peer) {
 }
 
 void complete(const std::shared_ptr<Invocation>& invocation, Result<InvokeResult> result) {
-  if (invocation->completed.exchange(true)) return;
-  invocation->result = std::move(result);
-  invocation->done.try_send(boost::system::error_code{});
+  std::unique_ptr<Waiter> waiter;
+  asio::any_io_executor executor;
+  {
+    std::lock_guard lock(invocation->mutex);
+    if (invocation->completed.load()) return;
+    invocation->result = std::move(result);
+    invocation->completed.store(true);
+    waiter = std::move(invocation->waiter);
+    executor = std::move(invocation->waiter_executor);
+  }
+  if (waiter) asio::post(executor, [waiter = std::move(waiter)] { waiter->resume(); });
 }
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -1077,17 +1121,15 @@ class EngineImpl final : public Engine, public InstanceHost {
                                      kMaxSyncPayloadBytes),
                          413);
     }
-    auto executor = co_await asio::this_coro::executor;
-    auto invocation = std::make_shared<Invocation>(executor);
+    auto invocation = std::make_shared<Invocation>();
     invocation->request_id = options.request_id.empty() ? new_request_id() : options.request_id;
     if (options.trace_id.empty()) options.trace_id = trace_id_for(invocation->request_id);
     invocation->payload = std::move(payload);
     invocation->options = std::move(options);
     invocation->enqueued = SteadyClock::now();
     if (auto admitted = admit(key, invocation); !admitted) co_return admitted.error();
-    auto [ec] = co_await invocation->done.async_receive(kNoThrow);
-    if (ec)
-      co_return AwsError("ServiceException", "The invocation was abandoned.", 500, Fault::kServer);
+    co_await async_wait_completion(invocation, asio::use_awaitable);
+    std::lock_guard lock(invocation->mutex);
     co_return std::move(invocation->result);
   }
 
