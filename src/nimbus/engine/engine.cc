@@ -240,22 +240,32 @@ class InstanceHost {
   virtual void release_uid(uid_t uid) = 0;
 };
 
-// The uid that owns the TCP connection whose near end is `peer` (the
-// connecting process's side), from /proc/net/tcp: how an instance's
-// endpoint tells its own runtime from any other local process.
-std::optional<uid_t> tcp_peer_uid(const tcp::endpoint& peer) {
-  if (!peer.address().is_v4()) return std::nullopt;
-  auto bytes = peer.address().to_v4().to_bytes();
-  // /proc/net/tcp prints the address as a little-endian 32-bit hex word.
-  std::string wanted = fmt::format("{:02X}{:02X}{:02X}{:02X}:{:04X}", bytes[3], bytes[2], bytes[1],
-                                   bytes[0], peer.port());
+// /proc/net/tcp's form of an IPv4 endpoint: the address as a little-endian
+// 32-bit hex word, then the port.
+std::string proc_net_form(const tcp::endpoint& endpoint) {
+  auto bytes = endpoint.address().to_v4().to_bytes();
+  return fmt::format("{:02X}{:02X}{:02X}{:02X}:{:04X}", bytes[3], bytes[2], bytes[1], bytes[0],
+                     endpoint.port());
+}
+
+// The uid that owns the connecting end of an established TCP connection
+// (`peer` → `local`), from /proc/net/tcp: how an instance's endpoint tells
+// its own runtime from any other local process. Both ends and the state are
+// matched: a TIME_WAIT row from an earlier connection can share the port.
+std::optional<uid_t> tcp_peer_uid(const tcp::endpoint& peer, const tcp::endpoint& local) {
+  if (!peer.address().is_v4() || !local.address().is_v4()) return std::nullopt;
+  std::string near = proc_net_form(peer);
+  std::string far = proc_net_form(local);
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);  // header
   while (std::getline(table, line)) {
     auto fields = split(trim(line), ' ');
     std::erase_if(fields, [](std::string_view f) { return f.empty(); });
-    if (fields.size() < 8 || fields[1] != wanted) continue;
+    constexpr std::string_view kEstablished = "01";
+    if (fields.size() < 8 || fields[1] != near || fields[2] != far || fields[3] != kEstablished) {
+      continue;
+    }
     if (auto uid = parse_uint(fields[7])) return static_cast<uid_t>(*uid);
   }
   return std::nullopt;
@@ -615,7 +625,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
       if (self->uid_) {
         // Only this instance's own processes may use its endpoint.
         auto peer = socket.remote_endpoint(ec);
-        auto owner = ec ? std::nullopt : tcp_peer_uid(peer);
+        auto local = ec ? tcp::endpoint() : socket.local_endpoint(ec);
+        auto owner = ec ? std::nullopt : tcp_peer_uid(peer, local);
         if (owner != self->uid_) {
           spdlog::warn("engine: {} instance {}: refused a Runtime API connection from uid {}",
                        self->function_->config.name, self->id_,
