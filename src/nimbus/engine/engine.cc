@@ -707,12 +707,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
       auto [ec] = co_await work_.async_receive(kNoThrow);
       if (ec || stopping_) break;
       invocation = host_.take_assigned(*this);
-      if (!invocation) {
-        // Woken without work: stop, or a stale wake-up from an earlier round.
-        bool still_idle = false;
-        invocation = host_.instance_ready(*this, still_idle);
-        if (still_idle) break;
-      }
+      // Woken without work: told to stop, or a stale wake-up (keep waiting).
+      if (!invocation) invocation = host_.instance_ready(*this, stop);
     }
     if (!invocation) {
       // Retired, expired or the engine is stopping: nothing will come.
