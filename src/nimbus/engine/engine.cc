@@ -313,7 +313,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // Wakes a /next waiting for work (an assignment or a stop).
   void wake() { work_.try_send(boost::system::error_code{}); }
 
-  void launch() { asio::co_spawn(executor_, run(shared_from_this()), log_if_thrown("start")); }
+  // Called under the scheduler's mutex, possibly on this instance's own
+  // event loop: always posted, never run inline, since start() calls back
+  // into the scheduler.
+  void launch() {
+    asio::post(executor_, [self = shared_from_this()] {
+      asio::co_spawn(self->executor_, run(self), log_if_thrown("start"));
+    });
+  }
 
   // Stop from the scheduler's side (idle expiry, replacement, engine stop).
   void stop(std::chrono::milliseconds grace) {
@@ -701,11 +708,18 @@ class Instance : public std::enable_shared_from_this<Instance> {
       init_timer_.cancel();
       init_duration_ms_ = ms_between(spawned_at_, SteadyClock::now());
     }
+    // A runtime that gives up on a long poll and asks again leaves the old
+    // request waiting on a dead connection: only the newest may take work.
+    const std::uint64_t generation = ++next_generation_;
     bool stop = false;
     auto invocation = host_.instance_ready(*this, stop);
     while (!invocation && !stop && !stopping_) {
       auto [ec] = co_await work_.async_receive(kNoThrow);
       if (ec || stopping_) break;
+      if (generation != next_generation_) {
+        wake();  // the wake-up was for the newer request: pass it on
+        co_return std::nullopt;
+      }
       invocation = host_.take_assigned(*this);
       // Woken without work: told to stop, or a stale wake-up (keep waiting).
       if (!invocation) invocation = host_.instance_ready(*this, stop);
@@ -1008,6 +1022,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::vector<std::weak_ptr<tcp::socket>> connections_;
   int status_pipe_ = -1;
   int exec_errno_ = 0;
+  std::uint64_t next_generation_ = 0;
   std::optional<uid_t> uid_;
   std::string partial_;
   std::vector<LogEvent> lines_;

@@ -437,6 +437,24 @@ TEST_F(EngineTest, ProvisionedInstancesAreReadyAndStay) {
   EXPECT_EQ(engine_->stats().instances, 2u);
 }
 
+TEST_F(EngineTest, AProvisionedInstanceThatTimesOutIsReplaced) {
+  start();
+  auto config = native("replaced-after-timeout");
+  config.provisioned_concurrency = 1;
+  config.timeout = 1s;
+  ASSERT_TRUE(engine_->put_function(config));
+  for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
+  auto result = invoke(config.key(), R"({"op":"sleep"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Sandbox.Timedout");
+  // The replacement is started by the engine itself, from its own loop.
+  for (int i = 0; i < 300 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(engine_->stats().idle, 1u);
+  auto next = invoke(config.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->payload, R"({"op":"echo"})");
+}
+
 TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
   start();
   auto config = native("logger");
@@ -492,6 +510,31 @@ done
     ASSERT_TRUE(result) << result.error().message();
     EXPECT_EQ(result->payload, fmt::format(R"(Echoing request: '{{"n":{}}}')", i));
   }
+}
+
+TEST_F(EngineTest, AnAbandonedLongPollDoesNotSwallowAnInvocation) {
+  start();
+  // Starts a /next, gives up on it (the connection dies with curl), then
+  // serves normally. The invocation must reach the second request.
+  auto config = script("impatient", "provided", "x", "bootstrap", R"SH(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+curl -s -m 0.3 "$API/invocation/next" >/dev/null
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS "$API/invocation/$ID/response" -d "served:$EVENT" >/dev/null
+done
+)SH");
+  config.timeout = 3s;
+  config.provisioned_concurrency = 1;  // started before the invocation, so both polls wait
+  ASSERT_TRUE(engine_->put_function(config));
+  for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(600ms);  // the first poll has been abandoned, the second waits
+  auto result = invoke(config.key(), R"({"n":1})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "") << result->payload;
+  EXPECT_EQ(result->payload, R"(served:{"n":1})");
 }
 
 TEST_F(EngineTest, AnInstanceCannotAnswerAnotherRequestId) {
