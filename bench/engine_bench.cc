@@ -364,14 +364,8 @@ int cold(const Args& args) {
   {
     auto config = native_function(dir, "cold-bash");  // then the script replaces the binary
     fs::path code = config.code_dir;
-    std::ofstream(code / "bootstrap") << R"SH(#!/bin/bash
-while true; do
-  HEADERS="$(mktemp)"
-  EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
-  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$EVENT_DATA" >/dev/null
-done
-)SH";
+    fs::copy_file(fs::path(NIMBUS_TEST_FUNCTIONS_DIR) / "tutorial_bootstrap.sh", code / "bootstrap",
+                  fs::copy_options::overwrite_existing);
     fs::permissions(code / "bootstrap",
                     fs::perms::all & ~fs::perms::others_write & ~fs::perms::group_write);
     cases.push_back({"bash + curl",

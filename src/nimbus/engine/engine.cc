@@ -89,26 +89,25 @@ std::string error_document(std::string_view type, std::string_view message) {
   return json::serialize(body);
 }
 
+// A UUID's 32 hex digits, without the dashes.
+std::string uuid_hex(std::string_view uuid) {
+  std::string hex;
+  for (char c : uuid) {
+    if (c != '-') hex.push_back(c);
+  }
+  return hex;
+}
+
 // X-Ray's trace header form, which runtimes copy into _X_AMZN_TRACE_ID;
 // the random part is the request id's (already random) digits.
 std::string trace_id_for(const std::string& id) {
-  std::string hex;
-  for (char c : id) {
-    if (c != '-') hex.push_back(c);
-  }
+  std::string hex = uuid_hex(id);
   return fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0",
                      static_cast<std::uint32_t>(now_ms() / 1000), hex.substr(0, 24),
                      hex.substr(16, 16));
 }
 
-std::string instance_id() {
-  std::string id = new_request_id();
-  std::string hex;
-  for (char c : id) {
-    if (c != '-') hex.push_back(c);
-  }
-  return hex;
-}
+std::string instance_id() { return uuid_hex(new_request_id()); }
 
 std::string log_stream_name(const std::string& version, const std::string& id) {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -298,6 +297,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
         log_pipe_(context),
         exit_watch_(context),
         id_(instance_id()),
+        group_("/aws/lambda/" + function_->config.name),
         stream_(log_stream_name(function_->config.version, id_)) {}
 
   // Scheduler-owned fields (under EngineImpl::mutex_).
@@ -931,7 +931,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
                        utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
   }
 
-  std::string group() const { return "/aws/lambda/" + function_->config.name; }
+  const std::string& group() const { return group_; }
 
   // Log capture: every line the instance writes becomes one log event.
   static asio::awaitable<void> pump_logs(std::shared_ptr<Instance> self) {
@@ -1015,6 +1015,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   asio::posix::stream_descriptor log_pipe_;
   asio::posix::stream_descriptor exit_watch_;
   std::string id_;
+  std::string group_;
   std::string stream_;
   fs::path scratch_;
   env::ChildProcess child_;
@@ -1109,7 +1110,7 @@ class EngineImpl final : public Engine, public InstanceHost {
         function->pending = std::move(slot->pending);
       }
       slot = function;
-      ensure_capacity(*function);
+      ensure_capacity(function);
     }
     for (auto& instance : to_stop) instance->stop(options_.shutdown_grace);
     return ok();
@@ -1274,7 +1275,7 @@ class EngineImpl final : public Engine, public InstanceHost {
       ++function.finishing;
     } else {
       instance.state = InstanceState::kStopping;
-      ensure_capacity(function);
+      ensure_capacity(instance.function());
     }
     return true;
   }
@@ -1367,7 +1368,7 @@ class EngineImpl final : public Engine, public InstanceHost {
     memory_reserved_mb_ -= instance.memory_mb;
     ++counters_.instance_exits;
     instances_.erase(instance.shared_from_this());
-    if (!function.retired && !stopped_) ensure_capacity(function);
+    ensure_capacity(instance.function());
     return orphan;
   }
 
@@ -1471,18 +1472,15 @@ class EngineImpl final : public Engine, public InstanceHost {
   }
 
   // Under mutex_: enough instances starting for what is pending, and the
-  // provisioned number kept initialised.
-  void ensure_capacity(FunctionState& function) {
-    std::shared_ptr<FunctionState> shared;
-    for (auto& [key, candidate] : functions_) {
-      if (candidate.get() == &function) shared = candidate;
+  // provisioned number kept initialised. A function no longer registered is
+  // retired, so it gets nothing.
+  void ensure_capacity(const std::shared_ptr<FunctionState>& function) {
+    if (function->retired || stopped_) return;
+    while (function->starting + function->finishing < function->pending.size()) {
+      if (!start_instance(function)) break;
     }
-    if (!shared || function.retired || stopped_) return;
-    while (function.starting + function.finishing < function.pending.size()) {
-      if (!start_instance(shared)) break;
-    }
-    while (function.live() < function.config.provisioned_concurrency) {
-      if (!start_instance(shared)) break;
+    while (function->live() < function->config.provisioned_concurrency) {
+      if (!start_instance(function)) break;
     }
   }
 

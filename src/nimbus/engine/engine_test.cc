@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -131,17 +132,37 @@ class EngineTest : public ::testing::Test {
 
 json::object parse(const std::string& text) { return json::parse(text).as_object(); }
 
-// Whether any process on the machine has this NAME=value in its environment.
-bool process_with_env(const std::string& entry) {
+// Every process's environment on the machine, as NAME=value entries.
+std::vector<std::vector<std::string>> process_environments() {
+  std::vector<std::vector<std::string>> all;
   for (const auto& proc : fs::directory_iterator("/proc")) {
     std::ifstream in(proc.path() / "environ", std::ios::binary);
-    std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::string needle = std::string(1, '\0') + entry + '\0';
-    if ((std::string(1, '\0') + environ).find(needle) != std::string::npos) {
-      return true;
-    }
+    std::vector<std::string> entries;
+    std::string entry;
+    while (std::getline(in, entry, '\0')) entries.push_back(entry);
+    all.push_back(std::move(entries));
+  }
+  return all;
+}
+
+// Whether any process on the machine has this NAME=value in its environment.
+bool process_with_env(const std::string& entry) {
+  for (const auto& environment : process_environments()) {
+    if (std::find(environment.begin(), environment.end(), entry) != environment.end()) return true;
   }
   return false;
+}
+
+// The value of `name` in the environment of the first process that has the
+// entry `marker` (NAME=value) in its own.
+std::string env_of_process_with(const std::string& marker, const std::string& name) {
+  for (const auto& environment : process_environments()) {
+    if (std::find(environment.begin(), environment.end(), marker) == environment.end()) continue;
+    for (const auto& entry : environment) {
+      if (entry.starts_with(name + "=")) return entry.substr(name.size() + 1);
+    }
+  }
+  return {};
 }
 
 TEST_F(EngineTest, NativeRoundTripColdThenWarm) {
@@ -494,16 +515,10 @@ TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
 TEST_F(EngineTest, BashTutorialRuntimeWithCurl) {
   start();
   // The custom-runtime tutorial's bootstrap: it posts its answer form-encoded.
-  auto config = script("bash", "provided.al2", "x", "bootstrap", R"SH(#!/bin/bash
-set -euo pipefail
-while true; do
-  HEADERS="$(mktemp)"
-  EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
-  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  RESPONSE="Echoing request: '$EVENT_DATA'"
-  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$RESPONSE" >/dev/null
-done
-)SH");
+  std::ifstream tutorial(fs::path(NIMBUS_TEST_FUNCTIONS_DIR) / "tutorial_bootstrap.sh");
+  std::string text((std::istreambuf_iterator<char>(tutorial)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  auto config = script("bash", "provided.al2", "x", "bootstrap", text);
   ASSERT_TRUE(engine_->put_function(config));
   for (int i = 0; i < 3; ++i) {
     auto result = invoke(config.key(), fmt::format(R"({{"n":{}}})", i));
@@ -576,25 +591,6 @@ def handler(event, context):
   EXPECT_EQ(
       json::value_to<std::string>(error["errorMessage"]),
       "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: killed");
-}
-
-// The environment entry NAME=... of the first process that has `marker` in
-// its environment.
-std::string env_of_process_with(const std::string& marker, const std::string& name) {
-  for (const auto& proc : fs::directory_iterator("/proc")) {
-    std::ifstream in(proc.path() / "environ", std::ios::binary);
-    std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (environ.find(marker) == std::string::npos) continue;
-    std::string key = name + "=";
-    for (std::size_t at = 0; at < environ.size();) {
-      auto end = environ.find('\0', at);
-      std::string entry = environ.substr(at, end - at);
-      if (entry.starts_with(key)) return entry.substr(key.size());
-      if (end == std::string::npos) break;
-      at = end + 1;
-    }
-  }
-  return {};
 }
 
 TEST_F(EngineTest, AnInstanceCannotUseAnotherInstancesEndpoint) {

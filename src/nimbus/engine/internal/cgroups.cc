@@ -56,6 +56,14 @@ fs::path own_v1_group(const std::string& controller) {
   return {};
 }
 
+// SIGKILL to every process in a group (listed in its cgroup.procs).
+void kill_members(const fs::path& group) {
+  std::string procs = read_file(group / "cgroup.procs");
+  for (auto line : split(procs, '\n')) {
+    if (auto pid = parse_uint(trim(line))) ::kill(static_cast<pid_t>(*pid), SIGKILL);
+  }
+}
+
 // Groups left by a Nimbus that died without cleaning up ("nimbus-<pid>"
 // whose process is gone): empty them and remove them.
 void remove_stale_groups(const fs::path& parent) {
@@ -67,10 +75,7 @@ void remove_stale_groups(const fs::path& parent) {
     if (!pid || fs::exists(fmt::format("/proc/{}", *pid), ec)) continue;
     for (const auto& child : fs::directory_iterator(entry.path(), ec)) {
       if (!child.is_directory(ec)) continue;
-      std::string procs = read_file(child.path() / "cgroup.procs");
-      for (auto line : split(procs, '\n')) {
-        if (auto victim = parse_uint(trim(line))) ::kill(static_cast<pid_t>(*victim), SIGKILL);
-      }
+      kill_members(child.path());
       fs::remove(child.path(), ec);
     }
     fs::remove(entry.path(), ec);
@@ -139,12 +144,7 @@ std::uint64_t InstanceCgroup::oom_kills() const {
   return 0;
 }
 
-void InstanceCgroup::kill_all() const {
-  std::string procs = read_file(memory_ / "cgroup.procs");
-  for (auto line : split(procs, '\n')) {
-    if (auto pid = parse_uint(trim(line))) ::kill(static_cast<pid_t>(*pid), SIGKILL);
-  }
-}
+void InstanceCgroup::kill_all() const { kill_members(memory_); }
 
 bool InstanceCgroup::empty() const { return trim(read_file(memory_ / "cgroup.procs")).empty(); }
 
