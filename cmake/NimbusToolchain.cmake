@@ -6,6 +6,11 @@ endif()
 
 add_library(nimbus_warnings INTERFACE)
 target_compile_options(nimbus_warnings INTERFACE -Wall -Wextra -Werror)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GCC" OR CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 pairs an inlined Asio coroutine frame's sized operator delete with
+  # the global operator new and warns falsely (GCC bug 109224).
+  target_compile_options(nimbus_warnings INTERFACE -Wno-mismatched-new-delete)
+endif()
 
 if(NIMBUS_SANITIZE)
   add_compile_options(-fsanitize=${NIMBUS_SANITIZE} -fno-omit-frame-pointer

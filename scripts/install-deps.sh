@@ -12,6 +12,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # Lambda deployment packages are zip files
+  libzip-dev
   # real AWS clients and load tools the tests and benchmarks drive Nimbus with
   awscli python3-boto3 python3-pytest wrk curl
   # building AWS's aws-lambda-ric (native code) for the engine's compatibility test

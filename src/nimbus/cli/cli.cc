@@ -28,6 +28,7 @@ struct ServerFlags {
   double shutdown_timeout_seconds = 10;
   std::string runtimes_dir;
   double function_idle_timeout_seconds = 300;
+  double lambda_async_retry_delay_seconds = 60;
 };
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT".
@@ -138,6 +139,13 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_MEMORY_BUDGET_MB")
       ->capture_default_str();
   command
+      .add_option("--lambda-async-retry-delay", flags.lambda_async_retry_delay_seconds,
+                  "Seconds before the first retry of a failed asynchronous invocation "
+                  "(the second waits twice as long), as Lambda's one minute")
+      ->envname("NIMBUS_LAMBDA_ASYNC_RETRY_DELAY")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
       .add_option("--function-idle-timeout", flags.function_idle_timeout_seconds,
                   "Seconds an idle function instance stays warm before it is stopped")
       ->envname("NIMBUS_FUNCTION_IDLE_TIMEOUT")
@@ -167,6 +175,8 @@ int run_server(const ServerFlags& flags) {
   config.runtimes_dir = flags.runtimes_dir;
   config.function_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(flags.function_idle_timeout_seconds * 1000));
+  config.lambda_async_retry_delay =
+      std::chrono::milliseconds(static_cast<long>(flags.lambda_async_retry_delay_seconds * 1000));
 
   // Block the stop signals before any thread starts, so only sigwait() below
   // receives them and no I/O thread is interrupted.

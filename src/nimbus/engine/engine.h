@@ -146,6 +146,9 @@ class Engine {
   virtual void stop() = 0;
 };
 
+// The Lambda runtime identifiers the engine can run ("nodejs20.x", ...).
+std::vector<std::string> supported_runtimes();
+
 // Largest synchronous invocation request and response, as Lambda's.
 inline constexpr std::size_t kMaxSyncPayloadBytes = 6 * 1024 * 1024;
 

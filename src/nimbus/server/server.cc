@@ -10,6 +10,7 @@
 #include "nimbus/env/data_dir.h"
 #include "nimbus/net/http_server.h"
 #include "nimbus/server/nimbus_endpoints.h"
+#include "nimbus/services/lambda/lambda_service.h"
 #include "nimbus/services/sts/sts_service.h"
 #include "nimbus/storage/async_store.h"
 #include "nimbus/storage/store.h"
@@ -28,8 +29,12 @@ class ServerImpl final : public Server {
     stopped_ = true;
     spdlog::info("stopping: draining in-flight requests");
     http_->stop();
-    // Services with state stop here, in reverse order of starting, once they exist.
+    // Services with state stop here, in reverse order of starting. Lambda
+    // stops starting asynchronous invocations before the engine stops, and
+    // lets go of its worker after (the engine completes what it waited for).
+    lambda_->stop_dispatching();
     engine_->stop();
+    lambda_->stop();
     async_store_->stop();
     if (auto synced = store_->sync(); !synced) {
       spdlog::error("stopping: {}", synced.error().message());
@@ -110,12 +115,23 @@ class ServerImpl final : public Server {
     if (!engine) return engine.error();
     engine_ = std::move(*engine);
 
+    services::lambda::LambdaServiceOptions lambda_options;
+    lambda_options.code_dir = data_dir_->path() / "lambda" / "code";
+    lambda_options.region = config.region;
+    lambda_options.account_id = config.account_id;
+    lambda_options.account_concurrency = config.max_concurrency;
+    lambda_options.async_retry_delay = config.lambda_async_retry_delay;
+    auto lambda = services::lambda::LambdaService::start(lambda_options, *async_store_, *engine_);
+    if (!lambda) return lambda.error();
+    lambda_ = std::move(*lambda);
+
     sts_ = services::sts::make_sts_service();
 
     router_ = std::make_unique<aws::Router>(
         aws::RouterOptions{*auth, config.region, config.account_id, config.max_body_bytes},
         credentials_, clock_);
-    for (aws::Service* service : {sts_.get()}) {
+    for (aws::Service* service :
+         {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get())}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
@@ -136,6 +152,7 @@ class ServerImpl final : public Server {
     endpoint_ = ipv6 ? fmt::format("http://[{}]:{}", http_->host(), http_->port())
                      : fmt::format("http://{}:{}", http_->host(), http_->port());
     engine_->set_endpoint_url(endpoint_);
+    lambda_->set_endpoint_url(endpoint_);
     endpoints_->set_http_server(
         http_.get(), {endpoint_, data_dir_->path(), http_->io_threads(), config.durability});
     return ok();
@@ -148,6 +165,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AsyncStore> async_store_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<services::lambda::LambdaService> lambda_;
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<aws::Router> router_;
   std::unique_ptr<NimbusEndpoints> endpoints_;

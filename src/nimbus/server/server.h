@@ -37,6 +37,10 @@ struct ServerConfig {
   std::chrono::milliseconds function_idle_timeout{300'000};
   std::string node_path = "/usr/bin/node";
   std::string python_path = "/usr/bin/python3";
+
+  // Lambda: the wait before retrying a failed asynchronous invocation
+  // (Lambda's is a minute, then two).
+  std::chrono::milliseconds lambda_async_retry_delay{60'000};
 };
 
 class Server {

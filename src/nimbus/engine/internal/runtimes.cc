@@ -7,8 +7,6 @@
 
 namespace nimbus::engine::internal {
 
-namespace {
-
 constexpr std::array kProvided = {std::string_view("provided"), std::string_view("provided.al2"),
                                   std::string_view("provided.al2023")};
 constexpr std::array kNode = {std::string_view("nodejs18.x"), std::string_view("nodejs20.x"),
@@ -16,6 +14,8 @@ constexpr std::array kNode = {std::string_view("nodejs18.x"), std::string_view("
 constexpr std::array kPython = {std::string_view("python3.8"),  std::string_view("python3.9"),
                                 std::string_view("python3.10"), std::string_view("python3.11"),
                                 std::string_view("python3.12"), std::string_view("python3.13")};
+
+namespace {
 
 template <class List>
 bool contains(const List& list, std::string_view value) {
@@ -58,3 +58,15 @@ Result<RuntimeLaunch> runtime_launch(const FunctionConfig& function, const Engin
 }
 
 }  // namespace nimbus::engine::internal
+
+namespace nimbus::engine {
+
+std::vector<std::string> supported_runtimes() {
+  std::vector<std::string> out;
+  for (auto runtime : internal::kProvided) out.emplace_back(runtime);
+  for (auto runtime : internal::kNode) out.emplace_back(runtime);
+  for (auto runtime : internal::kPython) out.emplace_back(runtime);
+  return out;
+}
+
+}  // namespace nimbus::engine
