@@ -10,6 +10,9 @@ scripts/install-deps.sh
 # AWS's own Node.js runtime interface client, for the test that runs it unchanged.
 NIMBUS_AWS_LAMBDA_RIC_DIR="$(scripts/aws-lambda-ric.sh)"
 export NIMBUS_AWS_LAMBDA_RIC_DIR
+# The npm AWS SDK for JavaScript v3, for the tests that drive Nimbus with it.
+NIMBUS_AWS_SDK_JS_DIR="$(scripts/aws-sdk-js.sh)"
+export NIMBUS_AWS_SDK_JS_DIR
 
 echo "== format"
 scripts/check-format.sh

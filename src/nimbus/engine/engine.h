@@ -53,7 +53,7 @@ enum class LogTail { kNone, kTail };
 struct InvokeOptions {
   std::string request_id;        // empty: the engine makes one
   std::string invoked_arn;       // Lambda-Runtime-Invoked-Function-Arn; empty: the function's
-  std::string client_context;    // base64 JSON, passed through
+  std::string client_context;    // JSON, as the Runtime API's header carries it
   std::string cognito_identity;  // JSON, passed through
   std::string trace_id;          // X-Amzn-Trace-Id; empty: the engine makes one
   LogTail log_tail = LogTail::kNone;

@@ -504,11 +504,24 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
                          400);
     }
   }
-  const std::string client_context =
+  // Clients send the client context base64-encoded; the Runtime API hands
+  // the function the JSON itself.
+  const std::string encoded_context =
       std::string(call.request.headers.get("X-Amz-Client-Context").value_or(""));
-  if (client_context.size() > 3583) {
+  if (encoded_context.size() > 3583) {
     co_return validation_error("...", "clientContext",
                                "Member must have length less than or equal to 3583");
+  }
+  std::string client_context;
+  if (!encoded_context.empty()) {
+    auto decoded = aws::base64_decode(encoded_context);
+    boost::system::error_code error;
+    if (decoded) json::parse(*decoded, error);
+    if (!decoded || error) {
+      co_return AwsError("InvalidRequestContentException",
+                         "Client context must be a valid Base64-encoded JSON object.", 400);
+    }
+    client_context = std::move(*decoded);
   }
 
   if (type == "DryRun") co_return empty_reply(204);
