@@ -69,6 +69,8 @@ def test_log_tail_returns_the_invocations_log(nimbus):
     log = base64.b64decode(response["LogResult"]).decode()
     assert f"START RequestId: {response['ResponseMetadata']['RequestId']}" in log
     assert 'event {"say":"hello"}' in log
+    assert f"END RequestId: {response['ResponseMetadata']['RequestId']}" in log
+    assert log.rstrip("\n").splitlines()[-1].startswith("REPORT RequestId: ")
     assert len(response["LogResult"]) <= 4096 * 4 // 3 + 4
     assert "LogResult" not in client.invoke(FunctionName="talky", Payload=b"{}")
 

@@ -312,6 +312,11 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   // Wakes a /next waiting for work (an assignment or a stop).
   void wake() { work_.try_send(boost::system::error_code{}); }
+  // wake() for callers under the scheduler's mutex: a receiver on this
+  // thread could otherwise run inline and call back into the scheduler.
+  void wake_later() {
+    asio::post(executor_, [self = shared_from_this()] { self->wake(); });
+  }
 
   // Called under the scheduler's mutex, possibly on this instance's own
   // event loop: always posted, never run inline, since start() calls back
@@ -869,13 +874,19 @@ class Instance : public std::enable_shared_from_this<Instance> {
     if (billed == 0) billed = 1;
     std::uint64_t used_mb = max_memory_used_mb();
 
-    log_line(fmt::format("END RequestId: {}", invocation->request_id));
+    std::string end = fmt::format("END RequestId: {}", invocation->request_id);
     std::string report = fmt::format(
         "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory "
         "Size: {} MB\tMax Memory Used: {} MB",
         invocation->request_id, duration, billed, config.memory_mb, used_mb);
     if (cold_) report += fmt::format("\tInit Duration: {:.2f} ms", init_duration_ms_);
-    log_line(report);
+    // The tail ends with END and REPORT, as Lambda's X-Amz-Log-Result does.
+    if (invocation->options.log_tail == LogTail::kTail) {
+      append_tail(end);
+      append_tail(report);
+    }
+    log_line(std::move(end));
+    log_line(std::move(report));
 
     UsageRecord usage;
     usage.function = config.name;
@@ -986,12 +997,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   LogEvent make_event(std::string message) {
-    if (current_ && current_->options.log_tail == LogTail::kTail) {
-      tail_ += message;
-      tail_ += '\n';
-      if (tail_.size() > kLogTailBytes) tail_.erase(0, tail_.size() - kLogTailBytes);
-    }
+    if (current_ && current_->options.log_tail == LogTail::kTail) append_tail(message);
     return LogEvent{group(), stream_, now_ms(), std::move(message)};
+  }
+
+  void append_tail(std::string_view line) {
+    tail_ += line;
+    tail_ += '\n';
+    if (tail_.size() > kLogTailBytes) tail_.erase(0, tail_.size() - kLogTailBytes);
   }
 
   // The engine's own lines wait in `lines_` and go to the journal with the
@@ -1407,7 +1420,11 @@ class EngineImpl final : public Engine, public InstanceHost {
         return AwsError("ResourceNotFoundException", "Function not found: " + key, 404);
       }
       auto& function = *it->second;
-      if (!function.idle.empty()) {
+      // An instance that has just answered asks for its next event within
+      // microseconds; waiting for it keeps one process hot instead of
+      // rotating work through every idle one (cold caches, cold JIT).
+      const bool finishing_instance_free = function.finishing > function.pending.size();
+      if (!function.idle.empty() && !finishing_instance_free) {
         wake = std::move(function.idle.back());
         function.idle.pop_back();
         wake->state = InstanceState::kBusy;
@@ -1476,6 +1493,17 @@ class EngineImpl final : public Engine, public InstanceHost {
   // retired, so it gets nothing.
   void ensure_capacity(const std::shared_ptr<FunctionState>& function) {
     if (function->retired || stopped_) return;
+    // Work queued for an instance that is gone goes to an idle one first.
+    while (!function->pending.empty() && !function->idle.empty() &&
+           function->finishing < function->pending.size()) {
+      auto instance = std::move(function->idle.back());
+      function->idle.pop_back();
+      instance->state = InstanceState::kBusy;
+      instance->assigned = std::move(function->pending.front());
+      function->pending.pop_front();
+      ++function->busy;
+      instance->wake_later();
+    }
     while (function->starting + function->finishing < function->pending.size()) {
       if (!start_instance(function)) break;
     }
