@@ -27,7 +27,7 @@ class EchoService final : public nimbus::aws::Service {
 
  private:
   nimbus::aws::ServiceDescriptor descriptor_{
-      "echo", "sts", nimbus::aws::Protocol::kQuery, {"Echo_20260101"}, {"/echo"}, 4096};
+      "echo", "sts", nimbus::aws::Protocol::kQuery, {"Echo_20260101"}, {"/echo"}, 4096, {}, {}};
 };
 
 struct Fixture {

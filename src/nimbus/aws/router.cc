@@ -73,7 +73,16 @@ Result<void> Router::add(Service& service) {
       }
     }
   }
+  for (const auto& label : descriptor.host_labels) {
+    if (by_host_label_.contains(label)) {
+      return AwsError::internal(fmt::format("host label {} claimed twice", label));
+    }
+  }
   services_.push_back(&service);
+  for (const auto& label : descriptor.host_labels) by_host_label_[label] = &service;
+  for (const auto& prefix : descriptor.public_path_prefixes) {
+    by_public_path_prefix_.emplace_back(prefix, &service);
+  }
   for (const auto& prefix : descriptor.target_prefixes) by_target_prefix_[prefix] = &service;
   by_signing_name_[descriptor.signing_name].push_back(&service);
   for (const auto& prefix : descriptor.path_prefixes)
@@ -83,7 +92,28 @@ Result<void> Router::add(Service& service) {
   return ok();
 }
 
+Service* Router::route_public(const net::HttpRequest& head) const {
+  if (!by_host_label_.empty()) {
+    if (const auto host = head.headers.get("Host")) {
+      // "<id>.<label>.<region>...": the second label names the service.
+      const auto first_dot = host->find('.');
+      if (first_dot != std::string_view::npos) {
+        const auto rest = host->substr(first_dot + 1);
+        const auto label = rest.substr(0, rest.find('.'));
+        const auto it = by_host_label_.find(std::string(label));
+        if (it != by_host_label_.end()) return it->second;
+      }
+    }
+  }
+  const auto path = head.path();
+  for (const auto& [prefix, service] : by_public_path_prefix_) {
+    if (path_has_prefix(path, prefix)) return service;
+  }
+  return nullptr;
+}
+
 Service* Router::route(const net::HttpRequest& head) const {
+  if (Service* service = route_public(head)) return service;
   if (const auto target = head.headers.get("X-Amz-Target")) {
     const auto it = by_target_prefix_.find(std::string(target_prefix(*target)));
     // A target no service claims is an unknown operation, whatever the path says.
@@ -177,6 +207,26 @@ Result<Caller> Router::authenticate(const net::HttpRequest& request,
   return caller_for(key->access_key_id);
 }
 
+boost::asio::awaitable<net::HttpResponse> Router::handle_safely(Service& service,
+                                                                const RequestContext& context,
+                                                                net::HttpRequest& request,
+                                                                Protocol protocol) const {
+  net::HttpResponse response;
+  try {
+    response = co_await service.handle(context, request);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {} {} threw: {} [{}]", service.descriptor().name, request.method,
+                  request.path(), e.what(), context.request_id);
+    response = error_response(protocol, AwsError::internal("An internal error occurred."),
+                              context.request_id);
+  }
+  const auto header = request_id_header(protocol);
+  if (!response.headers.contains(header)) {
+    response.headers.add(std::string(header), context.request_id);
+  }
+  co_return response;
+}
+
 boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest request) {
   const auto started = clock_.steady_now();
   RequestContext context;
@@ -189,10 +239,15 @@ boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest reques
   // mode: with auth off only the secret goes unchecked.
   auto found = find_signature(request);
   Service* service = route(request);
+  const bool public_endpoint = service != nullptr && route_public(request) == service;
   net::HttpResponse response;
   const Protocol protocol = protocol_for(request, service);
   if (found && !*found) {
     response = error_response(protocol, found->error(), context.request_id);
+  } else if (!found && options_.auth == AuthMode::kSigV4 && public_endpoint) {
+    // Public endpoints take unsigned requests; the service decides.
+    context.caller.anonymous = true;
+    response = co_await handle_safely(*service, context, request, protocol);
   } else if (!found && options_.auth == AuthMode::kSigV4) {
     // Unsigned requests learn nothing, not even whether the operation exists.
     response =
@@ -214,18 +269,7 @@ boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest reques
     response = error_response(service->descriptor().protocol, caller.error(), context.request_id);
   } else {
     context.caller = std::move(*caller);
-    try {
-      response = co_await service->handle(context, request);
-    } catch (const std::exception& e) {
-      spdlog::error("{} {} {} threw: {} [{}]", service->descriptor().name, request.method,
-                    request.path(), e.what(), context.request_id);
-      response = error_response(protocol, AwsError::internal("An internal error occurred."),
-                                context.request_id);
-    }
-    const auto header = request_id_header(protocol);
-    if (!response.headers.contains(header)) {
-      response.headers.add(std::string(header), context.request_id);
-    }
+    response = co_await handle_safely(*service, context, request, protocol);
   }
   if (spdlog::should_log(spdlog::level::debug)) {
     const auto elapsed = std::chrono::duration<double, std::milli>(clock_.steady_now() - started);

@@ -43,6 +43,8 @@ class Router final : public net::HttpHandler {
 
   // The service a request is for, from its head alone; nullptr if none.
   Service* route(const net::HttpRequest& head) const;
+  // The service whose public endpoint (host or path) the request is for.
+  Service* route_public(const net::HttpRequest& head) const;
 
   std::size_t body_limit(const net::HttpRequest& head) const override;
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
@@ -55,6 +57,10 @@ class Router final : public net::HttpHandler {
                               const std::optional<SigV4Signature>& signature,
                               RequestContext& context) const;
   Caller caller_for(std::string_view access_key_id) const;
+  boost::asio::awaitable<net::HttpResponse> handle_safely(Service& service,
+                                                          const RequestContext& context,
+                                                          net::HttpRequest& request,
+                                                          Protocol protocol) const;
   // The routed service's protocol, or a guess from the request's shape.
   Protocol protocol_for(const net::HttpRequest& head, const Service* service) const;
 
@@ -65,6 +71,8 @@ class Router final : public net::HttpHandler {
   std::unordered_map<std::string, Service*> by_target_prefix_;
   std::unordered_map<std::string, std::vector<Service*>> by_signing_name_;
   std::vector<std::pair<std::string, Service*>> by_path_prefix_;  // longest first
+  std::unordered_map<std::string, Service*> by_host_label_;
+  std::vector<std::pair<std::string, Service*>> by_public_path_prefix_;
 };
 
 }  // namespace nimbus::aws

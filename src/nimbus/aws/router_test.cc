@@ -67,13 +67,21 @@ class RouterTest : public ::testing::Test {
 
   env::ManualClock clock_;
   CredentialStore credentials_;
-  NamedService dynamo_{{"dynamodb", "dynamodb", Protocol::kJson10, {"DynamoDB_20120810"}, {}, 0}};
-  NamedService sts_{{"sts", "sts", Protocol::kQuery, {}, {}, 100}};
-  NamedService lambda_{{"lambda", "lambda", Protocol::kRestJson, {}, {"/2015-03-31/functions"}, 0}};
+  NamedService dynamo_{
+      {"dynamodb", "dynamodb", Protocol::kJson10, {"DynamoDB_20120810"}, {}, 0, {}, {}}};
+  NamedService sts_{{"sts", "sts", Protocol::kQuery, {}, {}, 100, {}, {}}};
+  NamedService lambda_{{"lambda",
+                        "lambda",
+                        Protocol::kRestJson,
+                        {},
+                        {"/2015-03-31/functions"},
+                        0,
+                        {"lambda-url"},
+                        {"/_lambda/url"}}};
   NamedService apigateway_v1_{
-      {"apigateway", "apigateway", Protocol::kRestJson, {}, {"/restapis"}, 0}};
+      {"apigateway", "apigateway", Protocol::kRestJson, {}, {"/restapis"}, 0, {}, {}}};
   NamedService apigateway_v2_{
-      {"apigatewayv2", "apigateway", Protocol::kRestJson, {}, {"/v2/apis"}, 0}};
+      {"apigatewayv2", "apigateway", Protocol::kRestJson, {}, {"/v2/apis"}, 0, {}, {}}};
   std::unique_ptr<Router> router_;
 };
 
@@ -193,8 +201,35 @@ TEST_F(RouterTest, TruncatedAuthorizationIsRefusedEvenWithAuthOff) {
 
 TEST_F(RouterTest, DuplicateClaimsAreRefused) {
   make_router(AuthMode::kOff);
-  NamedService clash{{"other", "other", Protocol::kJson11, {"DynamoDB_20120810"}, {}, 0}};
+  NamedService clash{{"other", "other", Protocol::kJson11, {"DynamoDB_20120810"}, {}, 0, {}, {}}};
   EXPECT_FALSE(router_->add(clash));
+}
+
+TEST_F(RouterTest, PublicEndpointsTakeUnsignedRequestsEvenWithSigV4) {
+  make_router(AuthMode::kSigV4);
+  auto by_host = request("GET", "/anything/at/all");
+  by_host.headers.set("Host", "abc123.lambda-url.us-east-1.localhost:4566");
+  auto response = call(by_host);
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "lambda");
+  EXPECT_EQ(response.headers.get("X-Caller-Arn"), "");
+
+  response = call(request("POST", "/_lambda/url/abc123/x"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "lambda");
+
+  // The API itself still needs a signature.
+  response = call(request("GET", "/2015-03-31/functions/"));
+  EXPECT_EQ(response.status, 403);
+  // A bad signature on a public endpoint is still refused.
+  auto forged = request("GET", "/_lambda/url/abc123/");
+  forged.headers.add("X-Amz-Date", "20261126T120000Z");
+  forged.headers.add(
+      "Authorization",
+      "AWS4-HMAC-SHA256 Credential=AKIAALICE/20261126/us-east-1/lambda/aws4_request, "
+      "SignedHeaders=host;x-amz-date, Signature=" +
+          std::string(64, '0'));
+  EXPECT_EQ(call(forged).status, 403);
 }
 
 }  // namespace

@@ -24,13 +24,21 @@ struct ServiceDescriptor {
       target_prefixes;                     // X-Amz-Target before the operation: "DynamoDB_20120810"
   std::vector<std::string> path_prefixes;  // REST services: "/2015-03-31/functions"
   std::size_t max_request_bytes = 0;       // 0: the server's limit
+  // Public endpoints the service serves besides its API, reached unsigned
+  // even with SigV4 on (the service decides who may call them; a signature,
+  // when present, is still verified): a Host whose second label is one of
+  // `host_labels` ("<url-id>.lambda-url.<region>.localhost"), or a path
+  // under one of `public_path_prefixes`.
+  std::vector<std::string> host_labels;
+  std::vector<std::string> public_path_prefixes;
 };
 
 // Who signed the request.
 struct Caller {
-  std::string access_key_id;  // empty for unsigned requests (auth off)
+  std::string access_key_id;  // empty for unsigned requests
   std::string arn;            // arn:aws:iam::<account>:user/<name> or :root
   std::string user_id;
+  bool anonymous = false;  // unsigned, on a public endpoint, with SigV4 on
 };
 
 // Per-request facts every service needs; lives as long as the request.

@@ -17,6 +17,32 @@
 namespace nimbus::services::lambda::internal {
 namespace asio = boost::asio;
 namespace json = boost::json;
+
+AwsError wrong_type(std::string_view key, std::string_view type) {
+  return AwsError(
+      "InvalidRequestContentException",
+      fmt::format("Could not parse request body into json: the member '{}' must be {}", key, type),
+      400);
+}
+
+AwsError missing(std::string_view field) {
+  return validation_error("null", field, "Member must not be null");
+}
+
+Result<std::optional<std::string>> get_string(const json::object& body, std::string_view key) {
+  const auto* value = body.if_contains(key);
+  if (value == nullptr || value->is_null()) return std::optional<std::string>();
+  if (!value->is_string()) return wrong_type(key, "a string");
+  return std::optional<std::string>(std::string(value->as_string()));
+}
+
+Result<const json::object*> get_object(const json::object& body, std::string_view key) {
+  const auto* value = body.if_contains(key);
+  if (value == nullptr || value->is_null()) return static_cast<const json::object*>(nullptr);
+  if (!value->is_object()) return wrong_type(key, "an object");
+  return &value->as_object();
+}
+
 namespace {
 
 // Runtimes AWS has retired: Lambda refuses them for new functions and updates.
@@ -53,24 +79,6 @@ constexpr std::string_view kReservedVariables[] = {"_HANDLER",
 
 constexpr std::size_t kDefaultPageSize = 50;
 
-AwsError wrong_type(std::string_view key, std::string_view type) {
-  return AwsError(
-      "InvalidRequestContentException",
-      fmt::format("Could not parse request body into json: the member '{}' must be {}", key, type),
-      400);
-}
-
-AwsError missing(std::string_view field) {
-  return validation_error("null", field, "Member must not be null");
-}
-
-Result<std::optional<std::string>> get_string(const json::object& body, std::string_view key) {
-  const auto* value = body.if_contains(key);
-  if (value == nullptr || value->is_null()) return std::optional<std::string>();
-  if (!value->is_string()) return wrong_type(key, "a string");
-  return std::optional<std::string>(std::string(value->as_string()));
-}
-
 Result<std::optional<std::int64_t>> get_int(const json::object& body, std::string_view key) {
   const auto* value = body.if_contains(key);
   if (value == nullptr || value->is_null()) return std::optional<std::int64_t>();
@@ -86,13 +94,6 @@ Result<std::optional<bool>> get_bool(const json::object& body, std::string_view 
   if (value == nullptr || value->is_null()) return std::optional<bool>();
   if (!value->is_bool()) return wrong_type(key, "a boolean");
   return std::optional<bool>(value->as_bool());
-}
-
-Result<const json::object*> get_object(const json::object& body, std::string_view key) {
-  const auto* value = body.if_contains(key);
-  if (value == nullptr || value->is_null()) return static_cast<const json::object*>(nullptr);
-  if (!value->is_object()) return wrong_type(key, "an object");
-  return &value->as_object();
 }
 
 std::string camel(std::string_view key) {

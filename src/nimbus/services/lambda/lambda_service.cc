@@ -212,6 +212,8 @@ LambdaServiceImpl::LambdaServiceImpl(LambdaServiceOptions options, storage::Asyn
   descriptor_.protocol = aws::Protocol::kRestJson;
   for (const auto prefix : kPathPrefixes) descriptor_.path_prefixes.emplace_back(prefix);
   descriptor_.max_request_bytes = kMaxRequestBytes;
+  descriptor_.host_labels = {"lambda-url"};
+  descriptor_.public_path_prefixes = {"/_lambda/url"};
   for (const auto& route : kRoutes) {
     routes_.add(route.method, route.path, std::string(route.operation));
   }
@@ -317,6 +319,16 @@ void LambdaServiceImpl::sync_engine(const FunctionRecord* before, const Function
     }
   }
   std::lock_guard lock(mutex_);
+  if (before != nullptr) {
+    for (const auto& [qualifier, url] : before->url_configs) {
+      url_index_.erase(std::string(url.at("UrlId").as_string()));
+    }
+  }
+  if (after != nullptr) {
+    for (const auto& [qualifier, url] : after->url_configs) {
+      url_index_[std::string(url.at("UrlId").as_string())] = {after->name, qualifier};
+    }
+  }
   for (const auto& key : removed) {
     engine_fingerprints_.erase(key);
     engine_.remove_function(key);
@@ -335,6 +347,10 @@ void LambdaServiceImpl::sync_engine(const FunctionRecord* before, const Function
 
 asio::awaitable<net::HttpResponse> LambdaServiceImpl::handle(const aws::RequestContext& context,
                                                              net::HttpRequest& request) {
+  if (auto target = url_target(request)) {
+    co_return co_await invoke_url(context, request, std::move(target->first),
+                                  std::move(target->second));
+  }
   auto route = routes_.match(request.method, request.path());
   if (!route) {
     co_return aws::error_response(
@@ -412,6 +428,11 @@ asio::awaitable<Reply> LambdaServiceImpl::dispatch(Call& call) {
   if (op == "UntagResource") co_return co_await untag_resource(call);
   if (op == "ListTags") co_return co_await list_tags(call);
   if (op == "GetCodeZip") co_return co_await get_code_zip(call);
+  if (op == "CreateFunctionUrlConfig") co_return co_await create_url_config(call);
+  if (op == "GetFunctionUrlConfig") co_return co_await get_url_config(call);
+  if (op == "UpdateFunctionUrlConfig") co_return co_await update_url_config(call);
+  if (op == "DeleteFunctionUrlConfig") co_return co_await delete_url_config(call);
+  if (op == "ListFunctionUrlConfigs") co_return co_await list_url_configs(call);
   co_return AwsError("NotImplementedException",
                      fmt::format("Nimbus does not implement Lambda's {} operation yet.", op), 501,
                      Fault::kServer);

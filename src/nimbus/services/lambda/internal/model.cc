@@ -172,6 +172,9 @@ json::value FunctionRecord::to_json() const {
   json::object provisioned;
   for (const auto& [qualifier, count] : provisioned_concurrency) provisioned[qualifier] = count;
   out["provisioned_concurrency"] = std::move(provisioned);
+  json::object urls;
+  for (const auto& [qualifier, configuration] : url_configs) urls[qualifier] = configuration;
+  out["url_configs"] = std::move(urls);
   out["last_version"] = last_version;
   out["published_revision"] = published_revision;
   return out;
@@ -206,6 +209,11 @@ Result<FunctionRecord> FunctionRecord::from_json(const json::value& value) {
     for (const auto& [key, count] : object->at("provisioned_concurrency").as_object()) {
       record.provisioned_concurrency[std::string(key)] =
           static_cast<std::uint32_t>(count.to_number<std::uint64_t>());
+    }
+    if (const auto* urls = object->if_contains("url_configs")) {
+      for (const auto& [key, configuration] : urls->as_object()) {
+        record.url_configs[std::string(key)] = configuration.as_object();
+      }
     }
     record.last_version = object->at("last_version").to_number<std::uint64_t>();
     record.published_revision = std::string(object->at("published_revision").as_string());

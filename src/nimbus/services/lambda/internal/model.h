@@ -66,6 +66,8 @@ struct FunctionRecord {
   boost::json::object policy;  // {"Version": ..., "Id": "default", "Statement": [...]}, or empty
   std::map<std::string, boost::json::object> event_invoke_configs;  // by qualifier
   std::map<std::string, std::uint32_t> provisioned_concurrency;     // by qualifier
+  // FunctionUrlConfig by qualifier ("$LATEST" or an alias), with "UrlId".
+  std::map<std::string, boost::json::object> url_configs;
   std::uint64_t last_version = 0;  // numbers are never reused, even after a delete
   // $LATEST's RevisionId when the newest version was published: publishing
   // again without a change returns that version, as Lambda does.

@@ -1,8 +1,9 @@
 #pragma once
 
-// The Lambda service's implementation, shared by its two source files:
-// lambda_service.cc (routing, Invoke, the engine's view of functions) and
-// control_plane.cc (the operations that read and change functions).
+// The Lambda service's implementation, shared by its source files:
+// lambda_service.cc (routing, Invoke, the engine's view of functions),
+// control_plane.cc (the operations that read and change functions) and
+// function_urls.cc (function URLs and their invocation).
 
 #include <map>
 #include <memory>
@@ -97,6 +98,21 @@ class LambdaServiceImpl final : public LambdaService {
   boost::asio::awaitable<Reply> untag_resource(Call& call);
   boost::asio::awaitable<Reply> list_tags(Call& call);
 
+  // function_urls.cc
+  boost::asio::awaitable<Reply> create_url_config(Call& call);
+  boost::asio::awaitable<Reply> get_url_config(Call& call);
+  boost::asio::awaitable<Reply> update_url_config(Call& call);
+  boost::asio::awaitable<Reply> delete_url_config(Call& call);
+  boost::asio::awaitable<Reply> list_url_configs(Call& call);
+  // A request to a function URL, by host or by /_lambda/url/<id>/ path.
+  boost::asio::awaitable<net::HttpResponse> invoke_url(const aws::RequestContext& context,
+                                                       net::HttpRequest& request,
+                                                       std::string url_id, std::string path);
+  // The URL id a request addresses, and the path after it; nullopt if none.
+  std::optional<std::pair<std::string, std::string>> url_target(
+      const net::HttpRequest& request) const;
+  std::string function_url(const std::string& url_id) const;
+
   // Runs `mutation` on the function's record on a storage thread, serialised
   // with every other change (Catalog::mutate). Takes a reference and a
   // capture-by-reference lambda: GCC 12 destroys non-trivial argument
@@ -127,9 +143,17 @@ class LambdaServiceImpl final : public LambdaService {
   mutable std::mutex mutex_;  // guards endpoint_url_ and engine_fingerprints_
   std::string endpoint_url_;
   std::map<std::string, std::string> engine_fingerprints_;  // engine key -> what was put
+  // Function URL id -> (function name, qualifier), kept by sync_engine.
+  std::map<std::string, std::pair<std::string, std::string>> url_index_;
 };
 
-// Helpers shared by both files.
+// Helpers shared by the service's files.
+Result<std::optional<std::string>> get_string(const boost::json::object& body,
+                                              std::string_view key);
+Result<const boost::json::object*> get_object(const boost::json::object& body,
+                                              std::string_view key);
+AwsError missing(std::string_view field);
+AwsError wrong_type(std::string_view key, std::string_view type);
 Reply json_reply(int status, const boost::json::value& body);
 Reply empty_reply(int status);
 AwsError precondition_failed();

@@ -1,0 +1,89 @@
+#include "nimbus/aws/lambda_proxy.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+namespace nimbus::aws {
+namespace {
+
+net::HttpRequest request_with(std::string method, std::string target, std::string body = {}) {
+  net::HttpRequest request;
+  request.method = std::move(method);
+  request.target = std::move(target);
+  request.body = std::move(body);
+  request.remote_address = "127.0.0.1";
+  return request;
+}
+
+ProxyRequestFacts facts() {
+  ProxyRequestFacts out;
+  out.raw_path = "/orders/7";
+  out.account_id = "000000000000";
+  out.api_id = "abc";
+  out.domain_name = "abc.lambda-url.us-east-1.localhost";
+  out.domain_prefix = "abc";
+  out.request_id = "rid";
+  out.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'583'348'638'390));
+  return out;
+}
+
+TEST(LambdaProxyTest, BuildsTheVersion2EventAsAwsDocumentsIt) {
+  auto request = request_with("POST", "/orders/7?a=1&a=2&b=x%20y", R"({"k":1})");
+  request.headers.add("Content-Type", "application/json");
+  request.headers.add("X-Multi", "one");
+  request.headers.add("x-multi", "two");
+  request.headers.add("Cookie", "c1=v1; c2=v2");
+  request.headers.add("User-Agent", "curl/8");
+  const auto event = proxy_event_v2(request, facts());
+  EXPECT_EQ(event.at("version"), "2.0");
+  EXPECT_EQ(event.at("routeKey"), "$default");
+  EXPECT_EQ(event.at("rawPath"), "/orders/7");
+  EXPECT_EQ(event.at("rawQueryString"), "a=1&a=2&b=x%20y");
+  EXPECT_EQ(boost::json::serialize(event.at("cookies")), R"(["c1=v1","c2=v2"])");
+  EXPECT_EQ(event.at("headers").at("x-multi"), "one,two");
+  EXPECT_EQ(event.at("headers").at("content-type"), "application/json");
+  EXPECT_FALSE(event.at("headers").as_object().contains("cookie"));
+  EXPECT_EQ(event.at("queryStringParameters").at("a"), "1,2");
+  EXPECT_EQ(event.at("queryStringParameters").at("b"), "x y");
+  const auto& context = event.at("requestContext");
+  EXPECT_EQ(context.at("http").at("method"), "POST");
+  EXPECT_EQ(context.at("http").at("sourceIp"), "127.0.0.1");
+  EXPECT_EQ(context.at("http").at("userAgent"), "curl/8");
+  EXPECT_EQ(context.at("time"), "04/Mar/2020:19:03:58 +0000");
+  EXPECT_EQ(context.at("timeEpoch"), 1583348638390);
+  EXPECT_EQ(event.at("body"), R"({"k":1})");
+  EXPECT_EQ(event.at("isBase64Encoded"), false);
+}
+
+TEST(LambdaProxyTest, BinaryBodiesAreBase64) {
+  auto request = request_with("PUT", "/", std::string("\x00\xff", 2));
+  request.headers.add("Content-Type", "application/octet-stream");
+  const auto event = proxy_event_v2(request, facts());
+  EXPECT_EQ(event.at("body"), "AP8=");
+  EXPECT_EQ(event.at("isBase64Encoded"), true);
+}
+
+TEST(LambdaProxyTest, MapsAStructuredResponse) {
+  const auto response = proxy_response_v2(
+      R"({"statusCode":201,"headers":{"x-a":"1","Content-Type":"text/plain"},"cookies":["s=1"],"body":"made"})");
+  EXPECT_EQ(response.status, 201);
+  EXPECT_EQ(response.body, "made");
+  EXPECT_EQ(response.headers.get("x-a"), "1");
+  EXPECT_EQ(response.headers.get("Content-Type"), "text/plain");
+  EXPECT_EQ(response.headers.get("Set-Cookie"), "s=1");
+  const auto binary =
+      proxy_response_v2(R"({"statusCode":200,"body":"AP8=","isBase64Encoded":true})");
+  EXPECT_EQ(binary.body, std::string("\x00\xff", 2));
+}
+
+TEST(LambdaProxyTest, AnythingElseIsAJsonBody) {
+  const auto object = proxy_response_v2(R"({"message":"hi"})");
+  EXPECT_EQ(object.status, 200);
+  EXPECT_EQ(object.body, R"({"message":"hi"})");
+  EXPECT_EQ(object.headers.get("Content-Type"), "application/json");
+  EXPECT_EQ(proxy_response_v2(R"("plain words")").body, "plain words");
+}
+
+}  // namespace
+}  // namespace nimbus::aws

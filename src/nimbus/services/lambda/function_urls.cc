@@ -1,0 +1,353 @@
+// Function URLs: their configuration (Create/Get/Update/Delete/
+// ListFunctionUrlConfigs) and their invocation. A URL is
+// http://<url-id>.lambda-url.<region>.localhost:<port>/ (curl and browsers
+// resolve *.localhost to the loopback address), or, for clients that cannot
+// set the Host, <endpoint>/_lambda/url/<url-id>/. The function gets the
+// payload format 2.0 event and its answer becomes the HTTP response.
+
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
+
+#include "nimbus/aws/aws_time.h"
+#include "nimbus/aws/lambda_proxy.h"
+#include "nimbus/core/strings.h"
+#include "nimbus/services/lambda/internal/service_impl.h"
+
+namespace nimbus::services::lambda::internal {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kUrlPathPrefix = "/_lambda/url/";
+
+std::string new_url_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id(32, 'a');
+  for (auto& c : id) c = kAlphabet[random() % kAlphabet.size()];
+  return id;
+}
+
+// What clients see: the stored configuration without Nimbus's own fields.
+json::object url_view(json::object configuration) {
+  configuration.erase("UrlId");
+  return configuration;
+}
+
+AwsError url_not_found() {
+  return resource_not_found("The resource you requested does not exist.");
+}
+
+Result<std::string> check_auth_type(const json::object& body, bool required) {
+  auto auth = get_string(body, "AuthType");
+  if (!auth) return auth.error();
+  if (!*auth) {
+    if (required) return missing("authType");
+    return std::string();
+  }
+  if (**auth != "NONE" && **auth != "AWS_IAM") {
+    return validation_error(**auth, "authType",
+                            "Member must satisfy enum value set: [NONE, AWS_IAM]");
+  }
+  return **auth;
+}
+
+Result<std::string> check_invoke_mode(const json::object& body) {
+  auto mode = get_string(body, "InvokeMode");
+  if (!mode) return mode.error();
+  if (!*mode) return std::string();
+  if (**mode == "RESPONSE_STREAM") {
+    return invalid_parameter(
+        "Nimbus does not stream function URL responses yet; use InvokeMode BUFFERED.");
+  }
+  if (**mode != "BUFFERED") {
+    return validation_error(**mode, "invokeMode",
+                            "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]");
+  }
+  return **mode;
+}
+
+Result<const json::object*> check_cors(const json::object& body) {
+  auto cors = get_object(body, "Cors");
+  if (!cors) return cors.error();
+  return *cors;
+}
+
+// Qualifiers a URL can be attached to: $LATEST (none given) or an alias.
+Result<std::string> url_qualifier(const FunctionRef& ref) {
+  if (ref.qualifier.empty() || ref.qualifier == kLatest) return std::string(kLatest);
+  if (is_version_number(ref.qualifier)) {
+    return invalid_parameter("Function URLs can only be attached to $LATEST or an alias.");
+  }
+  return ref.qualifier;
+}
+
+std::string joined(const json::object& cors, std::string_view key) {
+  std::string out;
+  if (const auto* list = cors.if_contains(key); list && list->is_array()) {
+    for (const auto& item : list->as_array()) {
+      if (!item.is_string()) continue;
+      if (!out.empty()) out += ",";
+      out += item.as_string();
+    }
+  }
+  return out;
+}
+
+bool origin_allowed(const json::object& cors, std::string_view origin) {
+  if (const auto* list = cors.if_contains("AllowOrigins"); list && list->is_array()) {
+    for (const auto& item : list->as_array()) {
+      if (item.is_string() && (item.as_string() == "*" || item.as_string() == origin)) return true;
+    }
+  }
+  return false;
+}
+
+net::HttpResponse message_response(int status, std::string_view message) {
+  return net::HttpResponse::with_body(status, "application/json",
+                                      json::serialize(json::object{{"Message", message}}));
+}
+
+}  // namespace
+
+std::string LambdaServiceImpl::function_url(const std::string& url_id) const {
+  std::string port = "80";
+  {
+    std::lock_guard lock(mutex_);
+    const auto colon = endpoint_url_.rfind(':');
+    if (colon != std::string::npos && colon > 5) port = endpoint_url_.substr(colon + 1);
+  }
+  return fmt::format("http://{}.lambda-url.{}.localhost:{}/", url_id, scope_.region, port);
+}
+
+std::optional<std::pair<std::string, std::string>> LambdaServiceImpl::url_target(
+    const net::HttpRequest& request) const {
+  const std::string_view path = request.path();
+  if (path.starts_with(kUrlPathPrefix)) {
+    auto rest = path.substr(kUrlPathPrefix.size());
+    const auto slash = rest.find('/');
+    std::string id(rest.substr(0, slash));
+    std::string inner = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    return std::make_pair(std::move(id), std::move(inner));
+  }
+  if (const auto host = request.headers.get("Host")) {
+    const auto first_dot = host->find('.');
+    if (first_dot != std::string_view::npos &&
+        host->substr(first_dot + 1).starts_with("lambda-url.")) {
+      return std::make_pair(std::string(host->substr(0, first_dot)), std::string(path));
+    }
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<Reply> LambdaServiceImpl::create_url_config(Call& call) {
+  auto ref = function_ref(call, 140);
+  if (!ref) co_return ref.error();
+  auto qualifier = url_qualifier(*ref);
+  if (!qualifier) co_return qualifier.error();
+  auto auth = check_auth_type(call.body, true);
+  if (!auth) co_return auth.error();
+  auto mode = check_invoke_mode(call.body);
+  if (!mode) co_return mode.error();
+  auto cors = check_cors(call.body);
+  if (!cors) co_return cors.error();
+  json::object created;
+  auto stored =
+      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
+        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
+        if (!current->resolve_version(*qualifier)) return function_not_found(scope_, *ref);
+        const std::string arn =
+            scope_.qualified_arn(ref->name, *qualifier == kLatest ? "" : *qualifier);
+        if (current->url_configs.contains(*qualifier)) {
+          return resource_conflict(fmt::format(
+              "Failed to create function url config for [functionArn = {}]. Error message:  "
+              "FunctionUrlConfig exists for this Lambda function",
+              arn));
+        }
+        const std::string id = new_url_id();
+        const std::string now = aws::format_iso8601(std::chrono::system_clock::now());
+        json::object config{{"FunctionUrl", function_url(id)},
+                            {"FunctionArn", arn},
+                            {"AuthType", *auth},
+                            {"CreationTime", now},
+                            {"LastModifiedTime", now},
+                            {"InvokeMode", mode->empty() ? "BUFFERED" : *mode},
+                            {"UrlId", id}};
+        if (*cors) config["Cors"] = **cors;
+        FunctionRecord record = *current;
+        record.url_configs[*qualifier] = config;
+        created = url_view(std::move(config));
+        created.erase("LastModifiedTime");
+        return Catalog::Outcome(std::move(record));
+      });
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, created);
+}
+
+asio::awaitable<Reply> LambdaServiceImpl::get_url_config(Call& call) {
+  auto ref = function_ref(call, 140);
+  if (!ref) co_return ref.error();
+  auto qualifier = url_qualifier(*ref);
+  if (!qualifier) co_return qualifier.error();
+  auto record = find(*ref);
+  if (!record) co_return record.error();
+  const auto it = (*record)->url_configs.find(*qualifier);
+  if (it == (*record)->url_configs.end()) co_return url_not_found();
+  co_return json_reply(200, url_view(it->second));
+}
+
+asio::awaitable<Reply> LambdaServiceImpl::update_url_config(Call& call) {
+  auto ref = function_ref(call, 140);
+  if (!ref) co_return ref.error();
+  auto qualifier = url_qualifier(*ref);
+  if (!qualifier) co_return qualifier.error();
+  auto auth = check_auth_type(call.body, false);
+  if (!auth) co_return auth.error();
+  auto mode = check_invoke_mode(call.body);
+  if (!mode) co_return mode.error();
+  auto cors = check_cors(call.body);
+  if (!cors) co_return cors.error();
+  json::object updated;
+  auto stored =
+      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
+        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
+        const auto it = current->url_configs.find(*qualifier);
+        if (it == current->url_configs.end()) return url_not_found();
+        json::object config = it->second;
+        if (!auth->empty()) config["AuthType"] = *auth;
+        if (!mode->empty()) config["InvokeMode"] = *mode;
+        if (*cors) config["Cors"] = **cors;
+        config["LastModifiedTime"] = aws::format_iso8601(std::chrono::system_clock::now());
+        FunctionRecord record = *current;
+        record.url_configs[*qualifier] = config;
+        updated = url_view(std::move(config));
+        return Catalog::Outcome(std::move(record));
+      });
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, updated);
+}
+
+asio::awaitable<Reply> LambdaServiceImpl::delete_url_config(Call& call) {
+  auto ref = function_ref(call, 140);
+  if (!ref) co_return ref.error();
+  auto qualifier = url_qualifier(*ref);
+  if (!qualifier) co_return qualifier.error();
+  auto stored =
+      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
+        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
+        if (!current->url_configs.contains(*qualifier)) return url_not_found();
+        FunctionRecord record = *current;
+        record.url_configs.erase(*qualifier);
+        return Catalog::Outcome(std::move(record));
+      });
+  if (!stored) co_return stored.error();
+  co_return empty_reply(204);
+}
+
+asio::awaitable<Reply> LambdaServiceImpl::list_url_configs(Call& call) {
+  auto ref = function_ref(call, 140);
+  if (!ref) co_return ref.error();
+  auto record = find(*ref);
+  if (!record) co_return record.error();
+  json::array configs;
+  for (const auto& [qualifier, config] : (*record)->url_configs)
+    configs.push_back(url_view(config));
+  co_return json_reply(200, json::object{{"FunctionUrlConfigs", std::move(configs)}});
+}
+
+asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::RequestContext& context,
+                                                                 net::HttpRequest& request,
+                                                                 std::string url_id,
+                                                                 std::string path) {
+  std::pair<std::string, std::string> target;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = url_index_.find(url_id);
+    if (it == url_index_.end()) co_return message_response(404, "Not Found");
+    target = it->second;
+  }
+  auto record = catalog_->find(target.first);
+  if (!record) co_return message_response(404, "Not Found");
+  const auto config_it = record->url_configs.find(target.second);
+  if (config_it == record->url_configs.end()) co_return message_response(404, "Not Found");
+  const json::object& config = config_it->second;
+  // AWS_IAM URLs need a signed request (the router verified it if present).
+  if (config.at("AuthType").as_string() == "AWS_IAM" && context.caller.anonymous) {
+    co_return message_response(403, "Forbidden");
+  }
+  const json::object* cors = nullptr;
+  if (const auto* value = config.if_contains("Cors"); value && value->is_object()) {
+    cors = &value->as_object();
+  }
+  const std::string origin(request.headers.get("Origin").value_or(""));
+  auto add_cors = [&](net::HttpResponse& response) {
+    if (cors == nullptr || origin.empty() || !origin_allowed(*cors, origin)) return;
+    const auto& allow_origins = *cors->if_contains("AllowOrigins");
+    const bool wildcard =
+        allow_origins.as_array().size() == 1 && allow_origins.as_array()[0].as_string() == "*";
+    response.headers.set("Access-Control-Allow-Origin", wildcard ? "*" : origin);
+    if (const auto* credentials = cors->if_contains("AllowCredentials");
+        credentials && credentials->is_bool() && credentials->as_bool()) {
+      response.headers.set("Access-Control-Allow-Credentials", "true");
+    }
+    if (auto expose = joined(*cors, "ExposeHeaders"); !expose.empty()) {
+      response.headers.set("Access-Control-Expose-Headers", std::move(expose));
+    }
+  };
+  // CORS preflight is answered by the URL itself, as on AWS.
+  if (request.method == "OPTIONS" && cors != nullptr &&
+      request.headers.contains("Access-Control-Request-Method")) {
+    net::HttpResponse preflight;
+    preflight.status = 200;
+    add_cors(preflight);
+    if (auto methods = joined(*cors, "AllowMethods"); !methods.empty()) {
+      preflight.headers.set("Access-Control-Allow-Methods", std::move(methods));
+    }
+    if (auto headers = joined(*cors, "AllowHeaders"); !headers.empty()) {
+      preflight.headers.set("Access-Control-Allow-Headers", std::move(headers));
+    }
+    if (const auto* age = cors->if_contains("MaxAge"); age && age->is_number()) {
+      preflight.headers.set("Access-Control-Max-Age",
+                            std::to_string(age->to_number<std::int64_t>()));
+    }
+    co_return preflight;
+  }
+
+  FunctionRef ref{target.first, target.second == kLatest ? std::string() : target.second};
+  auto version = pick_version(*record, ref);
+  if (!version) co_return message_response(404, "Not Found");
+  aws::ProxyRequestFacts facts;
+  facts.raw_path = path.empty() ? "/" : path;
+  facts.account_id = scope_.account_id;
+  facts.api_id = url_id;
+  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
+  facts.domain_prefix = url_id;
+  facts.request_id = context.request_id;
+  facts.time = context.received;
+  std::string payload = json::serialize(aws::proxy_event_v2(request, facts));
+  if (payload.size() > engine::kMaxSyncPayloadBytes) {
+    co_return message_response(413, "Request Entity Too Large");
+  }
+  engine::InvokeOptions options;
+  options.request_id = context.request_id;
+  options.invoked_arn = scope_.qualified_arn(ref.name, ref.qualifier);
+  std::string key = ref.name + ":" + *version;
+  auto result = co_await engine_.invoke(std::move(key), std::move(payload), std::move(options));
+  net::HttpResponse response;
+  if (!result) {
+    response = result.error().http_status() == 429 ? message_response(429, "Rate Exceeded.")
+                                                   : message_response(502, "Internal Server Error");
+  } else if (!result->function_error.empty()) {
+    response = message_response(502, "Internal Server Error");
+  } else {
+    response = aws::proxy_response_v2(result->payload);
+  }
+  response.headers.set("x-amzn-RequestId", context.request_id);
+  add_cors(response);
+  co_return response;
+}
+
+}  // namespace nimbus::services::lambda::internal
