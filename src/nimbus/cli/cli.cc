@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "nimbus/cli/client_commands.h"
 #include "nimbus/core/logging.h"
 #include "nimbus/core/strings.h"
 #include "nimbus/server/server.h"
@@ -226,12 +227,37 @@ int run(int argc, char** argv) {
       "Command-line flags override the file; the file overrides NIMBUS_* variables.");
   add_server_options(*server, flags);
 
+  // Clients of a running server.
+  ClientFlags client;
+  if (const char* endpoint = std::getenv("NIMBUS_ENDPOINT"); endpoint && *endpoint) {
+    client.endpoint = endpoint;
+  }
+  auto add_endpoint = [&client](CLI::App& command) {
+    command.add_option("--endpoint", client.endpoint, "The server (NIMBUS_ENDPOINT)")
+        ->capture_default_str();
+  };
+  InvokeFlags invoke_flags;
+  auto* invoke =
+      app.add_subcommand("invoke",
+                         "Invoke a function and print its result (signed with AWS_ACCESS_KEY_ID/"
+                         "AWS_SECRET_ACCESS_KEY when they are set)");
+  invoke->add_option("function", invoke_flags.function, "Name, name:qualifier or ARN")->required();
+  invoke->add_option("--payload", invoke_flags.payload, "The event: JSON, or @file");
+  invoke->add_option("--qualifier", invoke_flags.qualifier, "Version or alias");
+  invoke->add_flag("--event", invoke_flags.event, "Invoke asynchronously (InvocationType Event)");
+  invoke->add_flag("--log", invoke_flags.show_log, "Print the invocation's log tail on stderr");
+  add_endpoint(*invoke);
+  auto* functions = app.add_subcommand("functions", "List the functions a server has");
+  add_endpoint(*functions);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (server->parsed()) return run_server(flags);
+  if (invoke->parsed()) return run_invoke(client, invoke_flags);
+  if (functions->parsed()) return run_functions(client);
   return 0;
 }
 

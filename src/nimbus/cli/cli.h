@@ -1,7 +1,7 @@
 #pragma once
 
-// The `nimbus` command line: `nimbus server` runs the server; client
-// subcommands will talk to a running server over HTTP.
+// The `nimbus` command line: `nimbus server` runs the server; `nimbus invoke`
+// and `nimbus functions` talk to a running server over HTTP.
 
 namespace nimbus::cli {
 

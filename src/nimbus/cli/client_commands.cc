@@ -1,0 +1,162 @@
+#include "nimbus/cli/client_commands.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+
+#include "nimbus/aws/encoding.h"
+#include "nimbus/aws/sigv4.h"
+#include "nimbus/net/http_client.h"
+
+namespace nimbus::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+}
+
+std::string path_escape(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// Sends one Lambda API request, signed when credentials are in the
+// environment; prints transport errors itself.
+std::optional<net::HttpResponse> call(const ClientFlags& client, net::HttpRequest request) {
+  const auto scheme_end = client.endpoint.find("://");
+  std::string authority =
+      scheme_end == std::string::npos ? client.endpoint : client.endpoint.substr(scheme_end + 3);
+  if (const auto slash = authority.find('/'); slash != std::string::npos) authority.resize(slash);
+  request.headers.set("Host", authority);
+  const std::string key = env_or("AWS_ACCESS_KEY_ID", "");
+  const std::string secret = env_or("AWS_SECRET_ACCESS_KEY", "");
+  if (!key.empty() && !secret.empty()) {
+    const std::string region = env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1"));
+    aws::sign_request(request, key, secret, region, "lambda", std::chrono::system_clock::now());
+  }
+  auto response = net::http_call(client.endpoint, std::move(request));
+  if (!response) {
+    fmt::print(stderr, "nimbus: {}\n", response.error().message());
+    return std::nullopt;
+  }
+  return std::move(*response);
+}
+
+// Prints an AWS error response as the AWS CLI would ("Code: message").
+int report_error(const net::HttpResponse& response) {
+  std::string code(response.headers.get("X-Amzn-ErrorType").value_or("Error"));
+  code = code.substr(0, code.find(':'));
+  std::string message = response.body;
+  boost::system::error_code error;
+  const auto body = json::parse(response.body, error);
+  if (!error && body.is_object()) {
+    for (const auto* key : {"message", "Message"}) {
+      if (const auto* value = body.as_object().if_contains(key); value && value->is_string()) {
+        message = std::string(value->as_string());
+      }
+    }
+  }
+  fmt::print(stderr, "nimbus: {} ({}): {}\n", code, response.status, message);
+  return 1;
+}
+
+}  // namespace
+
+int run_invoke(const ClientFlags& client, const InvokeFlags& flags) {
+  std::string payload = flags.payload;
+  if (payload.starts_with('@')) {
+    std::ifstream file(payload.substr(1), std::ios::binary);
+    if (!file) {
+      fmt::print(stderr, "nimbus: cannot read {}\n", payload.substr(1));
+      return 2;
+    }
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    payload = contents.str();
+  }
+  net::HttpRequest request;
+  request.method = "POST";
+  request.target = fmt::format("/2015-03-31/functions/{}/invocations", path_escape(flags.function));
+  if (!flags.qualifier.empty()) request.target += "?Qualifier=" + path_escape(flags.qualifier);
+  request.headers.add("Content-Type", "application/json");
+  if (flags.event) request.headers.add("X-Amz-Invocation-Type", "Event");
+  if (flags.show_log) request.headers.add("X-Amz-Log-Type", "Tail");
+  request.body = std::move(payload);
+  auto response = call(client, std::move(request));
+  if (!response) return 1;
+  if (response->status >= 300) return report_error(*response);
+  if (response->status == 202) {
+    fmt::print(stderr, "accepted: request id {}\n",
+               response->headers.get("x-amzn-RequestId").value_or(""));
+    return 0;
+  }
+  if (flags.show_log) {
+    if (auto log = aws::base64_decode(response->headers.get("X-Amz-Log-Result").value_or(""))) {
+      fmt::print(stderr, "{}", *log);
+    }
+  }
+  fmt::print("{}\n", response->body);
+  if (auto function_error = response->headers.get("X-Amz-Function-Error")) {
+    fmt::print(stderr, "nimbus: the function failed ({})\n", *function_error);
+    return 1;
+  }
+  return 0;
+}
+
+int run_functions(const ClientFlags& client) {
+  std::vector<json::object> functions;
+  std::string marker;
+  do {
+    net::HttpRequest request;
+    request.method = "GET";
+    request.target = "/2015-03-31/functions/?MaxItems=50";
+    if (!marker.empty()) request.target += "&Marker=" + path_escape(marker);
+    auto response = call(client, std::move(request));
+    if (!response) return 1;
+    if (response->status != 200) return report_error(*response);
+    boost::system::error_code error;
+    auto page = json::parse(response->body, error);
+    if (error || !page.is_object()) {
+      fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
+      return 1;
+    }
+    for (auto& function : page.as_object()["Functions"].as_array()) {
+      functions.push_back(std::move(function.as_object()));
+    }
+    const auto* next = page.as_object().if_contains("NextMarker");
+    marker = next && next->is_string() ? std::string(next->as_string()) : std::string();
+  } while (!marker.empty());
+
+  auto text = [](const json::object& object, std::string_view key) -> std::string {
+    const auto* value = object.if_contains(key);
+    if (value == nullptr) return "-";
+    if (value->is_string()) return std::string(value->as_string());
+    if (value->is_number()) return std::to_string(value->to_number<std::int64_t>());
+    return "-";
+  };
+  fmt::print("{:<32} {:<16} {:>7} {:>8} {:>10}  {}\n", "NAME", "RUNTIME", "MEMORY", "TIMEOUT",
+             "CODE SIZE", "LAST MODIFIED");
+  for (const auto& function : functions) {
+    fmt::print("{:<32} {:<16} {:>7} {:>8} {:>10}  {}\n", text(function, "FunctionName"),
+               text(function, "Runtime"), text(function, "MemorySize") + "MB",
+               text(function, "Timeout") + "s", text(function, "CodeSize"),
+               text(function, "LastModified"));
+  }
+  return 0;
+}
+
+}  // namespace nimbus::cli

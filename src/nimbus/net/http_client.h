@@ -1,0 +1,21 @@
+#pragma once
+
+// A blocking HTTP/1.1 client for command-line tools (`nimbus invoke`,
+// `nimbus functions`): one request per connection. Servers never use it on
+// an I/O thread. Beast stays inside http_client.cc.
+
+#include <chrono>
+#include <string_view>
+
+#include "nimbus/core/result.h"
+#include "nimbus/net/http_message.h"
+
+namespace nimbus::net {
+
+// Sends `request` (method, target, headers, body) to `base_url`
+// ("http://host:port"), setting Host and Content-Length. Errors name the
+// address and what failed.
+Result<HttpResponse> http_call(std::string_view base_url, HttpRequest request,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+}  // namespace nimbus::net

@@ -1,0 +1,68 @@
+"""`nimbus invoke` and `nimbus functions`: the command line as a client of a
+running server's Lambda API."""
+
+import json
+import subprocess
+
+from lambda_support import ECHO_NODE, create_function, node_zip
+from nimbus_harness import NimbusServer, nimbus_binary
+
+
+def nimbus(endpoint, *args, env_extra=None):
+    env = {"PATH": "/usr/bin:/bin", "NIMBUS_ENDPOINT": endpoint}
+    env.update(env_extra or {})
+    return subprocess.run([nimbus_binary(), *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_invoke_prints_the_result_and_fails_with_the_function(nimbus_factory, tmp_path):
+    server = nimbus_factory()
+    create_function(server.client("lambda"), "echo", node_zip(ECHO_NODE))
+    done = nimbus(server.endpoint, "invoke", "echo", "--payload", '{"n": 5}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["event"] == {"n": 5}
+
+    event_file = tmp_path / "event.json"
+    event_file.write_text('{"from": "file"}')
+    done = nimbus(server.endpoint, "invoke", "echo", "--payload", f"@{event_file}", "--log")
+    assert json.loads(done.stdout)["event"] == {"from": "file"}
+    assert "START RequestId:" in done.stderr and "REPORT RequestId:" in done.stderr
+
+    failed = nimbus(server.endpoint, "invoke", "echo", "--payload", '{"fail": "nope"}')
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["errorMessage"] == "nope"
+    assert "the function failed (Unhandled)" in failed.stderr
+
+    missing = nimbus(server.endpoint, "invoke", "missing")
+    assert missing.returncode == 1
+    assert "ResourceNotFoundException (404): Function not found" in missing.stderr
+
+    accepted = nimbus(server.endpoint, "invoke", "echo", "--event")
+    assert accepted.returncode == 0 and "accepted: request id" in accepted.stderr
+
+
+def test_functions_lists_every_function(nimbus_factory):
+    server = nimbus_factory()
+    client = server.client("lambda")
+    for name in ("alpha", "beta"):
+        create_function(client, name, node_zip(ECHO_NODE), MemorySize=256)
+    done = nimbus(server.endpoint, "functions")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "RUNTIME", "MEMORY", "TIMEOUT"]
+    assert [line.split()[:3] for line in lines[1:]] == [["alpha", "nodejs20.x", "256MB"],
+                                                       ["beta", "nodejs20.x", "256MB"]]
+
+
+def test_the_client_signs_with_the_environments_credentials(tmp_path):
+    keys = tmp_path / "keys.ini"
+    keys.write_text("[alice]\naws_access_key_id = AKIAALICE00000000001\naws_secret_access_key = s3cret\n")
+    with NimbusServer("--auth", "sigv4", "--credentials-file", str(keys),
+                      access_key="AKIAALICE00000000001", secret_key="s3cret") as server:
+        create_function(server.client("lambda"), "signed", node_zip(ECHO_NODE))
+        unsigned = nimbus(server.endpoint, "functions")
+        assert unsigned.returncode == 1 and "MissingAuthenticationToken" in unsigned.stderr
+        signed = nimbus(server.endpoint, "invoke", "signed", "--payload", "{}",
+                        env_extra={"AWS_ACCESS_KEY_ID": "AKIAALICE00000000001",
+                                   "AWS_SECRET_ACCESS_KEY": "s3cret"})
+        assert signed.returncode == 0, signed.stderr
+        assert json.loads(signed.stdout)["event"] == {}
