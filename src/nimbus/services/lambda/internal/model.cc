@@ -1,7 +1,5 @@
 #include "nimbus/services/lambda/internal/model.h"
 
-#include <regex>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <boost/json/serialize.hpp>
@@ -17,9 +15,71 @@ namespace {
 constexpr std::string_view kNamePattern =
     R"((arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?)";
 
-const std::regex& name_regex() {
-  static const std::regex regex{std::string(kNamePattern)};
-  return regex;
+bool all_of(std::string_view text, bool (*allowed)(char)) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!allowed(c)) return false;
+  }
+  return true;
+}
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+bool qualifier_char(char c) { return name_char(c) && c != '.'; }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+bool lower(char c) { return c >= 'a' && c <= 'z'; }
+
+// [a-z]{2}(-gov)?-[a-z]+-\d{1}
+bool is_region(std::string_view text) {
+  const auto parts = split(text, '-');
+  std::size_t i = 0;
+  if (parts.size() < 3 || parts[0].size() != 2 || !all_of(parts[0], lower)) return false;
+  i = 1;
+  if (parts.size() == 4 && parts[1] == "gov") i = 2;
+  if (parts.size() != i + 2) return false;
+  return all_of(parts[i], lower) && parts[i + 1].size() == 1 && digit(parts[i + 1][0]);
+}
+
+bool is_partition(std::string_view text) {
+  if (text.empty()) return true;
+  if (!text.starts_with("aws")) return false;
+  for (const char c : text.substr(3)) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
+  }
+  return true;
+}
+
+struct ParsedName {
+  std::string region;
+  std::string account;
+  FunctionRef ref;
+};
+
+// The model's pattern, read left to right with each optional part taken when
+// it fits and more follows (as a regex engine's greedy first match would):
+// (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?
+// (function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?
+std::optional<ParsedName> parse_name_pattern(std::string_view text) {
+  const auto parts = split(text, ':');
+  const std::size_t n = parts.size();
+  std::size_t i = 0;
+  ParsedName out;
+  if (n >= 4 && parts[0] == "arn" && is_partition(parts[1]) && parts[2] == "lambda") i = 3;
+  if (i + 1 < n && is_region(parts[i])) out.region = std::string(parts[i++]);
+  if (i + 1 < n && parts[i].size() == 12 && all_of(parts[i], digit)) {
+    out.account = std::string(parts[i++]);
+  }
+  if (i + 1 < n && parts[i] == "function") ++i;
+  if (i >= n || !all_of(parts[i], name_char)) return std::nullopt;
+  out.ref.name = std::string(parts[i++]);
+  if (i < n) {
+    if (parts[i] != "$LATEST" && !all_of(parts[i], qualifier_char)) return std::nullopt;
+    out.ref.qualifier = std::string(parts[i++]);
+  }
+  if (i != n) return std::nullopt;
+  return out;
 }
 
 std::string string_member(const json::object& object, std::string_view key) {
@@ -72,18 +132,18 @@ Result<FunctionRef> parse_function_name(std::string_view text, const Scope& scop
     return validation_error(
         text, field, fmt::format("Member must have length less than or equal to {}", max_length));
   }
-  std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_match(text.begin(), text.end(), match, name_regex())) {
+  auto parsed = parse_name_pattern(text);
+  if (!parsed) {
     return validation_error(
         text, field,
         fmt::format("Member must satisfy regular expression pattern: {}", kNamePattern));
   }
-  FunctionRef ref{match[7].str(), match[9].matched ? match[9].str() : std::string()};
+  FunctionRef ref = std::move(parsed->ref);
   // A region or account in an ARN must be this endpoint's.
-  if (match[3].matched && match[3].str() != scope.region + ":") {
+  if (!parsed->region.empty() && parsed->region != scope.region) {
     return function_not_found(scope, ref);
   }
-  if (match[5].matched && match[5].str() != scope.account_id + ":") {
+  if (!parsed->account.empty() && parsed->account != scope.account_id) {
     return AwsError("AccessDeniedException",
                     fmt::format("The function {} belongs to another account.", text), 403);
   }

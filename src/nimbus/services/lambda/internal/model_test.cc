@@ -33,6 +33,13 @@ TEST(ModelTest, RefusesMalformedNamesWithLambdasValidationMessage) {
       "constraint: Member must satisfy regular expression pattern: "))
       << ref.error().message();
   EXPECT_FALSE(parse_function_name(std::string(65, 'a'), kScope));
+  EXPECT_FALSE(parse_function_name("a:b:c", kScope));
+  EXPECT_FALSE(parse_function_name("f:bad.qualifier", kScope));
+  EXPECT_FALSE(parse_function_name("", kScope));
+  auto other_region =
+      parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:f", kScope);
+  ASSERT_FALSE(other_region);
+  EXPECT_EQ(other_region.error().code(), "ResourceNotFoundException");
   auto other_account =
       parse_function_name("arn:aws:lambda:us-east-1:999999999999:function:f", kScope);
   ASSERT_FALSE(other_account);
