@@ -588,8 +588,9 @@ asio::awaitable<Reply> LambdaServiceImpl::update_function_code(Call& call) {
           if (dry_run->value_or(false)) return Catalog::Outcome(*current);
           return Catalog::Outcome(std::move(record));
         });
+    // The replaced code stays until DeleteFunction or the next start:
+    // instances of the old code may still be finishing an invocation.
     code_.release(code->sha256_hex);
-    code_.collect(catalog_->referenced_code());
     return done;
   });
   if (!stored) co_return stored.error();

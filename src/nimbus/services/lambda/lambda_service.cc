@@ -508,7 +508,7 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
     co_return validation_error(log_type, "logType",
                                "Member must satisfy enum value set: [Tail, None]");
   }
-  std::string payload = std::move(const_cast<net::HttpRequest&>(call.request).body);
+  std::string payload = std::move(call.request.body);
   if (trim(payload).empty()) payload = "{}";
   const std::size_t limit = type == "Event" ? kMaxAsyncPayloadBytes : engine::kMaxSyncPayloadBytes;
   if (payload.size() > limit) {

@@ -27,7 +27,7 @@ namespace nimbus::services::lambda::internal {
 // One request as an operation sees it.
 struct Call {
   const aws::RequestContext& context;
-  const net::HttpRequest& request;
+  net::HttpRequest& request;
   const aws::RestRoutes::Match& route;
   boost::json::object body;  // the parsed JSON body; empty when there is none
 
