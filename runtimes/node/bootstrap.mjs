@@ -6,6 +6,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
 const [apiHost, apiPort] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
@@ -87,6 +88,111 @@ class MalformedHandlerName extends Error {
     super(message);
     this.name = 'Runtime.MalformedHandlerName';
   }
+}
+
+// Response streaming, as Lambda's Node.js runtime offers it:
+// awslambda.streamifyResponse(async (event, responseStream, context) => ...)
+// marks a handler whose answer is written to a stream and sent to the
+// Runtime API as a chunked POST in streaming mode; an error after the stream
+// began is reported in trailers. awslambda.HttpResponseStream.from(stream,
+// {statusCode, headers, cookies}) starts a function URL's HTTP response.
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+const ERROR_TRAILERS = 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body';
+
+class ResponseStream extends Writable {
+  constructor(requestId) {
+    super();
+    this.requestId = requestId;
+    this.contentType = 'application/octet-stream';
+    this.request = undefined;
+    this.answer = new Promise((resolve, reject) => {
+      this.resolveAnswer = resolve;
+      this.rejectAnswer = reject;
+    });
+  }
+
+  setContentType(type) {
+    if (this.request) throw new Error('the content type must be set before the first write');
+    this.contentType = type;
+  }
+
+  open() {
+    if (this.request) return this.request;
+    this.request = http.request(
+      {
+        host: apiHost,
+        port: apiPort,
+        method: 'POST',
+        path: `${base}/invocation/${this.requestId}/response`,
+        agent,
+        headers: {
+          'Content-Type': this.contentType,
+          'Lambda-Runtime-Function-Response-Mode': 'streaming',
+          'Transfer-Encoding': 'chunked',
+          Trailer: ERROR_TRAILERS,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => this.resolveAnswer({ status: res.statusCode }));
+      },
+    );
+    this.request.on('error', (error) => this.rejectAnswer(error));
+    return this.request;
+  }
+
+  _write(chunk, encoding, callback) {
+    this.open().write(chunk, encoding, callback);
+  }
+
+  _final(callback) {
+    const request = this.open();
+    if (this.failure) {
+      request.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': this.failure.errorType,
+        'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(this.failure)).toString('base64'),
+      });
+    }
+    request.end(callback);
+  }
+
+  // The handler failed after (or before) writing: the error goes in the
+  // trailers, after whatever was written. Once the stream has ended the
+  // answer stands as sent.
+  fail(error) {
+    const doc = errorDocument(error);
+    console.error(`${doc.errorType}: ${doc.errorMessage}`);
+    if (this.writableEnded) return;
+    this.failure = doc;
+    this.end();
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = 'response';
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    static from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream.write(JSON.stringify(prelude ?? {}));
+      stream.write(new Uint8Array(8));
+      return stream;
+    }
+  },
+};
+
+async function runStreamingHandler(handler, event, context, requestId) {
+  const stream = new ResponseStream(requestId);
+  try {
+    await handler(event, stream, context);
+    if (!stream.writableEnded) stream.end();
+  } catch (error) {
+    stream.fail(error);
+  }
+  return stream.answer;
 }
 
 async function loadHandler() {
@@ -230,8 +336,14 @@ async function main() {
     } catch {
       event = next.body;
     }
-    const outcome = await runHandler(handler, event, makeContext(next.headers));
     let answer;
+    if (handler[STREAMING] === 'response') {
+      answer = await runStreamingHandler(handler, event, makeContext(next.headers), requestId);
+      inFlight = undefined;
+      if (answer.status < 200 || answer.status > 299) process.exit(1);
+      continue;
+    }
+    const outcome = await runHandler(handler, event, makeContext(next.headers));
     if (outcome.ok) {
       const body = JSON.stringify(outcome.value === undefined ? null : outcome.value);
       answer = await call('POST', `/invocation/${requestId}/response`, body, {

@@ -40,6 +40,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -674,11 +675,28 @@ class Instance : public std::enable_shared_from_this<Instance> {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxSyncPayloadBytes);
-      auto [ec, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
-      (void)bytes;
+      // A streamed response may be larger than a buffered one: the limit is
+      // chosen once the header is in (a declared length past it fails here).
+      parser.body_limit(kMaxStreamedPayloadBytes);
+      auto [ec, header_bytes] = co_await http::async_read_header(*socket, buffer, parser, kNoThrow);
+      (void)header_bytes;
+      if (!ec && !iequals(parser.get()["Lambda-Runtime-Function-Response-Mode"], "streaming")) {
+        // The declared length was checked against the larger limit.
+        parser.body_limit(kMaxSyncPayloadBytes);
+        if (parser.content_length().value_or(0) > kMaxSyncPayloadBytes) {
+          ec = http::error::body_limit;
+        }
+      }
+      if (!ec) {
+        auto [body_error, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
+        (void)bytes;
+        ec = body_error;
+      }
       if (ec == http::error::body_limit) {
-        auto response = self->oversized(parser.get());
+        const bool streamed =
+            iequals(parser.get()["Lambda-Runtime-Function-Response-Mode"], "streaming");
+        auto response = self->oversized(parser.get(),
+                                        streamed ? kMaxStreamedPayloadBytes : kMaxSyncPayloadBytes);
         response.keep_alive(false);
         response.prepare_payload();
         co_await http::async_write(*socket, response, kNoThrow);
@@ -823,7 +841,32 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     auto invocation = current_;
     drain_logs_now();
-    if (action == "response") {
+    if (action == "response" &&
+        iequals(request["Lambda-Runtime-Function-Response-Mode"], "streaming")) {
+      // A streamed answer; an error after the stream began comes in the
+      // trailers (the body of the error document base64-encoded).
+      auto error_type = request["Lambda-Runtime-Function-Error-Type"];
+      if (!error_type.empty()) {
+        std::string document = error_document(error_type, "");
+        const auto encoded = request["Lambda-Runtime-Function-Error-Body"];
+        if (!encoded.empty()) {
+          std::string body(beast::detail::base64::decoded_size(encoded.size()), '\0');
+          const auto [written, read] =
+              beast::detail::base64::decode(body.data(), encoded.data(), encoded.size());
+          (void)read;
+          body.resize(written);
+          boost::system::error_code parse_error;
+          json::parse(body, parse_error);
+          document = parse_error ? error_document(error_type, body) : std::move(body);
+        }
+        end_invocation(invocation, std::move(document), "Unhandled",
+                       InvocationOutcome::kFunctionError, /*keep=*/true);
+      } else {
+        streamed_content_type_ = std::string(request[http::field::content_type]);
+        if (streamed_content_type_->empty()) *streamed_content_type_ = "application/octet-stream";
+        end_invocation(invocation, request.body(), "", InvocationOutcome::kSuccess, /*keep=*/true);
+      }
+    } else if (action == "response") {
       end_invocation(invocation, request.body(), "", InvocationOutcome::kSuccess, /*keep=*/true);
     } else {
       end_invocation(invocation, error_payload(request), "Unhandled",
@@ -832,20 +875,20 @@ class Instance : public std::enable_shared_from_this<Instance> {
     return reply(202, R"({"status":"OK"})");
   }
 
-  // A response body over 6 MB: the runtime gets 413, the caller Lambda's error.
-  Response oversized(const http::request_parser<http::string_body>::value_type& head) {
+  // A response body over the limit (6 MB, 20 MB streamed): the runtime gets
+  // 413, the caller Lambda's error.
+  Response oversized(const http::request_parser<http::string_body>::value_type& head,
+                     std::size_t limit) {
     std::string target(head.target());
     if (current_ && target.find("/invocation/" + current_->request_id + "/") != std::string::npos) {
       auto invocation = current_;
-      std::string message =
-          fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
-                      kMaxSyncPayloadBytes);
+      std::string message = fmt::format(
+          "Response payload size exceeded maximum allowed payload size ({} bytes).", limit);
       end_invocation(invocation, error_document("Function.ResponseSizeTooLarge", message),
                      "Unhandled", InvocationOutcome::kFunctionError, /*keep=*/true);
     }
-    return runtime_error(
-        413, "RequestEntityTooLarge",
-        fmt::format("Exceeded maximum allowed payload size ({} bytes).", kMaxSyncPayloadBytes));
+    return runtime_error(413, "RequestEntityTooLarge",
+                         fmt::format("Exceeded maximum allowed payload size ({} bytes).", limit));
   }
 
   static std::string error_type(const http::request<http::string_body>& request) {
@@ -906,6 +949,11 @@ class Instance : public std::enable_shared_from_this<Instance> {
     InvokeResult result;
     result.request_id = invocation->request_id;
     result.payload = std::move(payload);
+    if (streamed_content_type_) {
+      result.streamed = true;
+      result.content_type = std::move(*streamed_content_type_);
+      streamed_content_type_.reset();
+    }
     result.function_error = std::move(function_error);
     result.executed_version = config.version;
     result.duration_ms = duration;
@@ -1041,6 +1089,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::string partial_;
   std::vector<LogEvent> lines_;
   std::string tail_;
+  // The Content-Type of a streamed answer, between its arrival and the result.
+  std::optional<std::string> streamed_content_type_;
   std::string init_error_;
   std::shared_ptr<Invocation> current_;
   SteadyClock::time_point spawned_at_;

@@ -66,6 +66,10 @@ struct InvokeResult {
   // in which case `payload` is the error document Lambda returns.
   std::string function_error;
   std::string log_tail;  // the last 4 KB of this invocation's log, when asked for
+  // Set when the runtime streamed its answer (Lambda-Runtime-Function-
+  // Response-Mode: streaming), with the Content-Type it declared.
+  bool streamed = false;
+  std::string content_type;
   std::string executed_version;
   double duration_ms = 0;
   std::uint64_t billed_duration_ms = 0;
@@ -151,5 +155,7 @@ std::vector<std::string> supported_runtimes();
 
 // Largest synchronous invocation request and response, as Lambda's.
 inline constexpr std::size_t kMaxSyncPayloadBytes = 6 * 1024 * 1024;
+// Largest streamed response (Lambda's soft limit for response streaming).
+inline constexpr std::size_t kMaxStreamedPayloadBytes = 20 * 1024 * 1024;
 
 }  // namespace nimbus::engine

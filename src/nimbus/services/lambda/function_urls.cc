@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/aws_time.h"
@@ -59,11 +60,7 @@ Result<std::string> check_invoke_mode(const json::object& body) {
   auto mode = get_string(body, "InvokeMode");
   if (!mode) return mode.error();
   if (!*mode) return std::string();
-  if (**mode == "RESPONSE_STREAM") {
-    return invalid_parameter(
-        "Nimbus does not stream function URL responses yet; use InvokeMode BUFFERED.");
-  }
-  if (**mode != "BUFFERED") {
+  if (**mode != "BUFFERED" && **mode != "RESPONSE_STREAM") {
     return validation_error(**mode, "invokeMode",
                             "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]");
   }
@@ -109,6 +106,30 @@ bool origin_allowed(const json::object& cors, std::string_view origin) {
 net::HttpResponse message_response(int status, std::string_view message) {
   return net::HttpResponse::with_body(status, "application/json",
                                       json::serialize(json::object{{"Message", message}}));
+}
+
+// A streamed answer: awslambda.HttpResponseStream.from() sends a JSON
+// prelude (statusCode, headers, cookies) and eight NUL bytes before the body;
+// any other stream is the body, with the content type the function set.
+net::HttpResponse streamed_url_response(const engine::InvokeResult& result) {
+  constexpr std::string_view kHttpIntegration =
+      "application/vnd.awslambda.http-integration-response";
+  if (result.content_type != kHttpIntegration) {
+    return net::HttpResponse::with_body(200, result.content_type, result.payload);
+  }
+  const std::string_view payload = result.payload;
+  const auto separator = payload.find(std::string_view("\0\0\0\0\0\0\0\0", 8));
+  if (separator == std::string_view::npos) return message_response(502, "Internal Server Error");
+  boost::system::error_code error;
+  auto prelude = json::parse(payload.substr(0, separator), error);
+  if (error || !prelude.is_object()) return message_response(502, "Internal Server Error");
+  // The prelude has the structured response's shape, without the body.
+  auto& object = prelude.as_object();
+  object.erase("body");
+  object.erase("isBase64Encoded");
+  auto response = aws::proxy_response_v2(json::serialize(object));
+  response.body = std::string(payload.substr(separator + 8));
+  return response;
 }
 
 }  // namespace
@@ -342,6 +363,8 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
                                                    : message_response(502, "Internal Server Error");
   } else if (!result->function_error.empty()) {
     response = message_response(502, "Internal Server Error");
+  } else if (result->streamed) {
+    response = streamed_url_response(*result);
   } else {
     response = aws::proxy_response_v2(result->payload);
   }

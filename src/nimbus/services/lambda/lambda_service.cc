@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/encoding.h"
+#include "nimbus/aws/event_stream.h"
 #include "nimbus/aws/protocol.h"
 #include "nimbus/core/request_id.h"
 #include "nimbus/core/strings.h"
@@ -386,7 +387,7 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::handle(const aws::RequestC
 
 asio::awaitable<Reply> LambdaServiceImpl::dispatch(Call& call) {
   const std::string_view op = call.route.operation;
-  if (op == "Invoke") co_return co_await invoke(call);
+  if (op == "Invoke" || op == "InvokeWithResponseStream") co_return co_await invoke(call);
   if (op == "CreateFunction") co_return co_await create_function(call);
   if (op == "GetFunction") co_return co_await get_function(call);
   if (op == "GetFunctionConfiguration") co_return co_await get_function_configuration(call);
@@ -497,6 +498,11 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
 
   const std::string type =
       std::string(call.request.headers.get("X-Amz-Invocation-Type").value_or("RequestResponse"));
+  const bool streaming = call.route.operation == "InvokeWithResponseStream";
+  if (streaming && type != "RequestResponse" && type != "DryRun") {
+    co_return validation_error(type, "invocationType",
+                               "Member must satisfy enum value set: [RequestResponse, DryRun]");
+  }
   if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
     co_return validation_error(
         type, "invocationType",
@@ -568,6 +574,16 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   std::string key = ref->name + ":" + *version;
   auto result = co_await engine_.invoke(std::move(key), std::move(payload), std::move(options));
   if (!result) co_return result.error();
+  if (streaming) co_return stream_reply(*result, *version, log_type == "Tail");
+  if (result->streamed && result->payload.size() > engine::kMaxSyncPayloadBytes) {
+    // A streamed answer past what a buffered Invoke may return.
+    result->function_error = "Unhandled";
+    result->payload = json::serialize(json::object{
+        {"errorType", "Function.ResponseSizeTooLarge"},
+        {"errorMessage", fmt::format("Response payload size exceeded maximum allowed payload "
+                                     "size ({} bytes).",
+                                     engine::kMaxSyncPayloadBytes)}});
+  }
   auto response = net::HttpResponse::with_body(200, "application/json", std::move(result->payload));
   response.headers.add("X-Amz-Executed-Version", *version);
   if (!result->function_error.empty()) {
@@ -576,6 +592,34 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   if (log_type == "Tail")
     response.headers.add("X-Amz-Log-Result", aws::base64_encode(result->log_tail));
   co_return response;
+}
+
+// InvokeWithResponseStream's answer: the function's bytes as PayloadChunk
+// events, then InvokeComplete (with the error, if any, and the log tail).
+// Nimbus sends the stream once the function has finished.
+net::HttpResponse LambdaServiceImpl::stream_reply(const engine::InvokeResult& result,
+                                                  const std::string& version, bool tail) const {
+  constexpr std::size_t kChunk = 64 * 1024;
+  std::string body;
+  json::object complete;
+  if (result.function_error.empty()) {
+    for (std::size_t at = 0; at < result.payload.size(); at += kChunk) {
+      body += aws::encode_event("PayloadChunk", "application/octet-stream",
+                                std::string_view(result.payload).substr(at, kChunk));
+    }
+  } else {
+    boost::system::error_code error;
+    const auto document = json::parse(result.payload, error);
+    const auto* object = error ? nullptr : document.if_object();
+    complete["ErrorCode"] = object ? member(*object, "errorType") : result.function_error;
+    complete["ErrorDetails"] = object ? member(*object, "errorMessage") : result.payload;
+  }
+  if (tail) complete["LogResult"] = aws::base64_encode(result.log_tail);
+  body += aws::encode_event("InvokeComplete", "application/json", json::serialize(complete));
+  auto response = net::HttpResponse::with_body(
+      200, result.streamed ? result.content_type : "application/octet-stream", std::move(body));
+  response.headers.add("X-Amz-Executed-Version", version);
+  return response;
 }
 
 asio::awaitable<Result<engine::InvokeResult>> LambdaServiceImpl::run_async(

@@ -58,6 +58,8 @@ class LambdaServiceImpl final : public LambdaService {
   // lambda_service.cc
   boost::asio::awaitable<Reply> invoke(Call& call);
   boost::asio::awaitable<Reply> get_code_zip(Call& call);
+  net::HttpResponse stream_reply(const engine::InvokeResult& result, const std::string& version,
+                                 bool tail) const;
   boost::asio::awaitable<Result<engine::InvokeResult>> run_async(const AsyncInvocation& invocation);
   std::optional<AsyncPolicy> async_policy(const AsyncInvocation& invocation) const;
   // The version an invocation of `qualifier` runs, alias weights applied.
