@@ -6,6 +6,7 @@ import hashlib
 import json
 import signal
 import subprocess
+import urllib.error
 import urllib.request
 
 import botocore.exceptions
@@ -52,6 +53,11 @@ def test_create_reports_the_configuration_as_lambda_does(nimbus):
     # Code.Location serves the zip that was uploaded.
     with urllib.request.urlopen(got["Code"]["Location"], timeout=10) as response:
         assert response.read() == zip_bytes
+    # The URL's token is what lets it in, as a presigned URL's signature.
+    tampered = got["Code"]["Location"][:-1] + ("0" if got["Code"]["Location"][-1] != "0" else "1")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(tampered, timeout=10)
+    assert refused.value.code == 403
     assert client.get_function_configuration(FunctionName=ARN_PREFIX + "echo")["RevisionId"] == created["RevisionId"]
 
 
@@ -289,3 +295,20 @@ def test_functions_versions_and_aliases_survive_kill_9(tmp_path):
         response, body = invoke_json(client, "durable", {"after": "restart"}, Qualifier="prod")
         assert response["ExecutedVersion"] == "1"
         assert body["tag"] == "kept" and body["event"] == {"after": "restart"}
+
+
+def test_code_location_works_unsigned_with_sigv4_on(tmp_path):
+    keys = tmp_path / "keys.ini"
+    keys.write_text("[alice]\naws_access_key_id = AKIAALICE00000000001\naws_secret_access_key = s3cret\n")
+    with NimbusServer("--auth", "sigv4", "--credentials-file", str(keys),
+                      access_key="AKIAALICE00000000001", secret_key="s3cret") as server:
+        client = server.client("lambda")
+        zip_bytes = node_zip(ECHO_NODE)
+        create_function(client, "signed", zip_bytes)
+        location = client.get_function(FunctionName="signed")["Code"]["Location"]
+        with urllib.request.urlopen(location, timeout=10) as response:
+            assert response.read() == zip_bytes
+        bare = location.split("?", 1)[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bare, timeout=10)
+        assert refused.value.code == 403

@@ -1,6 +1,7 @@
 #include "nimbus/aws/encoding.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace nimbus::aws {
 
@@ -45,6 +46,16 @@ std::string sha256(std::string_view bytes) {
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(digest.data()), &length,
              EVP_sha256(), nullptr);
+  digest.resize(length);
+  return digest;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::string digest(EVP_MAX_MD_SIZE, '\0');
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+       reinterpret_cast<unsigned char*>(digest.data()), &length);
   digest.resize(length);
   return digest;
 }

@@ -16,4 +16,7 @@ std::optional<std::string> base64_decode(std::string_view text);
 // The raw 32-byte digest.
 std::string sha256(std::string_view bytes);
 
+// The raw 32-byte HMAC-SHA256 of `data` under `key`.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
 }  // namespace nimbus::aws

@@ -214,7 +214,10 @@ LambdaServiceImpl::LambdaServiceImpl(LambdaServiceOptions options, storage::Asyn
   for (const auto prefix : kPathPrefixes) descriptor_.path_prefixes.emplace_back(prefix);
   descriptor_.max_request_bytes = kMaxRequestBytes;
   descriptor_.host_labels = {"lambda-url"};
-  descriptor_.public_path_prefixes = {"/_lambda/url"};
+  // Code.Location URLs carry their own expiring token, like a presigned URL.
+  descriptor_.public_path_prefixes = {"/_lambda/url", "/_lambda/code"};
+  std::random_device entropy;
+  for (int i = 0; i < 32; ++i) code_url_secret_ += static_cast<char>(entropy() & 0xff);
   for (const auto& route : kRoutes) {
     routes_.add(route.method, route.path, std::string(route.operation));
   }
@@ -267,9 +270,20 @@ void LambdaServiceImpl::stop() {
   if (async_) async_->stop();
 }
 
+std::string LambdaServiceImpl::code_token(std::string_view hex, std::int64_t expires) const {
+  return hex_encode(aws::hmac_sha256(code_url_secret_, fmt::format("{}\n{}", hex, expires)));
+}
+
+// Like Lambda's presigned S3 URL: valid for ten minutes, for anyone holding it.
 std::string LambdaServiceImpl::code_location(const json::object& configuration) const {
+  const std::string hex = code_hex(configuration);
+  const auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       600;
   std::lock_guard lock(mutex_);
-  return fmt::format("{}/_lambda/code/{}.zip", endpoint_url_, code_hex(configuration));
+  return fmt::format("{}/_lambda/code/{}.zip?expires={}&token={}", endpoint_url_, hex, expires,
+                     code_token(hex, expires));
 }
 
 // The engine runs one FunctionConfig per version; it is told about every
@@ -674,7 +688,16 @@ asio::awaitable<Reply> LambdaServiceImpl::get_code_zip(Call& call) {
       name.substr(0, 64).find_first_not_of("0123456789abcdef") != std::string::npos) {
     co_return resource_not_found("The code you requested does not exist.");
   }
-  auto path = code_.zip(name.substr(0, 64));
+  const std::string hex = name.substr(0, 64);
+  const auto expires = parse_uint(call.query("expires"));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (!expires || static_cast<std::int64_t>(*expires) < now ||
+      call.query("token") != code_token(hex, static_cast<std::int64_t>(*expires))) {
+    co_return AwsError("AccessDeniedException", "The code URL has expired or is not valid.", 403);
+  }
+  auto path = code_.zip(hex);
   auto bytes = co_await store_.run([&path](storage::Store&) -> Result<std::string> {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return resource_not_found("The code you requested does not exist.");

@@ -132,6 +132,7 @@ class LambdaServiceImpl final : public LambdaService {
   boost::json::object configuration_for(const FunctionRecord& record, const FunctionRef& ref,
                                         const std::string& version) const;
   std::string code_location(const boost::json::object& configuration) const;
+  std::string code_token(std::string_view hex, std::int64_t expires) const;
 
   LambdaServiceOptions options_;
   Scope scope_;
@@ -144,6 +145,7 @@ class LambdaServiceImpl final : public LambdaService {
   std::unique_ptr<AsyncInvoker> async_;
   mutable std::mutex mutex_;  // guards endpoint_url_ and engine_fingerprints_
   std::string endpoint_url_;
+  std::string code_url_secret_;  // signs Code.Location URLs; new at every start
   std::map<std::string, std::string> engine_fingerprints_;  // engine key -> what was put
   // Function URL id -> (function name, qualifier), kept by sync_engine.
   std::map<std::string, std::pair<std::string, std::string>> url_index_;
