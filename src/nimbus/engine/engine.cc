@@ -1474,6 +1474,12 @@ class EngineImpl final : public Engine, public InstanceHost {
       // microseconds; waiting for it keeps one process hot instead of
       // rotating work through every idle one (cold caches, cold JIT).
       const bool finishing_instance_free = function.finishing > function.pending.size();
+      // Reserved concurrency is the function's, shared by all its versions.
+      if (function.config.reserved_concurrency &&
+          in_use_by_function(function.config.name) >= *function.config.reserved_concurrency) {
+        ++counters_.throttles;
+        return throttled("ReservedFunctionConcurrentInvocationLimitExceeded");
+      }
       if (!function.idle.empty() && !finishing_instance_free) {
         wake = std::move(function.idle.back());
         function.idle.pop_back();
@@ -1482,13 +1488,6 @@ class EngineImpl final : public Engine, public InstanceHost {
         ++function.busy;
         ++in_use_;
       } else {
-        std::uint32_t in_use_here =
-            function.busy + static_cast<std::uint32_t>(function.pending.size());
-        if (function.config.reserved_concurrency &&
-            in_use_here >= *function.config.reserved_concurrency) {
-          ++counters_.throttles;
-          return throttled("ReservedFunctionConcurrentInvocationLimitExceeded");
-        }
         if (in_use_ >= options_.max_concurrency) {
           ++counters_.throttles;
           return throttled("ConcurrentInvocationLimitExceeded");
@@ -1506,6 +1505,18 @@ class EngineImpl final : public Engine, public InstanceHost {
     }
     if (wake) wake->wake();
     return ok();
+  }
+
+  // Under mutex_: invocations running or queued for any version of the
+  // function (engine keys are "name:version"; names contain no ':').
+  std::uint32_t in_use_by_function(const std::string& name) const {
+    std::uint32_t total = 0;
+    const std::string prefix = name + ":";
+    for (auto it = functions_.lower_bound(prefix);
+         it != functions_.end() && it->first.starts_with(prefix); ++it) {
+      total += it->second->busy + static_cast<std::uint32_t>(it->second->pending.size());
+    }
+    return total;
   }
 
   // Under mutex_. Starts an instance if memory allows, evicting idle

@@ -40,6 +40,7 @@ struct FunctionConfig {
   std::uint32_t memory_mb = 128;
   std::chrono::milliseconds timeout{3000};
   std::vector<std::pair<std::string, std::string>> environment;
+  // The function's, counted across every version with the same name.
   std::optional<std::uint32_t> reserved_concurrency;
   std::optional<std::chrono::milliseconds> idle_timeout;  // default: the engine's
   std::uint32_t provisioned_concurrency = 0;

@@ -394,6 +394,31 @@ TEST_F(EngineTest, ReservedConcurrencyThrottlesTheExcess) {
   EXPECT_EQ(throttled, 2);
 }
 
+TEST_F(EngineTest, ReservedConcurrencyCountsEveryVersionOfTheFunction) {
+  start();
+  auto latest = native("versions");
+  latest.reserved_concurrency = 1;
+  latest.timeout = 1s;
+  auto published = latest;
+  published.version = "1";
+  ASSERT_TRUE(engine_->put_function(latest));
+  ASSERT_TRUE(engine_->put_function(published));
+  asio::io_context io;
+  auto first =
+      asio::co_spawn(io, engine_->invoke(latest.key(), R"({"op":"sleep"})", {}), asio::use_future);
+  auto second = asio::co_spawn(io, engine_->invoke(published.key(), R"({"op":"sleep"})", {}),
+                               asio::use_future);
+  io.run();
+  auto a = first.get();
+  auto b = second.get();
+  // One of the two runs (and times out); the other is over the function's reservation.
+  ASSERT_NE(a.has_value(), b.has_value());
+  const auto& refused = a ? b.error() : a.error();
+  EXPECT_EQ(refused.code(), "TooManyRequestsException");
+  ASSERT_EQ(refused.fields().size(), 1u);
+  EXPECT_EQ(refused.fields()[0].second, "ReservedFunctionConcurrentInvocationLimitExceeded");
+}
+
 TEST_F(EngineTest, GlobalConcurrencyLimitThrottles) {
   EngineOptions options;
   options.max_concurrency = 1;
