@@ -7,6 +7,7 @@
 
 #include <array>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -154,12 +155,17 @@ Result<std::uint64_t> unzip_into(std::string_view zip, const fs::path& target,
   }
   if (declared > max_unzipped_bytes) return too_big_unzipped(max_unzipped_bytes);
   // A symbolic link may not be the parent of another entry: writing through
-  // it could land outside the target.
-  for (const auto& link : entries) {
-    if (link.kind != Entry::Kind::kSymlink) continue;
-    const std::string prefix = link.path.string() + "/";
-    for (const auto& other : entries) {
-      if (other.path.string().starts_with(prefix)) return cannot_unzip();
+  // it could land outside the target. (Each entry's parents against the set
+  // of links: linear in the archive, whatever it holds.)
+  std::set<fs::path> links;
+  for (const auto& entry : entries) {
+    if (entry.kind == Entry::Kind::kSymlink) links.insert(entry.path);
+  }
+  if (!links.empty()) {
+    for (const auto& entry : entries) {
+      for (auto parent = entry.path.parent_path(); !parent.empty(); parent = parent.parent_path()) {
+        if (links.contains(parent)) return cannot_unzip();
+      }
     }
   }
 
