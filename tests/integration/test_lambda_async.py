@@ -124,3 +124,14 @@ def test_a_queued_event_survives_kill_9(tmp_path):
             second.client("lambda").delete_function_concurrency(FunctionName="later")
             ran = recorder.next()
             assert ran["requestId"] == request_id and ran["event"] == {"kept": True}
+
+
+def test_the_2014_invoke_async_api_queues_an_event(nimbus_factory):
+    server = nimbus_factory(*FAST_RETRIES)
+    client = server.client("lambda")
+    with Recorder() as recorder:
+        recording_function(client, "legacy", recorder)
+        accepted = client.invoke_async(FunctionName="legacy", InvokeArgs=b'{"old": "api"}')
+        assert accepted["Status"] == 202
+        ran = recorder.next()
+        assert ran["function"] == "legacy" and ran["event"] == {"old": "api"}

@@ -401,7 +401,9 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::handle(const aws::RequestC
 
 asio::awaitable<Reply> LambdaServiceImpl::dispatch(Call& call) {
   const std::string_view op = call.route.operation;
-  if (op == "Invoke" || op == "InvokeWithResponseStream") co_return co_await invoke(call);
+  if (op == "Invoke" || op == "InvokeWithResponseStream" || op == "InvokeAsync") {
+    co_return co_await invoke(call);
+  }
   if (op == "CreateFunction") co_return co_await create_function(call);
   if (op == "GetFunction") co_return co_await get_function(call);
   if (op == "GetFunctionConfiguration") co_return co_await get_function_configuration(call);
@@ -510,8 +512,13 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   auto version = pick_version(**record, *ref);
   if (!version) co_return version.error();
 
+  // The 2014 InvokeAsync API is an Event invocation answered {"Status":202}.
+  const bool legacy_async = call.route.operation == "InvokeAsync";
   const std::string type =
-      std::string(call.request.headers.get("X-Amz-Invocation-Type").value_or("RequestResponse"));
+      legacy_async
+          ? std::string("Event")
+          : std::string(
+                call.request.headers.get("X-Amz-Invocation-Type").value_or("RequestResponse"));
   const bool streaming = call.route.operation == "InvokeWithResponseStream";
   if (streaming && type != "RequestResponse" && type != "DryRun") {
     co_return validation_error(type, "invocationType",
@@ -575,6 +582,7 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
     invocation.client_context = client_context;
     auto queued = co_await async_->enqueue(std::move(invocation));
     if (!queued) co_return queued.error();
+    if (legacy_async) co_return json_reply(202, json::object{{"Status", 202}});
     co_return empty_reply(202);
   }
 
