@@ -3,6 +3,7 @@ limits, throttling and the invocation types."""
 
 import base64
 import json
+import socket
 
 import botocore.exceptions
 import pytest
@@ -142,3 +143,18 @@ def test_a_timed_out_function_reports_lambdas_error(nimbus):
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Sandbox.Timedout"
     assert body["errorMessage"].startswith("RequestId: ") and "Task timed out after 1.00 seconds" in body["errorMessage"]
+
+
+def test_an_oversized_invoke_is_refused_before_its_body_is_sent(nimbus):
+    create_function(nimbus.client("lambda"), "door", node_zip(ECHO_NODE))
+    host, port = nimbus.host_port
+    with socket.create_connection((host, port), timeout=10) as connection:
+        # Only the head: a server that waited for the 7 MB body would never answer.
+        connection.sendall(b"POST /2015-03-31/functions/door/invocations HTTP/1.1\r\n"
+                           b"Host: localhost\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 7340032\r\n\r\n")
+        answer = connection.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 413")
+    assert "RequestTooLargeException" in answer
+    assert "Request must be smaller than 6291456 bytes for the Invoke operation" in answer
+

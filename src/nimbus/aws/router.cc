@@ -150,7 +150,7 @@ Protocol Router::protocol_for(const net::HttpRequest& head, const Service* servi
 
 std::size_t Router::body_limit(const net::HttpRequest& head) const {
   if (const Service* service = route(head)) {
-    const auto limit = service->descriptor().max_request_bytes;
+    const auto limit = service->body_limit(head);
     if (limit > 0) return std::min(limit, options_.max_body_bytes);
   }
   return options_.max_body_bytes;
@@ -162,6 +162,7 @@ net::HttpResponse Router::reject(const net::HttpRequest& head, net::RequestRejec
   const AwsError error = [&] {
     switch (why) {
       case net::RequestRejection::kBodyTooLarge:
+        if (const Service* service = route(head)) return service->body_too_large(head, limit);
         return AwsError::request_entity_too_large(limit);
       case net::RequestRejection::kHeadersTooLarge:
         return AwsError("RequestHeaderFieldsTooLarge",

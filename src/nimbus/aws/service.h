@@ -59,6 +59,17 @@ class Service {
   virtual const ServiceDescriptor& descriptor() const = 0;
   virtual ServiceState state() const { return ServiceState::kRunning; }
 
+  // The largest body this request may carry, judged from its head before the
+  // body is read (0: the server's limit), and the error a larger one gets.
+  virtual std::size_t body_limit(const net::HttpRequest& head) const {
+    (void)head;
+    return descriptor().max_request_bytes;
+  }
+  virtual AwsError body_too_large(const net::HttpRequest& head, std::size_t limit) const {
+    (void)head;
+    return AwsError::request_entity_too_large(limit);
+  }
+
   // Answers one authenticated request. Errors are responses in the service's
   // protocol (see protocol.h); must not throw.
   virtual boost::asio::awaitable<net::HttpResponse> handle(const RequestContext& context,

@@ -257,6 +257,30 @@ Result<void> LambdaServiceImpl::open() {
   return ok();
 }
 
+// Invocations are refused before their body is read: 6 MB synchronous,
+// 1 MB asynchronous, as Lambda's limits; everything else may carry a 50 MB zip.
+std::size_t LambdaServiceImpl::body_limit(const net::HttpRequest& head) const {
+  if (url_target(head)) return engine::kMaxSyncPayloadBytes;
+  const auto route = routes_.match(head.method, head.path());
+  if (!route) return kMaxRequestBytes;
+  if (route->operation == "InvokeAsync") return kMaxAsyncPayloadBytes;
+  if (route->operation == "Invoke" || route->operation == "InvokeWithResponseStream") {
+    return head.headers.get("X-Amz-Invocation-Type") == "Event" ? kMaxAsyncPayloadBytes
+                                                                : engine::kMaxSyncPayloadBytes;
+  }
+  return kMaxRequestBytes;
+}
+
+AwsError LambdaServiceImpl::body_too_large(const net::HttpRequest& head, std::size_t limit) const {
+  const auto route = routes_.match(head.method, head.path());
+  if (!url_target(head) && route &&
+      (route->operation == "Invoke" || route->operation == "InvokeWithResponseStream" ||
+       route->operation == "InvokeAsync")) {
+    return request_too_large(limit, limit == kMaxAsyncPayloadBytes ? "InvokeAsync" : "Invoke");
+  }
+  return AwsError::request_entity_too_large(limit);
+}
+
 void LambdaServiceImpl::set_endpoint_url(std::string url) {
   std::lock_guard lock(mutex_);
   endpoint_url_ = std::move(url);

@@ -48,6 +48,8 @@ class LambdaServiceImpl final : public LambdaService {
   const aws::ServiceDescriptor& descriptor() const override { return descriptor_; }
   boost::asio::awaitable<net::HttpResponse> handle(const aws::RequestContext& context,
                                                    net::HttpRequest& request) override;
+  std::size_t body_limit(const net::HttpRequest& head) const override;
+  AwsError body_too_large(const net::HttpRequest& head, std::size_t limit) const override;
   void set_endpoint_url(std::string url) override;
   void stop_dispatching() override;
   void stop() override;
