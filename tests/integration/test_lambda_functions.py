@@ -312,3 +312,14 @@ def test_code_location_works_unsigned_with_sigv4_on(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(bare, timeout=10)
         assert refused.value.code == 403
+
+
+def test_code_storage_is_limited_as_the_accounts(nimbus_factory):
+    small = node_zip(ECHO_NODE)
+    server = nimbus_factory("--lambda-code-storage", str(len(small) + 100))
+    client = server.client("lambda")
+    create_function(client, "first", small)
+    assert client.get_account_settings()["AccountLimit"]["TotalCodeSize"] == len(small) + 100
+    assert error_of(lambda: create_function(client, "second", node_zip(ECHO_NODE + "// more"))) == (
+        "CodeStorageExceededException", "Code storage limit exceeded.", 400)
+

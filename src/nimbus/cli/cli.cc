@@ -140,6 +140,12 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_MEMORY_BUDGET_MB")
       ->capture_default_str();
   command
+      .add_option("--lambda-code-storage", flags.config.lambda_code_storage_bytes,
+                  "Bytes all Lambda deployment packages may take together (Lambda's 75 GB); "
+                  "past it CreateFunction gets CodeStorageExceededException")
+      ->envname("NIMBUS_LAMBDA_CODE_STORAGE")
+      ->capture_default_str();
+  command
       .add_option("--lambda-async-retry-delay", flags.lambda_async_retry_delay_seconds,
                   "Seconds before the first retry of a failed asynchronous invocation "
                   "(the second waits twice as long), as Lambda's one minute")

@@ -121,6 +121,7 @@ class ServerImpl final : public Server {
     lambda_options.account_id = config.account_id;
     lambda_options.account_concurrency = config.max_concurrency;
     lambda_options.async_retry_delay = config.lambda_async_retry_delay;
+    lambda_options.code_storage_bytes = config.lambda_code_storage_bytes;
     auto lambda = services::lambda::LambdaService::start(lambda_options, *async_store_, *engine_);
     if (!lambda) return lambda.error();
     lambda_ = std::move(*lambda);

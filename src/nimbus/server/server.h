@@ -41,6 +41,8 @@ struct ServerConfig {
   // Lambda: the wait before retrying a failed asynchronous invocation
   // (Lambda's is a minute, then two).
   std::chrono::milliseconds lambda_async_retry_delay{60'000};
+  // Lambda: all deployment packages together (Lambda's account limit, 75 GB).
+  std::uint64_t lambda_code_storage_bytes = 80'530'636'800;
 };
 
 class Server {

@@ -372,7 +372,30 @@ std::int64_t epoch_seconds() {
       .count();
 }
 
+// The account's code storage: every distinct package once.
+std::uint64_t stored_code_bytes(const std::vector<std::shared_ptr<const FunctionRecord>>& records) {
+  std::uint64_t total = 0;
+  std::set<std::string> counted;
+  for (const auto& record : records) {
+    auto add = [&](const json::object& configuration) {
+      if (counted.insert(code_hex(configuration)).second) {
+        total += configuration.at("CodeSize").to_number<std::uint64_t>();
+      }
+    };
+    add(record->latest);
+    for (const auto& [number, configuration] : record->versions) add(configuration);
+  }
+  return total;
+}
+
 }  // namespace
+
+Result<void> LambdaServiceImpl::check_code_storage(std::size_t zip_bytes) const {
+  if (stored_code_bytes(catalog_->all()) + zip_bytes > options_.code_storage_bytes) {
+    return AwsError("CodeStorageExceededException", "Code storage limit exceeded.", 400);
+  }
+  return ok();
+}
 
 json::object LambdaServiceImpl::configuration_for(const FunctionRecord& record,
                                                   const FunctionRef& ref,
@@ -439,6 +462,7 @@ asio::awaitable<Reply> LambdaServiceImpl::create_function(Call& call) {
   json::object created;
   const bool publish_version = publish->value_or(false);
   auto stored = co_await store_.run([&](storage::Store&) -> Result<void> {
+    if (auto room = check_code_storage(zip->size()); !room) return room.error();
     auto code = code_.put(*zip);
     if (!code) return code.error();
     configuration["CodeSha256"] = code->sha256_base64;
@@ -558,6 +582,7 @@ asio::awaitable<Reply> LambdaServiceImpl::update_function_code(Call& call) {
   json::object updated;
   auto stored = co_await store_.run([&](storage::Store&) -> Result<void> {
     if (!catalog_->find(ref->name)) return function_not_found(scope_, *ref);
+    if (auto room = check_code_storage(zip->size()); !room) return room.error();
     auto code = code_.put(*zip);
     if (!code) return code.error();
     auto done =
@@ -1225,23 +1250,15 @@ asio::awaitable<Reply> LambdaServiceImpl::list_provisioned(Call& call) {
 }
 
 asio::awaitable<Reply> LambdaServiceImpl::get_account_settings(Call&) {
-  std::uint64_t code_size = 0;
   std::int64_t reserved = 0;
-  std::set<std::string> counted;
   const auto records = catalog_->all();
   for (const auto& record : records) {
     if (record->reserved_concurrency) reserved += *record->reserved_concurrency;
-    auto add = [&](const json::object& configuration) {
-      if (counted.insert(code_hex(configuration)).second) {
-        code_size += configuration.at("CodeSize").to_number<std::uint64_t>();
-      }
-    };
-    add(record->latest);
-    for (const auto& [number, configuration] : record->versions) add(configuration);
   }
+  const std::uint64_t code_size = stored_code_bytes(records);
   json::object out{
       {"AccountLimit",
-       {{"TotalCodeSize", 80530636800LL},
+       {{"TotalCodeSize", options_.code_storage_bytes},
         {"CodeSizeUnzipped", kMaxUnzippedBytes},
         {"CodeSizeZipped", kMaxZipBytes},
         {"ConcurrentExecutions", options_.account_concurrency},

@@ -27,6 +27,7 @@ struct LambdaServiceOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::uint32_t account_concurrency = 1000;  // the engine's limit, reported by GetAccountSettings
+  std::uint64_t code_storage_bytes = 80'530'636'800;  // all packages together (Lambda's 75 GB)
   // Lambda waits a minute before retrying a failed asynchronous invocation
   // and two before the second retry; tests shorten it.
   std::chrono::milliseconds async_retry_delay{60'000};

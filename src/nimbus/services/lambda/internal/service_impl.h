@@ -134,6 +134,8 @@ class LambdaServiceImpl final : public LambdaService {
   boost::json::object configuration_for(const FunctionRecord& record, const FunctionRef& ref,
                                         const std::string& version) const;
   std::string code_location(const boost::json::object& configuration) const;
+  // CodeStorageExceededException when a package of this size would not fit.
+  Result<void> check_code_storage(std::size_t zip_bytes) const;
   std::string code_token(std::string_view hex, std::int64_t expires) const;
 
   LambdaServiceOptions options_;
