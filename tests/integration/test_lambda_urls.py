@@ -102,6 +102,9 @@ def test_url_configuration_operations(nimbus):
     assert updated["AuthType"] == "AWS_IAM" and updated["FunctionUrl"] == created["FunctionUrl"]
     listed = client.list_function_url_configs(FunctionName="cfg")["FunctionUrlConfigs"]
     assert [c["FunctionUrl"] for c in listed] == [created["FunctionUrl"]]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client.update_function_url_config(FunctionName="cfg", Qualifier="live", Cors={"MaxAge": 100000})
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
     client.delete_function_url_config(FunctionName="cfg", Qualifier="live")
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         client.get_function_url_config(FunctionName="cfg", Qualifier="live")

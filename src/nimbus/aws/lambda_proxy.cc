@@ -120,10 +120,14 @@ net::HttpResponse proxy_response_v2(std::string_view payload) {
   }
   net::HttpResponse response;
   const auto& status = object->at("statusCode");
-  if (status.is_int64() || status.is_uint64()) {
-    response.status = static_cast<int>(status.to_number<std::int64_t>());
+  if (status.is_int64()) {
+    const auto code = status.as_int64();
+    response.status = code >= 100 && code <= 599 ? static_cast<int>(code) : 500;
+  } else if (status.is_uint64()) {
+    response.status = 500;  // only past INT64_MAX is a number stored unsigned
   } else if (status.is_string()) {
-    response.status = static_cast<int>(parse_uint(status.as_string()).value_or(500));
+    const auto code = parse_uint(status.as_string()).value_or(500);
+    response.status = code >= 100 && code <= 599 ? static_cast<int>(code) : 500;
   } else {
     response.status = 500;
   }

@@ -77,6 +77,13 @@ TEST(LambdaProxyTest, MapsAStructuredResponse) {
   EXPECT_EQ(binary.body, std::string("\x00\xff", 2));
 }
 
+TEST(LambdaProxyTest, ImpossibleStatusCodesAre500) {
+  EXPECT_EQ(proxy_response_v2(R"({"statusCode":18446744073709551615})").status, 500);
+  EXPECT_EQ(proxy_response_v2(R"({"statusCode":-1})").status, 500);
+  EXPECT_EQ(proxy_response_v2(R"({"statusCode":"99999999999999999999"})").status, 500);
+  EXPECT_EQ(proxy_response_v2(R"({"statusCode":2.5})").status, 500);
+}
+
 TEST(LambdaProxyTest, AnythingElseIsAJsonBody) {
   const auto object = proxy_response_v2(R"({"message":"hi"})");
   EXPECT_EQ(object.status, 200);

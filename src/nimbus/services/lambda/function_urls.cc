@@ -67,9 +67,30 @@ Result<std::string> check_invoke_mode(const json::object& body) {
   return **mode;
 }
 
+// The Cors shape: lists of strings, AllowCredentials a boolean, MaxAge
+// 0..86400 seconds.
 Result<const json::object*> check_cors(const json::object& body) {
   auto cors = get_object(body, "Cors");
-  if (!cors) return cors.error();
+  if (!cors || !*cors) return cors;
+  for (const auto& [key, value] : **cors) {
+    if (key == "AllowOrigins" || key == "AllowMethods" || key == "AllowHeaders" ||
+        key == "ExposeHeaders") {
+      bool strings = value.is_array();
+      if (strings) {
+        for (const auto& item : value.as_array()) strings = strings && item.is_string();
+      }
+      if (!strings) return wrong_type(key, "a list of strings");
+    } else if (key == "AllowCredentials") {
+      if (!value.is_bool()) return wrong_type(key, "a boolean");
+    } else if (key == "MaxAge") {
+      if (!value.is_int64() || value.as_int64() < 0 || value.as_int64() > 86400) {
+        return validation_error(json::serialize(value), "cors.maxAge",
+                                "Member must have value less than or equal to 86400");
+      }
+    } else {
+      return wrong_type(key, "a member of Cors");
+    }
+  }
   return *cors;
 }
 
