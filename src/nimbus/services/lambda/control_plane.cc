@@ -825,31 +825,28 @@ asio::awaitable<Reply> LambdaServiceImpl::create_alias(Call& call) {
   auto routing = get_object(call.body, "RoutingConfig");
   if (!routing) co_return routing.error();
   json::object created;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (current->configuration(**version) == nullptr) {
-          return function_not_found(scope_, {ref->name, **version});
-        }
-        const std::string arn = scope_.qualified_arn(ref->name, **name);
-        if (current->aliases.contains(**name)) {
-          return resource_conflict(fmt::format("Alias already exists: {}", arn));
-        }
-        json::object alias{{"AliasArn", arn},
-                           {"Name", **name},
-                           {"FunctionVersion", **version},
-                           {"Description", description->value_or("")},
-                           {"RevisionId", new_revision_id()}};
-        if (*routing) {
-          auto checked = check_routing(**routing, *current, **version);
-          if (!checked) return checked.error();
-          if (!checked->empty()) alias["RoutingConfig"] = std::move(*checked);
-        }
-        FunctionRecord record = *current;
-        record.aliases[**name] = alias;
-        created = std::move(alias);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (record.configuration(**version) == nullptr) {
+      return function_not_found(scope_, {ref->name, **version});
+    }
+    const std::string arn = scope_.qualified_arn(ref->name, **name);
+    if (record.aliases.contains(**name)) {
+      return resource_conflict(fmt::format("Alias already exists: {}", arn));
+    }
+    json::object alias{{"AliasArn", arn},
+                       {"Name", **name},
+                       {"FunctionVersion", **version},
+                       {"Description", description->value_or("")},
+                       {"RevisionId", new_revision_id()}};
+    if (*routing) {
+      auto checked = check_routing(**routing, record, **version);
+      if (!checked) return checked.error();
+      if (!checked->empty()) alias["RoutingConfig"] = std::move(*checked);
+    }
+    record.aliases[**name] = alias;
+    created = std::move(alias);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(201, created);
 }
@@ -881,44 +878,40 @@ asio::awaitable<Reply> LambdaServiceImpl::update_alias(Call& call) {
   auto revision = get_string(call.body, "RevisionId");
   if (!revision) co_return revision.error();
   json::object updated;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        const auto it = current->aliases.find(name);
-        if (it == current->aliases.end()) {
-          return resource_not_found(
-              fmt::format("Cannot find alias arn: {}", scope_.qualified_arn(ref->name, name)));
-        }
-        json::object alias = it->second;
-        if (*revision && **revision != alias.at("RevisionId").as_string())
-          return precondition_failed();
-        if (*version) {
-          if (current->configuration(**version) == nullptr) {
-            return function_not_found(scope_, {ref->name, **version});
-          }
-          alias["FunctionVersion"] = **version;
-        }
-        if (*description) alias["Description"] = **description;
-        const std::string main_version(alias.at("FunctionVersion").as_string());
-        if (*routing) {
-          auto checked = check_routing(**routing, *current, main_version);
-          if (!checked) return checked.error();
-          if (checked->empty()) {
-            alias.erase("RoutingConfig");
-          } else {
-            alias["RoutingConfig"] = std::move(*checked);
-          }
-        } else if (const auto* existing = alias.if_contains("RoutingConfig")) {
-          // A new primary version must still differ from the weighted one.
-          auto checked = check_routing(existing->as_object(), *current, main_version);
-          if (!checked) return checked.error();
-        }
-        alias["RevisionId"] = new_revision_id();
-        FunctionRecord record = *current;
-        record.aliases[name] = alias;
-        updated = std::move(alias);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    const auto it = record.aliases.find(name);
+    if (it == record.aliases.end()) {
+      return resource_not_found(
+          fmt::format("Cannot find alias arn: {}", scope_.qualified_arn(ref->name, name)));
+    }
+    json::object alias = it->second;
+    if (*revision && **revision != alias.at("RevisionId").as_string()) return precondition_failed();
+    if (*version) {
+      if (record.configuration(**version) == nullptr) {
+        return function_not_found(scope_, {ref->name, **version});
+      }
+      alias["FunctionVersion"] = **version;
+    }
+    if (*description) alias["Description"] = **description;
+    const std::string main_version(alias.at("FunctionVersion").as_string());
+    if (*routing) {
+      auto checked = check_routing(**routing, record, main_version);
+      if (!checked) return checked.error();
+      if (checked->empty()) {
+        alias.erase("RoutingConfig");
+      } else {
+        alias["RoutingConfig"] = std::move(*checked);
+      }
+    } else if (const auto* existing = alias.if_contains("RoutingConfig")) {
+      // A new primary version must still differ from the weighted one.
+      auto checked = check_routing(existing->as_object(), record, main_version);
+      if (!checked) return checked.error();
+    }
+    alias["RevisionId"] = new_revision_id();
+    record.aliases[name] = alias;
+    updated = std::move(alias);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(200, updated);
 }
@@ -927,16 +920,13 @@ asio::awaitable<Reply> LambdaServiceImpl::delete_alias(Call& call) {
   auto ref = function_ref(call, 140);
   if (!ref) co_return ref.error();
   const std::string name = call.label("Name");
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        FunctionRecord record = *current;
-        // Deleting an alias that does not exist succeeds, as on Lambda.
-        record.aliases.erase(name);
-        record.event_invoke_configs.erase(name);
-        record.provisioned_concurrency.erase(name);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    // Deleting an alias that does not exist succeeds, as on Lambda.
+    record.aliases.erase(name);
+    record.event_invoke_configs.erase(name);
+    record.provisioned_concurrency.erase(name);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1004,42 +994,37 @@ asio::awaitable<Reply> LambdaServiceImpl::put_event_invoke_config(Call& call, bo
     }
   }
   json::object result;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->resolve_version(qualifier)) return function_not_found(scope_, *ref);
-        FunctionRecord record = *current;
-        json::object config;
-        const auto existing = record.event_invoke_configs.find(qualifier);
-        if (merge) {
-          if (existing == record.event_invoke_configs.end()) {
-            return resource_not_found(
-                fmt::format("The function {} doesn't have an EventInvokeConfig",
-                            scope_.qualified_arn(ref->name, qualifier)));
-          }
-          config = existing->second;
-        }
-        config["FunctionArn"] = scope_.qualified_arn(ref->name, qualifier);
-        config["LastModified"] = epoch_seconds();
-        if (*retries) config["MaximumRetryAttempts"] = **retries;
-        if (*age) config["MaximumEventAgeInSeconds"] = **age;
-        if (!merge) {
-          if (!config.contains("MaximumRetryAttempts")) config["MaximumRetryAttempts"] = 2;
-          if (!config.contains("MaximumEventAgeInSeconds"))
-            config["MaximumEventAgeInSeconds"] = 21600;
-        }
-        if (*destinations || !merge) {
-          json::object merged =
-              merge && config.contains("DestinationConfig")
-                  ? config["DestinationConfig"].as_object()
-                  : json::object{{"OnSuccess", json::object{}}, {"OnFailure", json::object{}}};
-          for (const auto& [kind, target] : destination_config) merged[kind] = target;
-          config["DestinationConfig"] = std::move(merged);
-        }
-        record.event_invoke_configs[qualifier] = config;
-        result = std::move(config);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.resolve_version(qualifier)) return function_not_found(scope_, *ref);
+    json::object config;
+    const auto existing = record.event_invoke_configs.find(qualifier);
+    if (merge) {
+      if (existing == record.event_invoke_configs.end()) {
+        return resource_not_found(fmt::format("The function {} doesn't have an EventInvokeConfig",
+                                              scope_.qualified_arn(ref->name, qualifier)));
+      }
+      config = existing->second;
+    }
+    config["FunctionArn"] = scope_.qualified_arn(ref->name, qualifier);
+    config["LastModified"] = epoch_seconds();
+    if (*retries) config["MaximumRetryAttempts"] = **retries;
+    if (*age) config["MaximumEventAgeInSeconds"] = **age;
+    if (!merge) {
+      if (!config.contains("MaximumRetryAttempts")) config["MaximumRetryAttempts"] = 2;
+      if (!config.contains("MaximumEventAgeInSeconds")) config["MaximumEventAgeInSeconds"] = 21600;
+    }
+    if (*destinations || !merge) {
+      json::object merged =
+          merge && config.contains("DestinationConfig")
+              ? config["DestinationConfig"].as_object()
+              : json::object{{"OnSuccess", json::object{}}, {"OnFailure", json::object{}}};
+      for (const auto& [kind, target] : destination_config) merged[kind] = target;
+      config["DestinationConfig"] = std::move(merged);
+    }
+    record.event_invoke_configs[qualifier] = config;
+    result = std::move(config);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(200, result);
 }
@@ -1062,17 +1047,14 @@ asio::awaitable<Reply> LambdaServiceImpl::delete_event_invoke_config(Call& call)
   auto ref = function_ref(call, 140);
   if (!ref) co_return ref.error();
   const std::string qualifier = ref->qualifier.empty() ? std::string(kLatest) : ref->qualifier;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->event_invoke_configs.contains(qualifier)) {
-          return resource_not_found(fmt::format("The function {} doesn't have an EventInvokeConfig",
-                                                scope_.qualified_arn(ref->name, qualifier)));
-        }
-        FunctionRecord record = *current;
-        record.event_invoke_configs.erase(qualifier);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.event_invoke_configs.contains(qualifier)) {
+      return resource_not_found(fmt::format("The function {} doesn't have an EventInvokeConfig",
+                                            scope_.qualified_arn(ref->name, qualifier)));
+    }
+    record.event_invoke_configs.erase(qualifier);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1109,28 +1091,25 @@ asio::awaitable<Reply> LambdaServiceImpl::put_concurrency(Call& call) {
       !checked) {
     co_return checked.error();
   }
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        // Lambda keeps 100 of the account's concurrency for functions without a reservation.
-        std::int64_t reserved_elsewhere = 0;
-        for (const auto& record : catalog_->all()) {
-          if (record->name != ref->name && record->reserved_concurrency) {
-            reserved_elsewhere += *record->reserved_concurrency;
-          }
-        }
-        const std::int64_t unreserved_minimum =
-            std::min<std::int64_t>(100, options_.account_concurrency / 10);
-        if (options_.account_concurrency - reserved_elsewhere - **reserved < unreserved_minimum) {
-          return invalid_parameter(
-              fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "
-                          "UnreservedConcurrentExecution below its minimum value of [{}].",
-                          unreserved_minimum));
-        }
-        FunctionRecord record = *current;
-        record.reserved_concurrency = static_cast<std::uint32_t>(**reserved);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    // Lambda keeps 100 of the account's concurrency for functions without a reservation.
+    std::int64_t reserved_elsewhere = 0;
+    for (const auto& other : catalog_->all()) {
+      if (other->name != ref->name && other->reserved_concurrency) {
+        reserved_elsewhere += *other->reserved_concurrency;
+      }
+    }
+    const std::int64_t unreserved_minimum =
+        std::min<std::int64_t>(100, options_.account_concurrency / 10);
+    if (options_.account_concurrency - reserved_elsewhere - **reserved < unreserved_minimum) {
+      return invalid_parameter(
+          fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "
+                      "UnreservedConcurrentExecution below its minimum value of [{}].",
+                      unreserved_minimum));
+    }
+    record.reserved_concurrency = static_cast<std::uint32_t>(**reserved);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(200, json::object{{"ReservedConcurrentExecutions", **reserved}});
 }
@@ -1150,13 +1129,10 @@ asio::awaitable<Reply> LambdaServiceImpl::get_concurrency(Call& call) {
 asio::awaitable<Reply> LambdaServiceImpl::delete_concurrency(Call& call) {
   auto ref = function_ref(call, 140);
   if (!ref) co_return ref.error();
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        FunctionRecord record = *current;
-        record.reserved_concurrency.reset();
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    record.reserved_concurrency.reset();
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1194,14 +1170,11 @@ asio::awaitable<Reply> LambdaServiceImpl::put_provisioned(Call& call) {
       !checked) {
     co_return checked.error();
   }
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->resolve_version(ref->qualifier)) return function_not_found(scope_, *ref);
-        FunctionRecord record = *current;
-        record.provisioned_concurrency[ref->qualifier] = static_cast<std::uint32_t>(**count);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.resolve_version(ref->qualifier)) return function_not_found(scope_, *ref);
+    record.provisioned_concurrency[ref->qualifier] = static_cast<std::uint32_t>(**count);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   auto view = provisioned_view(static_cast<std::uint32_t>(**count));
   co_return json_reply(202, view);
@@ -1222,15 +1195,11 @@ asio::awaitable<Reply> LambdaServiceImpl::delete_provisioned(Call& call) {
   auto ref = function_ref(call, 140);
   if (!ref) co_return ref.error();
   if (ref->qualifier.empty()) co_return missing("qualifier");
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->provisioned_concurrency.contains(ref->qualifier))
-          return provisioned_not_found();
-        FunctionRecord record = *current;
-        record.provisioned_concurrency.erase(ref->qualifier);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.provisioned_concurrency.contains(ref->qualifier)) return provisioned_not_found();
+    record.provisioned_concurrency.erase(ref->qualifier);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1312,36 +1281,32 @@ asio::awaitable<Reply> LambdaServiceImpl::add_permission(Call& call) {
   if (*source_arn) condition["ArnLike"] = {{"AWS:SourceArn", **source_arn}};
   if (!condition.empty()) statement["Condition"] = std::move(condition);
   const std::string scope_key = ref->qualifier;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!ref->qualifier.empty() && !current->resolve_version(ref->qualifier)) {
-          return function_not_found(scope_, *ref);
-        }
-        FunctionRecord record = *current;
-        json::value& slot = record.policy[scope_key];
-        if (!slot.is_object()) slot.emplace_object();
-        json::object& policy = slot.as_object();
-        if (*revision && policy.contains("RevisionId") &&
-            **revision != policy.at("RevisionId").as_string()) {
-          return precondition_failed();
-        }
-        json::array& statements = policy["Statement"].is_array()
-                                      ? policy["Statement"].as_array()
-                                      : policy["Statement"].emplace_array();
-        for (const auto& existing : statements) {
-          if (existing.as_object().at("Sid").as_string() == **sid) {
-            return resource_conflict(
-                fmt::format("The statement id ({}) provided already exists. Please provide a new "
-                            "statement id, or "
-                            "remove the existing statement.",
-                            **sid));
-          }
-        }
-        statements.push_back(statement);
-        policy["RevisionId"] = new_revision_id();
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!ref->qualifier.empty() && !record.resolve_version(ref->qualifier)) {
+      return function_not_found(scope_, *ref);
+    }
+    json::value& slot = record.policy[scope_key];
+    if (!slot.is_object()) slot.emplace_object();
+    json::object& policy = slot.as_object();
+    if (*revision && policy.contains("RevisionId") &&
+        **revision != policy.at("RevisionId").as_string()) {
+      return precondition_failed();
+    }
+    json::array& statements = policy["Statement"].is_array() ? policy["Statement"].as_array()
+                                                             : policy["Statement"].emplace_array();
+    for (const auto& existing : statements) {
+      if (existing.as_object().at("Sid").as_string() == **sid) {
+        return resource_conflict(
+            fmt::format("The statement id ({}) provided already exists. Please provide a new "
+                        "statement id, or "
+                        "remove the existing statement.",
+                        **sid));
+      }
+    }
+    statements.push_back(statement);
+    policy["RevisionId"] = new_revision_id();
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(201, json::object{{"Statement", json::serialize(statement)}});
 }
@@ -1367,27 +1332,24 @@ asio::awaitable<Reply> LambdaServiceImpl::remove_permission(Call& call) {
   if (!ref) co_return ref.error();
   const std::string sid = call.label("StatementId");
   const std::string revision = call.query("RevisionId");
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        FunctionRecord record = *current;
-        auto* policy = record.policy.if_contains(ref->qualifier);
-        const auto not_found =
-            resource_not_found(fmt::format("Statement {} is not found in resource policy.", sid));
-        if (policy == nullptr) return not_found;
-        auto& object = policy->as_object();
-        if (!revision.empty() && revision != object.at("RevisionId").as_string()) {
-          return precondition_failed();
-        }
-        auto& statements = object.at("Statement").as_array();
-        const auto it = std::find_if(
-            statements.begin(), statements.end(),
-            [&](const json::value& s) { return s.as_object().at("Sid").as_string() == sid; });
-        if (it == statements.end()) return not_found;
-        statements.erase(it);
-        object["RevisionId"] = new_revision_id();
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    auto* policy = record.policy.if_contains(ref->qualifier);
+    const auto not_found =
+        resource_not_found(fmt::format("Statement {} is not found in resource policy.", sid));
+    if (policy == nullptr) return not_found;
+    auto& object = policy->as_object();
+    if (!revision.empty() && revision != object.at("RevisionId").as_string()) {
+      return precondition_failed();
+    }
+    auto& statements = object.at("Statement").as_array();
+    const auto it = std::find_if(statements.begin(), statements.end(), [&](const json::value& s) {
+      return s.as_object().at("Sid").as_string() == sid;
+    });
+    if (it == statements.end()) return not_found;
+    statements.erase(it);
+    object["RevisionId"] = new_revision_id();
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1418,18 +1380,15 @@ asio::awaitable<Reply> LambdaServiceImpl::tag_resource(Call& call) {
   auto tags = get_object(call.body, "Tags");
   if (!tags) co_return tags.error();
   if (!*tags) co_return missing("tags");
-  auto stored =
-      co_await mutate(*name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {*name, ""});
-        FunctionRecord record = *current;
-        for (const auto& [key, value] : **tags) {
-          if (!value.is_string()) return wrong_type(key, "a string");
-          record.tags[key] = value;
-        }
-        if (record.tags.size() > 50)
-          return invalid_parameter("Number of tags exceeds resource tag limit.");
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(*name, [&](FunctionRecord& record) -> Result<void> {
+    for (const auto& [key, value] : **tags) {
+      if (!value.is_string()) return wrong_type(key, "a string");
+      record.tags[key] = value;
+    }
+    if (record.tags.size() > 50)
+      return invalid_parameter("Number of tags exceeds resource tag limit.");
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -1438,13 +1397,10 @@ asio::awaitable<Reply> LambdaServiceImpl::untag_resource(Call& call) {
   auto name = tagged_function(call, scope_);
   if (!name) co_return name.error();
   const auto keys = call.query_all("tagKeys");
-  auto stored =
-      co_await mutate(*name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {*name, ""});
-        FunctionRecord record = *current;
-        for (const auto& key : keys) record.tags.erase(key);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(*name, [&](FunctionRecord& record) -> Result<void> {
+    for (const auto& key : keys) record.tags.erase(key);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }

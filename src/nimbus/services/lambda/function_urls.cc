@@ -197,34 +197,31 @@ asio::awaitable<Reply> LambdaServiceImpl::create_url_config(Call& call) {
   auto cors = check_cors(call.body);
   if (!cors) co_return cors.error();
   json::object created;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->resolve_version(*qualifier)) return function_not_found(scope_, *ref);
-        const std::string arn =
-            scope_.qualified_arn(ref->name, *qualifier == kLatest ? "" : *qualifier);
-        if (current->url_configs.contains(*qualifier)) {
-          return resource_conflict(fmt::format(
-              "Failed to create function url config for [functionArn = {}]. Error message:  "
-              "FunctionUrlConfig exists for this Lambda function",
-              arn));
-        }
-        const std::string id = new_url_id();
-        const std::string now = aws::format_iso8601(std::chrono::system_clock::now());
-        json::object config{{"FunctionUrl", function_url(id)},
-                            {"FunctionArn", arn},
-                            {"AuthType", *auth},
-                            {"CreationTime", now},
-                            {"LastModifiedTime", now},
-                            {"InvokeMode", mode->empty() ? "BUFFERED" : *mode},
-                            {"UrlId", id}};
-        if (*cors) config["Cors"] = **cors;
-        FunctionRecord record = *current;
-        record.url_configs[*qualifier] = config;
-        created = url_view(std::move(config));
-        created.erase("LastModifiedTime");
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.resolve_version(*qualifier)) return function_not_found(scope_, *ref);
+    const std::string arn =
+        scope_.qualified_arn(ref->name, *qualifier == kLatest ? "" : *qualifier);
+    if (record.url_configs.contains(*qualifier)) {
+      return resource_conflict(fmt::format(
+          "Failed to create function url config for [functionArn = {}]. Error message:  "
+          "FunctionUrlConfig exists for this Lambda function",
+          arn));
+    }
+    const std::string id = new_url_id();
+    const std::string now = aws::format_iso8601(std::chrono::system_clock::now());
+    json::object config{{"FunctionUrl", function_url(id)},
+                        {"FunctionArn", arn},
+                        {"AuthType", *auth},
+                        {"CreationTime", now},
+                        {"LastModifiedTime", now},
+                        {"InvokeMode", mode->empty() ? "BUFFERED" : *mode},
+                        {"UrlId", id}};
+    if (*cors) config["Cors"] = **cors;
+    record.url_configs[*qualifier] = config;
+    created = url_view(std::move(config));
+    created.erase("LastModifiedTime");
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(201, created);
 }
@@ -253,21 +250,18 @@ asio::awaitable<Reply> LambdaServiceImpl::update_url_config(Call& call) {
   auto cors = check_cors(call.body);
   if (!cors) co_return cors.error();
   json::object updated;
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        const auto it = current->url_configs.find(*qualifier);
-        if (it == current->url_configs.end()) return url_not_found();
-        json::object config = it->second;
-        if (!auth->empty()) config["AuthType"] = *auth;
-        if (!mode->empty()) config["InvokeMode"] = *mode;
-        if (*cors) config["Cors"] = **cors;
-        config["LastModifiedTime"] = aws::format_iso8601(std::chrono::system_clock::now());
-        FunctionRecord record = *current;
-        record.url_configs[*qualifier] = config;
-        updated = url_view(std::move(config));
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    const auto it = record.url_configs.find(*qualifier);
+    if (it == record.url_configs.end()) return url_not_found();
+    json::object config = it->second;
+    if (!auth->empty()) config["AuthType"] = *auth;
+    if (!mode->empty()) config["InvokeMode"] = *mode;
+    if (*cors) config["Cors"] = **cors;
+    config["LastModifiedTime"] = aws::format_iso8601(std::chrono::system_clock::now());
+    record.url_configs[*qualifier] = config;
+    updated = url_view(std::move(config));
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return json_reply(200, updated);
 }
@@ -277,14 +271,11 @@ asio::awaitable<Reply> LambdaServiceImpl::delete_url_config(Call& call) {
   if (!ref) co_return ref.error();
   auto qualifier = url_qualifier(*ref);
   if (!qualifier) co_return qualifier.error();
-  auto stored =
-      co_await mutate(ref->name, [&](const FunctionRecord* current) -> Result<Catalog::Outcome> {
-        if (current == nullptr) return function_not_found(scope_, {ref->name, ""});
-        if (!current->url_configs.contains(*qualifier)) return url_not_found();
-        FunctionRecord record = *current;
-        record.url_configs.erase(*qualifier);
-        return Catalog::Outcome(std::move(record));
-      });
+  auto stored = co_await update(ref->name, [&](FunctionRecord& record) -> Result<void> {
+    if (!record.url_configs.contains(*qualifier)) return url_not_found();
+    record.url_configs.erase(*qualifier);
+    return ok();
+  });
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }

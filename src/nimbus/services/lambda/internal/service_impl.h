@@ -127,6 +127,20 @@ class LambdaServiceImpl final : public LambdaService {
       return catalog_->mutate(name, mutation);
     });
   }
+  // Changes an existing function's record: `edit(record)` changes a copy,
+  // which is stored if it returns ok; ResourceNotFoundException if the
+  // function does not exist.
+  template <class Edit>
+  boost::asio::awaitable<Result<void>> update(const std::string& name, Edit edit) {
+    auto mutation = [this, &name,
+                     &edit](const FunctionRecord* current) -> Result<Catalog::Outcome> {
+      if (current == nullptr) return function_not_found(scope_, {name, ""});
+      FunctionRecord record = *current;
+      if (auto edited = edit(record); !edited) return edited.error();
+      return Catalog::Outcome(std::move(record));
+    };
+    co_return co_await mutate(name, mutation);
+  }
   // The function a request names, with the qualifier merged from ?Qualifier=.
   Result<FunctionRef> function_ref(const Call& call, std::size_t max_length = 170) const;
   Result<std::shared_ptr<const FunctionRecord>> find(const FunctionRef& ref) const;
