@@ -1,8 +1,4 @@
 #include "nimbus/services/lambda/lambda_service.h"
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <random>
 
 #include <fmt/format.h>
@@ -729,23 +725,10 @@ asio::awaitable<Reply> LambdaServiceImpl::get_code_zip(Call& call) {
       call.query("token") != code_token(hex, static_cast<std::int64_t>(*expires))) {
     co_return AwsError("AccessDeniedException", "The code URL has expired or is not valid.", 403);
   }
-  auto path = code_.zip(hex);
-  auto bytes = co_await store_.run([&path](storage::Store&) -> Result<std::string> {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return resource_not_found("The code you requested does not exist.");
-    std::string out;
-    char buffer[65536];
-    for (;;) {
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-  });
+  auto bytes = co_await store_.run([this, &hex](storage::Store&) { return code_.read_zip(hex); });
   if (!bytes) co_return bytes.error();
-  co_return net::HttpResponse::with_body(200, "application/zip", std::move(*bytes));
+  if (!*bytes) co_return resource_not_found("The code you requested does not exist.");
+  co_return net::HttpResponse::with_body(200, "application/zip", std::move(**bytes));
 }
 
 }  // namespace internal

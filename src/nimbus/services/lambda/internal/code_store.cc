@@ -305,27 +305,32 @@ void CodeStore::release(const std::string& sha256_hex) {
   if (auto it = held_.find(sha256_hex); it != held_.end()) held_.erase(it);
 }
 
+Result<std::optional<std::string>> CodeStore::read_zip(const std::string& sha256_hex) const {
+  const fs::path zip_path = zip(sha256_hex);
+  const int fd = ::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::optional<std::string>();
+  FdCloser closer{fd};
+  std::string bytes;
+  std::array<char, 64 * 1024> buffer;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return AwsError::internal(fmt::format("cannot read {}", zip_path.string()));
+    if (n == 0) break;
+    bytes.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return std::optional<std::string>(std::move(bytes));
+}
+
 Result<void> CodeStore::ensure_unpacked(const std::string& sha256_hex) {
   std::error_code error;
   if (fs::is_directory(dir(sha256_hex), error)) return ok();
-  const fs::path zip_path = zip(sha256_hex);
-  std::string bytes;
-  {
-    const int fd = ::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return AwsError::internal(fmt::format("the code {} is missing", zip_path.string()));
-    }
-    FdCloser closer{fd};
-    std::array<char, 64 * 1024> buffer;
-    for (;;) {
-      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return AwsError::internal(fmt::format("cannot read {}", zip_path.string()));
-      if (n == 0) break;
-      bytes.append(buffer.data(), static_cast<std::size_t>(n));
-    }
+  auto bytes = read_zip(sha256_hex);
+  if (!bytes) return bytes.error();
+  if (!*bytes) {
+    return AwsError::internal(fmt::format("the code {} is missing", zip(sha256_hex).string()));
   }
-  return unpack(bytes, sha256_hex);
+  return unpack(**bytes, sha256_hex);
 }
 
 void CodeStore::collect(const std::set<std::string>& referenced_hex) {

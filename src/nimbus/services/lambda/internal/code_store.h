@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,6 +40,9 @@ class CodeStore {
   Result<StoredCode> put(std::string_view zip);
   // The caller no longer needs put()'s result protected from collect().
   void release(const std::string& sha256_hex);
+
+  // The kept zip's bytes; nullopt if there is none. Blocks on disk.
+  Result<std::optional<std::string>> read_zip(const std::string& sha256_hex) const;
 
   // Unpacks the kept zip again if its directory is missing (after a crash).
   Result<void> ensure_unpacked(const std::string& sha256_hex);
