@@ -159,3 +159,17 @@ class NimbusServer:
         status, body = self.get("/_nimbus/health")
         assert status == 200
         return json.loads(body)
+
+
+SIGNING_KEY = ("AKIAALICE00000000001", "s3cret")
+
+
+def signed_server(directory, *flags):
+    """A server with `--auth sigv4` whose one key (alice's, SIGNING_KEY) is
+    written to `directory`; its clients sign with that key."""
+    keys = pathlib.Path(directory) / "keys.ini"
+    keys.write_text(f"[alice]\naws_access_key_id = {SIGNING_KEY[0]}\n"
+                    f"aws_secret_access_key = {SIGNING_KEY[1]}\n")
+    return NimbusServer("--auth", "sigv4", "--credentials-file", str(keys), *flags,
+                        access_key=SIGNING_KEY[0], secret_key=SIGNING_KEY[1])
+

@@ -5,7 +5,7 @@ import json
 import subprocess
 
 from lambda_support import ECHO_NODE, create_function, node_zip
-from nimbus_harness import NimbusServer, nimbus_binary
+from nimbus_harness import SIGNING_KEY, nimbus_binary, signed_server
 
 
 def nimbus(endpoint, *args, env_extra=None):
@@ -54,15 +54,12 @@ def test_functions_lists_every_function(nimbus_factory):
 
 
 def test_the_client_signs_with_the_environments_credentials(tmp_path):
-    keys = tmp_path / "keys.ini"
-    keys.write_text("[alice]\naws_access_key_id = AKIAALICE00000000001\naws_secret_access_key = s3cret\n")
-    with NimbusServer("--auth", "sigv4", "--credentials-file", str(keys),
-                      access_key="AKIAALICE00000000001", secret_key="s3cret") as server:
+    with signed_server(tmp_path) as server:
         create_function(server.client("lambda"), "signed", node_zip(ECHO_NODE))
         unsigned = nimbus(server.endpoint, "functions")
         assert unsigned.returncode == 1 and "MissingAuthenticationToken" in unsigned.stderr
         signed = nimbus(server.endpoint, "invoke", "signed", "--payload", "{}",
-                        env_extra={"AWS_ACCESS_KEY_ID": "AKIAALICE00000000001",
-                                   "AWS_SECRET_ACCESS_KEY": "s3cret"})
+                        env_extra={"AWS_ACCESS_KEY_ID": SIGNING_KEY[0],
+                                   "AWS_SECRET_ACCESS_KEY": SIGNING_KEY[1]})
         assert signed.returncode == 0, signed.stderr
         assert json.loads(signed.stdout)["event"] == {}

@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 
 from lambda_support import ECHO_NODE, ROLE, code_sha256, create_function, invoke_json, make_zip, node_zip
-from nimbus_harness import AWS_CLI, NimbusServer
+from nimbus_harness import AWS_CLI, NimbusServer, signed_server
 
 ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -298,10 +298,7 @@ def test_functions_versions_and_aliases_survive_kill_9(tmp_path):
 
 
 def test_code_location_works_unsigned_with_sigv4_on(tmp_path):
-    keys = tmp_path / "keys.ini"
-    keys.write_text("[alice]\naws_access_key_id = AKIAALICE00000000001\naws_secret_access_key = s3cret\n")
-    with NimbusServer("--auth", "sigv4", "--credentials-file", str(keys),
-                      access_key="AKIAALICE00000000001", secret_key="s3cret") as server:
+    with signed_server(tmp_path) as server:
         client = server.client("lambda")
         zip_bytes = node_zip(ECHO_NODE)
         create_function(client, "signed", zip_bytes)

@@ -10,7 +10,7 @@ import botocore.exceptions
 import pytest
 
 from lambda_support import create_function, node_zip
-from nimbus_harness import NimbusServer
+from nimbus_harness import NimbusServer, signed_server
 
 WEB_NODE = """
 export const handler = async (event) => {
@@ -133,10 +133,7 @@ def test_cors_preflight_and_headers(nimbus):
 
 
 def test_auth_types_with_sigv4_on(tmp_path):
-    keys = tmp_path / "keys.ini"
-    keys.write_text("[alice]\naws_access_key_id = AKIAALICE00000000001\naws_secret_access_key = s3cret\n")
-    with NimbusServer("--auth", "sigv4", "--credentials-file", str(keys),
-                      access_key="AKIAALICE00000000001", secret_key="s3cret") as server:
+    with signed_server(tmp_path) as server:
         client = server.client("lambda")
         create_function(client, "open", node_zip(WEB_NODE))
         create_function(client, "closed", node_zip(WEB_NODE))
