@@ -1,4 +1,5 @@
 #include "nimbus/services/lambda/lambda_service.h"
+
 #include <random>
 
 #include <fmt/format.h>
