@@ -689,7 +689,7 @@ asio::awaitable<Reply> LambdaServiceImpl::delete_function(Call& call) {
           record.provisioned_concurrency.erase(ref->qualifier);
           return Catalog::Outcome(std::move(record));
         });
-    if (done) code_.collect(catalog_->referenced_code());
+    if (done) code_.collect(referenced_code(*catalog_));
     return done;
   });
   if (!stored) co_return stored.error();

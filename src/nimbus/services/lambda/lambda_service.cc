@@ -222,16 +222,16 @@ LambdaServiceImpl::LambdaServiceImpl(LambdaServiceOptions options, storage::Asyn
 
 Result<void> LambdaServiceImpl::open() {
   if (auto opened = code_.open(); !opened) return opened;
-  auto catalog = Catalog::open(store_.store());
+  auto catalog = Catalog::open(store_.store(), kFunctionsKeyspace);
   if (!catalog) return catalog.error();
   catalog_ = std::move(*catalog);
   // Code whose directory a crash lost is unpacked again from its zip.
-  for (const auto& hash : catalog_->referenced_code()) {
+  for (const auto& hash : referenced_code(*catalog_)) {
     if (auto unpacked = code_.ensure_unpacked(hash); !unpacked) {
       spdlog::error("lambda: {}", unpacked.error().message());
     }
   }
-  code_.collect(catalog_->referenced_code());
+  code_.collect(referenced_code(*catalog_));
   for (const auto& record : catalog_->all()) sync_engine(nullptr, record.get());
   catalog_->set_listener([this](const FunctionRecord* before, const FunctionRecord* after) {
     sync_engine(before, after);

@@ -2,6 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/encoding.h"
@@ -238,6 +239,15 @@ json::value FunctionRecord::to_json() const {
   out["last_version"] = last_version;
   out["published_revision"] = published_revision;
   return out;
+}
+
+std::string FunctionRecord::encode() const { return json::serialize(to_json()); }
+
+Result<FunctionRecord> FunctionRecord::decode(std::string_view text) {
+  boost::system::error_code error;
+  auto value = json::parse(text, error);
+  if (error) return AwsError::internal(fmt::format("not JSON: {}", error.message()));
+  return from_json(value);
 }
 
 Result<FunctionRecord> FunctionRecord::from_json(const json::value& value) {

@@ -83,6 +83,9 @@ struct FunctionRecord {
 
   boost::json::value to_json() const;
   static Result<FunctionRecord> from_json(const boost::json::value& json);
+  // As stored (storage::RecordCatalog): the JSON text.
+  std::string encode() const;
+  static Result<FunctionRecord> decode(std::string_view text);
 };
 
 // The hex SHA-256 a configuration's CodeSha256 names.
