@@ -1,6 +1,6 @@
 // Lambda proxy payloads and event streams: what a function returns (outside
-// input: user code) goes through the payload-2.0 response mapping; an
-// arbitrary request line, headers and body through the event builder; and
+// input: user code) goes through both payload formats' response mappings; an
+// arbitrary request line, headers and body through both event builders; and
 // the bytes through the event-stream decoder, whose encoding must round-trip.
 
 #include <cstdint>
@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   (void)nimbus::aws::proxy_response_v2(input);
+  (void)nimbus::aws::proxy_response_v1(input);
 
   // Layout: target \n header lines "Name: value" \n\n body.
   nimbus::net::HttpRequest request;
@@ -35,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   nimbus::aws::ProxyRequestFacts facts;
   facts.raw_path = std::string(request.path());
   (void)nimbus::aws::proxy_event_v2(request, facts);
+  (void)nimbus::aws::proxy_event_v1(request, facts, nimbus::aws::HeaderNames::kAsSent);
 
   for (const auto& message : nimbus::aws::decode_event_messages(input)) {
     if (message.headers.size() > 255) continue;

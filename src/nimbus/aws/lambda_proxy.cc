@@ -4,6 +4,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -28,6 +29,100 @@ std::string value_text(const json::value& value) {
 
 }  // namespace
 
+namespace {
+
+struct QueryParameters {
+  // In order of first appearance; every value kept.
+  std::vector<std::pair<std::string, std::vector<std::string>>> values;
+
+  void add(std::string key, std::string value) {
+    for (auto& [name, list] : values) {
+      if (name == key) {
+        list.push_back(std::move(value));
+        return;
+      }
+    }
+    values.emplace_back(std::move(key), std::vector<std::string>{std::move(value)});
+  }
+};
+
+QueryParameters query_parameters(std::string_view raw_query) {
+  QueryParameters out;
+  if (raw_query.empty()) return out;
+  for (const auto pair : split(raw_query, '&')) {
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    auto key = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
+    auto value = equals == std::string_view::npos
+                     ? std::optional<std::string>("")
+                     : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
+    if (!key || !value) continue;
+    out.add(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+std::int64_t epoch_ms(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::string request_time(std::chrono::system_clock::time_point time) {
+  return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", std::chrono::floor<std::chrono::seconds>(time));
+}
+
+json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  json::object out;
+  for (const auto& [key, value] : pairs) out[key] = value;
+  return out;
+}
+
+// Sets "body" and "isBase64Encoded" as both payload formats do.
+void set_body(json::object& event, const net::HttpRequest& request, json::value absent) {
+  if (request.body.empty()) {
+    event["body"] = std::move(absent);
+    event["isBase64Encoded"] = false;
+    return;
+  }
+  const bool text = is_text(request.headers.get("Content-Type").value_or(""));
+  event["body"] = text ? request.body : base64_encode(request.body);
+  event["isBase64Encoded"] = !text;
+}
+
+// The status a function asked for, if it is a real one.
+std::optional<int> status_code(const json::value& status) {
+  std::optional<std::uint64_t> code;
+  if (status.is_int64() && status.as_int64() >= 0) {
+    code = static_cast<std::uint64_t>(status.as_int64());
+  } else if (status.is_string()) {
+    code = parse_uint(status.as_string());
+  }
+  if (!code || *code < 100 || *code > 599) return std::nullopt;
+  return static_cast<int>(*code);
+}
+
+// The body a structured response carries, base64-decoded when it says so.
+std::optional<std::string> response_body(const json::object& object) {
+  const auto* body = object.if_contains("body");
+  if (body == nullptr || body->is_null()) return std::string();
+  std::string text = value_text(*body);
+  const auto* encoded = object.if_contains("isBase64Encoded");
+  if (encoded && encoded->is_bool() && encoded->as_bool()) {
+    auto decoded = base64_decode(text);
+    if (!decoded) return std::nullopt;
+    return std::move(*decoded);
+  }
+  return text;
+}
+
+net::HttpResponse internal_server_error() { return gateway_message(500, "Internal Server Error"); }
+
+}  // namespace
+
+net::HttpResponse gateway_message(int status, std::string_view message) {
+  return net::HttpResponse::with_body(status, "application/json",
+                                      json::serialize(json::object{{"message", message}}));
+}
+
 json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts) {
   json::object headers;
   json::array cookies;
@@ -47,34 +142,17 @@ json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestF
     }
   }
   const std::string raw_query(request.query());
-  std::map<std::string, std::string> parameters;
-  if (!raw_query.empty()) {
-    for (const auto pair : split(raw_query, '&')) {
-      if (pair.empty()) continue;
-      const auto equals = pair.find('=');
-      auto key = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
-      auto value = equals == std::string_view::npos
-                       ? std::optional<std::string>("")
-                       : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
-      if (!key || !value) continue;
-      auto [it, inserted] = parameters.emplace(*key, *value);
-      if (!inserted) it->second += "," + *value;
-    }
-  }
-  const auto epoch_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(facts.time.time_since_epoch()).count();
-  const auto content_type = request.headers.get("Content-Type").value_or("");
-
   json::object event;
   event["version"] = "2.0";
-  event["routeKey"] = "$default";
+  event["routeKey"] = facts.route_key;
   event["rawPath"] = facts.raw_path;
   event["rawQueryString"] = raw_query;
   if (!cookies.empty()) event["cookies"] = std::move(cookies);
   event["headers"] = std::move(headers);
-  if (!parameters.empty()) {
+  if (auto parameters = query_parameters(raw_query); !parameters.values.empty()) {
     json::object query;
-    for (auto& [key, value] : parameters) query[key] = std::move(value);
+    for (auto& [key, values] : parameters.values)
+      query[key] = fmt::format("{}", fmt::join(values, ","));
     event["queryStringParameters"] = std::move(query);
   }
   json::object http{{"method", request.method},
@@ -82,25 +160,104 @@ json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestF
                     {"protocol", "HTTP/1.1"},
                     {"sourceIp", request.remote_address},
                     {"userAgent", request.headers.get("User-Agent").value_or("")}};
-  event["requestContext"] = {
-      {"accountId", facts.account_id},
-      {"apiId", facts.api_id},
-      {"domainName", facts.domain_name},
-      {"domainPrefix", facts.domain_prefix},
-      {"http", std::move(http)},
-      {"requestId", facts.request_id},
-      {"routeKey", "$default"},
-      {"stage", "$default"},
-      {"time", fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000",
-                           std::chrono::floor<std::chrono::seconds>(facts.time))},
-      {"timeEpoch", epoch_ms}};
-  if (!request.body.empty()) {
-    const bool text = is_text(content_type);
-    event["body"] = text ? request.body : base64_encode(request.body);
-    event["isBase64Encoded"] = !text;
-  } else {
-    event["isBase64Encoded"] = false;
+  json::object context{{"accountId", facts.account_id},    {"apiId", facts.api_id},
+                       {"domainName", facts.domain_name},  {"domainPrefix", facts.domain_prefix},
+                       {"http", std::move(http)},          {"requestId", facts.request_id},
+                       {"routeKey", facts.route_key},      {"stage", facts.stage},
+                       {"time", request_time(facts.time)}, {"timeEpoch", epoch_ms(facts.time)}};
+  if (facts.authorizer) context["authorizer"] = *facts.authorizer;
+  event["requestContext"] = std::move(context);
+  if (!facts.path_parameters.empty()) {
+    event["pathParameters"] = pairs_object(facts.path_parameters);
   }
+  if (!facts.stage_variables.empty()) {
+    event["stageVariables"] = pairs_object(facts.stage_variables);
+  }
+  set_body(event, request, nullptr);
+  if (request.body.empty()) event.erase("body");
+  return event;
+}
+
+json::object proxy_event_v1(const net::HttpRequest& request, const ProxyRequestFacts& facts,
+                            HeaderNames names) {
+  json::object headers;
+  json::object multi_headers;
+  for (const auto& [name, value] : request.headers) {
+    std::string key = names == HeaderNames::kLowerCase ? to_lower(name) : name;
+    headers[key] = value;
+    auto& list = multi_headers[key];
+    if (!list.is_array()) list = json::array();
+    list.as_array().emplace_back(value);
+  }
+  const auto parameters = query_parameters(request.query());
+  json::value query = nullptr;
+  json::value multi_query = nullptr;
+  if (!parameters.values.empty()) {
+    json::object single;
+    json::object multi;
+    for (const auto& [key, values] : parameters.values) {
+      single[key] = values.back();
+      json::array list;
+      for (const auto& value : values) list.emplace_back(value);
+      multi[key] = std::move(list);
+    }
+    query = std::move(single);
+    multi_query = std::move(multi);
+  }
+  const bool signed_request = !facts.caller_arn.empty();
+  auto or_null = [](const std::string& text) -> json::value {
+    if (text.empty()) return nullptr;
+    return json::value(text);
+  };
+  json::object identity{
+      {"accessKey", or_null(facts.caller_access_key)},
+      {"accountId", signed_request ? json::value(facts.account_id) : json::value(nullptr)},
+      {"caller", or_null(facts.caller_arn)},
+      {"cognitoAuthenticationProvider", nullptr},
+      {"cognitoAuthenticationType", nullptr},
+      {"cognitoIdentityId", nullptr},
+      {"cognitoIdentityPoolId", nullptr},
+      {"principalOrgId", nullptr},
+      {"sourceIp", request.remote_address},
+      {"user", or_null(facts.caller_arn)},
+      {"userAgent", request.headers.get("User-Agent").value_or("")},
+      {"userArn", or_null(facts.caller_arn)}};
+  const std::string resource = facts.resource_path.empty() ? facts.raw_path : facts.resource_path;
+  json::object context{{"accountId", facts.account_id},
+                       {"apiId", facts.api_id},
+                       {"domainName", facts.domain_name},
+                       {"domainPrefix", facts.domain_prefix},
+                       {"extendedRequestId", facts.request_id},
+                       {"httpMethod", request.method},
+                       {"identity", std::move(identity)},
+                       {"path", facts.raw_path},
+                       {"protocol", "HTTP/1.1"},
+                       {"requestId", facts.request_id},
+                       {"requestTime", request_time(facts.time)},
+                       {"requestTimeEpoch", epoch_ms(facts.time)},
+                       {"resourceId", nullptr},
+                       {"resourcePath", resource},
+                       {"stage", facts.stage}};
+  context["authorizer"] = facts.authorizer
+                              ? json::value(*facts.authorizer)
+                              : json::value(json::object{{"claims", nullptr}, {"scopes", nullptr}});
+  json::object event;
+  event["version"] = "1.0";
+  event["resource"] = resource;
+  event["path"] = facts.raw_path;
+  event["httpMethod"] = request.method;
+  event["headers"] = std::move(headers);
+  event["multiValueHeaders"] = std::move(multi_headers);
+  event["queryStringParameters"] = std::move(query);
+  event["multiValueQueryStringParameters"] = std::move(multi_query);
+  event["requestContext"] = std::move(context);
+  event["pathParameters"] = facts.path_parameters.empty()
+                                ? json::value(nullptr)
+                                : json::value(pairs_object(facts.path_parameters));
+  event["stageVariables"] = facts.stage_variables.empty()
+                                ? json::value(nullptr)
+                                : json::value(pairs_object(facts.stage_variables));
+  set_body(event, request, nullptr);
   return event;
 }
 
@@ -118,20 +275,11 @@ net::HttpResponse proxy_response_v2(std::string_view payload) {
     }
     return net::HttpResponse::with_body(200, "application/json", std::string(payload));
   }
+  const auto status = status_code(object->at("statusCode"));
+  auto body = response_body(*object);
+  if (!status || !body) return internal_server_error();
   net::HttpResponse response;
-  const auto& status = object->at("statusCode");
-  if (status.is_int64()) {
-    const auto code = status.as_int64();
-    response.status = code >= 100 && code <= 599 ? static_cast<int>(code) : 500;
-  } else if (status.is_uint64()) {
-    response.status = 500;  // only past INT64_MAX is a number stored unsigned
-  } else if (status.is_string()) {
-    const auto code = parse_uint(status.as_string()).value_or(500);
-    response.status = code >= 100 && code <= 599 ? static_cast<int>(code) : 500;
-  } else {
-    response.status = 500;
-  }
-  if (response.status < 100 || response.status > 599) response.status = 500;
+  response.status = *status;
   if (const auto* headers = object->if_contains("headers"); headers && headers->is_object()) {
     for (const auto& [name, header_value] : headers->as_object()) {
       response.headers.add(std::string(name), value_text(header_value));
@@ -142,15 +290,50 @@ net::HttpResponse proxy_response_v2(std::string_view payload) {
       response.headers.add("Set-Cookie", value_text(cookie));
     }
   }
-  if (const auto* body = object->if_contains("body"); body && !body->is_null()) {
-    std::string text = value_text(*body);
-    const auto* encoded = object->if_contains("isBase64Encoded");
-    if (encoded && encoded->is_bool() && encoded->as_bool()) {
-      auto decoded = base64_decode(text);
-      text = decoded ? std::move(*decoded) : std::string();
-    }
-    response.body = std::move(text);
+  response.body = std::move(*body);
+  if (!response.headers.contains("Content-Type")) {
+    response.headers.add("Content-Type", "application/json");
   }
+  return response;
+}
+
+std::optional<net::HttpResponse> proxy_response_v1(std::string_view payload) {
+  boost::system::error_code error;
+  const auto value = json::parse(payload, error);
+  const auto* object = error ? nullptr : value.if_object();
+  if (object == nullptr) return std::nullopt;
+  const auto* status_value = object->if_contains("statusCode");
+  const auto status = status_value ? status_code(*status_value) : std::nullopt;
+  auto body = response_body(*object);
+  if (!status || !body) return std::nullopt;
+  net::HttpResponse response;
+  response.status = *status;
+  // Both maps are merged; where both name a header, multiValueHeaders wins.
+  const auto* headers = object->if_contains("headers");
+  const auto* multi = object->if_contains("multiValueHeaders");
+  if ((headers && !headers->is_null() && !headers->is_object()) ||
+      (multi && !multi->is_null() && !multi->is_object())) {
+    return std::nullopt;
+  }
+  std::map<std::string, bool> in_multi;
+  if (multi && multi->is_object()) {
+    for (const auto& [name, values] : multi->as_object()) in_multi[to_lower(name)] = true;
+  }
+  if (headers && headers->is_object()) {
+    for (const auto& [name, header_value] : headers->as_object()) {
+      if (in_multi.contains(to_lower(name))) continue;
+      response.headers.add(std::string(name), value_text(header_value));
+    }
+  }
+  if (multi && multi->is_object()) {
+    for (const auto& [name, values] : multi->as_object()) {
+      if (!values.is_array()) return std::nullopt;
+      for (const auto& item : values.as_array()) {
+        response.headers.add(std::string(name), value_text(item));
+      }
+    }
+  }
+  response.body = std::move(*body);
   if (!response.headers.contains("Content-Type")) {
     response.headers.add("Content-Type", "application/json");
   }

@@ -92,5 +92,87 @@ TEST(LambdaProxyTest, AnythingElseIsAJsonBody) {
   EXPECT_EQ(proxy_response_v2(R"("plain words")").body, "plain words");
 }
 
+TEST(LambdaProxyTest, TheVersion2EventCarriesRouteStageAndParameters) {
+  auto request = request_with("GET", "/prod/items/7");
+  auto with_route = facts();
+  with_route.raw_path = "/prod/items/7";
+  with_route.route_key = "GET /items/{id}";
+  with_route.stage = "prod";
+  with_route.path_parameters = {{"id", "7"}};
+  with_route.stage_variables = {{"color", "blue"}};
+  with_route.authorizer = boost::json::object{{"lambda", boost::json::object{{"user", "ann"}}}};
+  const auto event = proxy_event_v2(request, with_route);
+  EXPECT_EQ(event.at("routeKey"), "GET /items/{id}");
+  EXPECT_EQ(event.at("pathParameters").at("id"), "7");
+  EXPECT_EQ(event.at("stageVariables").at("color"), "blue");
+  EXPECT_EQ(event.at("requestContext").at("stage"), "prod");
+  EXPECT_EQ(event.at("requestContext").at("authorizer").at("lambda").at("user"), "ann");
+  // Absent members are omitted in 2.0.
+  EXPECT_FALSE(event.contains("body"));
+  EXPECT_FALSE(event.contains("queryStringParameters"));
+  EXPECT_FALSE(proxy_event_v2(request, facts()).contains("stageVariables"));
+}
+
+TEST(LambdaProxyTest, BuildsTheVersion1Event) {
+  auto request = request_with("POST", "/items/7?a=1&a=2&b=x", "hi");
+  request.headers.add("X-Multi", "one");
+  request.headers.add("X-Multi", "two");
+  request.headers.add("User-Agent", "curl/8");
+  auto with_route = facts();
+  with_route.raw_path = "/items/7";
+  with_route.resource_path = "/items/{id}";
+  with_route.path_parameters = {{"id", "7"}};
+  const auto event = proxy_event_v1(request, with_route, HeaderNames::kLowerCase);
+  EXPECT_EQ(event.at("version"), "1.0");
+  EXPECT_EQ(event.at("resource"), "/items/{id}");
+  EXPECT_EQ(event.at("path"), "/items/7");
+  EXPECT_EQ(event.at("httpMethod"), "POST");
+  EXPECT_EQ(event.at("headers").at("x-multi"), "two");
+  EXPECT_EQ(boost::json::serialize(event.at("multiValueHeaders").at("x-multi")),
+            R"(["one","two"])");
+  EXPECT_EQ(event.at("queryStringParameters").at("a"), "2");
+  EXPECT_EQ(boost::json::serialize(event.at("multiValueQueryStringParameters").at("a")),
+            R"(["1","2"])");
+  EXPECT_EQ(event.at("pathParameters").at("id"), "7");
+  EXPECT_TRUE(event.at("stageVariables").is_null());
+  EXPECT_EQ(event.at("body"), "hi");
+  const auto& context = event.at("requestContext");
+  EXPECT_EQ(context.at("resourcePath"), "/items/{id}");
+  EXPECT_EQ(context.at("requestTimeEpoch"), 1583348638390);
+  EXPECT_EQ(context.at("identity").at("sourceIp"), "127.0.0.1");
+  EXPECT_TRUE(context.at("identity").at("caller").is_null());
+  // REST APIs keep header names as sent.
+  const auto as_sent = proxy_event_v1(request, with_route, HeaderNames::kAsSent);
+  EXPECT_TRUE(as_sent.at("headers").as_object().contains("X-Multi"));
+  // Without a body or query string those members are null.
+  const auto bare = proxy_event_v1(request_with("GET", "/"), facts(), HeaderNames::kLowerCase);
+  EXPECT_TRUE(bare.at("body").is_null());
+  EXPECT_TRUE(bare.at("queryStringParameters").is_null());
+}
+
+TEST(LambdaProxyTest, MapsAVersion1Response) {
+  const auto response =
+      proxy_response_v1(R"({"statusCode":202,"headers":{"x-a":"1","x-b":"single"},)"
+                        R"("multiValueHeaders":{"x-b":["m1","m2"]},"body":"ok"})");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 202);
+  EXPECT_EQ(response->body, "ok");
+  EXPECT_EQ(response->headers.get("x-a"), "1");
+  EXPECT_EQ(response->headers.get_joined("x-b"), "m1,m2");  // multiValueHeaders wins
+  EXPECT_EQ(response->headers.get("Content-Type"), "application/json");
+  EXPECT_FALSE(proxy_response_v1(R"({"body":"no status"})"));
+  EXPECT_FALSE(proxy_response_v1(R"("text")"));
+  EXPECT_FALSE(proxy_response_v1("not json"));
+  EXPECT_FALSE(proxy_response_v1(R"({"statusCode":200,"headers":"x"})"));
+}
+
+TEST(LambdaProxyTest, GatewayMessagesAreApiGatewaysShape) {
+  const auto response = gateway_message(404, "Not Found");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.body, R"({"message":"Not Found"})");
+  EXPECT_EQ(proxy_response_v2(R"({"statusCode":-1})").body,
+            R"({"message":"Internal Server Error"})");
+}
+
 }  // namespace
 }  // namespace nimbus::aws

@@ -92,6 +92,22 @@ std::optional<RestRoutes::Match> RestRoutes::match(std::string_view method,
   return std::nullopt;
 }
 
+std::vector<std::string> query_values(const net::HttpRequest& request, std::string_view name) {
+  std::vector<std::string> out;
+  const auto query_string = request.query();
+  if (query_string.empty()) return out;
+  for (const auto pair : split(query_string, '&')) {
+    const auto equals = pair.find('=');
+    const auto key = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
+    if (!key || *key != name) continue;
+    auto value = equals == std::string_view::npos
+                     ? std::optional<std::string>(std::string())
+                     : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
+    if (value) out.push_back(std::move(*value));
+  }
+  return out;
+}
+
 net::HttpResponse rest_json_response(int status, const boost::json::value& output) {
   return net::HttpResponse::with_body(status, "application/json", boost::json::serialize(output));
 }

@@ -45,6 +45,10 @@ class RestRoutes {
   std::vector<Route> routes_;
 };
 
+// Every value of the query parameter `name`, percent-decoded ('+' is a
+// space), in order.
+std::vector<std::string> query_values(const net::HttpRequest& request, std::string_view name);
+
 net::HttpResponse rest_json_response(int status, const boost::json::value& output);
 net::HttpResponse rest_xml_response(int status, std::string xml);
 

@@ -228,6 +228,21 @@ boost::asio::awaitable<net::HttpResponse> Router::handle_safely(Service& service
   co_return response;
 }
 
+boost::asio::awaitable<net::HttpResponse> Router::dispatch(const RequestContext& context,
+                                                           net::HttpRequest& request) const {
+  Service* service = route(request);
+  const Protocol protocol = protocol_for(request, service);
+  if (service == nullptr) {
+    co_return error_response(protocol,
+                             AwsError("UnknownOperationException",
+                                      fmt::format("No service at this endpoint answers {} {}",
+                                                  request.method, request.path()),
+                                      404),
+                             context.request_id);
+  }
+  co_return co_await handle_safely(*service, context, request, protocol);
+}
+
 boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest request) {
   const auto started = clock_.steady_now();
   RequestContext context;
@@ -241,6 +256,10 @@ boost::asio::awaitable<net::HttpResponse> Router::handle(net::HttpRequest reques
   auto found = find_signature(request);
   Service* service = route(request);
   const bool public_endpoint = service != nullptr && route_public(request) == service;
+  // On a public endpoint the Authorization header may be the application's
+  // own (a bearer token for an API's authorizer): what is not a SigV4
+  // signature there leaves the request unsigned.
+  if (public_endpoint && found && !*found) found.reset();
   net::HttpResponse response;
   const Protocol protocol = protocol_for(request, service);
   if (found && !*found) {

@@ -40,11 +40,18 @@ class Router final : public net::HttpHandler {
   Result<void> add(Service& service);
   const std::vector<Service*>& services() const { return services_; }
   const RouterOptions& options() const { return options_; }
+  const env::Clock& clock() const { return clock_; }
 
   // The service a request is for, from its head alone; nullptr if none.
   Service* route(const net::HttpRequest& head) const;
   // The service whose public endpoint (host or path) the request is for.
   Service* route_public(const net::HttpRequest& head) const;
+
+  // A request one service makes of another on a caller's behalf (see
+  // client.h): routed like any other, not authenticated again. Unknown
+  // paths get the routing error.
+  boost::asio::awaitable<net::HttpResponse> dispatch(const RequestContext& context,
+                                                     net::HttpRequest& request) const;
 
   std::size_t body_limit(const net::HttpRequest& head) const override;
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "nimbus/aws/client.h"
 #include "nimbus/aws/sigv4.h"
 
 namespace nimbus::aws {
@@ -230,6 +231,43 @@ TEST_F(RouterTest, PublicEndpointsTakeUnsignedRequestsEvenWithSigV4) {
       "SignedHeaders=host;x-amz-date, Signature=" +
           std::string(64, '0'));
   EXPECT_EQ(call(forged).status, 403);
+  // An Authorization header that is not SigV4 is the application's.
+  auto bearer = request("GET", "/_lambda/url/abc123/");
+  bearer.headers.add("Authorization", "Bearer token-for-the-app");
+  response = call(bearer);
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "lambda");
+  // Elsewhere it is still a malformed signature.
+  auto api_call = request("GET", "/2015-03-31/functions/");
+  api_call.headers.add("Authorization", "Bearer token-for-the-app");
+  EXPECT_EQ(call(api_call).status, 403);
+}
+
+TEST_F(RouterTest, TheInProcessClientCallsAServiceAsTheCaller) {
+  make_router(AuthMode::kSigV4);
+  RequestContext caller;
+  caller.request_id = "outer";
+  caller.region = "eu-west-1";
+  caller.account_id = "123456789012";
+  caller.caller.arn = "arn:aws:iam::123456789012:user/alice";
+  Client client(*router_);
+  // Unsigned, yet served: the calling service vouches for its caller.
+  boost::asio::io_context context;
+  auto future =
+      boost::asio::co_spawn(context, client.call(caller, request("GET", "/2015-03-31/functions/")),
+                            boost::asio::use_future);
+  context.run();
+  const auto response = future.get();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "lambda");
+  EXPECT_EQ(response.headers.get("X-Caller-Arn"), "arn:aws:iam::123456789012:user/alice");
+  EXPECT_EQ(response.headers.get("X-Region"), "eu-west-1");
+  // A path no service answers is the routing error, not a crash.
+  boost::asio::io_context again;
+  auto missing = boost::asio::co_spawn(again, client.call(caller, request("GET", "/nowhere")),
+                                       boost::asio::use_future);
+  again.run();
+  EXPECT_EQ(missing.get().status, 404);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/aws_time.h"
+#include "nimbus/aws/cors.h"
 #include "nimbus/aws/lambda_proxy.h"
 #include "nimbus/core/strings.h"
 #include "nimbus/services/lambda/internal/service_impl.h"
@@ -101,27 +102,6 @@ Result<std::string> url_qualifier(const FunctionRef& ref) {
     return invalid_parameter("Function URLs can only be attached to $LATEST or an alias.");
   }
   return ref.qualifier;
-}
-
-std::string joined(const json::object& cors, std::string_view key) {
-  std::string out;
-  if (const auto* list = cors.if_contains(key); list && list->is_array()) {
-    for (const auto& item : list->as_array()) {
-      if (!item.is_string()) continue;
-      if (!out.empty()) out += ",";
-      out += item.as_string();
-    }
-  }
-  return out;
-}
-
-bool origin_allowed(const json::object& cors, std::string_view origin) {
-  if (const auto* list = cors.if_contains("AllowOrigins"); list && list->is_array()) {
-    for (const auto& item : list->as_array()) {
-      if (item.is_string() && (item.as_string() == "*" || item.as_string() == origin)) return true;
-    }
-  }
-  return false;
 }
 
 net::HttpResponse message_response(int status, std::string_view message) {
@@ -311,42 +291,11 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
   if (config.at("AuthType").as_string() == "AWS_IAM" && context.caller.anonymous) {
     co_return message_response(403, "Forbidden");
   }
-  const json::object* cors = nullptr;
+  std::optional<aws::CorsPolicy> cors;
   if (const auto* value = config.if_contains("Cors"); value && value->is_object()) {
-    cors = &value->as_object();
-  }
-  const std::string origin(request.headers.get("Origin").value_or(""));
-  auto add_cors = [&](net::HttpResponse& response) {
-    if (cors == nullptr || origin.empty() || !origin_allowed(*cors, origin)) return;
-    const auto& allow_origins = *cors->if_contains("AllowOrigins");
-    const bool wildcard =
-        allow_origins.as_array().size() == 1 && allow_origins.as_array()[0].as_string() == "*";
-    response.headers.set("Access-Control-Allow-Origin", wildcard ? "*" : origin);
-    if (const auto* credentials = cors->if_contains("AllowCredentials");
-        credentials && credentials->is_bool() && credentials->as_bool()) {
-      response.headers.set("Access-Control-Allow-Credentials", "true");
-    }
-    if (auto expose = joined(*cors, "ExposeHeaders"); !expose.empty()) {
-      response.headers.set("Access-Control-Expose-Headers", std::move(expose));
-    }
-  };
-  // CORS preflight is answered by the URL itself, as on AWS.
-  if (request.method == "OPTIONS" && cors != nullptr &&
-      request.headers.contains("Access-Control-Request-Method")) {
-    net::HttpResponse preflight;
-    preflight.status = 200;
-    add_cors(preflight);
-    if (auto methods = joined(*cors, "AllowMethods"); !methods.empty()) {
-      preflight.headers.set("Access-Control-Allow-Methods", std::move(methods));
-    }
-    if (auto headers = joined(*cors, "AllowHeaders"); !headers.empty()) {
-      preflight.headers.set("Access-Control-Allow-Headers", std::move(headers));
-    }
-    if (const auto* age = cors->if_contains("MaxAge"); age && age->is_number()) {
-      preflight.headers.set("Access-Control-Max-Age",
-                            std::to_string(age->to_number<std::int64_t>()));
-    }
-    co_return preflight;
+    cors = aws::CorsPolicy::from_json(value->as_object(), aws::CorsPolicy::MemberCase::kPascal);
+    // CORS preflight is answered by the URL itself, as on AWS.
+    if (auto preflight = cors->preflight(request, 200)) co_return std::move(*preflight);
   }
 
   FunctionRef ref{target.first, target.second == kLatest ? std::string() : target.second};
@@ -381,7 +330,7 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
     response = aws::proxy_response_v2(result->payload);
   }
   response.headers.set("x-amzn-RequestId", context.request_id);
-  add_cors(response);
+  if (cors) cors->decorate(request, response);
   co_return response;
 }
 

@@ -161,19 +161,7 @@ std::string Call::label(std::string_view name) const {
 }
 
 std::vector<std::string> Call::query_all(std::string_view name) const {
-  std::vector<std::string> out;
-  const auto query_string = request.query();
-  if (query_string.empty()) return out;
-  for (const auto pair : split(query_string, '&')) {
-    const auto equals = pair.find('=');
-    const auto key = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
-    if (!key || *key != name) continue;
-    auto value = equals == std::string_view::npos
-                     ? std::optional<std::string>(std::string())
-                     : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
-    if (value) out.push_back(std::move(*value));
-  }
-  return out;
+  return aws::query_values(request, name);
 }
 
 std::string Call::query(std::string_view name) const {
