@@ -4,8 +4,10 @@
 # holding node_modules.
 set -euo pipefail
 version=3.1164.0
-packages=("@aws-sdk/client-lambda@$version")
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/aws-sdk-js-$version"
+packages=("@aws-sdk/client-lambda@$version" "@aws-sdk/client-apigatewayv2@$version")
+# The cache is keyed by the package list, so adding a client installs again.
+key="$(echo "${packages[*]}" | sha256sum | cut -c1-12)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/aws-sdk-js-$version-$key"
 if [[ -f "$cache/.complete" ]]; then
   echo "$cache"
   exit 0

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import urllib.error
 import urllib.request
 
 import boto3
@@ -159,6 +160,16 @@ class NimbusServer:
         status, body = self.get("/_nimbus/health")
         assert status == 200
         return json.loads(body)
+
+
+def http(url, method="GET", body=None, headers=None, timeout=20):
+    """One plain HTTP request: (status, headers, body bytes), errors included."""
+    request = urllib.request.Request(url, method=method, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
 
 
 SIGNING_KEY = ("AKIAALICE00000000001", "s3cret")

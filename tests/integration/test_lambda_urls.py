@@ -10,7 +10,7 @@ import botocore.exceptions
 import pytest
 
 from lambda_support import create_function, node_zip
-from nimbus_harness import NimbusServer, signed_server
+from nimbus_harness import NimbusServer, http, signed_server
 
 WEB_NODE = """
 export const handler = async (event) => {
@@ -30,15 +30,6 @@ export const handler = async (event) => {
   };
 };
 """
-
-
-def http(url, method="GET", body=None, headers=None):
-    request = urllib.request.Request(url, method=method, data=body, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def url_id_of(function_url):

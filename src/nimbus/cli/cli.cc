@@ -153,6 +153,19 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command
+      .add_option("--apigateway-rate-limit", flags.config.apigateway_rate_limit,
+                  "Requests per second all API Gateway APIs may serve together (AWS's "
+                  "account quota); past it they answer 429")
+      ->envname("NIMBUS_APIGATEWAY_RATE_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
+      .add_option("--apigateway-burst-limit", flags.config.apigateway_burst_limit,
+                  "Requests API Gateway APIs may serve at once above the rate (AWS's burst)")
+      ->envname("NIMBUS_APIGATEWAY_BURST_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
       .add_option("--function-idle-timeout", flags.function_idle_timeout_seconds,
                   "Seconds an idle function instance stays warm before it is stopped")
       ->envname("NIMBUS_FUNCTION_IDLE_TIMEOUT")

@@ -1,8 +1,9 @@
 #pragma once
 
 // A blocking HTTP/1.1 client for command-line tools (`nimbus invoke`,
-// `nimbus functions`): one request per connection. Servers never use it on
-// an I/O thread. Beast stays inside http_client.cc.
+// `nimbus functions`) and for API Gateway's HTTP_PROXY integrations, which
+// call it on their own threads: one request per connection. Servers never
+// use it on an I/O thread. Beast stays inside http_client.cc.
 
 #include <chrono>
 #include <string_view>

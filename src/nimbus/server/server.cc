@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "nimbus/aws/client.h"
 #include "nimbus/aws/credentials.h"
 #include "nimbus/aws/router.h"
 #include "nimbus/engine/engine.h"
@@ -10,6 +11,7 @@
 #include "nimbus/env/data_dir.h"
 #include "nimbus/net/http_server.h"
 #include "nimbus/server/nimbus_endpoints.h"
+#include "nimbus/services/apigateway/apigateway_service.h"
 #include "nimbus/services/lambda/lambda_service.h"
 #include "nimbus/services/sts/sts_service.h"
 #include "nimbus/storage/async_store.h"
@@ -29,6 +31,7 @@ class ServerImpl final : public Server {
     stopped_ = true;
     spdlog::info("stopping: draining in-flight requests");
     http_->stop();
+    apigateway_->stop();
     // Services with state stop here, in reverse order of starting. Lambda
     // stops starting asynchronous invocations before the engine stops, and
     // lets go of its worker after (the engine completes what it waited for).
@@ -115,6 +118,13 @@ class ServerImpl final : public Server {
     if (!engine) return engine.error();
     engine_ = std::move(*engine);
 
+    // The router exists before the services so that services can call one
+    // another through the in-process client; services join it below.
+    router_ = std::make_unique<aws::Router>(
+        aws::RouterOptions{*auth, config.region, config.account_id, config.max_body_bytes},
+        credentials_, clock_);
+    client_ = std::make_unique<aws::Client>(*router_);
+
     services::lambda::LambdaServiceOptions lambda_options;
     lambda_options.code_dir = data_dir_->path() / "lambda" / "code";
     lambda_options.region = config.region;
@@ -128,11 +138,19 @@ class ServerImpl final : public Server {
 
     sts_ = services::sts::make_sts_service();
 
-    router_ = std::make_unique<aws::Router>(
-        aws::RouterOptions{*auth, config.region, config.account_id, config.max_body_bytes},
-        credentials_, clock_);
+    services::apigateway::ApiGatewayServiceOptions apigateway_options;
+    apigateway_options.region = config.region;
+    apigateway_options.account_id = config.account_id;
+    apigateway_options.account_rate_limit = config.apigateway_rate_limit;
+    apigateway_options.account_burst_limit = config.apigateway_burst_limit;
+    auto apigateway =
+        services::apigateway::ApiGatewayService::start(apigateway_options, *async_store_, *client_);
+    if (!apigateway) return apigateway.error();
+    apigateway_ = std::move(*apigateway);
+
     for (aws::Service* service :
-         {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get())}) {
+         {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get()),
+          static_cast<aws::Service*>(apigateway_.get())}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
@@ -154,6 +172,7 @@ class ServerImpl final : public Server {
                      : fmt::format("http://{}:{}", http_->host(), http_->port());
     engine_->set_endpoint_url(endpoint_);
     lambda_->set_endpoint_url(endpoint_);
+    apigateway_->set_endpoint_url(endpoint_);
     endpoints_->set_http_server(
         http_.get(), {endpoint_, data_dir_->path(), http_->io_threads(), config.durability});
     return ok();
@@ -166,9 +185,11 @@ class ServerImpl final : public Server {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AsyncStore> async_store_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<aws::Router> router_;
+  std::unique_ptr<aws::Client> client_;
   std::unique_ptr<services::lambda::LambdaService> lambda_;
   std::unique_ptr<aws::Service> sts_;
-  std::unique_ptr<aws::Router> router_;
+  std::unique_ptr<services::apigateway::ApiGatewayService> apigateway_;
   std::unique_ptr<NimbusEndpoints> endpoints_;
   std::unique_ptr<net::HttpServer> http_;
   std::string endpoint_;

@@ -43,6 +43,11 @@ struct ServerConfig {
   std::chrono::milliseconds lambda_async_retry_delay{60'000};
   // Lambda: all deployment packages together (Lambda's account limit, 75 GB).
   std::uint64_t lambda_code_storage_bytes = 80'530'636'800;
+
+  // API Gateway: the account-level throttle every API shares (AWS's default
+  // quota: 10,000 requests per second, bursts of 5,000).
+  double apigateway_rate_limit = 10'000;
+  std::int64_t apigateway_burst_limit = 5'000;
 };
 
 class Server {

@@ -1,0 +1,529 @@
+// Serving HTTP APIs: stage and route selection, CORS, throttling,
+// authorisation, and the integrations (Lambda proxy through the in-process
+// client; HTTP proxy on the service's own threads).
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "nimbus/aws/cors.h"
+#include "nimbus/aws/lambda_proxy.h"
+#include "nimbus/core/strings.h"
+#include "nimbus/net/http_client.h"
+#include "nimbus/services/apigateway/internal/service_impl.h"
+
+namespace nimbus::services::apigateway::internal {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace {
+
+std::string member(const json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_string()) {
+    return std::string(value->as_string());
+  }
+  return {};
+}
+
+std::optional<double> number(const json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_number()) {
+    return value->to_number<double>();
+  }
+  return std::nullopt;
+}
+
+// The function an AWS_PROXY integration or authorizer names: a function ARN,
+// bare or inside API Gateway's invocation URI.
+std::string function_of(std::string_view uri) {
+  const auto start = uri.find("/functions/");
+  if (uri.starts_with("arn:aws:apigateway:") && start != std::string_view::npos) {
+    auto rest = uri.substr(start + std::string_view("/functions/").size());
+    if (rest.ends_with("/invocations")) rest.remove_suffix(std::string_view("/invocations").size());
+    return std::string(rest);
+  }
+  return std::string(uri);
+}
+
+// The route's ARN, as authorizer policies name it.
+std::string route_arn(const aws::RequestContext& context, std::string_view api_id,
+                      std::string_view stage, const CompiledRoute& route, std::string_view method,
+                      std::string_view path) {
+  if (route.key.is_default) {
+    return fmt::format("arn:aws:execute-api:{}:{}:{}/{}/$default", context.region,
+                       context.account_id, api_id, stage);
+  }
+  if (path.starts_with('/')) path.remove_prefix(1);
+  return fmt::format("arn:aws:execute-api:{}:{}:{}/{}/{}/{}", context.region, context.account_id,
+                     api_id, stage, method, path);
+}
+
+// IAM's wildcard match: '*' any run, '?' any one character.
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::vector<std::string> strings_of(const json::value& value) {
+  std::vector<std::string> out;
+  if (value.is_string()) out.emplace_back(value.as_string());
+  if (value.is_array()) {
+    for (const auto& item : value.as_array()) {
+      if (item.is_string()) out.emplace_back(item.as_string());
+    }
+  }
+  return out;
+}
+
+// Whether an IAM policy document allows execute-api:Invoke on `arn`: some
+// Allow matches and no Deny does.
+bool policy_allows(const json::value& document, std::string_view arn) {
+  const auto* object = document.if_object();
+  if (object == nullptr) return false;
+  const auto* statements = object->if_contains("Statement");
+  if (statements == nullptr) return false;
+  std::vector<const json::object*> list;
+  if (statements->is_object()) list.push_back(&statements->as_object());
+  if (statements->is_array()) {
+    for (const auto& item : statements->as_array()) {
+      if (item.is_object()) list.push_back(&item.as_object());
+    }
+  }
+  bool allowed = false;
+  for (const auto* statement : list) {
+    bool action = false;
+    if (const auto* actions = statement->if_contains("Action")) {
+      for (const auto& name : strings_of(*actions)) {
+        action = action || wildcard_match(name, "execute-api:Invoke");
+      }
+    }
+    bool resource = false;
+    if (const auto* resources = statement->if_contains("Resource")) {
+      for (const auto& pattern : strings_of(*resources)) {
+        resource = resource || wildcard_match(pattern, arn);
+      }
+    }
+    if (!action || !resource) continue;
+    const auto effect = member(*statement, "Effect");
+    if (effect == "Deny") return false;
+    if (effect == "Allow") allowed = true;
+  }
+  return allowed;
+}
+
+// The values an identity source names ("$request.header.Authorization",
+// "$request.querystring.token", "$context.x", "$stageVariables.x"); nullopt
+// when one is missing or empty.
+std::optional<std::vector<std::string>> identity_values(const json::object& authorizer,
+                                                        const net::HttpRequest& request,
+                                                        const StageView& stage) {
+  std::vector<std::string> out;
+  const auto* sources = authorizer.if_contains("identitySource");
+  if (sources == nullptr) return out;
+  for (const auto& source : strings_of(*sources)) {
+    std::string value;
+    if (source.starts_with("$request.header.")) {
+      value = std::string(request.headers.get(std::string_view(source).substr(16)).value_or(""));
+    } else if (source.starts_with("$request.querystring.")) {
+      auto values = aws::query_values(request, std::string_view(source).substr(21));
+      if (!values.empty()) value = values.front();
+    } else if (source.starts_with("$stageVariables.")) {
+      for (const auto& [key, item] : stage.stage_variables) {
+        if (key == std::string_view(source).substr(16)) value = item;
+      }
+    } else {
+      value = source;  // $context variables: present by definition
+    }
+    if (value.empty()) return std::nullopt;
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+// Coroutines that own their arguments, for work spawned elsewhere.
+asio::awaitable<Result<net::HttpResponse>> http_call_owned(std::string base,
+                                                           net::HttpRequest request,
+                                                           std::chrono::milliseconds timeout) {
+  co_return net::http_call(base, std::move(request), timeout);
+}
+
+asio::awaitable<net::HttpResponse> call_owned(const aws::Client& client,
+                                              aws::RequestContext context,
+                                              net::HttpRequest request) {
+  co_return co_await client.call(context, std::move(request));
+}
+
+}  // namespace
+
+asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::invoke_function(
+    const aws::RequestContext& context, const std::string& function, std::string& payload,
+    std::chrono::milliseconds timeout, std::string& error) {
+  net::HttpRequest invoke;
+  invoke.method = "POST";
+  invoke.target = fmt::format("/2015-03-31/functions/{}/invocations", function);
+  invoke.headers.add("Content-Type", "application/json");
+  invoke.body = std::move(payload);
+  // Lambda may run longer than the integration waits: race a timer, and let
+  // an invocation that loses finish on its own.
+  struct Race {
+    asio::steady_timer timer;
+    std::optional<net::HttpResponse> response;
+  };
+  const auto executor = co_await asio::this_coro::executor;
+  auto race = std::make_shared<Race>(Race{asio::steady_timer(executor), std::nullopt});
+  race->timer.expires_after(timeout);
+  asio::co_spawn(executor, call_owned(client_, context, std::move(invoke)),
+                 [race](std::exception_ptr failure, net::HttpResponse response) {
+                   if (failure) {
+                     response = aws::gateway_message(500, "Internal Server Error");
+                     response.headers.add("X-Amz-Function-Error", "Nimbus");
+                   }
+                   race->response = std::move(response);
+                   race->timer.cancel();
+                 });
+  // A call that finished without suspending has already answered.
+  if (!race->response) co_await race->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!race->response) {
+    error = "timeout";
+    co_return net::HttpResponse{};
+  }
+  net::HttpResponse response = std::move(*race->response);
+  if (response.status != 200) {
+    error = fmt::format("Lambda answered {}: {}", response.status, response.body);
+  } else if (response.headers.contains("X-Amz-Function-Error")) {
+    error = fmt::format("the function failed: {}", response.body);
+  }
+  co_return response;
+}
+
+asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize(
+    const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
+    const StageView& stage, const CompiledRoute& route, const std::string& arn,
+    aws::ProxyRequestFacts& facts) {
+  if (route.authorization_type == "AWS_IAM") {
+    if (context.caller.access_key_id.empty() || context.caller.anonymous) {
+      co_return aws::gateway_message(403, "Forbidden");
+    }
+    facts.caller_access_key = context.caller.access_key_id;
+    facts.caller_arn = context.caller.arn;
+    json::object iam{{"accessKey", context.caller.access_key_id},
+                     {"accountId", context.account_id},
+                     {"callerId", context.caller.user_id},
+                     {"userArn", context.caller.arn},
+                     {"userId", context.caller.user_id}};
+    facts.authorizer = json::object{{"iam", std::move(iam)}};
+    co_return std::nullopt;
+  }
+  if (route.authorization_type != "CUSTOM") co_return std::nullopt;
+  const auto found = stage.authorizers.find(route.authorizer_id);
+  if (found == stage.authorizers.end())
+    co_return aws::gateway_message(500, "Internal Server Error");
+  const json::object& authorizer = found->second;
+  auto identity = identity_values(authorizer, request, stage);
+  if (!identity) co_return aws::gateway_message(401, "Unauthorized");
+
+  const auto ttl = std::chrono::seconds(
+      static_cast<std::int64_t>(number(authorizer, "authorizerResultTtlInSeconds").value_or(0)));
+  const std::string cache_key =
+      fmt::format("{}/{}/{}", api_id, route.authorizer_id, fmt::join(*identity, "\x1f"));
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<json::value> decision;
+  if (ttl.count() > 0 && !identity->empty()) {
+    std::lock_guard lock(mutex_);
+    if (const auto cached = authorizer_cache_.find(cache_key);
+        cached != authorizer_cache_.end() && cached->second.first > now) {
+      decision = cached->second.second;
+    }
+  }
+  const bool simple = [&] {
+    const auto* value = authorizer.if_contains("enableSimpleResponses");
+    return value && value->is_bool() && value->as_bool();
+  }();
+  if (!decision) {
+    json::object event;
+    if (member(authorizer, "authorizerPayloadFormatVersion") == "1.0") {
+      event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase);
+      event["type"] = "REQUEST";
+      event["methodArn"] = arn;
+      event["identitySource"] = fmt::format("{}", fmt::join(*identity, ","));
+      event.erase("body");
+      event.erase("isBase64Encoded");
+    } else {
+      event = aws::proxy_event_v2(request, facts);
+      event["type"] = "REQUEST";
+      event["routeArn"] = arn;
+      json::array sources;
+      for (const auto& value : *identity) sources.emplace_back(value);
+      event["identitySource"] = std::move(sources);
+      event.erase("body");
+      event.erase("isBase64Encoded");
+    }
+    std::string error;
+    const std::string function = function_of(member(authorizer, "authorizerUri"));
+    std::string payload = json::serialize(event);
+    const std::chrono::milliseconds timeout = std::chrono::seconds(10);
+    auto response = co_await invoke_function(context, function, payload, timeout, error);
+    if (!error.empty()) {
+      spdlog::info("apigateway {}: authorizer {} failed: {} [{}]", api_id, route.authorizer_id,
+                   error, context.request_id);
+      co_return aws::gateway_message(500, "Internal Server Error");
+    }
+    boost::system::error_code parse_error;
+    auto parsed = json::parse(response.body, parse_error);
+    if (parse_error || !parsed.is_object()) {
+      co_return aws::gateway_message(500, "Internal Server Error");
+    }
+    decision = std::move(parsed);
+    if (ttl.count() > 0 && !identity->empty()) {
+      std::lock_guard lock(mutex_);
+      if (authorizer_cache_.size() > 10'000) authorizer_cache_.clear();
+      authorizer_cache_[cache_key] = {now + ttl, *decision};
+    }
+  }
+  const json::object& answer = decision->as_object();
+  bool allowed = false;
+  if (simple) {
+    const auto* value = answer.if_contains("isAuthorized");
+    allowed = value && value->is_bool() && value->as_bool();
+  } else if (const auto* policy = answer.if_contains("policyDocument")) {
+    allowed = policy_allows(*policy, arn);
+  }
+  if (!allowed) co_return aws::gateway_message(403, "Forbidden");
+  json::object lambda_context;
+  if (const auto* value = answer.if_contains("context"); value && value->is_object()) {
+    lambda_context = value->as_object();
+  }
+  if (!simple) {
+    if (const auto* principal = answer.if_contains("principalId")) {
+      lambda_context["principalId"] = *principal;
+    }
+  }
+  facts.authorizer = json::object{{"lambda", std::move(lambda_context)}};
+  co_return std::nullopt;
+}
+
+asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
+    const aws::RequestContext& context, net::HttpRequest& request, std::string api_id,
+    std::string path) {
+  const auto record = catalog_->find(api_id);
+  if (!record) co_return aws::gateway_message(404, "Not Found");
+  if (const auto* disabled = record->api.if_contains("disableExecuteApiEndpoint");
+      disabled && disabled->is_bool() && disabled->as_bool()) {
+    co_return aws::gateway_message(403, "Forbidden");
+  }
+  // A first segment that names a stage selects it; anything else goes to
+  // $default, whose paths have no stage segment.
+  std::shared_ptr<const StageView> stage;
+  std::string route_path = path;
+  {
+    const auto end = path.find('/', 1);
+    const std::string first = path.substr(1, end == std::string::npos ? end : end - 1);
+    const auto named =
+        first.empty() || first == "$default" ? record->views.end() : record->views.find(first);
+    if (named != record->views.end()) {
+      stage = named->second;
+      route_path = end == std::string::npos ? std::string("/") : path.substr(end);
+    } else if (const auto fallback = record->views.find("$default");
+               fallback != record->views.end()) {
+      stage = fallback->second;
+    }
+  }
+  if (!stage) co_return aws::gateway_message(404, "Not Found");
+
+  std::optional<aws::CorsPolicy> cors;
+  if (const auto* value = record->api.if_contains("corsConfiguration");
+      value && value->is_object()) {
+    cors = aws::CorsPolicy::from_json(value->as_object(), aws::CorsPolicy::MemberCase::kCamel);
+    // API Gateway answers preflight requests itself, routes or not.
+    if (auto preflight = cors->preflight(request, 204)) {
+      preflight->headers.set("apigw-requestid", context.request_id);
+      co_return std::move(*preflight);
+    }
+  }
+  auto finish = [&](net::HttpResponse response) {
+    response.headers.set("apigw-requestid", context.request_id);
+    if (cors) cors->decorate(request, response);
+    return response;
+  };
+
+  const auto match = match_route(stage->routes, request.method, route_path);
+  if (!match) co_return finish(aws::gateway_message(404, "Not Found"));
+  const CompiledRoute& route = *match->route;
+
+  // Throttling: the account's bucket, then the stage's for this route.
+  const auto now = std::chrono::steady_clock::now();
+  BucketLimits limits{options_.account_rate_limit, options_.account_burst_limit};
+  if (!throttle_.take("account", limits, now)) {
+    co_return finish(aws::gateway_message(429, "Too Many Requests"));
+  }
+  std::optional<BucketLimits> route_limits;
+  auto apply = [&](const json::value* settings) {
+    if (settings == nullptr || !settings->is_object()) return;
+    const auto rate = number(settings->as_object(), "throttlingRateLimit");
+    const auto burst = number(settings->as_object(), "throttlingBurstLimit");
+    if (!rate && !burst) return;
+    BucketLimits bucket = route_limits.value_or(limits);
+    if (rate) bucket.rate = *rate;
+    if (burst) bucket.burst = static_cast<std::int64_t>(*burst);
+    route_limits = bucket;
+  };
+  apply(stage->stage.if_contains("defaultRouteSettings"));
+  if (const auto* settings = stage->stage.if_contains("routeSettings");
+      settings && settings->is_object()) {
+    apply(settings->as_object().if_contains(route.route_key));
+  }
+  if (route_limits && !throttle_.take(fmt::format("{}/{}/{}", api_id, stage->name, route.route_key),
+                                      *route_limits, now)) {
+    co_return finish(aws::gateway_message(429, "Too Many Requests"));
+  }
+
+  aws::ProxyRequestFacts facts;
+  facts.raw_path = path;
+  facts.account_id = context.account_id;
+  facts.api_id = api_id;
+  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
+  facts.domain_prefix = api_id;
+  facts.request_id = context.request_id;
+  facts.time = context.received;
+  facts.route_key = route.route_key;
+  facts.stage = stage->name;
+  facts.path_parameters = match->path_parameters;
+  facts.stage_variables = stage->stage_variables;
+  if (!route.key.is_default) {
+    std::string resource;
+    for (const auto& segment : route.key.segments) {
+      resource += '/';
+      resource += segment.kind == RouteKey::Segment::Kind::kLiteral  ? segment.text
+                  : segment.kind == RouteKey::Segment::Kind::kGreedy ? "{" + segment.text + "+}"
+                                                                     : "{" + segment.text + "}";
+    }
+    facts.resource_path = resource.empty() ? "/" : resource;
+  } else {
+    facts.resource_path = "$default";
+  }
+  const std::string arn =
+      route_arn(context, api_id, stage->name, route, request.method, route_path);
+  if (auto refused = co_await authorize(context, request, api_id, *stage, route, arn, facts)) {
+    co_return finish(std::move(*refused));
+  }
+
+  const auto integration_it = stage->integrations.find(route.integration_id);
+  if (integration_it == stage->integrations.end()) {
+    co_return finish(aws::gateway_message(404, "Not Found"));
+  }
+  const json::object& integration = integration_it->second;
+  const auto timeout = std::chrono::milliseconds(
+      static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(30'000)));
+  const auto type = member(integration, "integrationType");
+  if (type == "HTTP_PROXY") {
+    auto forwarded =
+        co_await forward_http(context, request, integration, *match, route_path, timeout);
+    co_return finish(std::move(forwarded));
+  }
+  const bool v1 = member(integration, "payloadFormatVersion") == "1.0";
+  json::object event = v1 ? aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase)
+                          : aws::proxy_event_v2(request, facts);
+  std::string error;
+  const std::string function = function_of(member(integration, "integrationUri"));
+  std::string payload = json::serialize(event);
+  auto response = co_await invoke_function(context, function, payload, timeout, error);
+  if (error == "timeout") {
+    co_return finish(aws::gateway_message(503, "Service Unavailable"));
+  }
+  if (response.status == 413) {
+    co_return finish(aws::gateway_message(413, "Request Entity Too Large"));
+  }
+  if (!error.empty()) {
+    spdlog::info("apigateway {} {}: {} [{}]", api_id, route.route_key, error, context.request_id);
+    co_return finish(aws::gateway_message(500, "Internal Server Error"));
+  }
+  if (v1) {
+    auto mapped = aws::proxy_response_v1(response.body);
+    if (!mapped) {
+      spdlog::info("apigateway {} {}: malformed Lambda proxy response [{}]", api_id,
+                   route.route_key, context.request_id);
+      co_return finish(aws::gateway_message(500, "Internal Server Error"));
+    }
+    co_return finish(std::move(*mapped));
+  }
+  co_return finish(aws::proxy_response_v2(response.body));
+}
+
+asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
+    const aws::RequestContext& context, const net::HttpRequest& request,
+    const json::object& integration, const RouteMatch& match, const std::string& route_path,
+    std::chrono::milliseconds timeout) {
+  std::string uri = member(integration, "integrationUri");
+  const auto scheme_end = uri.find("://");
+  if (!uri.starts_with("http://") || scheme_end == std::string::npos) {
+    spdlog::info("apigateway: HTTP_PROXY to {} is not served (http:// only) [{}]", uri,
+                 context.request_id);
+    co_return aws::gateway_message(500, "Internal Server Error");
+  }
+  // Path variables in the URI ({proxy}) take the route's values; the
+  // $default route appends the whole request path, as API Gateway does.
+  for (const auto& [name, value] : match.path_parameters) {
+    for (const auto& placeholder : {"{" + name + "}", "{" + name + "+}"}) {
+      for (auto at = uri.find(placeholder); at != std::string::npos; at = uri.find(placeholder)) {
+        uri.replace(at, placeholder.size(), value);
+      }
+    }
+  }
+  const auto path_start = uri.find('/', scheme_end + 3);
+  const std::string base = uri.substr(0, path_start);
+  std::string target = path_start == std::string::npos ? std::string() : uri.substr(path_start);
+  if (match.route->key.is_default) {
+    if (target.ends_with('/')) target.pop_back();
+    target += route_path;
+  }
+  if (target.empty()) target = "/";
+  const auto query = request.query();
+  if (!query.empty()) {
+    target += (target.find('?') == std::string::npos ? "?" : "&") + std::string(query);
+  }
+  net::HttpRequest forwarded;
+  const auto method = member(integration, "integrationMethod");
+  forwarded.method = method.empty() || method == "ANY" ? request.method : method;
+  forwarded.target = std::move(target);
+  for (const auto& [name, value] : request.headers) {
+    if (iequals(name, "Host") || iequals(name, "Content-Length") || iequals(name, "Connection")) {
+      continue;
+    }
+    forwarded.headers.add(name, value);
+  }
+  forwarded.body = request.body;
+  // The HTTP client blocks: it runs on the service's own threads.
+  auto call = http_call_owned(base, std::move(forwarded), timeout);
+  auto result = co_await asio::co_spawn(http_pool_, std::move(call), asio::use_awaitable);
+  if (!result) {
+    spdlog::info("apigateway: HTTP_PROXY {}: {} [{}]", base, result.error().message(),
+                 context.request_id);
+    const bool timed_out = result.error().message().find("timed out") != std::string::npos ||
+                           result.error().message().find("timeout") != std::string::npos;
+    co_return timed_out ? aws::gateway_message(504, "Gateway Timeout")
+                        : aws::gateway_message(502, "Bad Gateway");
+  }
+  co_return std::move(*result);
+}
+
+}  // namespace nimbus::services::apigateway::internal

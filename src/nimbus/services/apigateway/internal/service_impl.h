@@ -1,0 +1,175 @@
+#pragma once
+
+// API Gateway's implementation, shared by its source files:
+// apigateway_service.cc (routing of the management API), http_apis.cc (the
+// apigatewayv2 operations) and execute_api.cc (serving HTTP APIs).
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "nimbus/aws/lambda_proxy.h"
+
+#include "nimbus/aws/client.h"
+#include "nimbus/aws/rest_protocol.h"
+#include "nimbus/services/apigateway/apigateway_service.h"
+#include "nimbus/services/apigateway/internal/model.h"
+#include "nimbus/services/apigateway/internal/throttle.h"
+#include "nimbus/storage/async_store.h"
+#include "nimbus/storage/record_catalog.h"
+
+namespace nimbus::services::apigateway::internal {
+
+enum class ApiModel { kHttpApis, kRestApis };
+
+// One management request as an operation sees it.
+struct Call {
+  const aws::RequestContext& context;
+  net::HttpRequest& request;
+  const aws::RestRoutes::Match& route;
+  boost::json::object body;  // validated against the operation's input shape
+  std::string api_id;        // the {apiId} label, named so it can be awaited with
+
+  std::string label(std::string_view name) const;
+  std::string query(std::string_view name) const;  // first value; empty when absent
+};
+
+using Reply = Result<net::HttpResponse>;
+using ApiCatalog = storage::RecordCatalog<HttpApi>;
+inline constexpr std::string_view kApisKeyspace = "apigateway.apis";
+
+// Whether a change to an API's routes, integrations or authorizers is
+// deployed at once to its stages with autoDeploy.
+enum class Redeploy { kNo, kAutoDeployStages };
+
+class ApiGatewayServiceImpl final : public ApiGatewayService {
+ public:
+  ApiGatewayServiceImpl(ApiGatewayServiceOptions options, storage::AsyncStore& store,
+                        const aws::Client& client);
+  Result<void> open();
+
+  const aws::ServiceDescriptor& descriptor() const override { return descriptor_; }
+  boost::asio::awaitable<net::HttpResponse> handle(const aws::RequestContext& context,
+                                                   net::HttpRequest& request) override;
+  // Requests to an HTTP API may carry 10 MB, as on AWS.
+  std::size_t body_limit(const net::HttpRequest& head) const override;
+  AwsError body_too_large(const net::HttpRequest& head, std::size_t limit) const override;
+  void set_endpoint_url(std::string url) override;
+  void stop() override { http_pool_.join(); }
+
+ private:
+  boost::asio::awaitable<Reply> dispatch(Call& call);
+
+  // http_apis.cc
+  boost::asio::awaitable<Reply> create_api(Call& call);
+  boost::asio::awaitable<Reply> get_api(Call& call);
+  boost::asio::awaitable<Reply> get_apis(Call& call);
+  boost::asio::awaitable<Reply> update_api(Call& call);
+  boost::asio::awaitable<Reply> delete_api(Call& call);
+  boost::asio::awaitable<Reply> delete_cors(Call& call);
+  boost::asio::awaitable<Reply> create_route(Call& call);
+  boost::asio::awaitable<Reply> update_route(Call& call);
+  boost::asio::awaitable<Reply> create_integration(Call& call);
+  boost::asio::awaitable<Reply> update_integration(Call& call);
+  boost::asio::awaitable<Reply> create_authorizer(Call& call);
+  boost::asio::awaitable<Reply> update_authorizer(Call& call);
+  boost::asio::awaitable<Reply> create_stage(Call& call);
+  boost::asio::awaitable<Reply> update_stage(Call& call);
+  boost::asio::awaitable<Reply> delete_stage(Call& call);
+  boost::asio::awaitable<Reply> create_deployment(Call& call);
+  boost::asio::awaitable<Reply> update_deployment(Call& call);
+  boost::asio::awaitable<Reply> delete_deployment(Call& call);
+  boost::asio::awaitable<Reply> get_tags(Call& call);
+  boost::asio::awaitable<Reply> tag_resource(Call& call);
+  boost::asio::awaitable<Reply> untag_resource(Call& call);
+  // Get/GetAll/Delete of routes, integrations, authorizers, stages and
+  // deployments: the same shape for each collection.
+  boost::asio::awaitable<Reply> get_child(Call& call, std::string_view collection);
+  boost::asio::awaitable<Reply> get_children(Call& call, std::string_view collection);
+  boost::asio::awaitable<Reply> delete_child(Call& call, std::string_view collection);
+
+  // execute_api.cc
+  boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
+                                                    net::HttpRequest& request, std::string api_id,
+                                                    std::string path);
+  // Invokes a function through the in-process client and waits at most
+  // `timeout`; `error` is "timeout", or says why the answer is not a
+  // function's result, or stays empty.
+  boost::asio::awaitable<net::HttpResponse> invoke_function(const aws::RequestContext& context,
+                                                            const std::string& function,
+                                                            std::string& payload,
+                                                            std::chrono::milliseconds timeout,
+                                                            std::string& error);
+  // Runs the route's authorisation (AWS_IAM, or a Lambda REQUEST authorizer
+  // with its cache); the refusal to send, or nullopt with `facts` carrying
+  // what the authorizer said.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> authorize(
+      const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
+      const StageView& stage, const CompiledRoute& route, const std::string& arn,
+      aws::ProxyRequestFacts& facts);
+  boost::asio::awaitable<net::HttpResponse> forward_http(const aws::RequestContext& context,
+                                                         const net::HttpRequest& request,
+                                                         const boost::json::object& integration,
+                                                         const RouteMatch& match,
+                                                         const std::string& route_path,
+                                                         std::chrono::milliseconds timeout);
+  // The API id a request to the execute-api endpoint addresses, and the
+  // path after it; nullopt if it is not for that endpoint.
+  std::optional<std::pair<std::string, std::string>> execute_target(
+      const net::HttpRequest& request) const;
+
+  // Runs `edit` on a copy of the API's record on a storage thread,
+  // serialised with every other change, and stores it if it returns ok;
+  // NotFoundException if there is no such API. Takes a reference and a
+  // capture-by-reference lambda (GCC 12 destroys non-trivial argument
+  // temporaries of a co_await expression twice).
+  template <class Edit>
+  boost::asio::awaitable<Result<void>> update(const std::string& api_id, Redeploy redeploy,
+                                              Edit& edit) {
+    auto mutation = [this, &api_id, redeploy,
+                     &edit](const HttpApi* current) -> Result<ApiCatalog::Outcome> {
+      if (current == nullptr) return api_not_found(api_id);
+      HttpApi record = *current;
+      if (auto edited = edit(record); !edited) return edited.error();
+      finish_change(record, redeploy);
+      return ApiCatalog::Outcome(std::move(record));
+    };
+    co_return co_await store_.run([this, &api_id, &mutation](storage::Store&) -> Result<void> {
+      return catalog_->mutate(api_id, mutation);
+    });
+  }
+  // Deploys to autoDeploy stages when asked, drops unserved snapshots and
+  // recompiles the stage views.
+  void finish_change(HttpApi& record, Redeploy redeploy) const;
+  AwsError api_not_found(std::string_view api_id) const;
+  Result<std::shared_ptr<const HttpApi>> find_api(const std::string& api_id) const;
+  // The Api shape as the API returns it (apiEndpoint added).
+  boost::json::object api_view(const HttpApi& record) const;
+  std::string api_endpoint(const std::string& api_id) const;
+  std::string now_iso8601() const;
+
+  ApiGatewayServiceOptions options_;
+  storage::AsyncStore& store_;
+  const aws::Client& client_;
+  aws::ServiceDescriptor descriptor_;
+  aws::RestRoutes routes_;
+  std::unique_ptr<ApiCatalog> catalog_;
+  Throttle throttle_;
+  mutable std::mutex mutex_;  // guards endpoint_url_ and authorizer_cache_
+  std::string endpoint_url_;
+  // "<api>/<authorizer>/<identity>" -> (expiry, the authorizer's answer)
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, boost::json::value>>
+      authorizer_cache_;
+  boost::asio::thread_pool http_pool_{2};  // HTTP_PROXY calls (a blocking client)
+};
+
+Reply json_reply(int status, const boost::json::value& body);
+Reply empty_reply(int status);
+AwsError bad_request(std::string message);
+AwsError not_found(std::string message);
+
+}  // namespace nimbus::services::apigateway::internal
