@@ -16,6 +16,8 @@ packages=(
   libzip-dev
   # real AWS clients and load tools the tests and benchmarks drive Nimbus with
   awscli python3-boto3 python3-pytest wrk curl
+  # minting JWTs (RS256, ES256) for the API Gateway JWT authorizer tests
+  python3-jwt python3-cryptography
   # building AWS's aws-lambda-ric (native code) for the engine's compatibility test
   autoconf automake libtool
 )

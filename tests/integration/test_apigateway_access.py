@@ -184,3 +184,115 @@ def test_a_function_slower_than_the_integration_timeout_is_503(nimbus):
     status, _, body = execute_json(nimbus, api_id, "/?sleep=3000")
     assert (status, body) == (503, {"message": "Service Unavailable"})
     assert time.monotonic() - started < 2.5
+
+
+class Issuer:
+    """An OpenID issuer on the test's side: discovery document and JWKS, and
+    tokens signed with its keys by PyJWT."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ec = ec.generate_private_key(ec.SECP256R1())
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    body = {"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"}
+                elif self.path == "/keys":
+                    body = issuer.jwks()
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def jwks(self):
+        import base64
+
+        def b64(number, length=None):
+            raw = number.to_bytes(length or (number.bit_length() + 7) // 8, "big")
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        rsa_numbers = self.rsa.public_key().public_numbers()
+        ec_numbers = self.ec.public_key().public_numbers()
+        return {"keys": [
+            {"kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256",
+             "n": b64(rsa_numbers.n), "e": b64(rsa_numbers.e)},
+            {"kty": "EC", "kid": "ec-1", "use": "sig", "crv": "P-256",
+             "x": b64(ec_numbers.x, 32), "y": b64(ec_numbers.y, 32)}]}
+
+    def token(self, algorithm="RS256", **claims):
+        import jwt
+        now = int(time.time())
+        payload = {"iss": self.url, "aud": "my-app", "sub": "ann", "iat": now, "exp": now + 300}
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        key, kid = (self.rsa, "rsa-1") if algorithm == "RS256" else (self.ec, "ec-1")
+        return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_jwt_authorizers_check_signature_issuer_audience_expiry_and_scopes(nimbus):
+    issuer = Issuer()
+    try:
+        client = nimbus.client("apigatewayv2")
+        api_id, integration = http_api(client, echo_function(nimbus), [], stage=None)
+        authorizer = client.create_authorizer(
+            ApiId=api_id, Name="jwt", AuthorizerType="JWT",
+            IdentitySource=["$request.header.Authorization"],
+            JwtConfiguration={"Issuer": issuer.url, "Audience": ["my-app"]})["AuthorizerId"]
+        for key, scopes in (("GET /me", []), ("GET /admin", ["admin"])):
+            client.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}",
+                                AuthorizationType="JWT", AuthorizerId=authorizer,
+                                AuthorizationScopes=scopes)
+        client.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+
+        def call(path, token):
+            headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+            return execute_json(nimbus, api_id, path, headers=headers)
+
+        for algorithm in ("RS256", "ES256"):
+            status, _, event = call("/me", issuer.token(algorithm, groups=["a", "b"]))
+            assert status == 200, event
+            jwt_context = event["requestContext"]["authorizer"]["jwt"]
+            assert jwt_context["claims"]["sub"] == "ann"
+            assert jwt_context["claims"]["groups"] == "[a b]"
+            assert jwt_context["scopes"] is None
+
+        assert call("/me", None)[:3:2] == (401, {"message": "Unauthorized"})
+        for bad in (issuer.token(exp=int(time.time()) - 10),      # expired
+                    issuer.token(aud="someone-else"),               # wrong audience
+                    issuer.token(iss="http://evil.example"),        # wrong issuer
+                    issuer.token()[:-4] + "AAAA",                   # tampered signature
+                    "not.a.jwt"):
+            status, headers, body = call("/me", bad)
+            assert (status, body) == (401, {"message": "Unauthorized"}), bad
+            assert 'error="invalid_token"' in headers["www-authenticate"]
+
+        status, headers, body = call("/admin", issuer.token(scope="read"))
+        assert (status, body) == (403, {"message": "Forbidden"})
+        assert 'error="insufficient_scope"' in headers["www-authenticate"]
+        status, _, event = call("/admin", issuer.token(scope="read admin"))
+        assert status == 200, event
+        assert event["requestContext"]["authorizer"]["jwt"]["scopes"] == ["read", "admin"]
+    finally:
+        issuer.close()

@@ -127,6 +127,12 @@ def test_response_mapping_for_payload_2(nimbus):
     assert (status, body) == (500, {"message": "Internal Server Error"})
     status, _, body = execute_json(nimbus, api_id, "/?raw=" + urllib_quote('{"statusCode": 42}'))
     assert (status, body) == (500, {"message": "Internal Server Error"})
+    # So is an integration whose function does not exist, at once.
+    missing, _ = http_api(client, function_arn("missing"), ["$default"])
+    started = time.monotonic()
+    status, _, body = execute_json(nimbus, missing, "/")
+    assert (status, body) == (500, {"message": "Internal Server Error"})
+    assert time.monotonic() - started < 5
 
 
 def urllib_quote(text):

@@ -234,11 +234,17 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
     facts.authorizer = json::object{{"iam", std::move(iam)}};
     co_return std::nullopt;
   }
-  if (route.authorization_type != "CUSTOM") co_return std::nullopt;
+  if (route.authorization_type != "CUSTOM" && route.authorization_type != "JWT") {
+    co_return std::nullopt;
+  }
   const auto found = stage.authorizers.find(route.authorizer_id);
-  if (found == stage.authorizers.end())
+  if (found == stage.authorizers.end()) {
     co_return aws::gateway_message(500, "Internal Server Error");
+  }
   const json::object& authorizer = found->second;
+  if (route.authorization_type == "JWT") {
+    co_return co_await authorize_jwt(context, request, stage, route, authorizer, facts);
+  }
   auto identity = identity_values(authorizer, request, stage);
   if (!identity) co_return aws::gateway_message(401, "Unauthorized");
 
@@ -320,6 +326,122 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
   }
   facts.authorizer = json::object{{"lambda", std::move(lambda_context)}};
   co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize_jwt(
+    const aws::RequestContext& context, const net::HttpRequest& request, const StageView& stage,
+    const CompiledRoute& route, const json::object& authorizer, aws::ProxyRequestFacts& facts) {
+  auto unauthorized = [](std::string_view error, std::string_view reason) {
+    auto response =
+        aws::gateway_message(error == "insufficient_scope" ? 403 : 401,
+                             error == "insufficient_scope" ? "Forbidden" : "Unauthorized");
+    response.headers.set(
+        "www-authenticate",
+        fmt::format(R"(Bearer scope="" error="{}" error_description="{}")", error, reason));
+    return response;
+  };
+  json::object sources = authorizer;
+  if (const auto* given = authorizer.if_contains("identitySource");
+      given == nullptr || !given->is_array() || given->as_array().empty()) {
+    sources["identitySource"] = json::array{"$request.header.Authorization"};
+  }
+  auto identity = identity_values(sources, request, stage);
+  if (!identity || identity->empty()) co_return aws::gateway_message(401, "Unauthorized");
+  std::string_view token = identity->front();
+  if (token.size() > 7 && iequals(token.substr(0, 7), "Bearer ")) token.remove_prefix(7);
+
+  const auto& config = authorizer.at("jwtConfiguration").as_object();
+  JwtPolicy policy;
+  policy.issuer = member(config, "issuer");
+  for (const auto& audience : strings_of(config.at("audience")))
+    policy.audience.push_back(audience);
+  policy.required_scopes = route.authorization_scopes;
+  const auto header = peek_jwt(token);
+  if (!header) co_return unauthorized("invalid_token", "the token is not a JWT");
+  const std::string issuer = policy.issuer;
+  const std::string kid = header->kid;
+  auto keys = co_await issuer_keys(context, issuer, kid);
+  if (!keys) {
+    spdlog::info("apigateway: JWT issuer {}: {} [{}]", issuer, keys.error().message(),
+                 context.request_id);
+    co_return unauthorized("invalid_token", "the issuer's keys could not be fetched");
+  }
+  auto verdict = verify_jwt(token, **keys, policy, context.received);
+  if (auto* rejection = std::get_if<JwtRejection>(&verdict)) {
+    co_return unauthorized(rejection->failure == JwtFailure::kInsufficientScope
+                               ? "insufficient_scope"
+                               : "invalid_token",
+                           rejection->reason);
+  }
+  auto& claims = std::get<JwtClaims>(verdict);
+  json::value scopes = nullptr;
+  if (!claims.scopes.empty()) {
+    json::array list;
+    for (const auto& scope : claims.scopes) list.emplace_back(scope);
+    scopes = std::move(list);
+  }
+  facts.authorizer = json::object{
+      {"jwt", json::object{{"claims", std::move(claims.claims)}, {"scopes", std::move(scopes)}}}};
+  co_return std::nullopt;
+}
+
+asio::awaitable<Result<std::shared_ptr<const JwkSet>>> ApiGatewayServiceImpl::issuer_keys(
+    const aws::RequestContext& context, const std::string& issuer, const std::string& kid) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    const auto cached = jwks_cache_.find(issuer);
+    // Keys are kept an hour; a key id they lack refetches, at most once a minute.
+    if (cached != jwks_cache_.end() && now - cached->second.fetched < std::chrono::hours(1) &&
+        (cached->second.keys->find(kid) != nullptr ||
+         now - cached->second.fetched < std::chrono::minutes(1))) {
+      co_return cached->second.keys;
+    }
+  }
+  // OpenID discovery, as API Gateway does it: the issuer's configuration
+  // names the key set.
+  std::string discovery = issuer;
+  if (discovery.ends_with('/')) discovery.pop_back();
+  discovery += "/.well-known/openid-configuration";
+  auto document = co_await fetch(context, discovery);
+  if (!document) co_return document.error();
+  boost::system::error_code error;
+  const auto parsed = json::parse(*document, error);
+  const std::string jwks_uri =
+      !error && parsed.is_object() ? member(parsed.as_object(), "jwks_uri") : std::string();
+  if (jwks_uri.empty()) {
+    co_return AwsError::internal(fmt::format("{} names no jwks_uri", discovery));
+  }
+  auto jwks = co_await fetch(context, jwks_uri);
+  if (!jwks) co_return jwks.error();
+  auto keys = JwkSet::parse(*jwks);
+  if (!keys) co_return keys.error();
+  std::lock_guard lock(mutex_);
+  if (jwks_cache_.size() > 1000) jwks_cache_.clear();
+  jwks_cache_[issuer] = {*keys, now};
+  co_return *keys;
+}
+
+asio::awaitable<Result<std::string>> ApiGatewayServiceImpl::fetch(
+    const aws::RequestContext& context, const std::string& url) {
+  (void)context;
+  const auto scheme_end = url.find("://");
+  if (!url.starts_with("http://") || scheme_end == std::string::npos) {
+    co_return AwsError::internal(fmt::format("{}: Nimbus fetches http:// URLs only", url));
+  }
+  const auto path_start = url.find('/', scheme_end + 3);
+  net::HttpRequest request;
+  request.method = "GET";
+  request.target = path_start == std::string::npos ? std::string("/") : url.substr(path_start);
+  request.headers.add("Accept", "application/json");
+  auto call =
+      http_call_owned(url.substr(0, path_start), std::move(request), std::chrono::seconds(5));
+  auto result = co_await asio::co_spawn(http_pool_, std::move(call), asio::use_awaitable);
+  if (!result) co_return result.error();
+  if (result->status != 200) {
+    co_return AwsError::internal(fmt::format("{} answered {}", url, result->status));
+  }
+  co_return std::move(result->body);
 }
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(

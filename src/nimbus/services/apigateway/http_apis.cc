@@ -167,10 +167,15 @@ Result<void> check_route(const HttpApi& api, const json::object& route) {
 Result<void> check_authorizer(json::object& authorizer) {
   const auto type = member(authorizer, "authorizerType");
   if (type == "JWT") {
-    return AwsError("NotImplementedException",
-                    "Nimbus does not verify JWT authorizers yet; use a REQUEST (Lambda) "
-                    "authorizer or AWS_IAM",
-                    501, Fault::kServer);
+    const auto* config = authorizer.if_contains("jwtConfiguration");
+    const auto* object = config && config->is_object() ? &config->as_object() : nullptr;
+    const auto* audience = object ? object->if_contains("audience") : nullptr;
+    if (object == nullptr || !is_http_url(member(*object, "issuer")) || audience == nullptr ||
+        !audience->is_array() || audience->as_array().empty()) {
+      return bad_request(
+          "A JWT authorizer needs jwtConfiguration with an http(s) issuer and an audience");
+    }
+    return ok();
   }
   if (!is_lambda_target(member(authorizer, "authorizerUri"))) {
     return bad_request(

@@ -17,6 +17,7 @@
 #include "nimbus/aws/client.h"
 #include "nimbus/aws/rest_protocol.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
+#include "nimbus/services/apigateway/internal/jwt.h"
 #include "nimbus/services/apigateway/internal/model.h"
 #include "nimbus/services/apigateway/internal/throttle.h"
 #include "nimbus/storage/async_store.h"
@@ -111,6 +112,17 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
       const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
       const StageView& stage, const CompiledRoute& route, const std::string& arn,
       aws::ProxyRequestFacts& facts);
+  // A JWT route: the bearer token checked against the issuer's keys.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> authorize_jwt(
+      const aws::RequestContext& context, const net::HttpRequest& request, const StageView& stage,
+      const CompiledRoute& route, const boost::json::object& authorizer,
+      aws::ProxyRequestFacts& facts);
+  // The issuer's keys, by OpenID discovery, cached for an hour.
+  boost::asio::awaitable<Result<std::shared_ptr<const JwkSet>>> issuer_keys(
+      const aws::RequestContext& context, const std::string& issuer, const std::string& kid);
+  // A GET of an http:// URL on the service's own threads: the body of a 200.
+  boost::asio::awaitable<Result<std::string>> fetch(const aws::RequestContext& context,
+                                                    const std::string& url);
   boost::asio::awaitable<net::HttpResponse> forward_http(const aws::RequestContext& context,
                                                          const net::HttpRequest& request,
                                                          const boost::json::object& integration,
@@ -159,12 +171,17 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;
   Throttle throttle_;
-  mutable std::mutex mutex_;  // guards endpoint_url_ and authorizer_cache_
+  mutable std::mutex mutex_;  // guards endpoint_url_, authorizer_cache_ and jwks_cache_
   std::string endpoint_url_;
   // "<api>/<authorizer>/<identity>" -> (expiry, the authorizer's answer)
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, boost::json::value>>
       authorizer_cache_;
-  boost::asio::thread_pool http_pool_{2};  // HTTP_PROXY calls (a blocking client)
+  struct CachedKeys {
+    std::shared_ptr<const JwkSet> keys;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  std::map<std::string, CachedKeys> jwks_cache_;  // by issuer; guarded by mutex_
+  boost::asio::thread_pool http_pool_{2};         // HTTP_PROXY calls (a blocking client)
 };
 
 Reply json_reply(int status, const boost::json::value& body);
