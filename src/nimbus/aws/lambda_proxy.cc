@@ -230,12 +230,12 @@ json::object proxy_event_v1(const net::HttpRequest& request, const ProxyRequestF
                        {"extendedRequestId", facts.request_id},
                        {"httpMethod", request.method},
                        {"identity", std::move(identity)},
-                       {"path", facts.raw_path},
+                       {"path", facts.context_path.empty() ? facts.raw_path : facts.context_path},
                        {"protocol", "HTTP/1.1"},
                        {"requestId", facts.request_id},
                        {"requestTime", request_time(facts.time)},
                        {"requestTimeEpoch", epoch_ms(facts.time)},
-                       {"resourceId", nullptr},
+                       {"resourceId", or_null(facts.resource_id)},
                        {"resourcePath", resource},
                        {"stage", facts.stage}};
   context["authorizer"] = facts.authorizer

@@ -29,6 +29,8 @@ struct ProxyRequestFacts {
   std::string route_key = "$default";  // "GET /items/{id}"
   std::string stage = "$default";
   std::string resource_path;  // 1.0: the route's path, "/items/{id}"
+  std::string resource_id;    // 1.0: requestContext.resourceId (REST APIs)
+  std::string context_path;   // 1.0: requestContext.path when not raw_path (REST: with the stage)
   std::vector<std::pair<std::string, std::string>> path_parameters;
   std::vector<std::pair<std::string, std::string>> stage_variables;
   // requestContext.authorizer, when an authorizer ran.

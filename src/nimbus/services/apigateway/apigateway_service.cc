@@ -101,7 +101,11 @@ Result<void> ApiGatewayServiceImpl::open() {
   auto catalog = ApiCatalog::open(store_.store(), kApisKeyspace);
   if (!catalog) return catalog.error();
   catalog_ = std::move(*catalog);
-  spdlog::info("apigateway: {} HTTP APIs", catalog_->all().size());
+  auto rest_catalog = RestApiCatalog::open(store_.store(), kRestApisKeyspace);
+  if (!rest_catalog) return rest_catalog.error();
+  rest_catalog_ = std::move(*rest_catalog);
+  spdlog::info("apigateway: {} HTTP APIs, {} REST APIs", catalog_->all().size(),
+               rest_catalog_->all().size());
   return ok();
 }
 
@@ -214,6 +218,16 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
     if (!validated) {
       co_return aws::error_response(descriptor_.protocol, validated.error(), context.request_id);
     }
+  } else if (!trim(request.body).empty()) {
+    // REST API operations check the members they use themselves.
+    boost::system::error_code error;
+    auto parsed = json::parse(request.body, error);
+    if (error || !parsed.is_object()) {
+      co_return aws::error_response(descriptor_.protocol,
+                                    bad_request("Invalid request body: it is not a JSON object"),
+                                    context.request_id);
+    }
+    call.body = std::move(parsed.as_object());
   }
   auto reply = co_await dispatch(call);
   if (!reply) {
@@ -255,6 +269,32 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "GetDeployments") co_return co_await get_children(call, "deployments");
   if (op == "UpdateDeployment") co_return co_await update_deployment(call);
   if (op == "DeleteDeployment") co_return co_await delete_deployment(call);
+  if (op == "RestApis.CreateRestApi") co_return co_await create_rest_api(call);
+  if (op == "RestApis.GetRestApi") co_return co_await get_rest_api(call);
+  if (op == "RestApis.GetRestApis") co_return co_await get_rest_apis(call);
+  if (op == "RestApis.UpdateRestApi") co_return co_await update_rest_api(call);
+  if (op == "RestApis.DeleteRestApi") co_return co_await delete_rest_api(call);
+  if (op == "RestApis.GetResources") co_return co_await get_resources(call);
+  if (op == "RestApis.GetResource") co_return co_await get_resource(call);
+  if (op == "RestApis.CreateResource") co_return co_await create_resource(call);
+  if (op == "RestApis.DeleteResource") co_return co_await delete_resource(call);
+  if (op == "RestApis.PutMethod") co_return co_await put_method(call);
+  if (op == "RestApis.GetMethod") co_return co_await get_method(call);
+  if (op == "RestApis.DeleteMethod") co_return co_await delete_method(call);
+  if (op == "RestApis.PutIntegration") co_return co_await put_integration(call);
+  if (op == "RestApis.GetIntegration") co_return co_await get_integration(call);
+  if (op == "RestApis.DeleteIntegration") co_return co_await delete_integration(call);
+  if (op == "RestApis.PutMethodResponse") co_return co_await put_method_response(call);
+  if (op == "RestApis.PutIntegrationResponse") co_return co_await put_integration_response(call);
+  if (op == "RestApis.CreateDeployment") co_return co_await create_rest_deployment(call);
+  if (op == "RestApis.GetDeployment") co_return co_await get_rest_deployment(call);
+  if (op == "RestApis.GetDeployments") co_return co_await get_rest_deployments(call);
+  if (op == "RestApis.DeleteDeployment") co_return co_await delete_rest_deployment(call);
+  if (op == "RestApis.CreateStage") co_return co_await create_rest_stage(call);
+  if (op == "RestApis.GetStage") co_return co_await get_rest_stage(call);
+  if (op == "RestApis.GetStages") co_return co_await get_rest_stages(call);
+  if (op == "RestApis.UpdateStage") co_return co_await update_rest_stage(call);
+  if (op == "RestApis.DeleteStage") co_return co_await delete_rest_stage(call);
   if (op == "GetTags") co_return co_await get_tags(call);
   if (op == "TagResource") co_return co_await tag_resource(call);
   if (op == "UntagResource") co_return co_await untag_resource(call);

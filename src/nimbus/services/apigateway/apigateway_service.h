@@ -4,8 +4,8 @@
 // configures HTTP APIs, kept in the store, and the execute-api endpoint that
 // serves them (http://<api-id>.execute-api.localhost:<port>/<stage>/<path>
 // or /_aws/execute-api/<api-id>/<stage>/<path>), invoking functions through
-// the in-process AWS client. REST API (apigateway 2015-07-09) operations are
-// recognised and answer NotImplementedException.
+// the in-process AWS client; and the apigateway (2015-07-09) API for REST
+// APIs with proxy and mock integrations, served on the same endpoint.
 
 #include <chrono>
 #include <memory>

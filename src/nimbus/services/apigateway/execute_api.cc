@@ -448,7 +448,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     const aws::RequestContext& context, net::HttpRequest& request, std::string api_id,
     std::string path) {
   const auto record = catalog_->find(api_id);
-  if (!record) co_return aws::gateway_message(404, "Not Found");
+  if (!record) {
+    if (const auto rest = rest_catalog_->find(api_id)) {
+      co_return co_await execute_rest(context, request, *rest, path);
+    }
+    co_return aws::gateway_message(404, "Not Found");
+  }
   if (const auto* disabled = record->api.if_contains("disableExecuteApiEndpoint");
       disabled && disabled->is_bool() && disabled->as_bool()) {
     co_return aws::gateway_message(403, "Forbidden");
@@ -646,6 +651,130 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
                         : aws::gateway_message(502, "Bad Gateway");
   }
   co_return std::move(*result);
+}
+
+asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
+    const aws::RequestContext& context, net::HttpRequest& request, const RestApiRecord& record,
+    const std::string& path) {
+  // REST APIs answer their own way: lower-case "server error", and a path
+  // no method matches is "Missing Authentication Token".
+  auto answer = [&](net::HttpResponse response) {
+    response.headers.set("x-amzn-RequestId", context.request_id);
+    response.headers.set("x-amz-apigw-id", context.request_id.substr(0, 16));
+    return response;
+  };
+  if (const auto* disabled = record.api.if_contains("disableExecuteApiEndpoint");
+      disabled && disabled->is_bool() && disabled->as_bool()) {
+    co_return answer(aws::gateway_message(403, "Forbidden"));
+  }
+  const auto end = path.find('/', 1);
+  const std::string stage_name = path.substr(1, end == std::string::npos ? end : end - 1);
+  const auto view = record.views.find(stage_name);
+  if (stage_name.empty() || view == record.views.end()) {
+    co_return answer(aws::gateway_message(403, "Forbidden"));
+  }
+  const StageView& stage = *view->second;
+  const std::string route_path = end == std::string::npos ? std::string("/") : path.substr(end);
+  const auto match = match_route(stage.routes, request.method, route_path);
+  if (!match || match->route->key.is_default) {
+    co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
+  }
+  const CompiledRoute& route = *match->route;
+  if (!throttle_.take("account",
+                      BucketLimits{options_.account_rate_limit, options_.account_burst_limit},
+                      std::chrono::steady_clock::now())) {
+    co_return answer(aws::gateway_message(429, "Too Many Requests"));
+  }
+  aws::ProxyRequestFacts facts;
+  facts.raw_path = route_path;
+  facts.context_path = path;
+  facts.account_id = context.account_id;
+  facts.api_id = record.id;
+  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
+  facts.domain_prefix = record.id;
+  facts.request_id = context.request_id;
+  facts.time = context.received;
+  facts.stage = stage.name;
+  facts.resource_path = route.route_key;
+  facts.resource_id = route.route_id;
+  facts.path_parameters = match->path_parameters;
+  facts.stage_variables = stage.stage_variables;
+  if (route.authorization_type == "AWS_IAM") {
+    if (context.caller.access_key_id.empty() || context.caller.anonymous) {
+      co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
+    }
+    facts.caller_access_key = context.caller.access_key_id;
+    facts.caller_arn = context.caller.arn;
+  }
+  const auto found = stage.integrations.find(route.integration_id);
+  if (found == stage.integrations.end()) {
+    co_return answer(aws::gateway_message(500, "Internal server error"));
+  }
+  const json::object& integration = found->second;
+  const auto type = member(integration, "type");
+  const auto timeout = std::chrono::milliseconds(
+      static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(29'000)));
+  if (type == "MOCK") {
+    // The request template picks the status; its integration response's
+    // template is the body, as written (no VTL).
+    std::string status = "200";
+    if (const auto* templates = integration.if_contains("requestTemplates");
+        templates && templates->is_object()) {
+      const auto text = member(templates->as_object(), "application/json");
+      boost::system::error_code error;
+      const auto parsed = json::parse(text, error);
+      if (!error && parsed.is_object()) {
+        if (const auto* code = parsed.as_object().if_contains("statusCode");
+            code && code->is_number()) {
+          status = std::to_string(code->to_number<std::int64_t>());
+        }
+      }
+    }
+    const auto* responses = integration.if_contains("integrationResponses");
+    const auto* chosen =
+        responses && responses->is_object() ? responses->as_object().if_contains(status) : nullptr;
+    if (chosen == nullptr || !chosen->is_object()) {
+      co_return answer(aws::gateway_message(500, "Internal server error"));
+    }
+    std::string body;
+    if (const auto* templates = chosen->as_object().if_contains("responseTemplates");
+        templates && templates->is_object()) {
+      body = member(templates->as_object(), "application/json");
+    }
+    co_return answer(net::HttpResponse::with_body(
+        parse_uint(status).value_or(200) > 599 ? 500 : static_cast<int>(*parse_uint(status)),
+        "application/json", std::move(body)));
+  }
+  if (type == "HTTP_PROXY") {
+    const json::object as_http_api{{"integrationUri", member(integration, "uri")},
+                                   {"integrationMethod", member(integration, "httpMethod")}};
+    auto forwarded =
+        co_await forward_http(context, request, as_http_api, *match, route_path, timeout);
+    co_return answer(std::move(forwarded));
+  }
+  json::object event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
+  std::string error;
+  const std::string function = function_of(member(integration, "uri"));
+  std::string payload = json::serialize(event);
+  auto response = co_await invoke_function(context, function, payload, timeout, error);
+  if (error == "timeout") {
+    co_return answer(aws::gateway_message(504, "Endpoint request timed out"));
+  }
+  if (response.status == 413) {
+    co_return answer(aws::gateway_message(413, "Request Entity Too Large"));
+  }
+  if (!error.empty()) {
+    spdlog::info("apigateway {} {} {}: {} [{}]", record.id, request.method, route.route_key, error,
+                 context.request_id);
+    co_return answer(aws::gateway_message(502, "Internal server error"));
+  }
+  auto mapped = aws::proxy_response_v1(response.body);
+  if (!mapped) {
+    spdlog::info("apigateway {} {} {}: malformed Lambda proxy response [{}]", record.id,
+                 request.method, route.route_key, context.request_id);
+    co_return answer(aws::gateway_message(502, "Internal server error"));
+  }
+  co_return answer(std::move(*mapped));
 }
 
 }  // namespace nimbus::services::apigateway::internal

@@ -1,8 +1,9 @@
 #pragma once
 
 // API Gateway's implementation, shared by its source files:
-// apigateway_service.cc (routing of the management API), http_apis.cc (the
-// apigatewayv2 operations) and execute_api.cc (serving HTTP APIs).
+// apigateway_service.cc (routing of the management APIs), http_apis.cc (the
+// apigatewayv2 operations), rest_apis.cc (the apigateway operations for REST
+// APIs) and execute_api.cc (serving both).
 
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "nimbus/services/apigateway/apigateway_service.h"
 #include "nimbus/services/apigateway/internal/jwt.h"
 #include "nimbus/services/apigateway/internal/model.h"
+#include "nimbus/services/apigateway/internal/rest_model.h"
 #include "nimbus/services/apigateway/internal/throttle.h"
 #include "nimbus/storage/async_store.h"
 #include "nimbus/storage/record_catalog.h"
@@ -41,7 +43,9 @@ struct Call {
 
 using Reply = Result<net::HttpResponse>;
 using ApiCatalog = storage::RecordCatalog<HttpApi>;
+using RestApiCatalog = storage::RecordCatalog<RestApiRecord>;
 inline constexpr std::string_view kApisKeyspace = "apigateway.apis";
+inline constexpr std::string_view kRestApisKeyspace = "apigateway.restapis";
 
 // Whether a change to an API's routes, integrations or authorizers is
 // deployed at once to its stages with autoDeploy.
@@ -93,6 +97,40 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> get_children(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> delete_child(Call& call, std::string_view collection);
 
+  // rest_apis.cc
+  boost::asio::awaitable<Reply> create_rest_api(Call& call);
+  boost::asio::awaitable<Reply> get_rest_api(Call& call);
+  boost::asio::awaitable<Reply> get_rest_apis(Call& call);
+  boost::asio::awaitable<Reply> update_rest_api(Call& call);
+  boost::asio::awaitable<Reply> delete_rest_api(Call& call);
+  boost::asio::awaitable<Reply> get_resources(Call& call);
+  boost::asio::awaitable<Reply> get_resource(Call& call);
+  boost::asio::awaitable<Reply> create_resource(Call& call);
+  boost::asio::awaitable<Reply> delete_resource(Call& call);
+  boost::asio::awaitable<Reply> put_method(Call& call);
+  boost::asio::awaitable<Reply> get_method(Call& call);
+  boost::asio::awaitable<Reply> delete_method(Call& call);
+  boost::asio::awaitable<Reply> put_integration(Call& call);
+  boost::asio::awaitable<Reply> get_integration(Call& call);
+  boost::asio::awaitable<Reply> delete_integration(Call& call);
+  boost::asio::awaitable<Reply> put_method_response(Call& call);
+  boost::asio::awaitable<Reply> put_integration_response(Call& call);
+  boost::asio::awaitable<Reply> create_rest_deployment(Call& call);
+  boost::asio::awaitable<Reply> get_rest_deployment(Call& call);
+  boost::asio::awaitable<Reply> get_rest_deployments(Call& call);
+  boost::asio::awaitable<Reply> delete_rest_deployment(Call& call);
+  boost::asio::awaitable<Reply> create_rest_stage(Call& call);
+  boost::asio::awaitable<Reply> get_rest_stage(Call& call);
+  boost::asio::awaitable<Reply> get_rest_stages(Call& call);
+  boost::asio::awaitable<Reply> update_rest_stage(Call& call);
+  boost::asio::awaitable<Reply> delete_rest_stage(Call& call);
+  Result<std::shared_ptr<const RestApiRecord>> find_rest_api(const std::string& api_id) const;
+  // Runs a REST API method: AWS_PROXY, HTTP_PROXY or MOCK.
+  boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
+                                                         net::HttpRequest& request,
+                                                         const RestApiRecord& record,
+                                                         const std::string& path);
+
   // execute_api.cc
   boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
                                                     net::HttpRequest& request, std::string api_id,
@@ -142,16 +180,36 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   template <class Edit>
   boost::asio::awaitable<Result<void>> update(const std::string& api_id, Redeploy redeploy,
                                               Edit& edit) {
-    auto mutation = [this, &api_id, redeploy,
-                     &edit](const HttpApi* current) -> Result<ApiCatalog::Outcome> {
-      if (current == nullptr) return api_not_found(api_id);
-      HttpApi record = *current;
-      if (auto edited = edit(record); !edited) return edited.error();
+    auto finished = [this, redeploy, &edit](HttpApi& record) -> Result<void> {
+      if (auto edited = edit(record); !edited) return edited;
       finish_change(record, redeploy);
-      return ApiCatalog::Outcome(std::move(record));
+      return ok();
     };
-    co_return co_await store_.run([this, &api_id, &mutation](storage::Store&) -> Result<void> {
-      return catalog_->mutate(api_id, mutation);
+    co_return co_await update_record(*catalog_, api_id, finished);
+  }
+  // The same for a REST API's record; the record is recompiled after `edit`.
+  template <class Edit>
+  boost::asio::awaitable<Result<void>> update_rest(const std::string& api_id, Edit& edit) {
+    auto finished = [&edit](RestApiRecord& record) -> Result<void> {
+      if (auto edited = edit(record); !edited) return edited;
+      record.compile();
+      return ok();
+    };
+    co_return co_await update_record(*rest_catalog_, api_id, finished);
+  }
+  template <class Record, class Edit>
+  boost::asio::awaitable<Result<void>> update_record(storage::RecordCatalog<Record>& catalog,
+                                                     const std::string& api_id, Edit& edit) {
+    using Catalog = storage::RecordCatalog<Record>;
+    auto mutation = [this, &api_id,
+                     &edit](const Record* current) -> Result<typename Catalog::Outcome> {
+      if (current == nullptr) return api_not_found(api_id);
+      Record record = *current;
+      if (auto edited = edit(record); !edited) return edited.error();
+      return typename Catalog::Outcome(std::move(record));
+    };
+    co_return co_await store_.run([&catalog, &api_id, &mutation](storage::Store&) -> Result<void> {
+      return catalog.mutate(api_id, mutation);
     });
   }
   // Deploys to autoDeploy stages when asked, drops unserved snapshots and
@@ -170,6 +228,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   aws::ServiceDescriptor descriptor_;
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;
+  std::unique_ptr<RestApiCatalog> rest_catalog_;
   Throttle throttle_;
   mutable std::mutex mutex_;  // guards endpoint_url_, authorizer_cache_ and jwks_cache_
   std::string endpoint_url_;

@@ -1,0 +1,140 @@
+#include "nimbus/services/apigateway/internal/rest_model.h"
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace nimbus::services::apigateway::internal {
+namespace json = boost::json;
+namespace {
+
+std::map<std::string, json::object> object_map(const json::value* value) {
+  std::map<std::string, json::object> out;
+  if (value == nullptr || !value->is_object()) return out;
+  for (const auto& [key, item] : value->as_object()) {
+    if (item.is_object()) out[std::string(key)] = item.as_object();
+  }
+  return out;
+}
+
+json::object map_object(const std::map<std::string, json::object>& map) {
+  json::object out;
+  for (const auto& [key, item] : map) out[key] = item;
+  return out;
+}
+
+std::string member(const json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_string()) {
+    return std::string(value->as_string());
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string method_key(std::string_view resource_id, std::string_view method) {
+  return fmt::format("{} {}", resource_id, method);
+}
+
+std::string RestApiRecord::root_id() const {
+  for (const auto& [id, resource] : resources) {
+    if (!resource.contains("parentId")) return id;
+  }
+  return {};
+}
+
+std::string RestApiRecord::path_of(const std::string& resource_id) const {
+  std::string path;
+  std::string current = resource_id;
+  for (std::size_t depth = 0; depth < 1000; ++depth) {
+    const auto it = resources.find(current);
+    if (it == resources.end() || !it->second.contains("parentId")) break;
+    path = "/" + member(it->second, "pathPart") + path;
+    current = member(it->second, "parentId");
+  }
+  return path.empty() ? "/" : path;
+}
+
+json::object RestApiRecord::snapshot() const {
+  json::object resolved;
+  for (const auto& [id, resource] : resources) {
+    json::object copy = resource;
+    copy["path"] = path_of(id);
+    resolved[id] = std::move(copy);
+  }
+  return json::object{{"resources", std::move(resolved)}};
+}
+
+void RestApiRecord::compile() {
+  views.clear();
+  for (const auto& [name, stage] : stages) {
+    auto view = std::make_shared<StageView>();
+    view->name = name;
+    view->stage = stage;
+    if (const auto* variables = stage.if_contains("variables");
+        variables && variables->is_object()) {
+      for (const auto& [key, item] : variables->as_object()) {
+        if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
+      }
+    }
+    const auto snapshot = snapshots.find(member(stage, "deploymentId"));
+    if (snapshot != snapshots.end()) {
+      for (const auto& [id, resource] : object_map(snapshot->second.if_contains("resources"))) {
+        const auto* methods = resource.if_contains("resourceMethods");
+        if (methods == nullptr || !methods->is_object()) continue;
+        for (const auto& [method_name, method] : methods->as_object()) {
+          if (!method.is_object()) continue;
+          auto key = parse_route_key(
+              fmt::format("{} {}", std::string_view(method_name), member(resource, "path")));
+          if (!key) continue;
+          CompiledRoute route;
+          route.route_key = member(resource, "path");
+          route.route_id = id;
+          route.key = std::move(*key);
+          route.authorization_type = member(method.as_object(), "authorizationType");
+          route.integration_id = method_key(id, method_name);
+          if (const auto* integration = method.as_object().if_contains("methodIntegration");
+              integration && integration->is_object()) {
+            json::object served = integration->as_object();
+            served["resourcePath"] = member(resource, "path");
+            served["apiKeyRequired"] = method.as_object().contains("apiKeyRequired")
+                                           ? method.as_object().at("apiKeyRequired")
+                                           : json::value(false);
+            view->integrations[route.integration_id] = std::move(served);
+          }
+          view->routes.push_back(std::move(route));
+        }
+      }
+    }
+    views[name] = std::move(view);
+  }
+}
+
+std::string RestApiRecord::encode() const {
+  return json::serialize(json::object{{"v", 1},
+                                      {"api", api},
+                                      {"resources", map_object(resources)},
+                                      {"deployments", map_object(deployments)},
+                                      {"snapshots", map_object(snapshots)},
+                                      {"stages", map_object(stages)}});
+}
+
+Result<RestApiRecord> RestApiRecord::decode(std::string_view text) {
+  boost::system::error_code error;
+  const auto value = json::parse(text, error);
+  const auto* object = error ? nullptr : value.if_object();
+  if (object == nullptr || !object->contains("api") || !object->at("api").is_object()) {
+    return AwsError::internal("a REST API record is not an object with an api");
+  }
+  RestApiRecord out;
+  out.api = object->at("api").as_object();
+  out.id = member(out.api, "id");
+  out.resources = object_map(object->if_contains("resources"));
+  out.deployments = object_map(object->if_contains("deployments"));
+  out.snapshots = object_map(object->if_contains("snapshots"));
+  out.stages = object_map(object->if_contains("stages"));
+  out.compile();
+  return out;
+}
+
+}  // namespace nimbus::services::apigateway::internal

@@ -1,0 +1,649 @@
+// The apigateway (2015-07-09) operations over REST APIs that proxy
+// integrations need: APIs, resources, methods, integrations (and their
+// responses), deployments and stages.
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <boost/json/serialize.hpp>
+
+#include "nimbus/core/strings.h"
+#include "nimbus/services/apigateway/internal/service_impl.h"
+
+namespace nimbus::services::apigateway::internal {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kMethods[] = {"ANY",  "GET",    "POST",  "PUT",
+                                         "HEAD", "DELETE", "PATCH", "OPTIONS"};
+
+std::string member(const json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_string()) {
+    return std::string(value->as_string());
+  }
+  return {};
+}
+
+// REST APIs put timestamps on the wire as epoch seconds.
+std::int64_t epoch_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+AwsError conflict(std::string message) {
+  return AwsError("ConflictException", std::move(message), 409);
+}
+
+AwsError invalid(std::string_view what) {
+  return not_found(fmt::format("Invalid {} identifier specified", what));
+}
+
+Result<std::string> string_member(const json::object& body, std::string_view key, bool required) {
+  const auto* value = body.if_contains(key);
+  if (value == nullptr || value->is_null()) {
+    if (required) return bad_request(fmt::format("Invalid input: {} is required", key));
+    return std::string();
+  }
+  if (!value->is_string())
+    return bad_request(fmt::format("Invalid input: {} must be a string", key));
+  return std::string(value->as_string());
+}
+
+// The members of `body` that are strings, booleans or numbers or lists or
+// maps of them, copied into `into` (what PutMethod/PutIntegration store).
+void copy_members(json::object& into, const json::object& body,
+                  std::initializer_list<std::string_view> keys) {
+  for (const auto key : keys) {
+    if (const auto* value = body.if_contains(key); value && !value->is_null()) into[key] = *value;
+  }
+}
+
+bool is_lambda_uri(std::string_view uri) {
+  return uri.starts_with("arn:aws:apigateway:") &&
+         uri.find(":lambda:path/2015-03-31/functions/arn:aws:lambda:") != std::string_view::npos &&
+         uri.ends_with("/invocations");
+}
+
+// JSON Patch as API Gateway's Update operations take it: replace, add and
+// remove on "/member" and "/map/key" paths of string values.
+Result<void> apply_patch(json::object& target, const json::object& body,
+                         std::initializer_list<std::string_view> paths) {
+  const auto* operations = body.if_contains("patchOperations");
+  if (operations == nullptr) return ok();
+  if (!operations->is_array()) return bad_request("Invalid input: patchOperations must be a list");
+  for (const auto& item : operations->as_array()) {
+    if (!item.is_object()) return bad_request("Invalid patch operation");
+    const auto& operation = item.as_object();
+    const auto op = member(operation, "op");
+    const auto path = member(operation, "path");
+    const auto slash = path.find('/', 1);
+    const std::string head = path.substr(1, slash == std::string::npos ? slash : slash - 1);
+    bool allowed = false;
+    for (const auto known : paths) allowed = allowed || known == head;
+    if (!path.starts_with('/') || !allowed) {
+      return bad_request(fmt::format("Invalid patch path {}", path));
+    }
+    auto* parent = &target;
+    std::string key = head;
+    if (slash != std::string::npos) {
+      auto& map = target[head];
+      if (!map.is_object()) map = json::object();
+      parent = &map.as_object();
+      key = path.substr(slash + 1);
+    }
+    if (op == "replace" || op == "add") {
+      const auto* value = operation.if_contains("value");
+      if (value == nullptr || !value->is_string()) {
+        return bad_request(fmt::format("Invalid patch operation: {} {} needs a value", op, path));
+      }
+      (*parent)[key] = *value;
+    } else if (op == "remove") {
+      parent->erase(key);
+    } else {
+      return bad_request(fmt::format("Invalid patch operation: {} is not supported", op));
+    }
+  }
+  return ok();
+}
+
+json::object with_path(const RestApiRecord& record, const std::string& id) {
+  json::object out = record.resources.at(id);
+  out["path"] = record.path_of(id);
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const RestApiRecord>> ApiGatewayServiceImpl::find_rest_api(
+    const std::string& api_id) const {
+  auto record = rest_catalog_->find(api_id);
+  if (!record) return api_not_found(api_id);
+  return record;
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_api(Call& call) {
+  auto name = string_member(call.body, "name", true);
+  if (!name) co_return name.error();
+  if (name->empty()) co_return bad_request("Invalid input: name must not be empty");
+  RestApiRecord record;
+  record.id = new_id(10);
+  record.api = json::object{{"id", record.id},
+                            {"name", *name},
+                            {"createdDate", epoch_seconds()},
+                            {"apiKeySource", "HEADER"},
+                            {"endpointConfiguration", json::object{{"types", json::array{"EDGE"}}}},
+                            {"disableExecuteApiEndpoint", false},
+                            {"tags", json::object()}};
+  copy_members(record.api, call.body,
+               {"description", "version", "binaryMediaTypes", "apiKeySource",
+                "endpointConfiguration", "tags", "disableExecuteApiEndpoint", "policy"});
+  const std::string root = new_id(10);
+  record.resources[root] = json::object{{"id", root}, {"path", "/"}};
+  record.compile();
+  auto mutation = [&record](const RestApiRecord* current) -> Result<RestApiCatalog::Outcome> {
+    if (current != nullptr) return conflict("API id collision; retry");
+    return RestApiCatalog::Outcome(record);
+  };
+  const std::string id = record.id;
+  auto stored = co_await store_.run([this, &id, &mutation](storage::Store&) -> Result<void> {
+    return rest_catalog_->mutate(id, mutation);
+  });
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, record.api);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_api(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  co_return json_reply(200, (*record)->api);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_apis(Call& call) {
+  (void)call;
+  json::array items;
+  for (const auto& record : rest_catalog_->all()) items.push_back(record->api);
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_api(Call& call) {
+  json::object api;
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (auto patched = apply_patch(record.api, call.body, {"name", "description", "version"});
+        !patched) {
+      return patched;
+    }
+    api = record.api;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, api);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_api(Call& call) {
+  const std::string api_id = call.label("restapi_id");
+  auto mutation = [this, &api_id](const RestApiRecord* current) -> Result<RestApiCatalog::Outcome> {
+    if (current == nullptr) return api_not_found(api_id);
+    return RestApiCatalog::Outcome(RestApiCatalog::Remove{});
+  };
+  auto stored = co_await store_.run([this, &api_id, &mutation](storage::Store&) -> Result<void> {
+    return rest_catalog_->mutate(api_id, mutation);
+  });
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_resources(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  json::array items;
+  for (const auto& [id, resource] : (*record)->resources) items.push_back(with_path(**record, id));
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_resource(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  const auto id = call.label("resource_id");
+  if (!(*record)->resources.contains(id)) co_return invalid("Resource");
+  co_return json_reply(200, with_path(**record, id));
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::create_resource(Call& call) {
+  auto part = string_member(call.body, "pathPart", true);
+  if (!part) co_return part.error();
+  const std::string path_part = *part;
+  const bool variable = path_part.starts_with('{') && path_part.ends_with('}');
+  if (path_part.empty() || path_part.find('/') != std::string::npos ||
+      (!variable && path_part.find_first_of("{}+") != std::string::npos)) {
+    co_return bad_request(fmt::format(
+        "Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the "
+        "end and an optional plus sign before the closing brace: {}",
+        path_part));
+  }
+  const std::string parent = call.label("parent_id");
+  json::object created;
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (!record.resources.contains(parent)) return invalid("Resource");
+    for (const auto& [id, resource] : record.resources) {
+      if (member(resource, "parentId") == parent && member(resource, "pathPart") == path_part) {
+        return conflict(fmt::format(
+            "Another resource with the same parent already has this name: {}", path_part));
+      }
+    }
+    const std::string path =
+        record.path_of(parent) == "/" ? "/" + path_part : record.path_of(parent) + "/" + path_part;
+    if (!parse_route_key("GET " + path)) {
+      return bad_request(fmt::format("A greedy path variable must be the last part of {}", path));
+    }
+    const std::string id = new_id(6);
+    record.resources[id] = json::object{{"id", id}, {"parentId", parent}, {"pathPart", path_part}};
+    created = with_path(record, id);
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, created);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_resource(Call& call) {
+  const std::string id = call.label("resource_id");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (!record.resources.contains(id)) return invalid("Resource");
+    if (id == record.root_id()) return bad_request("Cannot delete the root resource");
+    // The resource goes with everything below it.
+    std::vector<std::string> doomed{id};
+    for (std::size_t i = 0; i < doomed.size(); ++i) {
+      for (const auto& [child, resource] : record.resources) {
+        if (member(resource, "parentId") == doomed[i]) doomed.push_back(child);
+      }
+    }
+    for (const auto& gone : doomed) record.resources.erase(gone);
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::put_method(Call& call) {
+  const std::string http_method = call.label("http_method");
+  bool known = false;
+  for (const auto method : kMethods) known = known || method == http_method;
+  if (!known) co_return bad_request(fmt::format("Invalid HttpMethod specified: {}", http_method));
+  auto authorization = string_member(call.body, "authorizationType", true);
+  if (!authorization) co_return authorization.error();
+  if (*authorization != "NONE" && *authorization != "AWS_IAM") {
+    co_return AwsError(
+        "NotImplementedException",
+        fmt::format("Nimbus does not implement {} authorization for REST APIs yet", *authorization),
+        501, Fault::kServer);
+  }
+  json::object method{{"httpMethod", http_method},
+                      {"authorizationType", *authorization},
+                      {"apiKeyRequired", false}};
+  copy_members(method, call.body,
+               {"apiKeyRequired", "operationName", "requestParameters", "requestModels",
+                "authorizationScopes"});
+  if (const auto* key = method.if_contains("apiKeyRequired");
+      key && key->is_bool() && key->as_bool()) {
+    co_return AwsError("NotImplementedException",
+                       "Nimbus does not implement API keys and usage plans yet", 501,
+                       Fault::kServer);
+  }
+  const std::string resource_id = call.label("resource_id");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    const auto resource = record.resources.find(resource_id);
+    if (resource == record.resources.end()) return invalid("Resource");
+    auto& methods = resource->second["resourceMethods"];
+    if (!methods.is_object()) methods = json::object();
+    if (methods.as_object().contains(http_method)) {
+      return conflict("Method already exists for this resource");
+    }
+    methods.as_object()[http_method] = method;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, method);
+}
+
+namespace {
+
+// The method a request names, or NotFoundException.
+Result<json::object*> method_of(RestApiRecord& record, const std::string& resource_id,
+                                const std::string& http_method) {
+  const auto resource = record.resources.find(resource_id);
+  if (resource == record.resources.end()) return invalid("Resource");
+  auto* methods = resource->second.if_contains("resourceMethods");
+  auto* method =
+      methods && methods->is_object() ? methods->as_object().if_contains(http_method) : nullptr;
+  if (method == nullptr || !method->is_object()) return invalid("Method");
+  return &method->as_object();
+}
+
+}  // namespace
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_method(Call& call) {
+  auto found = find_rest_api(call.label("restapi_id"));
+  if (!found) co_return found.error();
+  RestApiRecord record = **found;
+  auto method = method_of(record, call.label("resource_id"), call.label("http_method"));
+  if (!method) co_return method.error();
+  co_return json_reply(200, **method);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_method(Call& call) {
+  const std::string resource_id = call.label("resource_id");
+  const std::string http_method = call.label("http_method");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    auto method = method_of(record, resource_id, http_method);
+    if (!method) return method.error();
+    record.resources[resource_id]["resourceMethods"].as_object().erase(http_method);
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(204);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration(Call& call) {
+  auto type = string_member(call.body, "type", true);
+  if (!type) co_return type.error();
+  json::object integration{{"type", *type},
+                           {"timeoutInMillis", 29000},
+                           {"passthroughBehavior", "WHEN_NO_MATCH"},
+                           {"cacheNamespace", call.label("resource_id")},
+                           {"cacheKeyParameters", json::array()}};
+  // integrationHttpMethod travels as "httpMethod".
+  if (const auto* method = call.body.if_contains("httpMethod"); method && method->is_string()) {
+    integration["httpMethod"] = *method;
+  }
+  copy_members(integration, call.body,
+               {"uri", "requestTemplates", "requestParameters", "passthroughBehavior",
+                "timeoutInMillis", "contentHandling", "connectionType"});
+  const auto uri = member(integration, "uri");
+  if (*type == "AWS_PROXY") {
+    if (!is_lambda_uri(uri)) {
+      co_return bad_request(
+          "Invalid ARN specified in the request: an AWS_PROXY integration takes "
+          "arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function "
+          "arn>/invocations");
+    }
+    if (member(integration, "httpMethod") != "POST") {
+      co_return bad_request("AWS_PROXY integrations must use integrationHttpMethod POST");
+    }
+  } else if (*type == "HTTP_PROXY") {
+    if (!uri.starts_with("http://") && !uri.starts_with("https://")) {
+      co_return bad_request("Invalid HTTP endpoint specified for URI");
+    }
+    if (member(integration, "httpMethod").empty()) {
+      co_return bad_request("Enumeration value for HttpMethod must be non-empty");
+    }
+  } else if (*type != "MOCK") {
+    co_return AwsError("NotImplementedException",
+                       fmt::format("Nimbus does not implement {} integrations for REST APIs yet "
+                                   "(AWS_PROXY, HTTP_PROXY and MOCK are)",
+                                   *type),
+                       501, Fault::kServer);
+  }
+  if (const auto* timeout = integration.if_contains("timeoutInMillis");
+      !timeout->is_int64() || timeout->as_int64() < 50 || timeout->as_int64() > 29000) {
+    co_return bad_request("Timeout should be between 50 ms and 29000 ms");
+  }
+  const std::string resource_id = call.label("resource_id");
+  const std::string http_method = call.label("http_method");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    auto method = method_of(record, resource_id, http_method);
+    if (!method) return method.error();
+    (**method)["methodIntegration"] = integration;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, integration);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_integration(Call& call) {
+  auto found = find_rest_api(call.label("restapi_id"));
+  if (!found) co_return found.error();
+  RestApiRecord record = **found;
+  auto method = method_of(record, call.label("resource_id"), call.label("http_method"));
+  if (!method) co_return method.error();
+  const auto* integration = (*method)->if_contains("methodIntegration");
+  if (integration == nullptr) co_return invalid("Integration");
+  co_return json_reply(200, *integration);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_integration(Call& call) {
+  const std::string resource_id = call.label("resource_id");
+  const std::string http_method = call.label("http_method");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    auto method = method_of(record, resource_id, http_method);
+    if (!method) return method.error();
+    if ((*method)->erase("methodIntegration") == 0) return invalid("Integration");
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(204);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::put_method_response(Call& call) {
+  const std::string status = call.label("status_code");
+  json::object response{{"statusCode", status}};
+  copy_members(response, call.body, {"responseParameters", "responseModels"});
+  const std::string resource_id = call.label("resource_id");
+  const std::string http_method = call.label("http_method");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    auto method = method_of(record, resource_id, http_method);
+    if (!method) return method.error();
+    auto& responses = (**method)["methodResponses"];
+    if (!responses.is_object()) responses = json::object();
+    responses.as_object()[status] = response;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, response);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration_response(Call& call) {
+  const std::string status = call.label("status_code");
+  json::object response{{"statusCode", status}};
+  copy_members(response, call.body,
+               {"selectionPattern", "responseParameters", "responseTemplates", "contentHandling"});
+  const std::string resource_id = call.label("resource_id");
+  const std::string http_method = call.label("http_method");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    auto method = method_of(record, resource_id, http_method);
+    if (!method) return method.error();
+    auto* integration = (*method)->if_contains("methodIntegration");
+    if (integration == nullptr || !integration->is_object()) return invalid("Integration");
+    auto& responses = integration->as_object()["integrationResponses"];
+    if (!responses.is_object()) responses = json::object();
+    responses.as_object()[status] = response;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, response);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_deployment(Call& call) {
+  auto stage_name = string_member(call.body, "stageName", false);
+  if (!stage_name) co_return stage_name.error();
+  json::object deployment{{"id", new_id(6)}, {"createdDate", epoch_seconds()}};
+  copy_members(deployment, call.body, {"description"});
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    bool any_method = false;
+    for (const auto& [id, resource] : record.resources) {
+      const auto* methods = resource.if_contains("resourceMethods");
+      if (methods && methods->is_object() && !methods->as_object().empty()) any_method = true;
+    }
+    if (!any_method) return bad_request("The REST API doesn't contain any methods");
+    for (const auto& [id, resource] : record.resources) {
+      const auto* methods = resource.if_contains("resourceMethods");
+      if (methods == nullptr || !methods->is_object()) continue;
+      for (const auto& [name, method] : methods->as_object()) {
+        if (!method.is_object() || !method.as_object().contains("methodIntegration")) {
+          return bad_request("No integration defined for method");
+        }
+      }
+    }
+    const auto id = member(deployment, "id");
+    record.deployments[id] = deployment;
+    record.snapshots[id] = record.snapshot();
+    if (!stage_name->empty()) {
+      auto& stage = record.stages[*stage_name];
+      if (stage.empty()) {
+        stage = json::object{
+            {"stageName", *stage_name},         {"createdDate", epoch_seconds()},
+            {"cacheClusterEnabled", false},     {"cacheClusterStatus", "NOT_AVAILABLE"},
+            {"methodSettings", json::object()}, {"tracingEnabled", false}};
+        copy_members(stage, call.body, {"variables"});
+        if (const auto* description = call.body.if_contains("stageDescription")) {
+          stage["description"] = *description;
+        }
+      }
+      stage["deploymentId"] = id;
+      stage["lastUpdatedDate"] = epoch_seconds();
+    }
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, deployment);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_deployment(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  const auto found = (*record)->deployments.find(call.label("deployment_id"));
+  if (found == (*record)->deployments.end()) co_return invalid("Deployment");
+  co_return json_reply(200, found->second);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_deployments(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  json::array items;
+  for (const auto& [id, deployment] : (*record)->deployments) items.push_back(deployment);
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_deployment(Call& call) {
+  const std::string id = call.label("deployment_id");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (!record.deployments.contains(id)) return invalid("Deployment");
+    for (const auto& [name, stage] : record.stages) {
+      if (member(stage, "deploymentId") == id) {
+        return bad_request("Active stages pointing to this deployment must be moved or deleted");
+      }
+    }
+    record.deployments.erase(id);
+    record.snapshots.erase(id);
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_stage(Call& call) {
+  auto name = string_member(call.body, "stageName", true);
+  if (!name) co_return name.error();
+  auto deployment = string_member(call.body, "deploymentId", true);
+  if (!deployment) co_return deployment.error();
+  if (name->empty() ||
+      name->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789-_") != std::string::npos) {
+    co_return bad_request("Stage name only allows a-zA-Z0-9_-");
+  }
+  json::object stage{{"stageName", *name},
+                     {"deploymentId", *deployment},
+                     {"createdDate", epoch_seconds()},
+                     {"lastUpdatedDate", epoch_seconds()},
+                     {"cacheClusterEnabled", false},
+                     {"cacheClusterStatus", "NOT_AVAILABLE"},
+                     {"methodSettings", json::object()},
+                     {"tracingEnabled", false}};
+  copy_members(stage, call.body, {"description", "variables", "tags"});
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (record.stages.contains(*name)) return conflict("Stage already exists");
+    if (!record.snapshots.contains(*deployment)) return invalid("Deployment");
+    record.stages[*name] = stage;
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, stage);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_stage(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  const auto found = (*record)->stages.find(call.label("stage_name"));
+  if (found == (*record)->stages.end()) co_return invalid("Stage");
+  co_return json_reply(200, found->second);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_stages(Call& call) {
+  auto record = find_rest_api(call.label("restapi_id"));
+  if (!record) co_return record.error();
+  json::array items;
+  for (const auto& [name, stage] : (*record)->stages) items.push_back(stage);
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_stage(Call& call) {
+  const std::string name = call.label("stage_name");
+  json::object stage;
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    const auto found = record.stages.find(name);
+    if (found == record.stages.end()) return invalid("Stage");
+    json::object changed = found->second;
+    if (auto patched =
+            apply_patch(changed, call.body, {"description", "variables", "deploymentId"});
+        !patched) {
+      return patched;
+    }
+    if (!record.snapshots.contains(member(changed, "deploymentId"))) return invalid("Deployment");
+    changed["lastUpdatedDate"] = epoch_seconds();
+    found->second = changed;
+    stage = std::move(changed);
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, stage);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_stage(Call& call) {
+  const std::string name = call.label("stage_name");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (record.stages.erase(name) == 0) return invalid("Stage");
+    return ok();
+  };
+  const std::string api_id = call.label("restapi_id");
+  auto stored = co_await update_rest(api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
+}
+
+}  // namespace nimbus::services::apigateway::internal

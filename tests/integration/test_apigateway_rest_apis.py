@@ -1,0 +1,138 @@
+"""API Gateway REST APIs (apigateway 2015-07-09) with proxy integrations,
+configured the way the AWS CLI tutorials and SAM's Api events do: a resource
+tree, methods, Lambda proxy / HTTP proxy / MOCK integrations, deployments
+and stages; called over HTTP with the REST flavour of the 1.0 event."""
+
+import json
+import signal
+
+import botocore.exceptions
+import pytest
+
+from apigateway_support import echo_function, execute, execute_json
+from nimbus_harness import NimbusServer
+
+
+def lambda_uri(function_arn):
+    return f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+
+
+def proxy_api(server, stage="prod"):
+    """ANY /{proxy+} and GET /items/{id} to the echo function, deployed to `stage`."""
+    target = lambda_uri(echo_function(server))
+    api = server.aws("apigateway", "create-rest-api", "--name", "rest-test")
+    api_id = api["id"]
+    root = server.aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"][0]
+    assert root["path"] == "/"
+    proxy = server.aws("apigateway", "create-resource", "--rest-api-id", api_id,
+                       "--parent-id", root["id"], "--path-part", "{proxy+}")
+    items = server.aws("apigateway", "create-resource", "--rest-api-id", api_id,
+                       "--parent-id", root["id"], "--path-part", "items")
+    item = server.aws("apigateway", "create-resource", "--rest-api-id", api_id,
+                      "--parent-id", items["id"], "--path-part", "{id}")
+    assert item["path"] == "/items/{id}"
+    for resource, method in ((proxy["id"], "ANY"), (item["id"], "GET")):
+        server.aws("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", resource,
+                   "--http-method", method, "--authorization-type", "NONE")
+        server.aws("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", resource,
+                   "--http-method", method, "--type", "AWS_PROXY",
+                   "--integration-http-method", "POST", "--uri", target)
+    server.aws("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", stage,
+               "--variables", "color=green")
+    return api_id, item["id"]
+
+
+def test_a_lambda_proxy_rest_api_gets_the_rest_event(nimbus):
+    api_id, item_id = proxy_api(nimbus)
+    status, headers, event = execute_json(nimbus, api_id, "/prod/items/42?tag=a&tag=b",
+                                          headers={"X-Custom": "Kept-Case"})
+    assert status == 200, event
+    assert headers["x-route"] == "/items/{id}"
+    assert event["resource"] == "/items/{id}"
+    assert event["path"] == "/items/42"  # without the stage
+    assert event["httpMethod"] == "GET"
+    assert event["headers"]["X-Custom"] == "Kept-Case"  # REST APIs keep header case
+    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"]}
+    assert event["queryStringParameters"] == {"tag": "b"}
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["stageVariables"] == {"color": "green"}
+    context = event["requestContext"]
+    assert context["stage"] == "prod"
+    assert context["path"] == "/prod/items/42"  # with the stage
+    assert context["resourcePath"] == "/items/{id}"
+    assert context["resourceId"] == item_id
+    assert context["apiId"] == api_id
+
+    # The greedy resource takes every other method and path.
+    status, _, event = execute_json(nimbus, api_id, "/prod/a/b", method="DELETE")
+    assert status == 200 and event["resource"] == "/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b"}
+    # The Host form works the same way.
+    status, _, event = execute_json(nimbus, api_id, "/prod/items/7", by_host=True)
+    assert status == 200 and event["pathParameters"] == {"id": "7"}
+
+
+def test_rest_api_errors_are_rest_apis(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    # A stage that does not exist, and a method nothing defines.
+    assert execute_json(nimbus, api_id, "/nostage/items/1")[::2] == (403, {"message": "Forbidden"})
+    status, _, body = execute_json(nimbus, api_id, "/prod")
+    assert (status, body) == (403, {"message": "Missing Authentication Token"})
+    # A function error or a non-proxy answer is 502 "Internal server error".
+    status, _, body = execute_json(nimbus, api_id, "/prod/x?fail=1")
+    assert (status, body) == (502, {"message": "Internal server error"})
+    status, _, body = execute_json(nimbus, api_id, "/prod/x?plain=1")
+    assert (status, body) == (502, {"message": "Internal server error"})
+
+    client = nimbus.client("apigateway")
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        client.get_rest_api(restApiId="nosuchapi0")
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+    root = client.get_resources(restApiId=api_id)["items"]
+    root_id = next(item["id"] for item in root if item["path"] == "/")
+    with pytest.raises(botocore.exceptions.ClientError) as duplicate:
+        client.create_resource(restApiId=api_id, parentId=root_id, pathPart="items")
+    assert duplicate.value.response["Error"]["Code"] == "ConflictException"
+    with pytest.raises(botocore.exceptions.ClientError) as unsupported:
+        client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
+                          authorizationType="NONE", apiKeyRequired=True)
+    assert unsupported.value.response["Error"]["Code"] == "NotImplementedException"
+    result = nimbus.aws("apigateway", "create-usage-plan", "--name", "p", check=False)
+    assert result.returncode != 0 and "NotImplementedException" in result.stderr
+
+
+def test_mock_integrations_answer_from_their_templates(nimbus):
+    client = nimbus.client("apigateway")
+    api_id = client.create_rest_api(name="mock")["id"]
+    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
+    health = client.create_resource(restApiId=api_id, parentId=root_id, pathPart="health")["id"]
+    client.put_method(restApiId=api_id, resourceId=health, httpMethod="GET", authorizationType="NONE")
+    client.put_integration(restApiId=api_id, resourceId=health, httpMethod="GET", type="MOCK",
+                           requestTemplates={"application/json": '{"statusCode": 200}'})
+    client.put_method_response(restApiId=api_id, resourceId=health, httpMethod="GET", statusCode="200")
+    client.put_integration_response(restApiId=api_id, resourceId=health, httpMethod="GET",
+                                    statusCode="200",
+                                    responseTemplates={"application/json": '{"healthy": true}'})
+    deployment = client.create_deployment(restApiId=api_id, description="v1")
+    client.create_stage(restApiId=api_id, stageName="live", deploymentId=deployment["id"])
+    status, _, body = execute_json(nimbus, api_id, "/live/health")
+    assert (status, body) == (200, {"healthy": True})
+    stages = client.get_stages(restApiId=api_id)["item"]
+    assert [stage["stageName"] for stage in stages] == ["live"]
+    updated = client.update_stage(restApiId=api_id, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/variables/mode", "value": "fast"}])
+    assert updated["variables"] == {"mode": "fast"}
+
+
+def test_rest_apis_survive_a_killed_server(tmp_path):
+    data = tmp_path / "data"
+    with NimbusServer(data_dir=data) as first:
+        api_id, _ = proxy_api(first, stage="v1")
+        assert execute(first, api_id, "/v1/items/1")[0] == 200
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    with NimbusServer(data_dir=data) as second:
+        status, _, event = execute_json(second, api_id, "/v1/items/2")
+        assert status == 200, event
+        assert event["stageVariables"] == {"color": "green"}
+        names = [api["name"] for api in second.client("apigateway").get_rest_apis()["items"]]
+        assert names == ["rest-test"]
