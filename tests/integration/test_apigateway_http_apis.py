@@ -194,9 +194,10 @@ def test_management_errors_are_api_gateways(nimbus):
                                   IntegrationUri=function_arn("echo"), PayloadFormatVersion="2.0",
                                   TimeoutInMillis=31000)
     assert timeout.value.response["Error"]["Code"] == "BadRequestException"
-    # REST APIs are recognised and named as not implemented.
-    result = nimbus.aws("apigateway", "get-rest-apis", check=False)
+    # Operations Nimbus lacks are recognised and named.
+    result = nimbus.aws("apigatewayv2", "get-domain-names", check=False)
     assert result.returncode != 0 and "NotImplementedException" in result.stderr
+    assert "GetDomainNames" in result.stderr
 
 
 def test_apis_are_listed_updated_tagged_and_deleted(nimbus):

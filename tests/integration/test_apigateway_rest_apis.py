@@ -119,6 +119,9 @@ def test_mock_integrations_answer_from_their_templates(nimbus):
     assert (status, body) == (200, {"healthy": True})
     stages = client.get_stages(restApiId=api_id)["item"]
     assert [stage["stageName"] for stage in stages] == ["live"]
+    assert client.get_stage(restApiId=api_id, stageName="live")["deploymentId"] == deployment["id"]
+    assert client.get_deployment(restApiId=api_id, deploymentId=deployment["id"])["description"] == "v1"
+    assert [item["id"] for item in client.get_deployments(restApiId=api_id)["items"]] == [deployment["id"]]
     updated = client.update_stage(restApiId=api_id, stageName="live", patchOperations=[
         {"op": "replace", "path": "/variables/mode", "value": "fast"}])
     assert updated["variables"] == {"mode": "fast"}

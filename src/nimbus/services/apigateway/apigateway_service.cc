@@ -198,9 +198,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
   } else if (route->operation == "RestApis.CreateApiKey" && call_mode_import(request)) {
     route->operation = "RestApis.ImportApiKeys";
   }
-  Call call{context, request, *route, {}, std::string(route->label("apiId").value_or(""))};
-  const bool http_apis = !route->operation.starts_with(kRestApisPrefix);
-  if (http_apis && !trim(request.body).empty()) {
+  // Both models name the API in the path: {apiId} or {restapi_id}.
+  auto api_id = route->label("apiId");
+  if (!api_id) api_id = route->label("restapi_id");
+  Call call{context, request, *route, {}, std::string(api_id.value_or(""))};
+  json::object body;
+  if (!trim(request.body).empty()) {
     boost::system::error_code error;
     auto parsed = json::parse(request.body, error);
     if (error || !parsed.is_object()) {
@@ -208,26 +211,17 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
                                     bad_request("Invalid request body: it is not a JSON object"),
                                     context.request_id);
     }
-    auto validated = validate_body(fmt::format("{}Request", route->operation), parsed.as_object());
+    body = std::move(parsed.as_object());
+  }
+  if (route->operation.starts_with(kRestApisPrefix)) {
+    // REST API operations check the members they use themselves.
+    call.body = std::move(body);
+  } else {
+    auto validated = validate_body(fmt::format("{}Request", route->operation), body);
     if (!validated) {
       co_return aws::error_response(descriptor_.protocol, validated.error(), context.request_id);
     }
     call.body = std::move(*validated);
-  } else if (http_apis) {
-    auto validated = validate_body(fmt::format("{}Request", route->operation), json::object());
-    if (!validated) {
-      co_return aws::error_response(descriptor_.protocol, validated.error(), context.request_id);
-    }
-  } else if (!trim(request.body).empty()) {
-    // REST API operations check the members they use themselves.
-    boost::system::error_code error;
-    auto parsed = json::parse(request.body, error);
-    if (error || !parsed.is_object()) {
-      co_return aws::error_response(descriptor_.protocol,
-                                    bad_request("Invalid request body: it is not a JSON object"),
-                                    context.request_id);
-    }
-    call.body = std::move(parsed.as_object());
   }
   auto reply = co_await dispatch(call);
   if (!reply) {
@@ -287,12 +281,12 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.PutMethodResponse") co_return co_await put_method_response(call);
   if (op == "RestApis.PutIntegrationResponse") co_return co_await put_integration_response(call);
   if (op == "RestApis.CreateDeployment") co_return co_await create_rest_deployment(call);
-  if (op == "RestApis.GetDeployment") co_return co_await get_rest_deployment(call);
-  if (op == "RestApis.GetDeployments") co_return co_await get_rest_deployments(call);
+  if (op == "RestApis.GetDeployment") co_return co_await get_rest_child(call, "deployments");
+  if (op == "RestApis.GetDeployments") co_return co_await get_rest_children(call, "deployments");
   if (op == "RestApis.DeleteDeployment") co_return co_await delete_rest_deployment(call);
   if (op == "RestApis.CreateStage") co_return co_await create_rest_stage(call);
-  if (op == "RestApis.GetStage") co_return co_await get_rest_stage(call);
-  if (op == "RestApis.GetStages") co_return co_await get_rest_stages(call);
+  if (op == "RestApis.GetStage") co_return co_await get_rest_child(call, "stages");
+  if (op == "RestApis.GetStages") co_return co_await get_rest_children(call, "stages");
   if (op == "RestApis.UpdateStage") co_return co_await update_rest_stage(call);
   if (op == "RestApis.DeleteStage") co_return co_await delete_rest_stage(call);
   if (op == "GetTags") co_return co_await get_tags(call);

@@ -24,13 +24,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 namespace {
 
-std::string member(const json::object& object, std::string_view key) {
-  if (const auto* value = object.if_contains(key); value && value->is_string()) {
-    return std::string(value->as_string());
-  }
-  return {};
-}
-
 std::optional<double> number(const json::object& object, std::string_view key) {
   if (const auto* value = object.if_contains(key); value && value->is_number()) {
     return value->to_number<double>();
@@ -124,7 +117,7 @@ bool policy_allows(const json::value& document, std::string_view arn) {
       }
     }
     if (!action || !resource) continue;
-    const auto effect = member(*statement, "Effect");
+    const auto effect = text_member(*statement, "Effect");
     if (effect == "Deny") return false;
     if (effect == "Allow") allowed = true;
   }
@@ -267,7 +260,7 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
   }();
   if (!decision) {
     json::object event;
-    if (member(authorizer, "authorizerPayloadFormatVersion") == "1.0") {
+    if (text_member(authorizer, "authorizerPayloadFormatVersion") == "1.0") {
       event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase);
       event["type"] = "REQUEST";
       event["methodArn"] = arn;
@@ -285,7 +278,7 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
       event.erase("isBase64Encoded");
     }
     std::string error;
-    const std::string function = function_of(member(authorizer, "authorizerUri"));
+    const std::string function = function_of(text_member(authorizer, "authorizerUri"));
     std::string payload = json::serialize(event);
     const std::chrono::milliseconds timeout = std::chrono::seconds(10);
     auto response = co_await invoke_function(context, function, payload, timeout, error);
@@ -352,7 +345,7 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
 
   const auto& config = authorizer.at("jwtConfiguration").as_object();
   JwtPolicy policy;
-  policy.issuer = member(config, "issuer");
+  policy.issuer = text_member(config, "issuer");
   for (const auto& audience : strings_of(config.at("audience")))
     policy.audience.push_back(audience);
   policy.required_scopes = route.authorization_scopes;
@@ -408,7 +401,7 @@ asio::awaitable<Result<std::shared_ptr<const JwkSet>>> ApiGatewayServiceImpl::is
   boost::system::error_code error;
   const auto parsed = json::parse(*document, error);
   const std::string jwks_uri =
-      !error && parsed.is_object() ? member(parsed.as_object(), "jwks_uri") : std::string();
+      !error && parsed.is_object() ? text_member(parsed.as_object(), "jwks_uri") : std::string();
   if (jwks_uri.empty()) {
     co_return AwsError::internal(fmt::format("{} names no jwks_uri", discovery));
   }
@@ -561,17 +554,17 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   const json::object& integration = integration_it->second;
   const auto timeout = std::chrono::milliseconds(
       static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(30'000)));
-  const auto type = member(integration, "integrationType");
+  const auto type = text_member(integration, "integrationType");
   if (type == "HTTP_PROXY") {
     auto forwarded =
         co_await forward_http(context, request, integration, *match, route_path, timeout);
     co_return finish(std::move(forwarded));
   }
-  const bool v1 = member(integration, "payloadFormatVersion") == "1.0";
+  const bool v1 = text_member(integration, "payloadFormatVersion") == "1.0";
   json::object event = v1 ? aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase)
                           : aws::proxy_event_v2(request, facts);
   std::string error;
-  const std::string function = function_of(member(integration, "integrationUri"));
+  const std::string function = function_of(text_member(integration, "integrationUri"));
   std::string payload = json::serialize(event);
   auto response = co_await invoke_function(context, function, payload, timeout, error);
   if (error == "timeout") {
@@ -600,7 +593,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
     const aws::RequestContext& context, const net::HttpRequest& request,
     const json::object& integration, const RouteMatch& match, const std::string& route_path,
     std::chrono::milliseconds timeout) {
-  std::string uri = member(integration, "integrationUri");
+  std::string uri = text_member(integration, "integrationUri");
   const auto scheme_end = uri.find("://");
   if (!uri.starts_with("http://") || scheme_end == std::string::npos) {
     spdlog::info("apigateway: HTTP_PROXY to {} is not served (http:// only) [{}]", uri,
@@ -629,7 +622,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
     target += (target.find('?') == std::string::npos ? "?" : "&") + std::string(query);
   }
   net::HttpRequest forwarded;
-  const auto method = member(integration, "integrationMethod");
+  const auto method = text_member(integration, "integrationMethod");
   forwarded.method = method.empty() || method == "ANY" ? request.method : method;
   forwarded.target = std::move(target);
   for (const auto& [name, value] : request.headers) {
@@ -711,7 +704,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     co_return answer(aws::gateway_message(500, "Internal server error"));
   }
   const json::object& integration = found->second;
-  const auto type = member(integration, "type");
+  const auto type = text_member(integration, "type");
   const auto timeout = std::chrono::milliseconds(
       static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(29'000)));
   if (type == "MOCK") {
@@ -720,7 +713,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     std::string status = "200";
     if (const auto* templates = integration.if_contains("requestTemplates");
         templates && templates->is_object()) {
-      const auto text = member(templates->as_object(), "application/json");
+      const auto text = text_member(templates->as_object(), "application/json");
       boost::system::error_code error;
       const auto parsed = json::parse(text, error);
       if (!error && parsed.is_object()) {
@@ -739,22 +732,22 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     std::string body;
     if (const auto* templates = chosen->as_object().if_contains("responseTemplates");
         templates && templates->is_object()) {
-      body = member(templates->as_object(), "application/json");
+      body = text_member(templates->as_object(), "application/json");
     }
     co_return answer(net::HttpResponse::with_body(
         parse_uint(status).value_or(200) > 599 ? 500 : static_cast<int>(*parse_uint(status)),
         "application/json", std::move(body)));
   }
   if (type == "HTTP_PROXY") {
-    const json::object as_http_api{{"integrationUri", member(integration, "uri")},
-                                   {"integrationMethod", member(integration, "httpMethod")}};
+    const json::object as_http_api{{"integrationUri", text_member(integration, "uri")},
+                                   {"integrationMethod", text_member(integration, "httpMethod")}};
     auto forwarded =
         co_await forward_http(context, request, as_http_api, *match, route_path, timeout);
     co_return answer(std::move(forwarded));
   }
   json::object event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
   std::string error;
-  const std::string function = function_of(member(integration, "uri"));
+  const std::string function = function_of(text_member(integration, "uri"));
   std::string payload = json::serialize(event);
   auto response = co_await invoke_function(context, function, payload, timeout, error);
   if (error == "timeout") {

@@ -15,13 +15,6 @@ namespace {
 constexpr std::string_view kAutoDeployDescription =
     "Automatic deployment triggered by changes to the Api configuration";
 
-std::string member(const json::object& object, std::string_view key) {
-  if (const auto* value = object.if_contains(key); value && value->is_string()) {
-    return std::string(value->as_string());
-  }
-  return {};
-}
-
 bool flag(const json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
   return value && value->is_bool() && value->as_bool();
@@ -92,15 +85,15 @@ bool is_http_url(std::string_view uri) {
 }
 
 Result<void> check_integration(json::object& integration) {
-  const auto type = member(integration, "integrationType");
-  const auto uri = member(integration, "integrationUri");
+  const auto type = text_member(integration, "integrationType");
+  const auto uri = text_member(integration, "integrationUri");
   if (type == "AWS_PROXY") {
     if (!is_lambda_target(uri)) {
       return bad_request(
           "Invalid integration URI specified: an AWS_PROXY integration of an HTTP API takes a "
           "Lambda function ARN");
     }
-    const auto version = member(integration, "payloadFormatVersion");
+    const auto version = text_member(integration, "payloadFormatVersion");
     if (version.empty()) {
       return bad_request("PayloadFormatVersion is required for AWS_PROXY integrations");
     }
@@ -116,10 +109,10 @@ Result<void> check_integration(json::object& integration) {
     if (!is_http_url(uri)) {
       return bad_request("Invalid integration URI specified: HTTP_PROXY takes an http(s) URL");
     }
-    if (member(integration, "integrationMethod").empty()) {
+    if (text_member(integration, "integrationMethod").empty()) {
       return bad_request("IntegrationMethod is required for HTTP_PROXY integrations");
     }
-    const auto version = member(integration, "payloadFormatVersion");
+    const auto version = text_member(integration, "payloadFormatVersion");
     if (version.empty())
       integration["payloadFormatVersion"] = "1.0";
     else if (version != "1.0") {
@@ -132,28 +125,29 @@ Result<void> check_integration(json::object& integration) {
 }
 
 Result<void> check_route(const HttpApi& api, const json::object& route) {
-  if (auto key = parse_route_key(member(route, "routeKey")); !key) return key.error();
+  if (auto key = parse_route_key(text_member(route, "routeKey")); !key) return key.error();
   for (const auto& [id, other] : api.routes) {
-    if (id != member(route, "routeId") && member(other, "routeKey") == member(route, "routeKey")) {
+    if (id != text_member(route, "routeId") &&
+        text_member(other, "routeKey") == text_member(route, "routeKey")) {
       return conflict(fmt::format("Unable to create route {}. A route with this key already exists",
-                                  member(route, "routeKey")));
+                                  text_member(route, "routeKey")));
     }
   }
-  const auto target = member(route, "target");
+  const auto target = text_member(route, "target");
   if (!target.empty()) {
     if (!target.starts_with("integrations/") ||
         !api.integrations.contains(target.substr(std::string_view("integrations/").size()))) {
       return bad_request(fmt::format("Invalid target {}: no such integration", target));
     }
   }
-  const auto type = member(route, "authorizationType");
-  const auto authorizer_id = member(route, "authorizerId");
+  const auto type = text_member(route, "authorizationType");
+  const auto authorizer_id = text_member(route, "authorizerId");
   if (type == "JWT" || type == "CUSTOM") {
     const auto found = api.authorizers.find(authorizer_id);
     if (found == api.authorizers.end()) {
       return bad_request("Invalid authorizer identifier specified");
     }
-    const auto authorizer_type = member(found->second, "authorizerType");
+    const auto authorizer_type = text_member(found->second, "authorizerType");
     if ((type == "JWT") != (authorizer_type == "JWT")) {
       return bad_request(fmt::format(
           "Authorization type {} does not match the authorizer's type {}", type, authorizer_type));
@@ -165,24 +159,24 @@ Result<void> check_route(const HttpApi& api, const json::object& route) {
 }
 
 Result<void> check_authorizer(json::object& authorizer) {
-  const auto type = member(authorizer, "authorizerType");
+  const auto type = text_member(authorizer, "authorizerType");
   if (type == "JWT") {
     const auto* config = authorizer.if_contains("jwtConfiguration");
     const auto* object = config && config->is_object() ? &config->as_object() : nullptr;
     const auto* audience = object ? object->if_contains("audience") : nullptr;
-    if (object == nullptr || !is_http_url(member(*object, "issuer")) || audience == nullptr ||
+    if (object == nullptr || !is_http_url(text_member(*object, "issuer")) || audience == nullptr ||
         !audience->is_array() || audience->as_array().empty()) {
       return bad_request(
           "A JWT authorizer needs jwtConfiguration with an http(s) issuer and an audience");
     }
     return ok();
   }
-  if (!is_lambda_target(member(authorizer, "authorizerUri"))) {
+  if (!is_lambda_target(text_member(authorizer, "authorizerUri"))) {
     return bad_request(
         "Invalid authorizer URI specified: a REQUEST authorizer takes a Lambda "
         "function ARN");
   }
-  const auto version = member(authorizer, "authorizerPayloadFormatVersion");
+  const auto version = text_member(authorizer, "authorizerPayloadFormatVersion");
   if (version != "1.0" && version != "2.0") {
     return bad_request("AuthorizerPayloadFormatVersion must be 1.0 or 2.0 for REQUEST authorizers");
   }
@@ -270,7 +264,7 @@ void ApiGatewayServiceImpl::finish_change(HttpApi& record, Redeploy redeploy) co
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::create_api(Call& call) {
   const json::object& body = call.body;
-  if (member(body, "protocolType") != "HTTP") {
+  if (text_member(body, "protocolType") != "HTTP") {
     co_return AwsError("NotImplementedException",
                        "Nimbus does not implement WebSocket APIs yet; use protocolType HTTP", 501,
                        Fault::kServer);
@@ -287,7 +281,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_api(Call& call) {
                          "apiKeySelectionExpression", "tags", "disableSchemaValidation"}) {
     if (const auto* value = body.if_contains(key)) record.api[key] = *value;
   }
-  const auto target = member(body, "target");
+  const auto target = text_member(body, "target");
   if (target.empty() && body.contains("routeKey")) {
     co_return bad_request("RouteKey can only be specified together with Target (quick create)");
   }
@@ -314,7 +308,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_api(Call& call) {
                        {"apiKeyRequired", false},
                        {"authorizationType", "NONE"},
                        {"routeId", route_id},
-                       {"routeKey", body.contains("routeKey") ? member(body, "routeKey")
+                       {"routeKey", body.contains("routeKey") ? text_member(body, "routeKey")
                                                               : std::string("$default")},
                        {"target", "integrations/" + integration_id}};
     if (auto checked = check_route(record, route); !checked) co_return checked.error();
@@ -410,7 +404,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_route(Call& call) {
   if (!route.contains("authorizationType")) route["authorizationType"] = "NONE";
   auto edit = [&](HttpApi& record) -> Result<void> {
     if (auto checked = check_route(record, route); !checked) return checked;
-    record.routes[member(route, "routeId")] = route;
+    record.routes[text_member(route, "routeId")] = route;
     return ok();
   };
   auto stored = co_await update(call.api_id, Redeploy::kAutoDeployStages, edit);
@@ -442,7 +436,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_integration(Call& call) {
   if (!integration.contains("timeoutInMillis")) integration["timeoutInMillis"] = 30000;
   if (auto checked = check_integration(integration); !checked) co_return checked.error();
   auto edit = [&](HttpApi& record) -> Result<void> {
-    record.integrations[member(integration, "integrationId")] = integration;
+    record.integrations[text_member(integration, "integrationId")] = integration;
     return ok();
   };
   auto stored = co_await update(call.api_id, Redeploy::kAutoDeployStages, edit);
@@ -472,7 +466,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_authorizer(Call& call) {
   authorizer["authorizerId"] = new_id(6);
   if (auto checked = check_authorizer(authorizer); !checked) co_return checked.error();
   auto edit = [&](HttpApi& record) -> Result<void> {
-    record.authorizers[member(authorizer, "authorizerId")] = authorizer;
+    record.authorizers[text_member(authorizer, "authorizerId")] = authorizer;
     return ok();
   };
   auto stored = co_await update(call.api_id, Redeploy::kAutoDeployStages, edit);
@@ -499,7 +493,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_authorizer(Call& call) {
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::create_stage(Call& call) {
   json::object stage = call.body;
-  const auto name = member(stage, "stageName");
+  const auto name = text_member(stage, "stageName");
   if (auto checked = check_stage_name(name); !checked) co_return checked.error();
   stage["createdDate"] = now_iso8601();
   stage["lastUpdatedDate"] = now_iso8601();
@@ -514,7 +508,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_stage(Call& call) {
     if (record.stages.contains(name)) {
       return conflict(fmt::format("Stage {} already exists", name));
     }
-    const auto deployment = member(stage, "deploymentId");
+    const auto deployment = text_member(stage, "deploymentId");
     if (!deployment.empty() && !record.snapshots.contains(deployment)) {
       return bad_request(fmt::format("Invalid deployment identifier specified: {}", deployment));
     }
@@ -555,7 +549,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_stage(Call& call) {
     }
     stage["stageName"] = name;
     stage["lastUpdatedDate"] = now_iso8601();
-    const auto deployment = member(stage, "deploymentId");
+    const auto deployment = text_member(stage, "deploymentId");
     if (call.body.contains("deploymentId") && !record.snapshots.contains(deployment)) {
       return bad_request(fmt::format("Invalid deployment identifier specified: {}", deployment));
     }
@@ -590,14 +584,14 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_stage(Call& call) {
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::create_deployment(Call& call) {
-  const auto stage_name = member(call.body, "stageName");
+  const auto stage_name = text_member(call.body, "stageName");
   json::object deployment{{"autoDeployed", false},
                           {"createdDate", now_iso8601()},
                           {"deploymentId", new_id(6)},
                           {"deploymentStatus", "DEPLOYED"}};
   if (call.body.contains("description")) deployment["description"] = call.body.at("description");
   auto edit = [&](HttpApi& record) -> Result<void> {
-    const auto id = member(deployment, "deploymentId");
+    const auto id = text_member(deployment, "deploymentId");
     if (!stage_name.empty()) {
       const auto stage = record.stages.find(stage_name);
       if (stage == record.stages.end()) return child_not_found("stages", stage_name);
@@ -637,7 +631,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_deployment(Call& call) {
   auto edit = [&](HttpApi& record) -> Result<void> {
     if (!record.deployments.contains(id)) return child_not_found("deployments", id);
     for (const auto& [name, stage] : record.stages) {
-      if (member(stage, "deploymentId") == id) {
+      if (text_member(stage, "deploymentId") == id) {
         return bad_request(fmt::format(
             "Active stages pointing to this deployment must be moved or deleted (stage {})", name));
       }
@@ -677,13 +671,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_child(Call& call,
     auto& items = children(record, collection);
     if (!items.contains(id)) return child_not_found(collection, id);
     for (const auto& [route_id, route] : record.routes) {
-      if (collection == "integrations" && member(route, "target") == "integrations/" + id) {
+      if (collection == "integrations" && text_member(route, "target") == "integrations/" + id) {
         return conflict(fmt::format("Cannot delete integration {}: route {} uses it", id,
-                                    member(route, "routeKey")));
+                                    text_member(route, "routeKey")));
       }
-      if (collection == "authorizers" && member(route, "authorizerId") == id) {
+      if (collection == "authorizers" && text_member(route, "authorizerId") == id) {
         return conflict(fmt::format("Cannot delete authorizer {}: route {} uses it", id,
-                                    member(route, "routeKey")));
+                                    text_member(route, "routeKey")));
       }
     }
     items.erase(id);

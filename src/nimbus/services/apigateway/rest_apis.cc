@@ -18,13 +18,6 @@ namespace {
 constexpr std::string_view kMethods[] = {"ANY",  "GET",    "POST",  "PUT",
                                          "HEAD", "DELETE", "PATCH", "OPTIONS"};
 
-std::string member(const json::object& object, std::string_view key) {
-  if (const auto* value = object.if_contains(key); value && value->is_string()) {
-    return std::string(value->as_string());
-  }
-  return {};
-}
-
 // REST APIs put timestamps on the wire as epoch seconds.
 std::int64_t epoch_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -76,8 +69,8 @@ Result<void> apply_patch(json::object& target, const json::object& body,
   for (const auto& item : operations->as_array()) {
     if (!item.is_object()) return bad_request("Invalid patch operation");
     const auto& operation = item.as_object();
-    const auto op = member(operation, "op");
-    const auto path = member(operation, "path");
+    const auto op = text_member(operation, "op");
+    const auto path = text_member(operation, "path");
     const auto slash = path.find('/', 1);
     const std::string head = path.substr(1, slash == std::string::npos ? slash : slash - 1);
     bool allowed = false;
@@ -155,7 +148,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_api(Call& call) {
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_api(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
+  auto record = find_rest_api(call.api_id);
   if (!record) co_return record.error();
   co_return json_reply(200, (*record)->api);
 }
@@ -177,14 +170,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_api(Call& call) {
     api = record.api;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(200, api);
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_api(Call& call) {
-  const std::string api_id = call.label("restapi_id");
+  const std::string& api_id = call.api_id;
   auto mutation = [this, &api_id](const RestApiRecord* current) -> Result<RestApiCatalog::Outcome> {
     if (current == nullptr) return api_not_found(api_id);
     return RestApiCatalog::Outcome(RestApiCatalog::Remove{});
@@ -197,7 +189,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_api(Call& call) {
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_resources(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
+  auto record = find_rest_api(call.api_id);
   if (!record) co_return record.error();
   json::array items;
   for (const auto& [id, resource] : (*record)->resources) items.push_back(with_path(**record, id));
@@ -205,7 +197,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_resources(Call& call) {
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_resource(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
+  auto record = find_rest_api(call.api_id);
   if (!record) co_return record.error();
   const auto id = call.label("resource_id");
   if (!(*record)->resources.contains(id)) co_return invalid("Resource");
@@ -229,7 +221,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_resource(Call& call) {
   auto edit = [&](RestApiRecord& record) -> Result<void> {
     if (!record.resources.contains(parent)) return invalid("Resource");
     for (const auto& [id, resource] : record.resources) {
-      if (member(resource, "parentId") == parent && member(resource, "pathPart") == path_part) {
+      if (text_member(resource, "parentId") == parent &&
+          text_member(resource, "pathPart") == path_part) {
         return conflict(fmt::format(
             "Another resource with the same parent already has this name: {}", path_part));
       }
@@ -244,8 +237,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_resource(Call& call) {
     created = with_path(record, id);
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, created);
 }
@@ -259,14 +251,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_resource(Call& call) {
     std::vector<std::string> doomed{id};
     for (std::size_t i = 0; i < doomed.size(); ++i) {
       for (const auto& [child, resource] : record.resources) {
-        if (member(resource, "parentId") == doomed[i]) doomed.push_back(child);
+        if (text_member(resource, "parentId") == doomed[i]) doomed.push_back(child);
       }
     }
     for (const auto& gone : doomed) record.resources.erase(gone);
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return empty_reply(202);
 }
@@ -308,8 +299,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_method(Call& call) {
     methods.as_object()[http_method] = method;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, method);
 }
@@ -331,7 +321,7 @@ Result<json::object*> method_of(RestApiRecord& record, const std::string& resour
 }  // namespace
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_method(Call& call) {
-  auto found = find_rest_api(call.label("restapi_id"));
+  auto found = find_rest_api(call.api_id);
   if (!found) co_return found.error();
   RestApiRecord record = **found;
   auto method = method_of(record, call.label("resource_id"), call.label("http_method"));
@@ -348,8 +338,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_method(Call& call) {
     record.resources[resource_id]["resourceMethods"].as_object().erase(http_method);
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -369,7 +358,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration(Call& call) {
   copy_members(integration, call.body,
                {"uri", "requestTemplates", "requestParameters", "passthroughBehavior",
                 "timeoutInMillis", "contentHandling", "connectionType"});
-  const auto uri = member(integration, "uri");
+  const auto uri = text_member(integration, "uri");
   if (*type == "AWS_PROXY") {
     if (!is_lambda_uri(uri)) {
       co_return bad_request(
@@ -377,14 +366,14 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration(Call& call) {
           "arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function "
           "arn>/invocations");
     }
-    if (member(integration, "httpMethod") != "POST") {
+    if (text_member(integration, "httpMethod") != "POST") {
       co_return bad_request("AWS_PROXY integrations must use integrationHttpMethod POST");
     }
   } else if (*type == "HTTP_PROXY") {
     if (!uri.starts_with("http://") && !uri.starts_with("https://")) {
       co_return bad_request("Invalid HTTP endpoint specified for URI");
     }
-    if (member(integration, "httpMethod").empty()) {
+    if (text_member(integration, "httpMethod").empty()) {
       co_return bad_request("Enumeration value for HttpMethod must be non-empty");
     }
   } else if (*type != "MOCK") {
@@ -406,14 +395,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration(Call& call) {
     (**method)["methodIntegration"] = integration;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, integration);
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_integration(Call& call) {
-  auto found = find_rest_api(call.label("restapi_id"));
+  auto found = find_rest_api(call.api_id);
   if (!found) co_return found.error();
   RestApiRecord record = **found;
   auto method = method_of(record, call.label("resource_id"), call.label("http_method"));
@@ -432,8 +420,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_integration(Call& call) {
     if ((*method)->erase("methodIntegration") == 0) return invalid("Integration");
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return empty_reply(204);
 }
@@ -452,8 +439,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_method_response(Call& call) {
     responses.as_object()[status] = response;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, response);
 }
@@ -475,8 +461,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration_response(Call& cal
     responses.as_object()[status] = response;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, response);
 }
@@ -502,7 +487,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_deployment(Call& call)
         }
       }
     }
-    const auto id = member(deployment, "id");
+    const auto id = text_member(deployment, "id");
     record.deployments[id] = deployment;
     record.snapshots[id] = record.snapshot();
     if (!stage_name->empty()) {
@@ -522,26 +507,9 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_deployment(Call& call)
     }
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, deployment);
-}
-
-asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_deployment(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
-  if (!record) co_return record.error();
-  const auto found = (*record)->deployments.find(call.label("deployment_id"));
-  if (found == (*record)->deployments.end()) co_return invalid("Deployment");
-  co_return json_reply(200, found->second);
-}
-
-asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_deployments(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
-  if (!record) co_return record.error();
-  json::array items;
-  for (const auto& [id, deployment] : (*record)->deployments) items.push_back(deployment);
-  co_return json_reply(200, json::object{{"item", std::move(items)}});
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_deployment(Call& call) {
@@ -549,7 +517,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_deployment(Call& call)
   auto edit = [&](RestApiRecord& record) -> Result<void> {
     if (!record.deployments.contains(id)) return invalid("Deployment");
     for (const auto& [name, stage] : record.stages) {
-      if (member(stage, "deploymentId") == id) {
+      if (text_member(stage, "deploymentId") == id) {
         return bad_request("Active stages pointing to this deployment must be moved or deleted");
       }
     }
@@ -557,8 +525,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_deployment(Call& call)
     record.snapshots.erase(id);
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return empty_reply(202);
 }
@@ -588,26 +555,9 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_stage(Call& call) {
     record.stages[*name] = stage;
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(201, stage);
-}
-
-asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_stage(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
-  if (!record) co_return record.error();
-  const auto found = (*record)->stages.find(call.label("stage_name"));
-  if (found == (*record)->stages.end()) co_return invalid("Stage");
-  co_return json_reply(200, found->second);
-}
-
-asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_stages(Call& call) {
-  auto record = find_rest_api(call.label("restapi_id"));
-  if (!record) co_return record.error();
-  json::array items;
-  for (const auto& [name, stage] : (*record)->stages) items.push_back(stage);
-  co_return json_reply(200, json::object{{"item", std::move(items)}});
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_stage(Call& call) {
@@ -622,14 +572,14 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_stage(Call& call) {
         !patched) {
       return patched;
     }
-    if (!record.snapshots.contains(member(changed, "deploymentId"))) return invalid("Deployment");
+    if (!record.snapshots.contains(text_member(changed, "deploymentId")))
+      return invalid("Deployment");
     changed["lastUpdatedDate"] = epoch_seconds();
     found->second = changed;
     stage = std::move(changed);
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(200, stage);
 }
@@ -640,10 +590,47 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_stage(Call& call) {
     if (record.stages.erase(name) == 0) return invalid("Stage");
     return ok();
   };
-  const std::string api_id = call.label("restapi_id");
-  auto stored = co_await update_rest(api_id, edit);
+  auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return empty_reply(202);
+}
+
+namespace {
+
+// Deployments and stages: each a map in the record, named by a path label.
+struct RestCollection {
+  std::map<std::string, json::object> RestApiRecord::*items;
+  std::string_view label;
+  std::string_view name;
+};
+
+RestCollection rest_collection(std::string_view collection) {
+  if (collection == "stages") return {&RestApiRecord::stages, "stage_name", "Stage"};
+  return {&RestApiRecord::deployments, "deployment_id", "Deployment"};
+}
+
+}  // namespace
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_child(Call& call,
+                                                             std::string_view collection) {
+  auto record = find_rest_api(call.api_id);
+  if (!record) co_return record.error();
+  const auto kind = rest_collection(collection);
+  const auto& items = (**record).*kind.items;
+  const auto found = items.find(call.label(kind.label));
+  if (found == items.end()) co_return invalid(kind.name);
+  co_return json_reply(200, found->second);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_children(Call& call,
+                                                                std::string_view collection) {
+  auto record = find_rest_api(call.api_id);
+  if (!record) co_return record.error();
+  json::array items;
+  for (const auto& [id, item] : (**record).*rest_collection(collection).items) {
+    items.push_back(item);
+  }
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
 }
 
 }  // namespace nimbus::services::apigateway::internal

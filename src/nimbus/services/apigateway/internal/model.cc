@@ -20,6 +20,25 @@ AwsError bad_route_key(std::string_view text, std::string_view why) {
                   400);
 }
 
+// Path segments of a request path; a trailing '/' adds no segment.
+std::vector<std::string_view> path_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (path.ends_with('/')) path.remove_suffix(1);
+  if (path.empty()) return out;
+  for (auto segment : split(path, '/')) out.push_back(segment);
+  return out;
+}
+
+}  // namespace
+
+std::string text_member(const json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_string()) {
+    return std::string(value->as_string());
+  }
+  return {};
+}
+
 std::map<std::string, json::object> object_map(const json::value* value) {
   std::map<std::string, json::object> out;
   if (value == nullptr || !value->is_object()) return out;
@@ -34,25 +53,6 @@ json::object map_object(const std::map<std::string, json::object>& map) {
   for (const auto& [key, item] : map) out[key] = item;
   return out;
 }
-
-std::string member(const json::object& object, std::string_view key) {
-  if (const auto* value = object.if_contains(key); value && value->is_string()) {
-    return std::string(value->as_string());
-  }
-  return {};
-}
-
-// Path segments of a request path; a trailing '/' adds no segment.
-std::vector<std::string_view> path_segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (path.starts_with('/')) path.remove_prefix(1);
-  if (path.ends_with('/')) path.remove_suffix(1);
-  if (path.empty()) return out;
-  for (auto segment : split(path, '/')) out.push_back(segment);
-  return out;
-}
-
-}  // namespace
 
 Result<RouteKey> parse_route_key(std::string_view text) {
   RouteKey key;
@@ -187,7 +187,7 @@ Result<HttpApi> HttpApi::from_json(const json::value& value) {
   }
   HttpApi out;
   out.api = object->at("api").as_object();
-  out.id = member(out.api, "apiId");
+  out.id = text_member(out.api, "apiId");
   out.routes = object_map(object->if_contains("routes"));
   out.integrations = object_map(object->if_contains("integrations"));
   out.authorizers = object_map(object->if_contains("authorizers"));
@@ -215,7 +215,7 @@ json::object HttpApi::snapshot() const {
 
 void HttpApi::prune_snapshots() {
   std::map<std::string, bool> served;
-  for (const auto& [name, stage] : stages) served[member(stage, "deploymentId")] = true;
+  for (const auto& [name, stage] : stages) served[text_member(stage, "deploymentId")] = true;
   std::erase_if(snapshots, [&](const auto& entry) {
     if (served.contains(entry.first)) return false;
     const auto deployment = deployments.find(entry.first);
@@ -237,22 +237,22 @@ void HttpApi::compile() {
         if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
       }
     }
-    const auto snapshot = snapshots.find(member(stage, "deploymentId"));
+    const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
       view->integrations = object_map(snapshot->second.if_contains("integrations"));
       view->authorizers = object_map(snapshot->second.if_contains("authorizers"));
       for (const auto& [id, route] : object_map(snapshot->second.if_contains("routes"))) {
-        auto key = parse_route_key(member(route, "routeKey"));
+        auto key = parse_route_key(text_member(route, "routeKey"));
         if (!key) continue;
         CompiledRoute compiled;
-        compiled.route_key = member(route, "routeKey");
+        compiled.route_key = text_member(route, "routeKey");
         compiled.route_id = id;
         compiled.key = std::move(*key);
-        if (auto type = member(route, "authorizationType"); !type.empty()) {
+        if (auto type = text_member(route, "authorizationType"); !type.empty()) {
           compiled.authorization_type = std::move(type);
         }
-        compiled.authorizer_id = member(route, "authorizerId");
-        const auto target = member(route, "target");
+        compiled.authorizer_id = text_member(route, "authorizerId");
+        const auto target = text_member(route, "target");
         if (target.starts_with("integrations/")) {
           compiled.integration_id = target.substr(std::string_view("integrations/").size());
         }

@@ -21,6 +21,13 @@
 
 namespace nimbus::services::apigateway::internal {
 
+// The string at `key`, or "" when it is absent or not a string.
+std::string text_member(const boost::json::object& object, std::string_view key);
+// Child collections as records keep them: a JSON object of objects as a
+// map (members that are not objects are dropped), and back.
+std::map<std::string, boost::json::object> object_map(const boost::json::value* value);
+boost::json::object map_object(const std::map<std::string, boost::json::object>& map);
+
 // "$default" or "<METHOD> <path>", METHOD an HTTP method or ANY, the path
 // made of literal segments, {name} segments and a final {name+}.
 struct RouteKey {

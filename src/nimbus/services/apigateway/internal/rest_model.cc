@@ -6,32 +6,6 @@
 
 namespace nimbus::services::apigateway::internal {
 namespace json = boost::json;
-namespace {
-
-std::map<std::string, json::object> object_map(const json::value* value) {
-  std::map<std::string, json::object> out;
-  if (value == nullptr || !value->is_object()) return out;
-  for (const auto& [key, item] : value->as_object()) {
-    if (item.is_object()) out[std::string(key)] = item.as_object();
-  }
-  return out;
-}
-
-json::object map_object(const std::map<std::string, json::object>& map) {
-  json::object out;
-  for (const auto& [key, item] : map) out[key] = item;
-  return out;
-}
-
-std::string member(const json::object& object, std::string_view key) {
-  if (const auto* value = object.if_contains(key); value && value->is_string()) {
-    return std::string(value->as_string());
-  }
-  return {};
-}
-
-}  // namespace
-
 std::string method_key(std::string_view resource_id, std::string_view method) {
   return fmt::format("{} {}", resource_id, method);
 }
@@ -49,8 +23,8 @@ std::string RestApiRecord::path_of(const std::string& resource_id) const {
   for (std::size_t depth = 0; depth < 1000; ++depth) {
     const auto it = resources.find(current);
     if (it == resources.end() || !it->second.contains("parentId")) break;
-    path = "/" + member(it->second, "pathPart") + path;
-    current = member(it->second, "parentId");
+    path = "/" + text_member(it->second, "pathPart") + path;
+    current = text_member(it->second, "parentId");
   }
   return path.empty() ? "/" : path;
 }
@@ -77,7 +51,7 @@ void RestApiRecord::compile() {
         if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
       }
     }
-    const auto snapshot = snapshots.find(member(stage, "deploymentId"));
+    const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
       for (const auto& [id, resource] : object_map(snapshot->second.if_contains("resources"))) {
         const auto* methods = resource.if_contains("resourceMethods");
@@ -85,18 +59,18 @@ void RestApiRecord::compile() {
         for (const auto& [method_name, method] : methods->as_object()) {
           if (!method.is_object()) continue;
           auto key = parse_route_key(
-              fmt::format("{} {}", std::string_view(method_name), member(resource, "path")));
+              fmt::format("{} {}", std::string_view(method_name), text_member(resource, "path")));
           if (!key) continue;
           CompiledRoute route;
-          route.route_key = member(resource, "path");
+          route.route_key = text_member(resource, "path");
           route.route_id = id;
           route.key = std::move(*key);
-          route.authorization_type = member(method.as_object(), "authorizationType");
+          route.authorization_type = text_member(method.as_object(), "authorizationType");
           route.integration_id = method_key(id, method_name);
           if (const auto* integration = method.as_object().if_contains("methodIntegration");
               integration && integration->is_object()) {
             json::object served = integration->as_object();
-            served["resourcePath"] = member(resource, "path");
+            served["resourcePath"] = text_member(resource, "path");
             served["apiKeyRequired"] = method.as_object().contains("apiKeyRequired")
                                            ? method.as_object().at("apiKeyRequired")
                                            : json::value(false);
@@ -128,7 +102,7 @@ Result<RestApiRecord> RestApiRecord::decode(std::string_view text) {
   }
   RestApiRecord out;
   out.api = object->at("api").as_object();
-  out.id = member(out.api, "id");
+  out.id = text_member(out.api, "id");
   out.resources = object_map(object->if_contains("resources"));
   out.deployments = object_map(object->if_contains("deployments"));
   out.snapshots = object_map(object->if_contains("snapshots"));

@@ -35,7 +35,7 @@ struct Call {
   net::HttpRequest& request;
   const aws::RestRoutes::Match& route;
   boost::json::object body;  // validated against the operation's input shape
-  std::string api_id;        // the {apiId} label, named so it can be awaited with
+  std::string api_id;        // {apiId} or {restapi_id}, named so it can be awaited with
 
   std::string label(std::string_view name) const;
   std::string query(std::string_view name) const;  // first value; empty when absent
@@ -116,12 +116,11 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> put_method_response(Call& call);
   boost::asio::awaitable<Reply> put_integration_response(Call& call);
   boost::asio::awaitable<Reply> create_rest_deployment(Call& call);
-  boost::asio::awaitable<Reply> get_rest_deployment(Call& call);
-  boost::asio::awaitable<Reply> get_rest_deployments(Call& call);
   boost::asio::awaitable<Reply> delete_rest_deployment(Call& call);
   boost::asio::awaitable<Reply> create_rest_stage(Call& call);
-  boost::asio::awaitable<Reply> get_rest_stage(Call& call);
-  boost::asio::awaitable<Reply> get_rest_stages(Call& call);
+  // Get and list of deployments and stages.
+  boost::asio::awaitable<Reply> get_rest_child(Call& call, std::string_view collection);
+  boost::asio::awaitable<Reply> get_rest_children(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> update_rest_stage(Call& call);
   boost::asio::awaitable<Reply> delete_rest_stage(Call& call);
   Result<std::shared_ptr<const RestApiRecord>> find_rest_api(const std::string& api_id) const;
