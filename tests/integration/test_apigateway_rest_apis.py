@@ -139,3 +139,73 @@ def test_rest_apis_survive_a_killed_server(tmp_path):
         assert event["stageVariables"] == {"color": "green"}
         names = [api["name"] for api in second.client("apigateway").get_rest_apis()["items"]]
         assert names == ["rest-test"]
+
+
+# A TOKEN authorizer: "allow" gets an Allow policy, "deny" an explicit Deny,
+# "nope" is refused by throwing "Unauthorized"; counts its calls.
+TOKEN_AUTHORIZER = """
+let calls = 0;
+export const handler = async (event) => {
+  calls += 1;
+  const token = event.authorizationToken ?? event.queryStringParameters?.token;
+  if (token === "nope") throw new Error("Unauthorized");
+  return {
+    principalId: "user-" + token,
+    policyDocument: { Version: "2012-10-17", Statement: [{
+      Action: "execute-api:Invoke", Effect: token === "deny" ? "Deny" : "Allow", Resource: event.methodArn }] },
+    context: { calls, type: event.type },
+  };
+};
+"""
+
+
+def test_lambda_authorizers_guard_rest_methods(nimbus):
+    from lambda_support import create_function, node_zip
+    from apigateway_support import function_arn
+    create_function(nimbus.client("lambda"), "gate", node_zip(TOKEN_AUTHORIZER))
+    target = lambda_uri(echo_function(nimbus))
+    client = nimbus.client("apigateway")
+    api_id = client.create_rest_api(name="guarded")["id"]
+    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
+    token = client.create_authorizer(restApiId=api_id, name="token", type="TOKEN",
+                                     authorizerUri=lambda_uri(function_arn("gate")),
+                                     identitySource="method.request.header.Authorization")
+    assert token["authorizerResultTtlInSeconds"] == 300
+    request = client.create_authorizer(restApiId=api_id, name="request", type="REQUEST",
+                                       authorizerUri=lambda_uri(function_arn("gate")),
+                                       identitySource="method.request.querystring.token",
+                                       authorizerResultTtlInSeconds=0)
+    for part, authorizer in (("by-token", token["id"]), ("by-request", request["id"])):
+        resource = client.create_resource(restApiId=api_id, parentId=root_id, pathPart=part)["id"]
+        client.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET",
+                          authorizationType="CUSTOM", authorizerId=authorizer)
+        client.put_integration(restApiId=api_id, resourceId=resource, httpMethod="GET",
+                               type="AWS_PROXY", integrationHttpMethod="POST", uri=target)
+    client.create_deployment(restApiId=api_id, stageName="prod")
+
+    status, _, event = execute_json(nimbus, api_id, "/prod/by-token", headers={"Authorization": "allow"})
+    assert status == 200, event
+    passed = event["requestContext"]["authorizer"]
+    assert passed["principalId"] == "user-allow" and passed["type"] == "TOKEN"
+    # Cached for the TTL: the same token does not call the authorizer again.
+    again = execute_json(nimbus, api_id, "/prod/by-token", headers={"Authorization": "allow"})[2]
+    assert again["requestContext"]["authorizer"]["calls"] == passed["calls"]
+
+    assert execute_json(nimbus, api_id, "/prod/by-token")[::2] == (401, {"message": "Unauthorized"})
+    assert execute_json(nimbus, api_id, "/prod/by-token",
+                        headers={"Authorization": "nope"})[::2] == (401, {"message": "Unauthorized"})
+    status, _, body = execute_json(nimbus, api_id, "/prod/by-token", headers={"Authorization": "deny"})
+    assert (status, body) == (403, {"Message": "User is not authorized to access this resource "
+                                               "with an explicit deny"})
+
+    status, _, event = execute_json(nimbus, api_id, "/prod/by-request?token=allow")
+    assert status == 200, event
+    assert event["requestContext"]["authorizer"]["type"] == "REQUEST"
+    assert execute_json(nimbus, api_id, "/prod/by-request")[0] == 401
+    assert execute_json(nimbus, api_id, "/prod/by-request?token=deny")[0] == 403
+
+    with pytest.raises(botocore.exceptions.ClientError) as in_use:
+        client.delete_authorizer(restApiId=api_id, authorizerId=token["id"])
+    assert in_use.value.response["Error"]["Code"] == "ConflictException"
+    names = sorted(item["name"] for item in client.get_authorizers(restApiId=api_id)["items"])
+    assert names == ["request", "token"]

@@ -289,6 +289,10 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.GetStages") co_return co_await get_rest_children(call, "stages");
   if (op == "RestApis.UpdateStage") co_return co_await update_rest_stage(call);
   if (op == "RestApis.DeleteStage") co_return co_await delete_rest_stage(call);
+  if (op == "RestApis.CreateAuthorizer") co_return co_await create_rest_authorizer(call);
+  if (op == "RestApis.GetAuthorizer") co_return co_await get_rest_child(call, "authorizers");
+  if (op == "RestApis.GetAuthorizers") co_return co_await get_rest_children(call, "authorizers");
+  if (op == "RestApis.DeleteAuthorizer") co_return co_await delete_rest_authorizer(call);
   if (op == "GetTags") co_return co_await get_tags(call);
   if (op == "TagResource") co_return co_await tag_resource(call);
   if (op == "UntagResource") co_return co_await untag_resource(call);

@@ -90,11 +90,15 @@ std::vector<std::string> strings_of(const json::value& value) {
 
 // Whether an IAM policy document allows execute-api:Invoke on `arn`: some
 // Allow matches and no Deny does.
-bool policy_allows(const json::value& document, std::string_view arn) {
+enum class PolicyDecision { kAllow, kNoAllow, kExplicitDeny };
+
+// What an IAM policy document says of execute-api:Invoke on `arn`: a
+// matching Deny wins, then a matching Allow.
+PolicyDecision policy_decision(const json::value& document, std::string_view arn) {
   const auto* object = document.if_object();
-  if (object == nullptr) return false;
+  if (object == nullptr) return PolicyDecision::kNoAllow;
   const auto* statements = object->if_contains("Statement");
-  if (statements == nullptr) return false;
+  if (statements == nullptr) return PolicyDecision::kNoAllow;
   std::vector<const json::object*> list;
   if (statements->is_object()) list.push_back(&statements->as_object());
   if (statements->is_array()) {
@@ -118,34 +122,52 @@ bool policy_allows(const json::value& document, std::string_view arn) {
     }
     if (!action || !resource) continue;
     const auto effect = text_member(*statement, "Effect");
-    if (effect == "Deny") return false;
+    if (effect == "Deny") return PolicyDecision::kExplicitDeny;
     if (effect == "Allow") allowed = true;
   }
-  return allowed;
+  return allowed ? PolicyDecision::kAllow : PolicyDecision::kNoAllow;
 }
 
 // The values an identity source names ("$request.header.Authorization",
-// "$request.querystring.token", "$context.x", "$stageVariables.x"); nullopt
-// when one is missing or empty.
+// "$request.querystring.token", "$stageVariables.x", "$context.x", or REST
+// APIs' "method.request.header.Authorization", "stageVariables.x", as a
+// list or one comma-separated string); nullopt when one is missing or empty.
 std::optional<std::vector<std::string>> identity_values(const json::object& authorizer,
                                                         const net::HttpRequest& request,
                                                         const StageView& stage) {
   std::vector<std::string> out;
   const auto* sources = authorizer.if_contains("identitySource");
   if (sources == nullptr) return out;
-  for (const auto& source : strings_of(*sources)) {
+  std::vector<std::string> names;
+  if (sources->is_string()) {
+    for (const auto name : split(sources->as_string(), ',')) {
+      if (!trim(name).empty()) names.emplace_back(trim(name));
+    }
+  } else {
+    names = strings_of(*sources);
+  }
+  auto after = [](std::string_view source, std::string_view prefix) {
+    return source.starts_with(prefix) ? std::optional(source.substr(prefix.size())) : std::nullopt;
+  };
+  for (const auto& name : names) {
+    const std::string_view source = name;
     std::string value;
-    if (source.starts_with("$request.header.")) {
-      value = std::string(request.headers.get(std::string_view(source).substr(16)).value_or(""));
-    } else if (source.starts_with("$request.querystring.")) {
-      auto values = aws::query_values(request, std::string_view(source).substr(21));
+    if (auto header = after(source, "$request.header.") ? after(source, "$request.header.")
+                                                        : after(source, "method.request.header.")) {
+      value = std::string(request.headers.get(*header).value_or(""));
+    } else if (auto query = after(source, "$request.querystring.")
+                                ? after(source, "$request.querystring.")
+                                : after(source, "method.request.querystring.")) {
+      auto values = aws::query_values(request, *query);
       if (!values.empty()) value = values.front();
-    } else if (source.starts_with("$stageVariables.")) {
+    } else if (auto variable = after(source, "$stageVariables.")
+                                   ? after(source, "$stageVariables.")
+                                   : after(source, "stageVariables.")) {
       for (const auto& [key, item] : stage.stage_variables) {
-        if (key == std::string_view(source).substr(16)) value = item;
+        if (key == *variable) value = item;
       }
     } else {
-      value = source;  // $context variables: present by definition
+      value = name;  // context variables: present by definition
     }
     if (value.empty()) return std::nullopt;
     out.push_back(std::move(value));
@@ -241,71 +263,36 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
   auto identity = identity_values(authorizer, request, stage);
   if (!identity) co_return aws::gateway_message(401, "Unauthorized");
 
-  const auto ttl = std::chrono::seconds(
-      static_cast<std::int64_t>(number(authorizer, "authorizerResultTtlInSeconds").value_or(0)));
-  const std::string cache_key =
-      fmt::format("{}/{}/{}", api_id, route.authorizer_id, fmt::join(*identity, "\x1f"));
-  const auto now = std::chrono::steady_clock::now();
-  std::optional<json::value> decision;
-  if (ttl.count() > 0 && !identity->empty()) {
-    std::lock_guard lock(mutex_);
-    if (const auto cached = authorizer_cache_.find(cache_key);
-        cached != authorizer_cache_.end() && cached->second.first > now) {
-      decision = cached->second.second;
-    }
-  }
   const bool simple = [&] {
     const auto* value = authorizer.if_contains("enableSimpleResponses");
     return value && value->is_bool() && value->as_bool();
   }();
-  if (!decision) {
-    json::object event;
-    if (text_member(authorizer, "authorizerPayloadFormatVersion") == "1.0") {
-      event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase);
-      event["type"] = "REQUEST";
-      event["methodArn"] = arn;
-      event["identitySource"] = fmt::format("{}", fmt::join(*identity, ","));
-      event.erase("body");
-      event.erase("isBase64Encoded");
-    } else {
-      event = aws::proxy_event_v2(request, facts);
-      event["type"] = "REQUEST";
-      event["routeArn"] = arn;
-      json::array sources;
-      for (const auto& value : *identity) sources.emplace_back(value);
-      event["identitySource"] = std::move(sources);
-      event.erase("body");
-      event.erase("isBase64Encoded");
-    }
-    std::string error;
-    const std::string function = function_of(text_member(authorizer, "authorizerUri"));
-    std::string payload = json::serialize(event);
-    const std::chrono::milliseconds timeout = std::chrono::seconds(10);
-    auto response = co_await invoke_function(context, function, payload, timeout, error);
-    if (!error.empty()) {
-      spdlog::info("apigateway {}: authorizer {} failed: {} [{}]", api_id, route.authorizer_id,
-                   error, context.request_id);
-      co_return aws::gateway_message(500, "Internal Server Error");
-    }
-    boost::system::error_code parse_error;
-    auto parsed = json::parse(response.body, parse_error);
-    if (parse_error || !parsed.is_object()) {
-      co_return aws::gateway_message(500, "Internal Server Error");
-    }
-    decision = std::move(parsed);
-    if (ttl.count() > 0 && !identity->empty()) {
-      std::lock_guard lock(mutex_);
-      if (authorizer_cache_.size() > 10'000) authorizer_cache_.clear();
-      authorizer_cache_[cache_key] = {now + ttl, *decision};
-    }
+  json::object event;
+  if (text_member(authorizer, "authorizerPayloadFormatVersion") == "1.0") {
+    event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase);
+    event["methodArn"] = arn;
+    event["identitySource"] = fmt::format("{}", fmt::join(*identity, ","));
+  } else {
+    event = aws::proxy_event_v2(request, facts);
+    event["routeArn"] = arn;
+    json::array sources;
+    for (const auto& value : *identity) sources.emplace_back(value);
+    event["identitySource"] = std::move(sources);
   }
-  const json::object& answer = decision->as_object();
+  event["type"] = "REQUEST";
+  event.erase("body");
+  event.erase("isBase64Encoded");
+  std::string function_error;
+  auto decision = co_await ask_authorizer(context, api_id, route.authorizer_id, authorizer,
+                                          *identity, event, function_error);
+  if (!decision) co_return aws::gateway_message(500, "Internal Server Error");
+  const json::object& answer = *decision;
   bool allowed = false;
   if (simple) {
     const auto* value = answer.if_contains("isAuthorized");
     allowed = value && value->is_bool() && value->as_bool();
   } else if (const auto* policy = answer.if_contains("policyDocument")) {
-    allowed = policy_allows(*policy, arn);
+    allowed = policy_decision(*policy, arn) == PolicyDecision::kAllow;
   }
   if (!allowed) co_return aws::gateway_message(403, "Forbidden");
   json::object lambda_context;
@@ -318,6 +305,107 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
     }
   }
   facts.authorizer = json::object{{"lambda", std::move(lambda_context)}};
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<json::object>> ApiGatewayServiceImpl::ask_authorizer(
+    const aws::RequestContext& context, const std::string& api_id, const std::string& authorizer_id,
+    const json::object& authorizer, const std::vector<std::string>& identity, json::object& event,
+    std::string& function_error) {
+  const auto ttl = std::chrono::seconds(
+      static_cast<std::int64_t>(number(authorizer, "authorizerResultTtlInSeconds").value_or(0)));
+  const bool cacheable = ttl.count() > 0 && !identity.empty();
+  const std::string cache_key =
+      fmt::format("{}/{}/{}", api_id, authorizer_id, fmt::join(identity, "\x1f"));
+  const auto now = std::chrono::steady_clock::now();
+  if (cacheable) {
+    std::lock_guard lock(mutex_);
+    if (const auto cached = authorizer_cache_.find(cache_key);
+        cached != authorizer_cache_.end() && cached->second.first > now) {
+      co_return cached->second.second.as_object();
+    }
+  }
+  std::string error;
+  const std::string function = function_of(text_member(authorizer, "authorizerUri"));
+  std::string payload = json::serialize(event);
+  const std::chrono::milliseconds timeout = std::chrono::seconds(10);
+  auto response = co_await invoke_function(context, function, payload, timeout, error);
+  if (!error.empty()) {
+    spdlog::info("apigateway {}: authorizer {} failed: {} [{}]", api_id, authorizer_id, error,
+                 context.request_id);
+    if (response.status == 200 && response.headers.contains("X-Amz-Function-Error")) {
+      boost::system::error_code parse_error;
+      const auto failure = json::parse(response.body, parse_error);
+      function_error = !parse_error && failure.is_object()
+                           ? text_member(failure.as_object(), "errorMessage")
+                           : std::string("(unreadable)");
+    }
+    co_return std::nullopt;
+  }
+  boost::system::error_code parse_error;
+  auto parsed = json::parse(response.body, parse_error);
+  if (parse_error || !parsed.is_object()) co_return std::nullopt;
+  if (cacheable) {
+    std::lock_guard lock(mutex_);
+    if (authorizer_cache_.size() > 10'000) authorizer_cache_.clear();
+    authorizer_cache_[cache_key] = {now + ttl, parsed};
+  }
+  co_return std::move(parsed.as_object());
+}
+
+asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize_rest(
+    const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
+    const StageView& stage, const CompiledRoute& route, const std::string& arn,
+    aws::ProxyRequestFacts& facts) {
+  const auto found = stage.authorizers.find(route.authorizer_id);
+  if (found == stage.authorizers.end()) {
+    co_return aws::gateway_message(500, "Internal server error");
+  }
+  const json::object& authorizer = found->second;
+  const bool token = text_member(authorizer, "type") == "TOKEN";
+  auto identity = identity_values(authorizer, request, stage);
+  if (!identity || (token && identity->empty())) {
+    co_return aws::gateway_message(401, "Unauthorized");
+  }
+  json::object event;
+  if (token) {
+    event = json::object{
+        {"type", "TOKEN"}, {"authorizationToken", identity->front()}, {"methodArn", arn}};
+  } else {
+    event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
+    event["type"] = "REQUEST";
+    event["methodArn"] = arn;
+    event.erase("body");
+    event.erase("isBase64Encoded");
+    event.erase("version");
+  }
+  std::string function_error;
+  auto decision = co_await ask_authorizer(context, api_id, route.authorizer_id, authorizer,
+                                          *identity, event, function_error);
+  // A function that throws "Unauthorized" asks for a 401, as on AWS.
+  if (function_error == "Unauthorized") co_return aws::gateway_message(401, "Unauthorized");
+  if (!decision) {
+    auto failure = aws::gateway_message(500, "");
+    failure.body = R"({"message":null})";
+    co_return failure;
+  }
+  const auto* policy = decision->if_contains("policyDocument");
+  const auto verdict = policy ? policy_decision(*policy, arn) : PolicyDecision::kNoAllow;
+  if (verdict != PolicyDecision::kAllow) {
+    co_return net::HttpResponse::with_body(
+        403, "application/json",
+        verdict == PolicyDecision::kExplicitDeny
+            ? R"({"Message":"User is not authorized to access this resource with an explicit deny"})"
+            : R"({"Message":"User is not authorized to access this resource"})");
+  }
+  // REST APIs put the context's keys beside principalId.
+  json::object passed;
+  if (const auto* value = decision->if_contains("context"); value && value->is_object()) {
+    passed = value->as_object();
+  }
+  if (const auto* principal = decision->if_contains("principalId"))
+    passed["principalId"] = *principal;
+  facts.authorizer = std::move(passed);
   co_return std::nullopt;
 }
 
@@ -698,6 +786,15 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     }
     facts.caller_access_key = context.caller.access_key_id;
     facts.caller_arn = context.caller.arn;
+  }
+  if (route.authorization_type == "CUSTOM") {
+    const std::string arn =
+        fmt::format("arn:aws:execute-api:{}:{}:{}/{}/{}{}", context.region, context.account_id,
+                    record.id, stage.name, request.method, route_path);
+    if (auto refused =
+            co_await authorize_rest(context, request, record.id, stage, route, arn, facts)) {
+      co_return answer(std::move(*refused));
+    }
   }
   const auto found = stage.integrations.find(route.integration_id);
   if (found == stage.integrations.end()) {

@@ -269,7 +269,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_method(Call& call) {
   if (!known) co_return bad_request(fmt::format("Invalid HttpMethod specified: {}", http_method));
   auto authorization = string_member(call.body, "authorizationType", true);
   if (!authorization) co_return authorization.error();
-  if (*authorization != "NONE" && *authorization != "AWS_IAM") {
+  if (*authorization != "NONE" && *authorization != "AWS_IAM" && *authorization != "CUSTOM") {
     co_return AwsError(
         "NotImplementedException",
         fmt::format("Nimbus does not implement {} authorization for REST APIs yet", *authorization),
@@ -287,10 +287,20 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_method(Call& call) {
                        "Nimbus does not implement API keys and usage plans yet", 501,
                        Fault::kServer);
   }
+  copy_members(method, call.body, {"authorizerId"});
+  const std::string authorizer_id = text_member(method, "authorizerId");
+  if (*authorization == "CUSTOM" && authorizer_id.empty()) {
+    co_return bad_request(
+        "Invalid authorizer ID specified. Setting the authorization type to "
+        "CUSTOM requires a valid authorizer.");
+  }
   const std::string resource_id = call.label("resource_id");
   auto edit = [&](RestApiRecord& record) -> Result<void> {
     const auto resource = record.resources.find(resource_id);
     if (resource == record.resources.end()) return invalid("Resource");
+    if (!authorizer_id.empty() && !record.authorizers.contains(authorizer_id)) {
+      return invalid("Authorizer");
+    }
     auto& methods = resource->second["resourceMethods"];
     if (!methods.is_object()) methods = json::object();
     if (methods.as_object().contains(http_method)) {
@@ -597,7 +607,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_stage(Call& call) {
 
 namespace {
 
-// Deployments and stages: each a map in the record, named by a path label.
+// Deployments, stages and authorizers: each a map in the record, named by a
+// path label.
 struct RestCollection {
   std::map<std::string, json::object> RestApiRecord::*items;
   std::string_view label;
@@ -606,6 +617,9 @@ struct RestCollection {
 
 RestCollection rest_collection(std::string_view collection) {
   if (collection == "stages") return {&RestApiRecord::stages, "stage_name", "Stage"};
+  if (collection == "authorizers") {
+    return {&RestApiRecord::authorizers, "authorizer_id", "Authorizer"};
+  }
   return {&RestApiRecord::deployments, "deployment_id", "Deployment"};
 }
 
@@ -631,6 +645,78 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_children(Call& call,
     items.push_back(item);
   }
   co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_authorizer(Call& call) {
+  auto name = string_member(call.body, "name", true);
+  if (!name) co_return name.error();
+  auto type = string_member(call.body, "type", true);
+  if (!type) co_return type.error();
+  if (*type != "TOKEN" && *type != "REQUEST") {
+    co_return AwsError("NotImplementedException",
+                       fmt::format("Nimbus does not implement {} authorizers yet (TOKEN and "
+                                   "REQUEST Lambda authorizers are)",
+                                   *type),
+                       501, Fault::kServer);
+  }
+  if (call.body.contains("identityValidationExpression")) {
+    co_return AwsError("NotImplementedException",
+                       "Nimbus does not evaluate identityValidationExpression yet", 501,
+                       Fault::kServer);
+  }
+  json::object authorizer{{"id", new_id(6)},
+                          {"name", *name},
+                          {"type", *type},
+                          {"authType", "custom"},
+                          {"authorizerResultTtlInSeconds", 300}};
+  copy_members(authorizer, call.body,
+               {"authorizerUri", "identitySource", "authorizerResultTtlInSeconds", "authType"});
+  if (!is_lambda_uri(text_member(authorizer, "authorizerUri"))) {
+    co_return bad_request(
+        "Invalid Authorizer URI: a Lambda authorizer takes "
+        "arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function "
+        "arn>/invocations");
+  }
+  const auto source = text_member(authorizer, "identitySource");
+  if (*type == "TOKEN" && !source.starts_with("method.request.header.")) {
+    co_return bad_request(
+        "Invalid identity source: a TOKEN authorizer takes method.request.header.<name>");
+  }
+  if (const auto* ttl = authorizer.if_contains("authorizerResultTtlInSeconds");
+      !ttl->is_int64() || ttl->as_int64() < 0 || ttl->as_int64() > 3600) {
+    co_return bad_request("Invalid authorizerResultTtlInSeconds: must be 0 to 3600");
+  }
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    record.authorizers[text_member(authorizer, "id")] = authorizer;
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, authorizer);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_authorizer(Call& call) {
+  const std::string id = call.label("authorizer_id");
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (!record.authorizers.contains(id)) return invalid("Authorizer");
+    for (const auto& [resource_id, resource] : record.resources) {
+      const auto* methods = resource.if_contains("resourceMethods");
+      if (methods == nullptr || !methods->is_object()) continue;
+      for (const auto& [name, method] : methods->as_object()) {
+        if (method.is_object() && text_member(method.as_object(), "authorizerId") == id) {
+          return conflict(
+              fmt::format("Cannot delete authorizer '{}', is referenced in method: "
+                          "'{}:{}'",
+                          id, std::string_view(name), record.path_of(resource_id)));
+        }
+      }
+    }
+    record.authorizers.erase(id);
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
 }
 
 }  // namespace nimbus::services::apigateway::internal

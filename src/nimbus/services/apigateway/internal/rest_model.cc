@@ -36,7 +36,7 @@ json::object RestApiRecord::snapshot() const {
     copy["path"] = path_of(id);
     resolved[id] = std::move(copy);
   }
-  return json::object{{"resources", std::move(resolved)}};
+  return json::object{{"resources", std::move(resolved)}, {"authorizers", map_object(authorizers)}};
 }
 
 void RestApiRecord::compile() {
@@ -53,6 +53,7 @@ void RestApiRecord::compile() {
     }
     const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
+      view->authorizers = object_map(snapshot->second.if_contains("authorizers"));
       for (const auto& [id, resource] : object_map(snapshot->second.if_contains("resources"))) {
         const auto* methods = resource.if_contains("resourceMethods");
         if (methods == nullptr || !methods->is_object()) continue;
@@ -66,6 +67,7 @@ void RestApiRecord::compile() {
           route.route_id = id;
           route.key = std::move(*key);
           route.authorization_type = text_member(method.as_object(), "authorizationType");
+          route.authorizer_id = text_member(method.as_object(), "authorizerId");
           route.integration_id = method_key(id, method_name);
           if (const auto* integration = method.as_object().if_contains("methodIntegration");
               integration && integration->is_object()) {
@@ -88,6 +90,7 @@ std::string RestApiRecord::encode() const {
   return json::serialize(json::object{{"v", 1},
                                       {"api", api},
                                       {"resources", map_object(resources)},
+                                      {"authorizers", map_object(authorizers)},
                                       {"deployments", map_object(deployments)},
                                       {"snapshots", map_object(snapshots)},
                                       {"stages", map_object(stages)}});
@@ -104,6 +107,7 @@ Result<RestApiRecord> RestApiRecord::decode(std::string_view text) {
   out.api = object->at("api").as_object();
   out.id = text_member(out.api, "id");
   out.resources = object_map(object->if_contains("resources"));
+  out.authorizers = object_map(object->if_contains("authorizers"));
   out.deployments = object_map(object->if_contains("deployments"));
   out.snapshots = object_map(object->if_contains("snapshots"));
   out.stages = object_map(object->if_contains("stages"));

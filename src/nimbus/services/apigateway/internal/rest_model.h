@@ -20,10 +20,12 @@ namespace nimbus::services::apigateway::internal {
 
 struct RestApiRecord {
   std::string id;
-  boost::json::object api;                               // the RestApi shape
-  std::map<std::string, boost::json::object> resources;  // by resource id
+  boost::json::object api;                                 // the RestApi shape
+  std::map<std::string, boost::json::object> resources;    // by resource id
+  std::map<std::string, boost::json::object> authorizers;  // by authorizer id
   std::map<std::string, boost::json::object> deployments;
-  std::map<std::string, boost::json::object> snapshots;  // deployment id -> {"resources"}
+  // deployment id -> {"resources", "authorizers"} as deployed
+  std::map<std::string, boost::json::object> snapshots;
   std::map<std::string, boost::json::object> stages;
 
   // Built by compile(); not stored.

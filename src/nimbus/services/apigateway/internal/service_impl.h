@@ -118,7 +118,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> create_rest_deployment(Call& call);
   boost::asio::awaitable<Reply> delete_rest_deployment(Call& call);
   boost::asio::awaitable<Reply> create_rest_stage(Call& call);
-  // Get and list of deployments and stages.
+  boost::asio::awaitable<Reply> create_rest_authorizer(Call& call);
+  boost::asio::awaitable<Reply> delete_rest_authorizer(Call& call);
+  // Get and list of deployments, stages and authorizers.
   boost::asio::awaitable<Reply> get_rest_child(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> get_rest_children(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> update_rest_stage(Call& call);
@@ -146,6 +148,19 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // with its cache); the refusal to send, or nullopt with `facts` carrying
   // what the authorizer said.
   boost::asio::awaitable<std::optional<net::HttpResponse>> authorize(
+      const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
+      const StageView& stage, const CompiledRoute& route, const std::string& arn,
+      aws::ProxyRequestFacts& facts);
+  // The Lambda authorizer's answer to `event` for this identity, from the
+  // cache (authorizerResultTtlInSeconds) or by invoking it; nullopt when it
+  // failed, with `function_error` its errorMessage if it threw.
+  boost::asio::awaitable<std::optional<boost::json::object>> ask_authorizer(
+      const aws::RequestContext& context, const std::string& api_id,
+      const std::string& authorizer_id, const boost::json::object& authorizer,
+      const std::vector<std::string>& identity, boost::json::object& event,
+      std::string& function_error);
+  // A REST API method with a TOKEN or REQUEST Lambda authorizer.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> authorize_rest(
       const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
       const StageView& stage, const CompiledRoute& route, const std::string& arn,
       aws::ProxyRequestFacts& facts);
