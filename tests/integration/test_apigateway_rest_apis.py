@@ -95,9 +95,9 @@ def test_rest_api_errors_are_rest_apis(nimbus):
     assert duplicate.value.response["Error"]["Code"] == "ConflictException"
     with pytest.raises(botocore.exceptions.ClientError) as unsupported:
         client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
-                          authorizationType="NONE", apiKeyRequired=True)
+                          authorizationType="COGNITO_USER_POOLS")
     assert unsupported.value.response["Error"]["Code"] == "NotImplementedException"
-    result = nimbus.aws("apigateway", "create-usage-plan", "--name", "p", check=False)
+    result = nimbus.aws("apigateway", "get-domain-names", check=False)
     assert result.returncode != 0 and "NotImplementedException" in result.stderr
 
 
@@ -209,3 +209,51 @@ def test_lambda_authorizers_guard_rest_methods(nimbus):
     assert in_use.value.response["Error"]["Code"] == "ConflictException"
     names = sorted(item["name"] for item in client.get_authorizers(restApiId=api_id)["items"])
     assert names == ["request", "token"]
+
+
+def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    root_id = next(item["id"] for item in client.get_resources(restApiId=api_id)["items"]
+                   if item["path"] == "/")
+    paid = client.create_resource(restApiId=api_id, parentId=root_id, pathPart="paid")["id"]
+    client.put_method(restApiId=api_id, resourceId=paid, httpMethod="GET",
+                      authorizationType="NONE", apiKeyRequired=True)
+    client.put_integration(restApiId=api_id, resourceId=paid, httpMethod="GET", type="AWS_PROXY",
+                           integrationHttpMethod="POST", uri=lambda_uri(
+                               "arn:aws:lambda:us-east-1:000000000000:function:echo"))
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    key = client.create_api_key(name="customer", enabled=True)
+    assert len(key["value"]) >= 20
+    assert "value" not in client.get_api_keys()["items"][0]
+    assert client.get_api_keys(includeValues=True)["items"][0]["value"] == key["value"]
+    plan = client.create_usage_plan(name="basic", apiStages=[{"apiId": api_id, "stage": "prod"}],
+                                    throttle={"burstLimit": 100, "rateLimit": 100.0},
+                                    quota={"limit": 3, "period": "DAY"})
+    client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    assert [item["id"] for item in client.get_usage_plan_keys(usagePlanId=plan["id"])["items"]] == [key["id"]]
+
+    assert execute_json(nimbus, api_id, "/prod/paid")[::2] == (403, {"message": "Forbidden"})
+    assert execute_json(nimbus, api_id, "/prod/paid", headers={"x-api-key": "wrong" * 5})[0] == 403
+    status, _, event = execute_json(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})
+    assert status == 200, event
+    assert event["requestContext"]["identity"]["apiKey"] == key["value"]
+    assert event["requestContext"]["identity"]["apiKeyId"] == key["id"]
+    # Methods without apiKeyRequired take no key.
+    assert execute(nimbus, api_id, "/prod/items/1")[0] == 200
+    # The quota: three a day, two used already by the time the third is asked.
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0] == 200
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0] == 200
+    status, _, body = execute_json(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})
+    assert (status, body) == (429, {"message": "Limit Exceeded"})
+
+    # A disabled key, or a key no plan of this stage holds, is refused.
+    other = client.create_api_key(name="other", enabled=True)
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": other["value"]})[0] == 403
+    client.update_api_key(apiKey=other["id"], patchOperations=[
+        {"op": "replace", "path": "/enabled", "value": "false"}])
+    assert client.get_api_key(apiKey=other["id"])["enabled"] is False
+    client.create_usage_plan_key(usagePlanId=plan["id"], keyId=other["id"], keyType="API_KEY")
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": other["value"]})[0] == 403
+    client.delete_usage_plan_key(usagePlanId=plan["id"], keyId=other["id"])
+    assert [item["name"] for item in client.get_usage_plans()["items"]] == ["basic"]

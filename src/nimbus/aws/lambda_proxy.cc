@@ -212,6 +212,8 @@ json::object proxy_event_v1(const net::HttpRequest& request, const ProxyRequestF
   json::object identity{
       {"accessKey", or_null(facts.caller_access_key)},
       {"accountId", signed_request ? json::value(facts.account_id) : json::value(nullptr)},
+      {"apiKey", or_null(facts.api_key)},
+      {"apiKeyId", or_null(facts.api_key_id)},
       {"caller", or_null(facts.caller_arn)},
       {"cognitoAuthenticationProvider", nullptr},
       {"cognitoAuthenticationType", nullptr},

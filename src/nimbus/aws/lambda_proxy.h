@@ -38,6 +38,9 @@ struct ProxyRequestFacts {
   // requestContext.identity (1.0) for a SigV4-authorised request.
   std::string caller_access_key;
   std::string caller_arn;
+  // requestContext.identity.apiKey/apiKeyId (1.0) when an API key was checked.
+  std::string api_key;
+  std::string api_key_id;
 };
 
 // The event a function gets (payload format version 2.0): lower-case

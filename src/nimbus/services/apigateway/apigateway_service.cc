@@ -104,6 +104,12 @@ Result<void> ApiGatewayServiceImpl::open() {
   auto rest_catalog = RestApiCatalog::open(store_.store(), kRestApisKeyspace);
   if (!rest_catalog) return rest_catalog.error();
   rest_catalog_ = std::move(*rest_catalog);
+  auto api_keys = JsonCatalog::open(store_.store(), kApiKeysKeyspace);
+  if (!api_keys) return api_keys.error();
+  api_keys_ = std::move(*api_keys);
+  auto usage_plans = JsonCatalog::open(store_.store(), kUsagePlansKeyspace);
+  if (!usage_plans) return usage_plans.error();
+  usage_plans_ = std::move(*usage_plans);
   spdlog::info("apigateway: {} HTTP APIs, {} REST APIs", catalog_->all().size(),
                rest_catalog_->all().size());
   return ok();
@@ -293,6 +299,18 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.GetAuthorizer") co_return co_await get_rest_child(call, "authorizers");
   if (op == "RestApis.GetAuthorizers") co_return co_await get_rest_children(call, "authorizers");
   if (op == "RestApis.DeleteAuthorizer") co_return co_await delete_rest_authorizer(call);
+  if (op == "RestApis.CreateApiKey") co_return co_await create_api_key(call);
+  if (op == "RestApis.GetApiKey") co_return co_await get_api_key(call);
+  if (op == "RestApis.GetApiKeys") co_return co_await get_api_keys(call);
+  if (op == "RestApis.UpdateApiKey") co_return co_await update_api_key(call);
+  if (op == "RestApis.DeleteApiKey") co_return co_await delete_api_key(call);
+  if (op == "RestApis.CreateUsagePlan") co_return co_await create_usage_plan(call);
+  if (op == "RestApis.GetUsagePlan") co_return co_await get_usage_plan(call);
+  if (op == "RestApis.GetUsagePlans") co_return co_await get_usage_plans(call);
+  if (op == "RestApis.DeleteUsagePlan") co_return co_await delete_usage_plan(call);
+  if (op == "RestApis.CreateUsagePlanKey") co_return co_await create_usage_plan_key(call);
+  if (op == "RestApis.GetUsagePlanKeys") co_return co_await get_usage_plan_keys(call);
+  if (op == "RestApis.DeleteUsagePlanKey") co_return co_await delete_usage_plan_key(call);
   if (op == "GetTags") co_return co_await get_tags(call);
   if (op == "TagResource") co_return co_await tag_resource(call);
   if (op == "UntagResource") co_return co_await untag_resource(call);

@@ -801,6 +801,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     co_return answer(aws::gateway_message(500, "Internal server error"));
   }
   const json::object& integration = found->second;
+  if (const auto* required = integration.if_contains("apiKeyRequired");
+      required && required->is_bool() && required->as_bool()) {
+    if (auto refused = check_api_key(request, record, stage.name, facts)) {
+      co_return answer(std::move(*refused));
+    }
+  }
   const auto type = text_member(integration, "type");
   const auto timeout = std::chrono::milliseconds(
       static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(29'000)));

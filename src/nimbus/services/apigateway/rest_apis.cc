@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/core/strings.h"
+#include "nimbus/services/apigateway/internal/rest_wire.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
 
 namespace nimbus::services::apigateway::internal {
@@ -18,13 +19,6 @@ namespace {
 constexpr std::string_view kMethods[] = {"ANY",  "GET",    "POST",  "PUT",
                                          "HEAD", "DELETE", "PATCH", "OPTIONS"};
 
-// REST APIs put timestamps on the wire as epoch seconds.
-std::int64_t epoch_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 AwsError conflict(std::string message) {
   return AwsError("ConflictException", std::move(message), 409);
 }
@@ -33,72 +27,10 @@ AwsError invalid(std::string_view what) {
   return not_found(fmt::format("Invalid {} identifier specified", what));
 }
 
-Result<std::string> string_member(const json::object& body, std::string_view key, bool required) {
-  const auto* value = body.if_contains(key);
-  if (value == nullptr || value->is_null()) {
-    if (required) return bad_request(fmt::format("Invalid input: {} is required", key));
-    return std::string();
-  }
-  if (!value->is_string())
-    return bad_request(fmt::format("Invalid input: {} must be a string", key));
-  return std::string(value->as_string());
-}
-
-// The members of `body` that are strings, booleans or numbers or lists or
-// maps of them, copied into `into` (what PutMethod/PutIntegration store).
-void copy_members(json::object& into, const json::object& body,
-                  std::initializer_list<std::string_view> keys) {
-  for (const auto key : keys) {
-    if (const auto* value = body.if_contains(key); value && !value->is_null()) into[key] = *value;
-  }
-}
-
 bool is_lambda_uri(std::string_view uri) {
   return uri.starts_with("arn:aws:apigateway:") &&
          uri.find(":lambda:path/2015-03-31/functions/arn:aws:lambda:") != std::string_view::npos &&
          uri.ends_with("/invocations");
-}
-
-// JSON Patch as API Gateway's Update operations take it: replace, add and
-// remove on "/member" and "/map/key" paths of string values.
-Result<void> apply_patch(json::object& target, const json::object& body,
-                         std::initializer_list<std::string_view> paths) {
-  const auto* operations = body.if_contains("patchOperations");
-  if (operations == nullptr) return ok();
-  if (!operations->is_array()) return bad_request("Invalid input: patchOperations must be a list");
-  for (const auto& item : operations->as_array()) {
-    if (!item.is_object()) return bad_request("Invalid patch operation");
-    const auto& operation = item.as_object();
-    const auto op = text_member(operation, "op");
-    const auto path = text_member(operation, "path");
-    const auto slash = path.find('/', 1);
-    const std::string head = path.substr(1, slash == std::string::npos ? slash : slash - 1);
-    bool allowed = false;
-    for (const auto known : paths) allowed = allowed || known == head;
-    if (!path.starts_with('/') || !allowed) {
-      return bad_request(fmt::format("Invalid patch path {}", path));
-    }
-    auto* parent = &target;
-    std::string key = head;
-    if (slash != std::string::npos) {
-      auto& map = target[head];
-      if (!map.is_object()) map = json::object();
-      parent = &map.as_object();
-      key = path.substr(slash + 1);
-    }
-    if (op == "replace" || op == "add") {
-      const auto* value = operation.if_contains("value");
-      if (value == nullptr || !value->is_string()) {
-        return bad_request(fmt::format("Invalid patch operation: {} {} needs a value", op, path));
-      }
-      (*parent)[key] = *value;
-    } else if (op == "remove") {
-      parent->erase(key);
-    } else {
-      return bad_request(fmt::format("Invalid patch operation: {} is not supported", op));
-    }
-  }
-  return ok();
 }
 
 json::object with_path(const RestApiRecord& record, const std::string& id) {
@@ -281,12 +213,6 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_method(Call& call) {
   copy_members(method, call.body,
                {"apiKeyRequired", "operationName", "requestParameters", "requestModels",
                 "authorizationScopes"});
-  if (const auto* key = method.if_contains("apiKeyRequired");
-      key && key->is_bool() && key->as_bool()) {
-    co_return AwsError("NotImplementedException",
-                       "Nimbus does not implement API keys and usage plans yet", 501,
-                       Fault::kServer);
-  }
   copy_members(method, call.body, {"authorizerId"});
   const std::string authorizer_id = text_member(method, "authorizerId");
   if (*authorization == "CUSTOM" && authorizer_id.empty()) {

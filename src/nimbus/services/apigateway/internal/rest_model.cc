@@ -86,6 +86,15 @@ void RestApiRecord::compile() {
   }
 }
 
+std::string JsonRecord::encode() const { return json::serialize(value); }
+
+Result<JsonRecord> JsonRecord::decode(std::string_view text) {
+  boost::system::error_code error;
+  auto value = json::parse(text, error);
+  if (error || !value.is_object()) return AwsError::internal("a record is not a JSON object");
+  return JsonRecord{std::move(value.as_object())};
+}
+
 std::string RestApiRecord::encode() const {
   return json::serialize(json::object{{"v", 1},
                                       {"api", api},

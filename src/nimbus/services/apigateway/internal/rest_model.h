@@ -41,6 +41,13 @@ struct RestApiRecord {
   static Result<RestApiRecord> decode(std::string_view text);
 };
 
+// An account-level resource kept as its wire shape (API keys, usage plans).
+struct JsonRecord {
+  boost::json::object value;
+  std::string encode() const;
+  static Result<JsonRecord> decode(std::string_view text);
+};
+
 // The key a compiled route's integration is found under: "<resource id> <METHOD>".
 std::string method_key(std::string_view resource_id, std::string_view method);
 

@@ -44,8 +44,11 @@ struct Call {
 using Reply = Result<net::HttpResponse>;
 using ApiCatalog = storage::RecordCatalog<HttpApi>;
 using RestApiCatalog = storage::RecordCatalog<RestApiRecord>;
+using JsonCatalog = storage::RecordCatalog<JsonRecord>;
 inline constexpr std::string_view kApisKeyspace = "apigateway.apis";
 inline constexpr std::string_view kRestApisKeyspace = "apigateway.restapis";
+inline constexpr std::string_view kApiKeysKeyspace = "apigateway.apikeys";
+inline constexpr std::string_view kUsagePlansKeyspace = "apigateway.usageplans";
 
 // Whether a change to an API's routes, integrations or authorizers is
 // deployed at once to its stages with autoDeploy.
@@ -120,6 +123,42 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> create_rest_stage(Call& call);
   boost::asio::awaitable<Reply> create_rest_authorizer(Call& call);
   boost::asio::awaitable<Reply> delete_rest_authorizer(Call& call);
+  // usage_plans.cc
+  boost::asio::awaitable<Reply> create_api_key(Call& call);
+  boost::asio::awaitable<Reply> get_api_key(Call& call);
+  boost::asio::awaitable<Reply> get_api_keys(Call& call);
+  boost::asio::awaitable<Reply> update_api_key(Call& call);
+  boost::asio::awaitable<Reply> delete_api_key(Call& call);
+  boost::asio::awaitable<Reply> create_usage_plan(Call& call);
+  boost::asio::awaitable<Reply> get_usage_plan(Call& call);
+  boost::asio::awaitable<Reply> get_usage_plans(Call& call);
+  boost::asio::awaitable<Reply> delete_usage_plan(Call& call);
+  boost::asio::awaitable<Reply> create_usage_plan_key(Call& call);
+  boost::asio::awaitable<Reply> get_usage_plan_keys(Call& call);
+  boost::asio::awaitable<Reply> delete_usage_plan_key(Call& call);
+  // Stores (or with nullopt removes) one account-level record after
+  // `change(current)` allows it; serialised with every other change. Takes
+  // a reference, like update().
+  template <class Change>
+  boost::asio::awaitable<Result<void>> change_json_record(JsonCatalog& catalog,
+                                                          const std::string& id, Change& change) {
+    auto mutation = [&change](const JsonRecord* current) -> Result<JsonCatalog::Outcome> {
+      Result<std::optional<JsonRecord>> outcome = change(current);
+      if (!outcome) return outcome.error();
+      if (!*outcome) return JsonCatalog::Outcome(JsonCatalog::Remove{});
+      return JsonCatalog::Outcome(std::move(**outcome));
+    };
+    co_return co_await store_.run([&catalog, &id, &mutation](storage::Store&) -> Result<void> {
+      return catalog.mutate(id, mutation);
+    });
+  }
+  // A method with apiKeyRequired: the x-api-key's key, a usage plan of this
+  // API stage holding it, its throttle and quota. The refusal, or nullopt
+  // with the key's id and value in `facts`.
+  std::optional<net::HttpResponse> check_api_key(const net::HttpRequest& request,
+                                                 const RestApiRecord& record,
+                                                 const std::string& stage,
+                                                 aws::ProxyRequestFacts& facts);
   // Get and list of deployments, stages and authorizers.
   boost::asio::awaitable<Reply> get_rest_child(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> get_rest_children(Call& call, std::string_view collection);
@@ -243,6 +282,11 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;
   std::unique_ptr<RestApiCatalog> rest_catalog_;
+  std::unique_ptr<JsonCatalog> api_keys_;
+  std::unique_ptr<JsonCatalog> usage_plans_;
+  // "<plan>/<key>/<period start>" -> requests counted against the quota;
+  // guarded by mutex_.
+  std::map<std::string, std::int64_t> quota_used_;
   Throttle throttle_;
   mutable std::mutex mutex_;  // guards endpoint_url_, authorizer_cache_ and jwks_cache_
   std::string endpoint_url_;
