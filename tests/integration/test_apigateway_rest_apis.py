@@ -257,3 +257,22 @@ def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": other["value"]})[0] == 403
     client.delete_usage_plan_key(usagePlanId=plan["id"], keyId=other["id"])
     assert [item["name"] for item in client.get_usage_plans()["items"]] == ["basic"]
+
+
+def test_stage_method_settings_throttle_rest_methods(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    stage = client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1"},
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.001"},
+        {"op": "replace", "path": "/~1items~1{id}/GET/throttling/burstLimit", "value": "3"},
+        {"op": "replace", "path": "/variables/kept", "value": "yes"}])
+    assert stage["methodSettings"]["*/*"] == {"throttlingBurstLimit": 1, "throttlingRateLimit": 0.001}
+    assert stage["methodSettings"]["items/{id}/GET"]["throttlingBurstLimit"] == 3
+    assert stage["variables"]["kept"] == "yes"
+    # Every method gets the stage's bucket of one...
+    assert [execute(nimbus, api_id, "/prod/other")[0] for _ in range(2)] == [200, 429]
+    status, _, body = execute_json(nimbus, api_id, "/prod/other")
+    assert (status, body) == (429, {"message": "Too Many Requests"})
+    # ...except the method with its own setting: three.
+    assert [execute(nimbus, api_id, "/prod/items/1")[0] for _ in range(4)] == [200, 200, 200, 429]

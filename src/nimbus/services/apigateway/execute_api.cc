@@ -761,10 +761,32 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
   }
   const CompiledRoute& route = *match->route;
-  if (!throttle_.take("account",
-                      BucketLimits{options_.account_rate_limit, options_.account_burst_limit},
-                      std::chrono::steady_clock::now())) {
+  const auto now = std::chrono::steady_clock::now();
+  const BucketLimits account{options_.account_rate_limit, options_.account_burst_limit};
+  if (!throttle_.take("account", account, now)) {
     co_return answer(aws::gateway_message(429, "Too Many Requests"));
+  }
+  // The stage's method settings: "*/*" for every method, then this
+  // method's own, each overriding what it sets.
+  if (const auto* settings = stage.stage.if_contains("methodSettings");
+      settings && settings->is_object()) {
+    const std::string key =
+        fmt::format("{}/{}", std::string_view(route.route_key).substr(1), request.method);
+    std::optional<BucketLimits> limits;
+    for (const auto* name : {"*/*", key.c_str()}) {
+      const auto* entry = settings->as_object().if_contains(name);
+      if (entry == nullptr || !entry->is_object()) continue;
+      const auto rate = number(entry->as_object(), "throttlingRateLimit");
+      const auto burst = number(entry->as_object(), "throttlingBurstLimit");
+      if (!rate && !burst) continue;
+      if (!limits) limits = account;
+      if (rate) limits->rate = *rate;
+      if (burst) limits->burst = static_cast<std::int64_t>(*burst);
+    }
+    if (limits &&
+        !throttle_.take(fmt::format("rest/{}/{}/{}", record.id, stage.name, key), *limits, now)) {
+      co_return answer(aws::gateway_message(429, "Too Many Requests"));
+    }
   }
   aws::ProxyRequestFacts facts;
   facts.raw_path = route_path;

@@ -3,6 +3,7 @@
 // responses), deployments and stages.
 
 #include <chrono>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <boost/json/serialize.hpp>
@@ -31,6 +32,65 @@ bool is_lambda_uri(std::string_view uri) {
   return uri.starts_with("arn:aws:apigateway:") &&
          uri.find(":lambda:path/2015-03-31/functions/arn:aws:lambda:") != std::string_view::npos &&
          uri.ends_with("/invocations");
+}
+
+// UpdateStage's method settings: "/<resource path, '/' as ~1>/<METHOD>/
+// throttling/rateLimit" (or burstLimit), "/*/*/..." for every method, kept
+// in methodSettings under "<resource path>/<METHOD>" as AWS shows them. The
+// other operations are left in `rest`.
+Result<void> apply_method_settings(json::object& stage, const json::object& body,
+                                   json::object& rest) {
+  json::array others;
+  const auto* operations = body.if_contains("patchOperations");
+  if (operations == nullptr || !operations->is_array()) {
+    rest = body;
+    return ok();
+  }
+  for (const auto& item : operations->as_array()) {
+    const auto* operation = item.if_object();
+    const std::string path = operation ? text_member(*operation, "path") : std::string();
+    std::string_view field;
+    for (const auto suffix : {"/throttling/rateLimit", "/throttling/burstLimit"}) {
+      if (path.ends_with(suffix)) field = suffix;
+    }
+    if (field.empty()) {
+      others.push_back(item);
+      continue;
+    }
+    std::string key = path.substr(1, path.size() - field.size() - 1);
+    for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
+      key.replace(at, 2, "/");
+    }
+    if (key.starts_with('/')) key.erase(0, 1);
+    if (key.find('/') == std::string::npos) {
+      return bad_request(fmt::format("Invalid method setting path {}", path));
+    }
+    auto& settings = stage["methodSettings"];
+    if (!settings.is_object()) settings = json::object();
+    auto& entry = settings.as_object()[key];
+    if (!entry.is_object()) entry = json::object();
+    const auto op = text_member(*operation, "op");
+    const bool rate = field == "/throttling/rateLimit";
+    const char* name = rate ? "throttlingRateLimit" : "throttlingBurstLimit";
+    if (op == "remove") {
+      entry.as_object().erase(name);
+      continue;
+    }
+    const auto value = text_member(*operation, "value");
+    char* end = nullptr;
+    const double number = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || number < 0) {
+      return bad_request(fmt::format("Invalid value for {}: {}", path, value));
+    }
+    if (rate) {
+      entry.as_object()[name] = number;
+    } else {
+      entry.as_object()[name] = static_cast<std::int64_t>(number);
+    }
+  }
+  rest = body;
+  rest["patchOperations"] = std::move(others);
+  return ok();
 }
 
 json::object with_path(const RestApiRecord& record, const std::string& id) {
@@ -503,8 +563,11 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_stage(Call& call) {
     const auto found = record.stages.find(name);
     if (found == record.stages.end()) return invalid("Stage");
     json::object changed = found->second;
-    if (auto patched =
-            apply_patch(changed, call.body, {"description", "variables", "deploymentId"});
+    json::object rest;
+    if (auto settings = apply_method_settings(changed, call.body, rest); !settings) {
+      return settings;
+    }
+    if (auto patched = apply_patch(changed, rest, {"description", "variables", "deploymentId"});
         !patched) {
       return patched;
     }
