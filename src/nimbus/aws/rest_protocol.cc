@@ -108,6 +108,17 @@ std::vector<std::string> query_values(const net::HttpRequest& request, std::stri
   return out;
 }
 
+std::string query_value(const net::HttpRequest& request, std::string_view name) {
+  auto all = query_values(request, name);
+  return all.empty() ? std::string() : std::move(all.front());
+}
+
+net::HttpResponse rest_empty_response(int status) {
+  net::HttpResponse response;
+  response.status = status;
+  return response;
+}
+
 net::HttpResponse rest_json_response(int status, const boost::json::value& output) {
   return net::HttpResponse::with_body(status, "application/json", boost::json::serialize(output));
 }

@@ -48,8 +48,12 @@ class RestRoutes {
 // Every value of the query parameter `name`, percent-decoded ('+' is a
 // space), in order.
 std::vector<std::string> query_values(const net::HttpRequest& request, std::string_view name);
+// The first of them; empty when there is none.
+std::string query_value(const net::HttpRequest& request, std::string_view name);
 
 net::HttpResponse rest_json_response(int status, const boost::json::value& output);
+// A success with no body (204, 202...).
+net::HttpResponse rest_empty_response(int status);
 net::HttpResponse rest_xml_response(int status, std::string xml);
 
 }  // namespace nimbus::aws

@@ -55,20 +55,13 @@ std::string Call::label(std::string_view name) const {
   return std::string(route.label(name).value_or(""));
 }
 
-std::string Call::query(std::string_view name) const {
-  auto all = aws::query_values(request, name);
-  return all.empty() ? std::string() : std::move(all.front());
-}
+std::string Call::query(std::string_view name) const { return aws::query_value(request, name); }
 
 Reply json_reply(int status, const json::value& body) {
   return aws::rest_json_response(status, body);
 }
 
-Reply empty_reply(int status) {
-  net::HttpResponse response;
-  response.status = status;
-  return response;
-}
+Reply empty_reply(int status) { return aws::rest_empty_response(status); }
 
 AwsError bad_request(std::string message) {
   return AwsError("BadRequestException", std::move(message), 400);

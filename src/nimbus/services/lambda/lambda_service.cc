@@ -164,20 +164,13 @@ std::vector<std::string> Call::query_all(std::string_view name) const {
   return aws::query_values(request, name);
 }
 
-std::string Call::query(std::string_view name) const {
-  auto all = query_all(name);
-  return all.empty() ? std::string() : std::move(all.front());
-}
+std::string Call::query(std::string_view name) const { return aws::query_value(request, name); }
 
 Reply json_reply(int status, const json::value& body) {
   return aws::rest_json_response(status, body);
 }
 
-Reply empty_reply(int status) {
-  net::HttpResponse response;
-  response.status = status;
-  return response;
-}
+Reply empty_reply(int status) { return aws::rest_empty_response(status); }
 
 AwsError precondition_failed() {
   return AwsError("PreconditionFailedException",
