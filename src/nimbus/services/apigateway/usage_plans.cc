@@ -342,8 +342,17 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
     if (limit && limit->is_int64()) {
       const auto period =
           period_index(text_member(settings, "period"), std::chrono::system_clock::now());
+      const std::string prefix = fmt::format("{}/{}/", plan_id, key_id);
+      const std::string counter = prefix + std::to_string(period);
       std::lock_guard lock(mutex_);
-      auto& used = quota_used_[fmt::format("{}/{}/{}", plan_id, key_id, period)];
+      if (!quota_used_.contains(counter)) {
+        // A new period: the key's counts of earlier ones are done with.
+        for (auto it = quota_used_.lower_bound(prefix);
+             it != quota_used_.end() && it->first.starts_with(prefix);) {
+          it = quota_used_.erase(it);
+        }
+      }
+      auto& used = quota_used_[counter];
       if (used >= limit->as_int64()) return aws::gateway_message(429, "Limit Exceeded");
       ++used;
     }
