@@ -31,6 +31,7 @@ class ServerImpl final : public Server {
     stopped_ = true;
     spdlog::info("stopping: draining in-flight requests");
     http_->stop();
+    // API Gateway's HTTP_PROXY calls run on its own threads: wait for them.
     apigateway_->stop();
     // Services with state stop here, in reverse order of starting. Lambda
     // stops starting asynchronous invocations before the engine stops, and
