@@ -82,6 +82,10 @@ def test_authorizer_results_are_cached_by_identity_for_the_ttl(nimbus):
     assert execute_json(nimbus, api_id, "/open", headers={"Authorization": "wrong"})[0] == 403
     third = execute_json(nimbus, api_id, "/open", headers=headers)[2]
     assert calls(third) == calls(first)
+    # ResetAuthorizersCache forgets it: the next request asks again.
+    nimbus.client("apigatewayv2").reset_authorizers_cache(ApiId=api_id, StageName="$default")
+    fourth = execute_json(nimbus, api_id, "/open", headers=headers)[2]
+    assert calls(fourth) > calls(first)
 
 
 def test_an_iam_policy_authorizer_allows_and_denies_by_route_arn(nimbus):

@@ -204,6 +204,14 @@ def test_lambda_authorizers_guard_rest_methods(nimbus):
     assert execute_json(nimbus, api_id, "/prod/by-request")[0] == 401
     assert execute_json(nimbus, api_id, "/prod/by-request?token=deny")[0] == 403
 
+    # With caching turned off (and redeployed), every request asks again.
+    client.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
+        {"op": "replace", "path": "/authorizerResultTtlInSeconds", "value": "0"}])
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    calls = [execute_json(nimbus, api_id, "/prod/by-token", headers={"Authorization": "allow"})[2]
+             ["requestContext"]["authorizer"]["calls"] for _ in range(2)]
+    assert calls[1] == calls[0] + 1
+
     with pytest.raises(botocore.exceptions.ClientError) as in_use:
         client.delete_authorizer(restApiId=api_id, authorizerId=token["id"])
     assert in_use.value.response["Error"]["Code"] == "ConflictException"
@@ -246,6 +254,13 @@ def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0] == 200
     status, _, body = execute_json(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})
     assert (status, body) == (429, {"message": "Limit Exceeded"})
+
+    # Raising the quota lets the key in again.
+    updated = client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "replace", "path": "/quota/limit", "value": "4"}])
+    assert updated["quota"]["limit"] == 4
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0] == 200
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0] == 429
 
     # A disabled key, or a key no plan of this stage holds, is refused.
     other = client.create_api_key(name="other", enabled=True)

@@ -304,6 +304,9 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.CreateUsagePlanKey") co_return co_await create_usage_plan_key(call);
   if (op == "RestApis.GetUsagePlanKeys") co_return co_await get_usage_plan_keys(call);
   if (op == "RestApis.DeleteUsagePlanKey") co_return co_await delete_usage_plan_key(call);
+  if (op == "RestApis.UpdateAuthorizer") co_return co_await update_rest_authorizer(call);
+  if (op == "RestApis.UpdateUsagePlan") co_return co_await update_usage_plan(call);
+  if (op == "ResetAuthorizersCache") co_return co_await reset_authorizers_cache(call);
   if (op == "GetTags") co_return co_await get_tags(call);
   if (op == "TagResource") co_return co_await tag_resource(call);
   if (op == "UntagResource") co_return co_await untag_resource(call);

@@ -645,6 +645,21 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_deployment(Call& call) {
   co_return empty_reply(204);
 }
 
+asio::awaitable<Reply> ApiGatewayServiceImpl::reset_authorizers_cache(Call& call) {
+  auto record = find_api(call.api_id);
+  if (!record) co_return record.error();
+  const std::string stage = call.label("stageName");
+  if (!(*record)->stages.contains(stage)) co_return child_not_found("stages", stage);
+  // Cached answers are keyed "<api>/<authorizer>/<identity>".
+  const std::string prefix = call.api_id + "/";
+  std::lock_guard lock(mutex_);
+  for (auto it = authorizer_cache_.lower_bound(prefix);
+       it != authorizer_cache_.end() && it->first.starts_with(prefix);) {
+    it = authorizer_cache_.erase(it);
+  }
+  co_return empty_reply(204);
+}
+
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_child(Call& call, std::string_view collection) {
   auto record = find_api(call.label("apiId"));
   if (!record) co_return record.error();

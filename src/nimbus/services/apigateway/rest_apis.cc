@@ -684,6 +684,40 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_authorizer(Call& call)
   co_return json_reply(201, authorizer);
 }
 
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_authorizer(Call& call) {
+  const std::string id = call.label("authorizer_id");
+  json::object updated;
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    const auto found = record.authorizers.find(id);
+    if (found == record.authorizers.end()) return invalid("Authorizer");
+    json::object authorizer = found->second;
+    if (auto patched = apply_patch(
+            authorizer, call.body,
+            {"name", "authorizerUri", "identitySource", "authorizerResultTtlInSeconds"});
+        !patched) {
+      return patched;
+    }
+    // Patch values are strings; the TTL is a number of seconds.
+    if (const auto* ttl = authorizer.if_contains("authorizerResultTtlInSeconds");
+        ttl && ttl->is_string()) {
+      const auto seconds = parse_uint(ttl->as_string());
+      if (!seconds || *seconds > 3600) {
+        return bad_request("Invalid authorizerResultTtlInSeconds: must be 0 to 3600");
+      }
+      authorizer["authorizerResultTtlInSeconds"] = static_cast<std::int64_t>(*seconds);
+    }
+    if (!is_lambda_uri(text_member(authorizer, "authorizerUri"))) {
+      return bad_request("Invalid Authorizer URI");
+    }
+    found->second = authorizer;
+    updated = std::move(authorizer);
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, updated);
+}
+
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_authorizer(Call& call) {
   const std::string id = call.label("authorizer_id");
   auto edit = [&](RestApiRecord& record) -> Result<void> {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include <fmt/format.h>
@@ -196,6 +197,44 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage_plans(Call& call) {
   json::array items;
   for (const auto& plan : usage_plans_->all()) items.push_back(plan_view(plan->value));
   co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
+  const std::string id = call.label("usageplanId");
+  json::object updated;
+  auto change = [&](const JsonRecord* current) -> Result<std::optional<JsonRecord>> {
+    if (current == nullptr) return invalid("Usage Plan");
+    json::object plan = current->value;
+    if (auto patched = apply_patch(plan, call.body, {"name", "description", "throttle", "quota"});
+        !patched) {
+      return patched.error();
+    }
+    // Patch values are strings; limits are numbers.
+    for (const auto* group : {"throttle", "quota"}) {
+      auto* settings = plan.if_contains(group);
+      if (settings == nullptr || !settings->is_object()) continue;
+      for (auto& [name, value] : settings->as_object()) {
+        if (!value.is_string() || name == "period") continue;
+        char* end = nullptr;
+        const std::string text(value.as_string());
+        const double number = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || number < 0) {
+          return bad_request(
+              fmt::format("Invalid value for /{}/{}: {}", group, std::string_view(name), text));
+        }
+        if (name == "rateLimit") {
+          value = number;
+        } else {
+          value = static_cast<std::int64_t>(number);
+        }
+      }
+    }
+    updated = plan;
+    return std::optional(JsonRecord{std::move(plan)});
+  };
+  auto stored = co_await change_json_record(*usage_plans_, id, change);
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, plan_view(updated));
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_usage_plan(Call& call) {

@@ -123,6 +123,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> create_rest_stage(Call& call);
   boost::asio::awaitable<Reply> create_rest_authorizer(Call& call);
   boost::asio::awaitable<Reply> delete_rest_authorizer(Call& call);
+  boost::asio::awaitable<Reply> update_rest_authorizer(Call& call);
+  boost::asio::awaitable<Reply> update_usage_plan(Call& call);
+  boost::asio::awaitable<Reply> reset_authorizers_cache(Call& call);
   // usage_plans.cc
   boost::asio::awaitable<Reply> create_api_key(Call& call);
   boost::asio::awaitable<Reply> get_api_key(Call& call);
