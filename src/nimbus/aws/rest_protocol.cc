@@ -92,6 +92,16 @@ std::optional<RestRoutes::Match> RestRoutes::match(std::string_view method,
   return std::nullopt;
 }
 
+std::string RestCall::label(std::string_view name) const {
+  return std::string(route.label(name).value_or(""));
+}
+
+std::string RestCall::query(std::string_view name) const { return query_value(request, name); }
+
+std::vector<std::string> RestCall::query_all(std::string_view name) const {
+  return query_values(request, name);
+}
+
 std::vector<std::string> query_values(const net::HttpRequest& request, std::string_view name) {
   std::vector<std::string> out;
   const auto query_string = request.query();

@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "nimbus/aws/service.h"
 #include "nimbus/net/http_message.h"
 
 namespace nimbus::aws {
@@ -43,6 +45,20 @@ class RestRoutes {
     int literal_count = 0;
   };
   std::vector<Route> routes_;
+};
+
+// One REST request as an operation sees it: the route it matched, and its
+// JSON body once the service has parsed it.
+struct RestCall {
+  const RequestContext& context;
+  net::HttpRequest& request;
+  const RestRoutes::Match& route;
+  boost::json::object body;  // empty when there is none
+
+  std::string label(std::string_view name) const;  // empty when absent
+  // The first ?name= value, percent-decoded; empty when absent.
+  std::string query(std::string_view name) const;
+  std::vector<std::string> query_all(std::string_view name) const;
 };
 
 // Every value of the query parameter `name`, percent-decoded ('+' is a

@@ -51,12 +51,6 @@ bool call_mode_import(const net::HttpRequest& request) {
 
 }  // namespace
 
-std::string Call::label(std::string_view name) const {
-  return std::string(route.label(name).value_or(""));
-}
-
-std::string Call::query(std::string_view name) const { return aws::query_value(request, name); }
-
 Reply json_reply(int status, const json::value& body) {
   return aws::rest_json_response(status, body);
 }
@@ -200,7 +194,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
   // Both models name the API in the path: {apiId} or {restapi_id}.
   auto api_id = route->label("apiId");
   if (!api_id) api_id = route->label("restapi_id");
-  Call call{context, request, *route, {}, std::string(api_id.value_or(""))};
+  Call call{{context, request, *route, {}}, std::string(api_id.value_or(""))};
   json::object body;
   if (!trim(request.body).empty()) {
     boost::system::error_code error;

@@ -156,16 +156,6 @@ std::string member(const json::object& object, std::string_view key) {
 
 }  // namespace
 
-std::string Call::label(std::string_view name) const {
-  return std::string(route.label(name).value_or(""));
-}
-
-std::vector<std::string> Call::query_all(std::string_view name) const {
-  return aws::query_values(request, name);
-}
-
-std::string Call::query(std::string_view name) const { return aws::query_value(request, name); }
-
 Reply json_reply(int status, const json::value& body) {
   return aws::rest_json_response(status, body);
 }

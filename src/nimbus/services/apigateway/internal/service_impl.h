@@ -29,16 +29,10 @@ namespace nimbus::services::apigateway::internal {
 
 enum class ApiModel { kHttpApis, kRestApis };
 
-// One management request as an operation sees it.
-struct Call {
-  const aws::RequestContext& context;
-  net::HttpRequest& request;
-  const aws::RestRoutes::Match& route;
-  boost::json::object body;  // validated against the operation's input shape
-  std::string api_id;        // {apiId} or {restapi_id}, named so it can be awaited with
-
-  std::string label(std::string_view name) const;
-  std::string query(std::string_view name) const;  // first value; empty when absent
+// One management request as an operation sees it; HTTP API operations get
+// the body validated against their input shape.
+struct Call : aws::RestCall {
+  std::string api_id;  // {apiId} or {restapi_id}, named so it can be awaited with
 };
 
 using Reply = Result<net::HttpResponse>;

@@ -25,17 +25,7 @@
 namespace nimbus::services::lambda::internal {
 
 // One request as an operation sees it.
-struct Call {
-  const aws::RequestContext& context;
-  net::HttpRequest& request;
-  const aws::RestRoutes::Match& route;
-  boost::json::object body;  // the parsed JSON body; empty when there is none
-
-  std::string label(std::string_view name) const;
-  // The first ?name= value, percent-decoded; empty when absent.
-  std::string query(std::string_view name) const;
-  std::vector<std::string> query_all(std::string_view name) const;
-};
+using Call = aws::RestCall;
 
 using Reply = Result<net::HttpResponse>;
 
