@@ -118,6 +118,19 @@ net::HttpResponse internal_server_error() { return gateway_message(500, "Interna
 
 }  // namespace
 
+ProxyRequestFacts proxy_facts(const RequestContext& context, const net::HttpRequest& request,
+                              std::string api_id, std::string raw_path) {
+  ProxyRequestFacts facts;
+  facts.raw_path = std::move(raw_path);
+  facts.account_id = context.account_id;
+  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
+  facts.domain_prefix = api_id;
+  facts.api_id = std::move(api_id);
+  facts.request_id = context.request_id;
+  facts.time = context.received;
+  return facts;
+}
+
 net::HttpResponse gateway_message(int status, std::string_view message) {
   return net::HttpResponse::with_body(status, "application/json",
                                       json::serialize(json::object{{"message", message}}));

@@ -14,6 +14,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "nimbus/aws/service.h"
 #include "nimbus/net/http_message.h"
 
 namespace nimbus::aws {
@@ -42,6 +43,12 @@ struct ProxyRequestFacts {
   std::string api_key;
   std::string api_key_id;
 };
+
+// The facts every proxy event starts from: the request's id, time and
+// account, its Host as the domain, and the API (or URL) id as the domain
+// prefix. Routing facts are the caller's to add.
+ProxyRequestFacts proxy_facts(const RequestContext& context, const net::HttpRequest& request,
+                              std::string api_id, std::string raw_path);
 
 // The event a function gets (payload format version 2.0): lower-case
 // headers joined with ",", cookies split out, query parameters decoded and

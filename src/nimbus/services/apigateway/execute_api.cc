@@ -605,14 +605,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     co_return finish(aws::gateway_message(429, "Too Many Requests"));
   }
 
-  aws::ProxyRequestFacts facts;
-  facts.raw_path = path;
-  facts.account_id = context.account_id;
-  facts.api_id = api_id;
-  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
-  facts.domain_prefix = api_id;
-  facts.request_id = context.request_id;
-  facts.time = context.received;
+  auto facts = aws::proxy_facts(context, request, api_id, path);
   facts.route_key = route.route_key;
   facts.stage = stage->name;
   facts.path_parameters = match->path_parameters;
@@ -788,15 +781,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
       co_return answer(aws::gateway_message(429, "Too Many Requests"));
     }
   }
-  aws::ProxyRequestFacts facts;
-  facts.raw_path = route_path;
+  auto facts = aws::proxy_facts(context, request, record.id, route_path);
   facts.context_path = path;
-  facts.account_id = context.account_id;
-  facts.api_id = record.id;
-  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
-  facts.domain_prefix = record.id;
-  facts.request_id = context.request_id;
-  facts.time = context.received;
   facts.stage = stage.name;
   facts.resource_path = route.route_key;
   facts.resource_id = route.route_id;

@@ -301,14 +301,7 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
   FunctionRef ref{target.first, target.second == kLatest ? std::string() : target.second};
   auto version = pick_version(*record, ref);
   if (!version) co_return message_response(404, "Not Found");
-  aws::ProxyRequestFacts facts;
-  facts.raw_path = path.empty() ? "/" : path;
-  facts.account_id = scope_.account_id;
-  facts.api_id = url_id;
-  facts.domain_name = std::string(request.headers.get("Host").value_or(""));
-  facts.domain_prefix = url_id;
-  facts.request_id = context.request_id;
-  facts.time = context.received;
+  const auto facts = aws::proxy_facts(context, request, url_id, path.empty() ? "/" : path);
   std::string payload = json::serialize(aws::proxy_event_v2(request, facts));
   if (payload.size() > engine::kMaxSyncPayloadBytes) {
     co_return message_response(413, "Request Entity Too Large");
