@@ -225,18 +225,24 @@ void HttpApi::prune_snapshots() {
   });
 }
 
+std::shared_ptr<StageView> new_stage_view(const std::string& name, const json::object& stage,
+                                          std::string_view variables_member) {
+  auto view = std::make_shared<StageView>();
+  view->name = name;
+  view->stage = stage;
+  if (const auto* variables = stage.if_contains(variables_member);
+      variables && variables->is_object()) {
+    for (const auto& [key, item] : variables->as_object()) {
+      if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
+    }
+  }
+  return view;
+}
+
 void HttpApi::compile() {
   views.clear();
   for (const auto& [name, stage] : stages) {
-    auto view = std::make_shared<StageView>();
-    view->name = name;
-    view->stage = stage;
-    if (const auto* variables = stage.if_contains("stageVariables");
-        variables && variables->is_object()) {
-      for (const auto& [key, item] : variables->as_object()) {
-        if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
-      }
-    }
+    auto view = new_stage_view(name, stage, "stageVariables");
     const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
       view->integrations = object_map(snapshot->second.if_contains("integrations"));

@@ -75,6 +75,12 @@ struct StageView {
   std::vector<std::pair<std::string, std::string>> stage_variables;
 };
 
+// A stage's view before its routes: the name, the stage and its variables,
+// read from the stage's `variables_member` ("stageVariables" in HTTP APIs,
+// "variables" in REST APIs).
+std::shared_ptr<StageView> new_stage_view(const std::string& name, const boost::json::object& stage,
+                                          std::string_view variables_member);
+
 struct HttpApi {
   std::string id;
   boost::json::object api;  // the Api shape, without apiEndpoint (it names the server's port)

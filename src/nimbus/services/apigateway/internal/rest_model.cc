@@ -42,15 +42,7 @@ json::object RestApiRecord::snapshot() const {
 void RestApiRecord::compile() {
   views.clear();
   for (const auto& [name, stage] : stages) {
-    auto view = std::make_shared<StageView>();
-    view->name = name;
-    view->stage = stage;
-    if (const auto* variables = stage.if_contains("variables");
-        variables && variables->is_object()) {
-      for (const auto& [key, item] : variables->as_object()) {
-        if (item.is_string()) view->stage_variables.emplace_back(key, item.as_string());
-      }
-    }
+    auto view = new_stage_view(name, stage, "variables");
     const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
       view->authorizers = object_map(snapshot->second.if_contains("authorizers"));
