@@ -190,9 +190,9 @@ asio::awaitable<net::HttpResponse> call_owned(const aws::Client& client,
 
 }  // namespace
 
-asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::invoke_function(
+asio::awaitable<FunctionAnswer> ApiGatewayServiceImpl::invoke_function(
     const aws::RequestContext& context, const std::string& function, std::string& payload,
-    std::chrono::milliseconds timeout, std::string& error) {
+    std::chrono::milliseconds timeout) {
   net::HttpRequest invoke;
   invoke.method = "POST";
   invoke.target = fmt::format("/2015-03-31/functions/{}/invocations", function);
@@ -218,17 +218,51 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::invoke_function(
                  });
   // A call that finished without suspending has already answered.
   if (!race->response) co_await race->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  FunctionAnswer answer;
   if (!race->response) {
-    error = "timeout";
-    co_return net::HttpResponse{};
+    answer.outcome = FunctionAnswer::Outcome::kTimedOut;
+    answer.reason = "timeout";
+    co_return answer;
   }
-  net::HttpResponse response = std::move(*race->response);
-  if (response.status != 200) {
-    error = fmt::format("Lambda answered {}: {}", response.status, response.body);
-  } else if (response.headers.contains("X-Amz-Function-Error")) {
-    error = fmt::format("the function failed: {}", response.body);
+  answer.response = std::move(*race->response);
+  if (answer.response.status != 200) {
+    answer.outcome = FunctionAnswer::Outcome::kFailed;
+    answer.reason =
+        fmt::format("Lambda answered {}: {}", answer.response.status, answer.response.body);
+  } else if (answer.response.headers.contains("X-Amz-Function-Error")) {
+    answer.outcome = FunctionAnswer::Outcome::kFailed;
+    answer.reason = fmt::format("the function failed: {}", answer.response.body);
+    boost::system::error_code parse_error;
+    const auto failure = json::parse(answer.response.body, parse_error);
+    answer.function_error = !parse_error && failure.is_object()
+                                ? text_member(failure.as_object(), "errorMessage")
+                                : std::string("(unreadable)");
   }
-  co_return response;
+  co_return answer;
+}
+
+asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
+    const aws::RequestContext& context, const std::string& log_label, const std::string& function,
+    const json::object& event, std::chrono::milliseconds timeout, PayloadFormat format,
+    const ProxyFailures& failures) {
+  std::string payload = json::serialize(event);
+  auto answer = co_await invoke_function(context, function, payload, timeout);
+  if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) co_return failures.timed_out;
+  if (answer.response.status == 413) {
+    co_return aws::gateway_message(413, "Request Entity Too Large");
+  }
+  if (answer.outcome == FunctionAnswer::Outcome::kFailed) {
+    spdlog::info("apigateway {}: {} [{}]", log_label, answer.reason, context.request_id);
+    co_return failures.failed;
+  }
+  if (format == PayloadFormat::kV2) co_return aws::proxy_response_v2(answer.response.body);
+  auto mapped = aws::proxy_response_v1(answer.response.body);
+  if (!mapped) {
+    spdlog::info("apigateway {}: malformed Lambda proxy response [{}]", log_label,
+                 context.request_id);
+    co_return failures.failed;
+  }
+  co_return std::move(*mapped);
 }
 
 asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize(
@@ -325,25 +359,18 @@ asio::awaitable<std::optional<json::object>> ApiGatewayServiceImpl::ask_authoriz
       co_return cached->second.second.as_object();
     }
   }
-  std::string error;
   const std::string function = function_of(text_member(authorizer, "authorizerUri"));
   std::string payload = json::serialize(event);
   const std::chrono::milliseconds timeout = std::chrono::seconds(10);
-  auto response = co_await invoke_function(context, function, payload, timeout, error);
-  if (!error.empty()) {
-    spdlog::info("apigateway {}: authorizer {} failed: {} [{}]", api_id, authorizer_id, error,
-                 context.request_id);
-    if (response.status == 200 && response.headers.contains("X-Amz-Function-Error")) {
-      boost::system::error_code parse_error;
-      const auto failure = json::parse(response.body, parse_error);
-      function_error = !parse_error && failure.is_object()
-                           ? text_member(failure.as_object(), "errorMessage")
-                           : std::string("(unreadable)");
-    }
+  auto answer = co_await invoke_function(context, function, payload, timeout);
+  if (answer.outcome != FunctionAnswer::Outcome::kAnswered) {
+    spdlog::info("apigateway {}: authorizer {} failed: {} [{}]", api_id, authorizer_id,
+                 answer.reason, context.request_id);
+    function_error = std::move(answer.function_error);
     co_return std::nullopt;
   }
   boost::system::error_code parse_error;
-  auto parsed = json::parse(response.body, parse_error);
+  auto parsed = json::parse(answer.response.body, parse_error);
   if (parse_error || !parsed.is_object()) co_return std::nullopt;
   if (cacheable) {
     std::lock_guard lock(mutex_);
@@ -642,32 +669,16 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     co_return finish(std::move(forwarded));
   }
   const bool v1 = text_member(integration, "payloadFormatVersion") == "1.0";
-  json::object event = v1 ? aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase)
-                          : aws::proxy_event_v2(request, facts);
-  std::string error;
+  const json::object event = v1 ? aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase)
+                                : aws::proxy_event_v2(request, facts);
   const std::string function = function_of(text_member(integration, "integrationUri"));
-  std::string payload = json::serialize(event);
-  auto response = co_await invoke_function(context, function, payload, timeout, error);
-  if (error == "timeout") {
-    co_return finish(aws::gateway_message(503, "Service Unavailable"));
-  }
-  if (response.status == 413) {
-    co_return finish(aws::gateway_message(413, "Request Entity Too Large"));
-  }
-  if (!error.empty()) {
-    spdlog::info("apigateway {} {}: {} [{}]", api_id, route.route_key, error, context.request_id);
-    co_return finish(aws::gateway_message(500, "Internal Server Error"));
-  }
-  if (v1) {
-    auto mapped = aws::proxy_response_v1(response.body);
-    if (!mapped) {
-      spdlog::info("apigateway {} {}: malformed Lambda proxy response [{}]", api_id,
-                   route.route_key, context.request_id);
-      co_return finish(aws::gateway_message(500, "Internal Server Error"));
-    }
-    co_return finish(std::move(*mapped));
-  }
-  co_return finish(aws::proxy_response_v2(response.body));
+  const std::string log_label = fmt::format("{} {}", api_id, route.route_key);
+  const PayloadFormat format = v1 ? PayloadFormat::kV1 : PayloadFormat::kV2;
+  static const ProxyFailures kHttpApiFailures{aws::gateway_message(503, "Service Unavailable"),
+                                              aws::gateway_message(500, "Internal Server Error")};
+  auto response = co_await proxy_to_function(context, log_label, function, event, timeout, format,
+                                             kHttpApiFailures);
+  co_return finish(std::move(response));
 }
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
@@ -856,29 +867,16 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
         co_await forward_http(context, request, as_http_api, *match, route_path, timeout);
     co_return answer(std::move(forwarded));
   }
-  json::object event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
-  std::string error;
+  const json::object event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
   const std::string function = function_of(text_member(integration, "uri"));
-  std::string payload = json::serialize(event);
-  auto response = co_await invoke_function(context, function, payload, timeout, error);
-  if (error == "timeout") {
-    co_return answer(aws::gateway_message(504, "Endpoint request timed out"));
-  }
-  if (response.status == 413) {
-    co_return answer(aws::gateway_message(413, "Request Entity Too Large"));
-  }
-  if (!error.empty()) {
-    spdlog::info("apigateway {} {} {}: {} [{}]", record.id, request.method, route.route_key, error,
-                 context.request_id);
-    co_return answer(aws::gateway_message(502, "Internal server error"));
-  }
-  auto mapped = aws::proxy_response_v1(response.body);
-  if (!mapped) {
-    spdlog::info("apigateway {} {} {}: malformed Lambda proxy response [{}]", record.id,
-                 request.method, route.route_key, context.request_id);
-    co_return answer(aws::gateway_message(502, "Internal server error"));
-  }
-  co_return answer(std::move(*mapped));
+  const std::string log_label = fmt::format("{} {} {}", record.id, request.method, route.route_key);
+  const PayloadFormat format = PayloadFormat::kV1;
+  static const ProxyFailures kRestApiFailures{
+      aws::gateway_message(504, "Endpoint request timed out"),
+      aws::gateway_message(502, "Internal server error")};
+  auto response = co_await proxy_to_function(context, log_label, function, event, timeout, format,
+                                             kRestApiFailures);
+  co_return answer(std::move(response));
 }
 
 }  // namespace nimbus::services::apigateway::internal

@@ -44,6 +44,24 @@ inline constexpr std::string_view kRestApisKeyspace = "apigateway.restapis";
 inline constexpr std::string_view kApiKeysKeyspace = "apigateway.apikeys";
 inline constexpr std::string_view kUsagePlansKeyspace = "apigateway.usageplans";
 
+// What invoking a function came to.
+struct FunctionAnswer {
+  enum class Outcome { kAnswered, kTimedOut, kFailed };
+  Outcome outcome = Outcome::kAnswered;
+  net::HttpResponse response;  // Lambda's answer, when it gave one
+  std::string reason;          // why it failed, for the log
+  std::string function_error;  // the errorMessage of a function that threw
+};
+
+enum class PayloadFormat { kV1, kV2 };
+
+// The answers a gateway gives when a proxied function timed out, and when
+// it failed or answered malformed.
+struct ProxyFailures {
+  net::HttpResponse timed_out;
+  net::HttpResponse failed;
+};
+
 // Whether a change to an API's routes, integrations or authorizers is
 // deployed at once to its stages with autoDeploy.
 enum class Redeploy { kNo, kAutoDeployStages };
@@ -173,13 +191,18 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
                                                     net::HttpRequest& request, std::string api_id,
                                                     std::string path);
   // Invokes a function through the in-process client and waits at most
-  // `timeout`; `error` is "timeout", or says why the answer is not a
-  // function's result, or stays empty.
-  boost::asio::awaitable<net::HttpResponse> invoke_function(const aws::RequestContext& context,
-                                                            const std::string& function,
-                                                            std::string& payload,
-                                                            std::chrono::milliseconds timeout,
-                                                            std::string& error);
+  // `timeout` (the call goes on after that, unwaited for).
+  boost::asio::awaitable<FunctionAnswer> invoke_function(const aws::RequestContext& context,
+                                                         const std::string& function,
+                                                         std::string& payload,
+                                                         std::chrono::milliseconds timeout);
+  // A Lambda proxy integration: the event to the function, its answer mapped
+  // by the payload format's rules, or `failures`' answer when it timed out,
+  // failed or answered malformed (413 when Lambda refused the event's size).
+  boost::asio::awaitable<net::HttpResponse> proxy_to_function(
+      const aws::RequestContext& context, const std::string& log_label, const std::string& function,
+      const boost::json::object& event, std::chrono::milliseconds timeout, PayloadFormat format,
+      const ProxyFailures& failures);
   // Runs the route's authorisation (AWS_IAM, or a Lambda REQUEST authorizer
   // with its cache); the refusal to send, or nullopt with `facts` carrying
   // what the authorizer said.
