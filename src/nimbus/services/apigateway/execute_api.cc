@@ -88,8 +88,6 @@ std::vector<std::string> strings_of(const json::value& value) {
   return out;
 }
 
-// Whether an IAM policy document allows execute-api:Invoke on `arn`: some
-// Allow matches and no Deny does.
 enum class PolicyDecision { kAllow, kNoAllow, kExplicitDeny };
 
 // What an IAM policy document says of execute-api:Invoke on `arn`: a
@@ -585,10 +583,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   }
   if (!stage) co_return aws::gateway_message(404, "Not Found");
 
-  std::optional<aws::CorsPolicy> cors;
-  if (const auto* value = record->api.if_contains("corsConfiguration");
-      value && value->is_object()) {
-    cors = aws::CorsPolicy::from_json(value->as_object(), aws::CorsPolicy::MemberCase::kCamel);
+  const std::optional<aws::CorsPolicy>& cors = record->cors;
+  if (cors) {
     // API Gateway answers preflight requests itself, routes or not.
     if (auto preflight = cors->preflight(request, 204)) {
       preflight->headers.set("apigw-requestid", context.request_id);
@@ -637,20 +633,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   facts.stage = stage->name;
   facts.path_parameters = match->path_parameters;
   facts.stage_variables = stage->stage_variables;
-  if (!route.key.is_default) {
-    std::string resource;
-    for (const auto& segment : route.key.segments) {
-      resource += '/';
-      resource += segment.kind == RouteKey::Segment::Kind::kLiteral  ? segment.text
-                  : segment.kind == RouteKey::Segment::Kind::kGreedy ? "{" + segment.text + "+}"
-                                                                     : "{" + segment.text + "}";
-    }
-    facts.resource_path = resource.empty() ? "/" : resource;
-  } else {
-    facts.resource_path = "$default";
-  }
+  facts.resource_path = route.resource_path;
+  // Only Lambda authorizers are shown the route's ARN.
   const std::string arn =
-      route_arn(context, api_id, stage->name, route, request.method, route_path);
+      route.authorization_type == "CUSTOM"
+          ? route_arn(context, api_id, stage->name, route, request.method, route_path)
+          : std::string();
   if (auto refused = co_await authorize(context, request, api_id, *stage, route, arn, facts)) {
     co_return finish(std::move(*refused));
   }
@@ -795,7 +783,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   auto facts = aws::proxy_facts(context, request, record.id, route_path);
   facts.context_path = path;
   facts.stage = stage.name;
-  facts.resource_path = route.route_key;
+  facts.resource_path = route.resource_path;
   facts.resource_id = route.route_id;
   facts.path_parameters = match->path_parameters;
   facts.stage_variables = stage.stage_variables;

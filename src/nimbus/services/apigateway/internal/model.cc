@@ -225,6 +225,23 @@ void HttpApi::prune_snapshots() {
   });
 }
 
+namespace {
+
+// A route key's path as the 1.0 event's resource names it.
+std::string resource_path(const RouteKey& key) {
+  if (key.is_default) return "$default";
+  std::string out;
+  for (const auto& segment : key.segments) {
+    out += '/';
+    out += segment.kind == RouteKey::Segment::Kind::kLiteral  ? segment.text
+           : segment.kind == RouteKey::Segment::Kind::kGreedy ? "{" + segment.text + "+}"
+                                                              : "{" + segment.text + "}";
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
 std::shared_ptr<StageView> new_stage_view(const std::string& name, const json::object& stage,
                                           std::string_view variables_member) {
   auto view = std::make_shared<StageView>();
@@ -241,6 +258,10 @@ std::shared_ptr<StageView> new_stage_view(const std::string& name, const json::o
 
 void HttpApi::compile() {
   views.clear();
+  cors.reset();
+  if (const auto* value = api.if_contains("corsConfiguration"); value && value->is_object()) {
+    cors = aws::CorsPolicy::from_json(value->as_object(), aws::CorsPolicy::MemberCase::kCamel);
+  }
   for (const auto& [name, stage] : stages) {
     auto view = new_stage_view(name, stage, "stageVariables");
     const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
@@ -254,6 +275,7 @@ void HttpApi::compile() {
         compiled.route_key = text_member(route, "routeKey");
         compiled.route_id = id;
         compiled.key = std::move(*key);
+        compiled.resource_path = resource_path(compiled.key);
         if (auto type = text_member(route, "authorizationType"); !type.empty()) {
           compiled.authorization_type = std::move(type);
         }

@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "nimbus/aws/cors.h"
 #include "nimbus/core/result.h"
 
 namespace nimbus::services::apigateway::internal {
@@ -51,6 +52,7 @@ struct CompiledRoute {
   std::string authorization_type = "NONE";
   std::string authorizer_id;
   std::string integration_id;  // from a target "integrations/<id>"
+  std::string resource_path;   // the 1.0 event's resource: the path, or "$default"
   std::vector<std::string> authorization_scopes;
 };
 
@@ -94,6 +96,7 @@ struct HttpApi {
 
   // Built by compile(); not stored.
   std::map<std::string, std::shared_ptr<const StageView>> views;
+  std::optional<aws::CorsPolicy> cors;  // from api.corsConfiguration
 
   boost::json::value to_json() const;
   static Result<HttpApi> from_json(const boost::json::value& value);

@@ -57,6 +57,7 @@ void RestApiRecord::compile() {
           CompiledRoute route;
           route.route_key = text_member(resource, "path");
           route.route_id = id;
+          route.resource_path = route.route_key;
           route.key = std::move(*key);
           route.authorization_type = text_member(method.as_object(), "authorizationType");
           route.authorizer_id = text_member(method.as_object(), "authorizerId");
