@@ -36,6 +36,7 @@
 
 #include "nimbus/engine/engine.h"
 #include "nimbus/env/process.h"
+#include "nimbus/ledger/journal.h"
 #include "nimbus/storage/store.h"
 
 namespace {
@@ -204,16 +205,27 @@ LoadResult drive(std::size_t clients, std::chrono::duration<double> length, Invo
   return {done / seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)};
 }
 
-std::unique_ptr<nimbus::storage::Store> open_store(const fs::path& dir) {
-  nimbus::storage::StoreOptions options;
-  options.path = dir / "store";
-  auto store = nimbus::storage::Store::open(options);
-  if (!store) {
-    std::cerr << store.error().message() << "\n";
-    std::exit(1);
+// The store and the journal an engine writes its logs and usage records to.
+struct Ledger {
+  explicit Ledger(const fs::path& dir, nimbus::ledger::Journal::Options options = {}) {
+    nimbus::storage::StoreOptions store_options;
+    store_options.path = dir / "store";
+    auto opened = nimbus::storage::Store::open(store_options);
+    if (!opened) {
+      std::cerr << opened.error().message() << "\n";
+      std::exit(1);
+    }
+    store = std::move(*opened);
+    auto made = nimbus::ledger::Journal::open(*store, options);
+    if (!made) {
+      std::cerr << made.error().message() << "\n";
+      std::exit(1);
+    }
+    journal = std::move(*made);
   }
-  return std::move(*store);
-}
+  std::unique_ptr<nimbus::storage::Store> store;
+  std::unique_ptr<nimbus::ledger::Journal> journal;
+};
 
 nimbus::engine::FunctionConfig native_function(const fs::path& dir, const std::string& name) {
   fs::path code = dir / "code" / name;
@@ -270,13 +282,15 @@ int warm(const Args& args) {
   }
 
   // Nimbus: the same worker as a provisioned function with `workers`
-  // instances and reserved concurrency `workers`, so the pool matches.
-  LoadResult engine_result;
-  {
-    auto store = open_store(dir);
+  // instances and reserved concurrency `workers`, so the pool matches; once
+  // as it runs (logs and usage records written), once with both off, to
+  // show what metering and log capture cost.
+  auto run_engine = [&](nimbus::ledger::Journal::Options journal_options) -> LoadResult {
+    fs::remove_all(dir / "store");
+    Ledger ledger(dir, journal_options);
     auto options = engine_options(dir);
-    auto engine = nimbus::engine::Engine::start(options, *store);
-    if (!engine) return 1;
+    auto engine = nimbus::engine::Engine::start(options, *ledger.journal);
+    if (!engine) std::exit(1);
     auto config = native_function(dir, "warm");
     config.provisioned_concurrency = workers;
     // With more clients than workers the engine starts more instances (as
@@ -286,25 +300,32 @@ int warm(const Args& args) {
     (void)(*engine)->put_function(config);
     while ((*engine)->stats().idle < workers) std::this_thread::sleep_for(10ms);
     std::string key = config.key();
-    engine_result = drive(clients, length, [&]() -> asio::awaitable<bool> {
+    LoadResult result = drive(clients, length, [&]() -> asio::awaitable<bool> {
       std::string body = payload;
       nimbus::engine::InvokeOptions invoke_options;
-      auto result = co_await (*engine)->invoke(key, std::move(body), std::move(invoke_options));
-      co_return result && result->payload == payload;
+      auto answer = co_await (*engine)->invoke(key, std::move(body), std::move(invoke_options));
+      co_return answer && answer->payload == payload;
     });
     auto stats = (*engine)->stats();
     (*engine)->stop();
     fmt::print("engine instances at the end: {} (cold starts {})\n", stats.instances,
                stats.cold_starts);
-  }
+    return result;
+  };
+  LoadResult engine_result = run_engine({});
+  LoadResult unmetered_result = run_engine({.metering = false, .logs = false});
   fs::remove_all(dir);
   fmt::print("{:<28}{:>12}{:>12}{:>12}\n", "warm invoke", "per second", "p50 us", "p99 us");
   fmt::print("{:<28}{:>12.0f}{:>12.1f}{:>12.1f}\n", "relay (baseline)", relay_result.per_second,
              relay_result.p50_us, relay_result.p99_us);
   fmt::print("{:<28}{:>12.0f}{:>12.1f}{:>12.1f}\n", "nimbus engine", engine_result.per_second,
              engine_result.p50_us, engine_result.p99_us);
+  fmt::print("{:<28}{:>12.0f}{:>12.1f}{:>12.1f}\n", "engine, no logs or metering",
+             unmetered_result.per_second, unmetered_result.p50_us, unmetered_result.p99_us);
   fmt::print("throughput ratio engine/relay: {:.2f}\n",
              engine_result.per_second / relay_result.per_second);
+  fmt::print("metering and log capture cost: {:.1f}% of throughput\n",
+             100.0 * (1.0 - engine_result.per_second / unmetered_result.per_second));
   return 0;
 }
 
@@ -343,11 +364,11 @@ double bare_first_request_us(const std::vector<std::string>& argv, std::vector<s
 int cold(const Args& args) {
   int runs = static_cast<int>(args.get("runs", 30));
   fs::path dir = scratch_dir();
-  auto store = open_store(dir);
+  Ledger ledger(dir);
   auto options = engine_options(dir);
   if (args.get("process-isolation", 0) != 0)
     options.isolation = nimbus::engine::Isolation::kProcess;
-  auto engine = nimbus::engine::Engine::start(options, *store);
+  auto engine = nimbus::engine::Engine::start(options, *ledger.journal);
   if (!engine) return 1;
 
   struct Case {
@@ -455,8 +476,8 @@ std::uint64_t rss_kb() {
 int memory(const Args& args) {
   auto instances = static_cast<std::uint32_t>(args.get("instances", 50));
   fs::path dir = scratch_dir();
-  auto store = open_store(dir);
-  auto engine = nimbus::engine::Engine::start(engine_options(dir), *store);
+  Ledger ledger(dir);
+  auto engine = nimbus::engine::Engine::start(engine_options(dir), *ledger.journal);
   if (!engine) return 1;
   // Warm up allocator pools with one instance first.
   auto warmup = native_function(dir, "mem-warmup");

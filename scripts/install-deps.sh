@@ -18,6 +18,8 @@ packages=(
   awscli python3-boto3 python3-pytest wrk curl
   # minting JWTs (RS256, ES256) for the API Gateway JWT authorizer tests
   python3-jwt python3-cryptography
+  # parsing /_nimbus/metrics with Prometheus's own text-format parser
+  python3-prometheus-client
   # building AWS's aws-lambda-ric (native code) for the engine's compatibility test
   autoconf automake libtool
 )

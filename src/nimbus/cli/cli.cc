@@ -166,6 +166,21 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command
+      .add_flag("--metering,!--no-metering", flags.config.metering,
+                "Record usage for cost reports (nimbus cost); off only to measure its cost")
+      ->envname("NIMBUS_METERING")
+      ->capture_default_str();
+  command
+      .add_flag("--function-logs,!--no-function-logs", flags.config.function_logs,
+                "Keep what functions print for CloudWatch Logs; off only to measure its cost")
+      ->envname("NIMBUS_FUNCTION_LOGS")
+      ->capture_default_str();
+  command
+      .add_option("--price-book", flags.config.price_book,
+                  "The price book cost reports use (default: <data-dir>/price-book.yaml, "
+                  "written from AWS's September 2023 prices when missing)")
+      ->envname("NIMBUS_PRICE_BOOK");
+  command
       .add_option("--function-idle-timeout", flags.function_idle_timeout_seconds,
                   "Seconds an idle function instance stays warm before it is stopped")
       ->envname("NIMBUS_FUNCTION_IDLE_TIMEOUT")
@@ -268,6 +283,18 @@ int run(int argc, char** argv) {
   add_endpoint(*invoke);
   auto* functions = app.add_subcommand("functions", "List the functions a server has");
   add_endpoint(*functions);
+  CostFlags cost_flags;
+  auto* cost = app.add_subcommand(
+      "cost", "What the server's usage cost, priced with its price book (free tiers applied)");
+  cost->add_option("--since", cost_flags.since,
+                   "Start: 2026-11-01, 2026-11-01T10:00:00Z, or 7d / 12h ago (default: the "
+                   "start of this month)");
+  cost->add_option("--until", cost_flags.until, "End, in the same forms (default: now)");
+  cost->add_option("--by", cost_flags.by, "Lines per function, service, day or meter")
+      ->check(CLI::IsMember({"function", "resource", "service", "day", "meter"}))
+      ->capture_default_str();
+  cost->add_flag("--json", cost_flags.json, "Print the report as JSON (as /_nimbus/cost)");
+  add_endpoint(*cost);
 
   try {
     app.parse(argc, argv);
@@ -277,6 +304,7 @@ int run(int argc, char** argv) {
   if (server->parsed()) return run_server(flags);
   if (invoke->parsed()) return run_invoke(client, invoke_flags);
   if (functions->parsed()) return run_functions(client);
+  if (cost->parsed()) return run_cost(client, cost_flags);
   return 0;
 }
 

@@ -159,4 +159,61 @@ int run_functions(const ClientFlags& client) {
   return 0;
 }
 
+int run_cost(const ClientFlags& client, const CostFlags& flags) {
+  net::HttpRequest request;
+  request.method = "GET";
+  request.target = "/_nimbus/cost?by=" + path_escape(flags.by);
+  if (!flags.since.empty()) request.target += "&since=" + path_escape(flags.since);
+  if (!flags.until.empty()) request.target += "&until=" + path_escape(flags.until);
+  auto response = call(client, std::move(request));
+  if (!response) return 1;
+  if (response->status != 200) return report_error(*response);
+  if (flags.json) {
+    fmt::print("{}\n", response->body);
+    return 0;
+  }
+  boost::system::error_code error;
+  auto parsed = json::parse(response->body, error);
+  if (error || !parsed.is_object()) {
+    fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
+    return 1;
+  }
+  const auto& report = parsed.as_object();
+  auto text = [](const json::object& object, std::string_view key) -> std::string {
+    const auto* value = object.if_contains(key);
+    return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
+  };
+  // Money to the cent, or to the first significant digit below a cent.
+  auto money = [](std::string amount) {
+    auto dot = amount.find('.');
+    if (dot == std::string::npos) return amount;
+    std::size_t keep = dot + 3;
+    if (amount.substr(0, dot) == "0" && amount.compare(dot + 1, 2, "00") == 0) {
+      auto digit = amount.find_first_not_of('0', dot + 1);
+      keep = digit == std::string::npos ? dot + 3 : digit + 1;
+    }
+    return amount.substr(0, std::min(keep, amount.size()));
+  };
+  const std::string by = text(report, "by");
+  const std::string currency = text(report, "currency");
+  fmt::print("Usage from {} to {}, priced with \"{}\" ({})\n\n", text(report, "since"),
+             text(report, "until"), text(report, "priceBook"), currency);
+  const std::string group_heading = by == "day"                        ? "DAY"
+                                    : by == "service" || by == "meter" ? "SERVICE"
+                                                                       : "RESOURCE";
+  fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", group_heading, "METER", "USAGE", "FREE TIER",
+             "COST");
+  for (const auto& value : report.at("lines").as_array()) {
+    const auto& line = value.as_object();
+    std::string group = by == "day" ? text(line, "day") : text(line, "service");
+    if (by == "resource") group += ":" + text(line, "resource");
+    fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", group,
+               text(line, "meter") + " (" + text(line, "unit") + ")", text(line, "usage"),
+               text(line, "freeTier"), money(text(line, "cost")));
+  }
+  fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", "TOTAL", "", "", "",
+             money(text(report, "total")) + " " + currency);
+  return 0;
+}
+
 }  // namespace nimbus::cli

@@ -20,7 +20,15 @@ struct InvokeFlags {
   bool show_log = false;  // the log tail on stderr
 };
 
+struct CostFlags {
+  std::string since;
+  std::string until;
+  std::string by = "function";
+  bool json = false;
+};
+
 int run_invoke(const ClientFlags& client, const InvokeFlags& flags);
+int run_cost(const ClientFlags& client, const CostFlags& flags);
 int run_functions(const ClientFlags& client);
 
 }  // namespace nimbus::cli

@@ -48,8 +48,9 @@
 #include "nimbus/core/strings.h"
 #include "nimbus/engine/internal/cgroups.h"
 #include "nimbus/engine/internal/runtimes.h"
-#include "nimbus/engine/journal.h"
+#include "nimbus/engine/usage_record.h"
 #include "nimbus/env/process.h"
+#include "nimbus/ledger/journal.h"
 
 namespace nimbus::engine {
 
@@ -229,7 +230,7 @@ class InstanceHost {
                       bool keep) = 0;
   virtual void instance_failed_init(Instance& instance, std::string error_payload) = 0;
   virtual void instance_exited(Instance& instance) = 0;
-  virtual Journal& journal() = 0;
+  virtual ledger::Journal& journal() = 0;
   virtual const EngineOptions& options() const = 0;
   virtual internal::CgroupPool& cgroups() = 0;
   virtual bool namespaces() const = 0;
@@ -939,6 +940,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
     usage.duration_ms = duration;
     usage.billed_ms = billed;
     usage.memory_mb = config.memory_mb;
+    usage.architecture = config.architecture;
     usage.cold_start = cold_;
     usage.init_ms = cold_ ? init_duration_ms_ : 0;
     usage.outcome = outcome;
@@ -1017,7 +1019,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   void take_output(std::string_view bytes) {
-    std::vector<LogEvent> events;
+    std::vector<ledger::LogEvent> events;
     partial_ += bytes;
     std::size_t start = 0;
     for (;;) {
@@ -1044,9 +1046,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
     flush_lines();
   }
 
-  LogEvent make_event(std::string message) {
+  ledger::LogEvent make_event(std::string message) {
     if (current_ && current_->options.log_tail == LogTail::kTail) append_tail(message);
-    return LogEvent{group(), stream_, now_ms(), std::move(message)};
+    return ledger::LogEvent{group(), stream_, now_ms(), std::move(message)};
   }
 
   void append_tail(std::string_view line) {
@@ -1060,9 +1062,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // and REPORT with the usage record. One journal hand-off per invocation.
   void log_line(std::string message) { lines_.push_back(make_event(std::move(message))); }
 
-  void flush_lines(const UsageRecord* usage = nullptr) {
-    if (lines_.empty() && usage == nullptr) return;
-    host_.journal().append(std::move(lines_), usage);
+  void flush_lines(const UsageRecord* record = nullptr) {
+    if (lines_.empty() && record == nullptr) return;
+    if (record != nullptr) {
+      auto usage = to_usage(*record);
+      host_.journal().append(std::move(lines_), &usage);
+    } else {
+      host_.journal().append(std::move(lines_), nullptr);
+    }
     lines_.clear();
   }
 
@@ -1087,7 +1094,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::uint64_t next_generation_ = 0;
   std::optional<uid_t> uid_;
   std::string partial_;
-  std::vector<LogEvent> lines_;
+  std::vector<ledger::LogEvent> lines_;
   std::string tail_;
   // The Content-Type of a streamed answer, between its arrival and the result.
   std::optional<std::string> streamed_content_type_;
@@ -1105,8 +1112,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
 class EngineImpl final : public Engine, public InstanceHost {
  public:
-  EngineImpl(EngineOptions options, std::unique_ptr<Journal> journal)
-      : options_(std::move(options)), journal_(std::move(journal)) {
+  EngineImpl(EngineOptions options, ledger::Journal& journal)
+      : options_(std::move(options)), journal_(&journal) {
     if (options_.memory_budget_mb == 0) {
       struct sysinfo info {};
       sysinfo(&info);
@@ -1373,10 +1380,11 @@ class EngineImpl final : public Engine, public InstanceHost {
       usage.request_id = invocation->request_id;
       usage.start_time_us = now_us();
       usage.memory_mb = instance.function()->config.memory_mb;
+      usage.architecture = instance.function()->config.architecture;
       usage.cold_start = true;
       usage.outcome = InvocationOutcome::kInitError;
       usage.bytes_in = invocation->payload.size();
-      journal_->append_usage(usage);
+      journal_->append_usage(to_usage(usage));
       complete(invocation, std::move(result));
     }
   }
@@ -1435,7 +1443,7 @@ class EngineImpl final : public Engine, public InstanceHost {
     return orphan;
   }
 
-  Journal& journal() override { return *journal_; }
+  ledger::Journal& journal() override { return *journal_; }
   const EngineOptions& options() const override { return options_; }
   internal::CgroupPool& cgroups() override { return *cgroups_; }
   bool namespaces() const override { return namespaces_; }
@@ -1649,7 +1657,7 @@ class EngineImpl final : public Engine, public InstanceHost {
   }
 
   EngineOptions options_;
-  std::unique_ptr<Journal> journal_;
+  ledger::Journal* journal_;
   std::unique_ptr<internal::CgroupPool> cgroups_;
   bool namespaces_ = false;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
@@ -1675,16 +1683,14 @@ class EngineImpl final : public Engine, public InstanceHost {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::start(EngineOptions options, storage::Store& store) {
-  auto journal = Journal::open(store);
-  if (!journal) return journal.error();
+Result<std::unique_ptr<Engine>> Engine::start(EngineOptions options, ledger::Journal& journal) {
   std::error_code ec;
   fs::create_directories(options.work_dir / "instances", ec);
   if (ec) {
     return AwsError::internal(fmt::format("cannot create {}: {}",
                                           (options.work_dir / "instances").string(), ec.message()));
   }
-  return std::unique_ptr<Engine>(new EngineImpl(std::move(options), std::move(*journal)));
+  return std::unique_ptr<Engine>(new EngineImpl(std::move(options), journal));
 }
 
 }  // namespace nimbus::engine

@@ -24,8 +24,8 @@
 
 #include "nimbus/core/result.h"
 
-namespace nimbus::storage {
-class Store;
+namespace nimbus::ledger {
+class Journal;
 }
 
 namespace nimbus::engine {
@@ -38,6 +38,7 @@ struct FunctionConfig {
   std::string handler;             // "index.handler"; ignored by provided runtimes
   std::filesystem::path code_dir;  // the unpacked code; never written to
   std::uint32_t memory_mb = 128;
+  std::string architecture = "x86_64";  // or "arm64": priced differently, run natively
   std::chrono::milliseconds timeout{3000};
   std::vector<std::pair<std::string, std::string>> environment;
   // The function's, counted across every version with the same name.
@@ -125,9 +126,9 @@ struct EngineStats {
 
 class Engine {
  public:
-  // Starts the engine's threads. `store` receives function logs and usage
-  // records (docs/formats/functions.md) and must outlive the engine.
-  static Result<std::unique_ptr<Engine>> start(EngineOptions options, storage::Store& store);
+  // Starts the engine's threads. `journal` receives function logs and usage
+  // records (docs/formats/ledger.md) and must outlive the engine.
+  static Result<std::unique_ptr<Engine>> start(EngineOptions options, ledger::Journal& journal);
   virtual ~Engine() = default;
 
   // Adds or replaces a function. Instances of a replaced configuration finish

@@ -20,7 +20,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
-#include "nimbus/engine/journal.h"
+#include "nimbus/engine/usage_record.h"
+#include "nimbus/ledger/journal.h"
 #include "nimbus/storage/test_store.h"
 
 namespace nimbus::engine {
@@ -38,6 +39,9 @@ class EngineTest : public ::testing::Test {
                                      fs::perms::group_exec | fs::perms::others_read |
                                      fs::perms::others_exec);
     store_ = storage::open_store(dir_.path() / "store");
+    auto journal = ledger::Journal::open(*store_);
+    ASSERT_TRUE(journal);
+    journal_ = std::move(*journal);
   }
   void TearDown() override {
     if (engine_) engine_->stop();
@@ -49,7 +53,7 @@ class EngineTest : public ::testing::Test {
     options.init_path = NIMBUS_INIT_PATH;
     options.endpoint_url = "http://127.0.0.1:4566";
     if (options.idle_timeout == 300'000ms) options.idle_timeout = 60s;
-    auto engine = Engine::start(options, *store_);
+    auto engine = Engine::start(options, *journal_);
     ASSERT_TRUE(engine) << engine.error().message();
     engine_ = std::move(*engine);
   }
@@ -119,14 +123,15 @@ class EngineTest : public ::testing::Test {
     return results;
   }
 
-  std::vector<LogEvent> logs(const std::string& name) {
-    auto events = Journal::read_logs(*store_, "/aws/lambda/" + name);
+  std::vector<ledger::LogEvent> logs(const std::string& name) {
+    auto events = ledger::Journal::read_logs(*store_, "/aws/lambda/" + name);
     EXPECT_TRUE(events);
-    return events ? *events : std::vector<LogEvent>{};
+    return events ? *events : std::vector<ledger::LogEvent>{};
   }
 
   storage::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<ledger::Journal> journal_;
   std::unique_ptr<Engine> engine_;
 };
 
@@ -526,15 +531,17 @@ TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
   EXPECT_NE(lines[4].find("\tInit Duration: "), std::string::npos);
   EXPECT_TRUE(events[0].stream.find("/[$LATEST]") != std::string::npos);
 
-  auto usage = Journal::read_usage(*store_);
-  ASSERT_TRUE(usage);
-  ASSERT_EQ(usage->size(), 1u);
-  EXPECT_EQ((*usage)[0].request_id, id);
-  EXPECT_EQ((*usage)[0].function, "logger");
-  EXPECT_TRUE((*usage)[0].cold_start);
-  EXPECT_EQ((*usage)[0].outcome, InvocationOutcome::kSuccess);
-  EXPECT_EQ((*usage)[0].memory_mb, 128u);
-  EXPECT_EQ((*usage)[0].bytes_in, std::string(R"({"op":"print"})").size());
+  auto records = ledger::Journal::read_usage(*store_);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  auto record = from_usage((*records)[0]);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->request_id, id);
+  EXPECT_EQ(record->function, "logger");
+  EXPECT_TRUE(record->cold_start);
+  EXPECT_EQ(record->outcome, InvocationOutcome::kSuccess);
+  EXPECT_EQ(record->memory_mb, 128u);
+  EXPECT_EQ(record->bytes_in, std::string(R"({"op":"print"})").size());
 }
 
 TEST_F(EngineTest, BashTutorialRuntimeWithCurl) {

@@ -1,7 +1,20 @@
 #include "nimbus/server/nimbus_endpoints.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "nimbus/aws/rest_protocol.h"
+#include "nimbus/ledger/cost.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/storage/async_store.h"
 
 namespace nimbus::server {
 namespace {
@@ -14,6 +27,106 @@ net::HttpResponse json(int status, const boost::json::object& body) {
       net::HttpResponse::with_body(status, "application/json", boost::json::serialize(body));
   response.headers.add("Cache-Control", "no-store");
   return response;
+}
+
+net::HttpResponse error(int status, std::string message) {
+  return json(status, {{"message", std::move(message)}});
+}
+
+// A report bound: "2026-11-01", "2026-11-01T10:00:00Z" (or without seconds),
+// "1793491200" (Unix seconds), or "7d" / "12h" / "30m" before now.
+std::optional<std::int64_t> parse_report_time(std::string_view text, std::int64_t now_s) {
+  const std::string value(text);
+  if (!value.empty() && value.find_first_not_of("0123456789") == value.size() - 1) {
+    const long long amount = std::atoll(value.c_str());
+    switch (value.back()) {
+      case 'm':
+        return now_s - amount * 60;
+      case 'h':
+        return now_s - amount * 3600;
+      case 'd':
+        return now_s - amount * 86400;
+      case 'w':
+        return now_s - amount * 7 * 86400;
+      default:
+        return std::nullopt;
+    }
+  }
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    return std::atoll(value.c_str());
+  }
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  if (std::sscanf(value.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(value).substr(static_cast<std::size_t>(consumed));
+  if (!rest.empty()) {
+    int more = 0;
+    const std::string time(rest);
+    if (std::sscanf(time.c_str(), "T%2d:%2d:%2dZ%n", &hour, &minute, &second, &more) == 3 &&
+        static_cast<std::size_t>(more) == time.size()) {
+    } else if (second = 0, more = 0;
+               std::sscanf(time.c_str(), "T%2d:%2dZ%n", &hour, &minute, &more) == 2 &&
+               static_cast<std::size_t>(more) == time.size()) {
+    } else {
+      return std::nullopt;
+    }
+  }
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year(year),
+                            std::chrono::month(static_cast<unsigned>(month)),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  return sys_days(date).time_since_epoch().count() * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+// What the kernel says about this process (/proc is memory, not disk).
+struct ProcessFacts {
+  double cpu_seconds = 0;
+  double start_time_seconds = 0;
+  double resident_bytes = 0;
+  double virtual_bytes = 0;
+  double open_fds = 0;
+  double threads = 0;
+};
+
+ProcessFacts process_facts() {
+  ProcessFacts facts;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  if (auto close = stat.rfind(')'); close != std::string::npos) {
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> values;
+    for (std::string field; fields >> field;) values.push_back(field);
+    // values[0] is field 3 (state): utime is field 14, stime 15, threads 20, starttime 22.
+    if (values.size() > 20) {
+      facts.cpu_seconds = (std::stod(values[11]) + std::stod(values[12])) / ticks;
+      facts.threads = std::stod(values[17]);
+      double boot = 0;
+      std::ifstream proc_stat("/proc/stat");
+      for (std::string line; std::getline(proc_stat, line);) {
+        if (line.starts_with("btime ")) boot = std::stod(line.substr(6));
+      }
+      facts.start_time_seconds = boot + std::stod(values[19]) / ticks;
+    }
+  }
+  std::ifstream statm("/proc/self/statm");
+  double size = 0, resident = 0;
+  if (statm >> size >> resident) {
+    facts.virtual_bytes = size * page;
+    facts.resident_bytes = resident * page;
+  }
+  if (DIR* fds = opendir("/proc/self/fd")) {
+    while (const dirent* entry = readdir(fds)) {
+      if (entry->d_name[0] != '.') ++facts.open_fds;
+    }
+    closedir(fds);
+    --facts.open_fds;  // the directory stream itself
+  }
+  return facts;
 }
 
 }  // namespace
@@ -47,7 +160,128 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::handle(net::HttpReque
     }
     co_return health();
   }
+  if (path == "/_nimbus/metrics") {
+    if (request.method != "GET" && request.method != "HEAD") {
+      auto response = json(405, {{"message", "Method Not Allowed"}});
+      response.headers.add("Allow", "GET, HEAD");
+      co_return response;
+    }
+    co_return metrics();
+  }
+  if (path == "/_nimbus/cost" && store_ != nullptr) {
+    if (request.method != "GET") {
+      auto response = json(405, {{"message", "Method Not Allowed"}});
+      response.headers.add("Allow", "GET");
+      co_return response;
+    }
+    co_return co_await cost(request);
+  }
   co_return json(404, {{"message", "Not Found"}});
+}
+
+net::HttpResponse NimbusEndpoints::metrics() const {
+  ledger::PrometheusWriter out;
+  if (journal_ != nullptr) journal_->metrics().write(out);
+  if (engine_ != nullptr) {
+    const auto stats = engine_->stats();
+    out.single("nimbus_lambda_throttles_total", "counter",
+               "Invocations refused for lack of concurrency or memory.",
+               static_cast<double>(stats.throttles));
+    out.single("nimbus_lambda_concurrent_executions", "gauge", "Invocations running now.",
+               static_cast<double>(stats.busy));
+    out.single("nimbus_lambda_pending_invocations", "gauge",
+               "Invocations waiting for an instance.", static_cast<double>(stats.pending));
+    out.family("nimbus_lambda_instances", "gauge", "Function instances by state.");
+    out.sample("nimbus_lambda_instances", "state=\"starting\"", static_cast<double>(stats.starting));
+    out.sample("nimbus_lambda_instances", "state=\"idle\"", static_cast<double>(stats.idle));
+    out.sample("nimbus_lambda_instances", "state=\"busy\"", static_cast<double>(stats.busy));
+    out.single("nimbus_lambda_instance_exits_total", "counter",
+               "Instances that exited or were stopped.", static_cast<double>(stats.instance_exits));
+    out.single("nimbus_lambda_memory_reserved_bytes", "gauge",
+               "Memory reserved by function instances.",
+               static_cast<double>(stats.memory_reserved_mb) * 1024 * 1024);
+    out.single("nimbus_lambda_functions", "gauge", "Function versions the engine runs.",
+               static_cast<double>(stats.functions));
+  }
+  if (http_server_ != nullptr) {
+    const auto stats = http_server_->stats();
+    out.single("nimbus_http_requests_total", "counter", "HTTP requests received.",
+               static_cast<double>(stats.requests));
+    out.single("nimbus_http_rejected_total", "counter",
+               "Requests refused before their body was read (limits, malformed HTTP).",
+               static_cast<double>(stats.rejected));
+    out.single("nimbus_http_connections_accepted_total", "counter", "Connections accepted.",
+               static_cast<double>(stats.connections_accepted));
+    out.single("nimbus_http_open_connections", "gauge", "Connections open now.",
+               static_cast<double>(stats.open_connections));
+  }
+  if (store_ != nullptr) {
+    out.single("nimbus_store_calls_in_flight", "gauge", "Store calls queued or running.",
+               static_cast<double>(store_->in_flight()));
+    out.single("nimbus_store_calls_refused_total", "counter",
+               "Store calls refused because too many were in flight.",
+               static_cast<double>(store_->refused()));
+  }
+  const auto facts = process_facts();
+  out.single("process_cpu_seconds_total", "counter", "User and system CPU time spent.",
+             facts.cpu_seconds);
+  out.single("process_resident_memory_bytes", "gauge", "Resident memory size.",
+             facts.resident_bytes);
+  out.single("process_virtual_memory_bytes", "gauge", "Virtual memory size.",
+             facts.virtual_bytes);
+  out.single("process_open_fds", "gauge", "Open file descriptors.", facts.open_fds);
+  out.single("process_threads", "gauge", "Threads.", facts.threads);
+  out.single("process_start_time_seconds", "gauge", "Start time since the Unix epoch.",
+             facts.start_time_seconds);
+  out.single("nimbus_uptime_seconds", "gauge", "Seconds since the server started.",
+             std::chrono::duration<double>(clock_.steady_now() - started_).count());
+  auto response = net::HttpResponse::with_body(200, "text/plain; version=0.0.4; charset=utf-8",
+                                               out.take());
+  response.headers.add("Cache-Control", "no-store");
+  return response;
+}
+
+boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::cost(const net::HttpRequest& request) {
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto param = [&](std::string_view name) { return aws::query_value(request, name); };
+  ledger::CostQuery cost_query;
+  if (auto by = param("by"); !by.empty()) {
+    auto grouping = ledger::parse_cost_grouping(by);
+    if (!grouping) co_return error(400, grouping.error().message());
+    cost_query.grouping = *grouping;
+  }
+  std::int64_t since = ledger::month_start(now_s);
+  std::int64_t until = now_s;
+  for (auto [name, bound] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (auto text = param(name); !text.empty()) {
+      auto parsed = parse_report_time(text, now_s);
+      if (!parsed) {
+        co_return error(400, fmt::format("{} '{}' is not a date (2026-11-01), a time "
+                                         "(2026-11-01T10:00:00Z) or an age (7d, 12h, 30m)",
+                                         name, text));
+      }
+      *bound = *parsed;
+    }
+  }
+  // Whole hours: the counters' resolution.
+  cost_query.since_s = since - ((since % 3600) + 3600) % 3600;
+  cost_query.until_s = until + (3600 - ((until % 3600) + 3600) % 3600) % 3600;
+  if (cost_query.until_s <= cost_query.since_s) co_return error(400, "until must be after since");
+
+  auto compute = [price_book = price_book_,
+                  cost_query](storage::Store& store) -> Result<boost::json::object> {
+    auto book = ledger::PriceBook::load(price_book);
+    if (!book) return book.error();
+    auto counters = ledger::Journal::read_hourly(store, ledger::month_start(cost_query.since_s),
+                                                 cost_query.until_s);
+    if (!counters) return counters.error();
+    return ledger::to_json(ledger::price_usage(*counters, *book, cost_query));
+  };
+  auto report = co_await store_->run(std::move(compute));
+  if (!report) co_return error(500, report.error().message());
+  co_return json(200, *report);
 }
 
 net::HttpResponse NimbusEndpoints::health() const {

@@ -1,7 +1,7 @@
 #pragma once
 
-// Nimbus's own endpoints under /_nimbus/ (health now; metrics and cost later),
-// in front of the AWS router, which gets every other path.
+// Nimbus's own endpoints under /_nimbus/ (health, cost, metrics), in front
+// of the AWS router, which gets every other path.
 
 #include <chrono>
 #include <filesystem>
@@ -12,6 +12,13 @@
 #include "nimbus/engine/engine.h"
 #include "nimbus/net/http_handler.h"
 #include "nimbus/net/http_server.h"
+
+namespace nimbus::storage {
+class AsyncStore;
+}
+namespace nimbus::ledger {
+class Journal;
+}
 
 namespace nimbus::server {
 
@@ -29,6 +36,14 @@ class NimbusEndpoints final : public net::HttpHandler {
   // Set once the HTTP server exists, before it serves.
   void set_http_server(const net::HttpServer* server, HealthFacts facts);
   void set_engine(const engine::Engine* engine) { engine_ = engine; }
+  // Where /_nimbus/cost reads usage counters and prices, and
+  // /_nimbus/metrics the live counters of usage records.
+  void set_ledger(storage::AsyncStore* store, const ledger::Journal* journal,
+                  std::filesystem::path price_book) {
+    store_ = store;
+    journal_ = journal;
+    price_book_ = std::move(price_book);
+  }
 
   std::size_t body_limit(const net::HttpRequest& head) const override;
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
@@ -36,6 +51,8 @@ class NimbusEndpoints final : public net::HttpHandler {
                            std::size_t limit) const override;
 
   net::HttpResponse health() const;
+  boost::asio::awaitable<net::HttpResponse> cost(const net::HttpRequest& request);
+  net::HttpResponse metrics() const;
 
  private:
   aws::Router& router_;
@@ -43,6 +60,9 @@ class NimbusEndpoints final : public net::HttpHandler {
   std::chrono::steady_clock::time_point started_;
   const net::HttpServer* http_server_ = nullptr;
   const engine::Engine* engine_ = nullptr;
+  storage::AsyncStore* store_ = nullptr;
+  const ledger::Journal* journal_ = nullptr;
+  std::filesystem::path price_book_;
   HealthFacts facts_;
 };
 

@@ -1,5 +1,7 @@
 #include "nimbus/server/server.h"
 
+#include <fstream>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -9,10 +11,13 @@
 #include "nimbus/engine/engine.h"
 #include "nimbus/env/clock.h"
 #include "nimbus/env/data_dir.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/price_book.h"
 #include "nimbus/net/http_server.h"
 #include "nimbus/server/nimbus_endpoints.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
 #include "nimbus/services/lambda/lambda_service.h"
+#include "nimbus/services/logs/logs_service.h"
 #include "nimbus/services/sts/sts_service.h"
 #include "nimbus/storage/async_store.h"
 #include "nimbus/storage/store.h"
@@ -33,12 +38,14 @@ class ServerImpl final : public Server {
     http_->stop();
     // API Gateway's HTTP_PROXY calls run on its own threads: wait for them.
     apigateway_->stop();
+    logs_->stop();
     // Services with state stop here, in reverse order of starting. Lambda
     // stops starting asynchronous invocations before the engine stops, and
     // lets go of its worker after (the engine completes what it waited for).
     lambda_->stop_dispatching();
     engine_->stop();
     lambda_->stop();
+    journal_->flush();
     async_store_->stop();
     if (auto synced = store_->sync(); !synced) {
       spdlog::error("stopping: {}", synced.error().message());
@@ -86,6 +93,10 @@ class ServerImpl final : public Server {
     if (!store) return store.error();
     store_ = std::move(*store);
     async_store_ = std::make_unique<storage::AsyncStore>(*store_, storage::AsyncStoreOptions{});
+    auto journal =
+        ledger::Journal::open(*store_, {.metering = config.metering, .logs = config.function_logs});
+    if (!journal) return journal.error();
+    journal_ = std::move(*journal);
 
     if (config.isolation != "namespaces" && config.isolation != "process") {
       return AwsError::validation(
@@ -115,7 +126,7 @@ class ServerImpl final : public Server {
     // Functions call back into Nimbus: the configured address; with port 0
     // (tests) the real one is set once the listener is bound.
     engine_options.endpoint_url = fmt::format("http://{}:{}", config.host, config.port);
-    auto engine = engine::Engine::start(engine_options, *store_);
+    auto engine = engine::Engine::start(engine_options, *journal_);
     if (!engine) return engine.error();
     engine_ = std::move(*engine);
 
@@ -144,18 +155,28 @@ class ServerImpl final : public Server {
     apigateway_options.account_id = config.account_id;
     apigateway_options.account_rate_limit = config.apigateway_rate_limit;
     apigateway_options.account_burst_limit = config.apigateway_burst_limit;
-    auto apigateway =
-        services::apigateway::ApiGatewayService::start(apigateway_options, *async_store_, *client_);
+    auto apigateway = services::apigateway::ApiGatewayService::start(
+        apigateway_options, *async_store_, *client_, *journal_);
     if (!apigateway) return apigateway.error();
     apigateway_ = std::move(*apigateway);
 
+    services::logs::LogsServiceOptions logs_options;
+    logs_options.region = config.region;
+    logs_options.account_id = config.account_id;
+    auto logs = services::logs::LogsService::start(logs_options, *async_store_, *journal_);
+    if (!logs) return logs.error();
+    logs_ = std::move(*logs);
+
     for (aws::Service* service :
          {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get()),
-          static_cast<aws::Service*>(apigateway_.get())}) {
+          static_cast<aws::Service*>(apigateway_.get()), static_cast<aws::Service*>(logs_.get())}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
     endpoints_->set_engine(engine_.get());
+    auto price_book = prepare_price_book(config);
+    if (!price_book) return price_book.error();
+    endpoints_->set_ledger(async_store_.get(), journal_.get(), *price_book);
 
     net::HttpServerOptions http_options;
     http_options.host = config.host;
@@ -180,17 +201,34 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // The price book's path; the shipped one is written there when missing,
+  // for users to edit. A broken book fails the start, not a later report.
+  Result<std::filesystem::path> prepare_price_book(const ServerConfig& config) {
+    std::filesystem::path path =
+        config.price_book.empty() ? data_dir_->path() / "price-book.yaml" : config.price_book;
+    std::error_code ec;
+    if (config.price_book.empty() && !std::filesystem::exists(path, ec)) {
+      std::ofstream out(path);
+      out << ledger::PriceBook::default_text();
+      if (!out) return AwsError::internal(fmt::format("cannot write {}", path.string()));
+    }
+    if (auto book = ledger::PriceBook::load(path); !book) return book.error();
+    return path;
+  }
+
   env::SystemClock clock_;
   aws::CredentialStore credentials_;
   std::unique_ptr<env::DataDirectory> data_dir_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AsyncStore> async_store_;
+  std::unique_ptr<ledger::Journal> journal_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<aws::Router> router_;
   std::unique_ptr<aws::Client> client_;
   std::unique_ptr<services::lambda::LambdaService> lambda_;
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<services::apigateway::ApiGatewayService> apigateway_;
+  std::unique_ptr<services::logs::LogsService> logs_;
   std::unique_ptr<NimbusEndpoints> endpoints_;
   std::unique_ptr<net::HttpServer> http_;
   std::string endpoint_;

@@ -48,6 +48,14 @@ struct ServerConfig {
   // quota: 10,000 requests per second, bursts of 5,000).
   double apigateway_rate_limit = 10'000;
   std::int64_t apigateway_burst_limit = 5'000;
+
+  // Usage records (the ledger `nimbus cost` reads) and function log capture:
+  // off only to measure what they cost.
+  bool metering = true;
+  bool function_logs = true;
+  // The price book cost reports use; empty: <data-dir>/price-book.yaml,
+  // written from the shipped default when missing.
+  std::filesystem::path price_book;
 };
 
 class Server {

@@ -66,8 +66,9 @@ AwsError not_found(std::string message) {
 }
 
 ApiGatewayServiceImpl::ApiGatewayServiceImpl(ApiGatewayServiceOptions options,
-                                             storage::AsyncStore& store, const aws::Client& client)
-    : options_(std::move(options)), store_(store), client_(client) {
+                                             storage::AsyncStore& store, const aws::Client& client,
+                                             ledger::Journal& journal)
+    : options_(std::move(options)), store_(store), client_(client), journal_(journal) {
   descriptor_.name = "apigateway";
   descriptor_.signing_name = "apigateway";
   descriptor_.protocol = aws::Protocol::kRestJson;
@@ -176,8 +177,13 @@ std::optional<std::pair<std::string, std::string>> ApiGatewayServiceImpl::execut
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::RequestContext& context,
                                                                  net::HttpRequest& request) {
   if (auto target = execute_target(request)) {
-    co_return co_await execute(context, request, std::move(target->first),
-                               std::move(target->second));
+    const auto started = std::chrono::steady_clock::now();
+    const std::size_t bytes_in = request.body.size();
+    std::string api_id = target->first;
+    auto response =
+        co_await execute(context, request, std::move(target->first), std::move(target->second));
+    meter(context, api_id, request, bytes_in, response, started);
+    co_return response;
   }
   auto route = routes_.match(request.method, request.path());
   if (!route) {
@@ -315,9 +321,10 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
 }  // namespace internal
 
 Result<std::unique_ptr<ApiGatewayService>> ApiGatewayService::start(
-    ApiGatewayServiceOptions options, storage::AsyncStore& store, const aws::Client& client) {
+    ApiGatewayServiceOptions options, storage::AsyncStore& store, const aws::Client& client,
+    ledger::Journal& journal) {
   auto service =
-      std::make_unique<internal::ApiGatewayServiceImpl>(std::move(options), store, client);
+      std::make_unique<internal::ApiGatewayServiceImpl>(std::move(options), store, client, journal);
   if (auto opened = service->open(); !opened) return opened.error();
   return std::unique_ptr<ApiGatewayService>(std::move(service));
 }

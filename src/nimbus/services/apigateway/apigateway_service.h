@@ -20,6 +20,9 @@ class AsyncStore;
 namespace nimbus::aws {
 class Client;
 }
+namespace nimbus::ledger {
+class Journal;
+}
 
 namespace nimbus::services::apigateway {
 
@@ -33,10 +36,12 @@ struct ApiGatewayServiceOptions {
 
 class ApiGatewayService : public aws::Service {
  public:
-  // Loads every API. Blocks on disk.
+  // Loads every API. Blocks on disk. Each request served by an API leaves
+  // a usage record in `journal`.
   static Result<std::unique_ptr<ApiGatewayService>> start(ApiGatewayServiceOptions options,
                                                           storage::AsyncStore& store,
-                                                          const aws::Client& client);
+                                                          const aws::Client& client,
+                                                          ledger::Journal& journal);
 
   // The server's address, from which each API's apiEndpoint is made.
   virtual void set_endpoint_url(std::string url) = 0;

@@ -16,6 +16,8 @@
 #include "nimbus/aws/cors.h"
 #include "nimbus/aws/lambda_proxy.h"
 #include "nimbus/core/strings.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/meters.h"
 #include "nimbus/net/http_client.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
 
@@ -548,6 +550,42 @@ asio::awaitable<Result<std::string>> ApiGatewayServiceImpl::fetch(
     co_return AwsError::internal(fmt::format("{} answered {}", url, result->status));
   }
   co_return std::move(result->body);
+}
+
+void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std::string& api_id,
+                                  const net::HttpRequest& request, std::size_t bytes_in,
+                                  const net::HttpResponse& response,
+                                  std::chrono::steady_clock::time_point started) {
+  const bool http_api = catalog_->find(api_id) != nullptr;
+  if (!http_api && rest_catalog_->find(api_id) == nullptr) return;
+  // HTTP APIs bill a request per 512 KB of it; REST APIs one per request.
+  constexpr std::size_t kHttpMeteringBytes = 512 * 1024;
+  const auto billed = static_cast<std::int64_t>(
+      http_api ? std::max<std::size_t>(1, (bytes_in + kHttpMeteringBytes - 1) / kHttpMeteringBytes)
+               : 1);
+  const auto bytes = static_cast<std::int64_t>(bytes_in + response.body.size());
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  ledger::Usage usage;
+  usage.service = "apigateway";
+  usage.resource = api_id;
+  usage.id = context.request_id;
+  usage.time_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(context.received.time_since_epoch())
+          .count();
+  usage.quantities = {
+      {std::string(http_api ? ledger::meter::kHttpApiRequests : ledger::meter::kRestApiRequests),
+       billed},
+      {std::string(ledger::meter::kApiGatewayBytes), bytes},
+      {std::string(ledger::meter::kApiGateway4xx), response.status / 100 == 4 ? 1 : 0},
+      {std::string(ledger::meter::kApiGateway5xx), response.status / 100 == 5 ? 1 : 0}};
+  usage.observations.emplace_back(ledger::observation::kApiGatewayLatency, latency_ms / 1000);
+  json::object detail{{"apiId", api_id},           {"api", http_api ? "HTTP" : "REST"},
+                      {"method", request.method},  {"path", request.path()},
+                      {"status", response.status}, {"latencyMs", latency_ms},
+                      {"bytesIn", bytes_in},       {"bytesOut", response.body.size()}};
+  usage.detail_json = json::serialize(detail);
+  journal_.append_usage(std::move(usage));
 }
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(

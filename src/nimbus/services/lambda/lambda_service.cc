@@ -294,6 +294,11 @@ void LambdaServiceImpl::sync_engine(const FunctionRecord* before, const Function
       if (const auto* memory = configuration.if_contains("MemorySize")) {
         config.memory_mb = memory->to_number<std::uint32_t>();
       }
+      if (const auto* architectures = configuration.if_contains("Architectures");
+          architectures != nullptr && architectures->is_array() &&
+          !architectures->as_array().empty() && architectures->as_array()[0].is_string()) {
+        config.architecture = architectures->as_array()[0].as_string();
+      }
       if (const auto* timeout = configuration.if_contains("Timeout")) {
         config.timeout = std::chrono::seconds(timeout->to_number<std::int64_t>());
       }

@@ -5,6 +5,7 @@
 // apigatewayv2 operations), rest_apis.cc (the apigateway operations for REST
 // APIs) and execute_api.cc (serving both).
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,7 +70,7 @@ enum class Redeploy { kNo, kAutoDeployStages };
 class ApiGatewayServiceImpl final : public ApiGatewayService {
  public:
   ApiGatewayServiceImpl(ApiGatewayServiceOptions options, storage::AsyncStore& store,
-                        const aws::Client& client);
+                        const aws::Client& client, ledger::Journal& journal);
   Result<void> open();
 
   const aws::ServiceDescriptor& descriptor() const override { return descriptor_; }
@@ -190,6 +191,10 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
                                                     net::HttpRequest& request, std::string api_id,
                                                     std::string path);
+  // One served request's usage record (an unknown API's 404 is not one).
+  void meter(const aws::RequestContext& context, const std::string& api_id,
+             const net::HttpRequest& request, std::size_t bytes_in,
+             const net::HttpResponse& response, std::chrono::steady_clock::time_point started);
   // Invokes a function through the in-process client and waits at most
   // `timeout` (the call goes on after that, unwaited for).
   boost::asio::awaitable<FunctionAnswer> invoke_function(const aws::RequestContext& context,
@@ -298,6 +303,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   ApiGatewayServiceOptions options_;
   storage::AsyncStore& store_;
   const aws::Client& client_;
+  ledger::Journal& journal_;
   aws::ServiceDescriptor descriptor_;
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;

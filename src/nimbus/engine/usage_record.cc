@@ -1,0 +1,80 @@
+#include "nimbus/engine/usage_record.h"
+
+#include <boost/json.hpp>
+
+#include "nimbus/ledger/meters.h"
+
+namespace nimbus::engine {
+
+namespace json = boost::json;
+
+ledger::Usage to_usage(const UsageRecord& record) {
+  ledger::Usage usage;
+  usage.service = "lambda";
+  usage.resource = record.function;
+  usage.id = record.request_id;
+  usage.time_us = record.start_time_us;
+  const auto billed = static_cast<std::int64_t>(record.billed_ms);
+  usage.quantities = {
+      {std::string(ledger::meter::kLambdaRequests), 1},
+      {std::string(record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
+                                                  : ledger::meter::kLambdaComputeX86),
+       billed * record.memory_mb},
+      {std::string(ledger::meter::kLambdaBilledMs), billed},
+      {std::string(ledger::meter::kLambdaColdStarts), record.cold_start ? 1 : 0},
+      {std::string(ledger::meter::kLambdaErrors),
+       record.outcome == InvocationOutcome::kSuccess ? 0 : 1},
+  };
+  usage.observations.emplace_back(ledger::observation::kLambdaDuration, record.duration_ms / 1000);
+  if (record.cold_start && record.init_ms > 0) {
+    usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
+                                    record.init_ms / 1000);
+  }
+  json::object detail{
+      {"function", record.function},
+      {"version", record.version},
+      {"requestId", record.request_id},
+      {"startTimeUs", record.start_time_us},
+      {"durationMs", record.duration_ms},
+      {"billedMs", record.billed_ms},
+      {"memoryMb", record.memory_mb},
+      {"architecture", record.architecture},
+      {"coldStart", record.cold_start},
+      {"initMs", record.init_ms},
+      {"outcome", static_cast<int>(record.outcome)},
+      {"bytesIn", record.bytes_in},
+      {"bytesOut", record.bytes_out},
+  };
+  usage.detail_json = json::serialize(detail);
+  return usage;
+}
+
+std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
+  if (usage.service != "lambda") return std::nullopt;
+  boost::system::error_code ec;
+  auto value = json::parse(usage.detail_json, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  const auto& o = value.as_object();
+  try {
+    UsageRecord record;
+    record.function = json::value_to<std::string>(o.at("function"));
+    record.version = json::value_to<std::string>(o.at("version"));
+    record.request_id = json::value_to<std::string>(o.at("requestId"));
+    record.start_time_us = o.at("startTimeUs").to_number<std::int64_t>();
+    record.duration_ms = o.at("durationMs").to_number<double>();
+    record.billed_ms = o.at("billedMs").to_number<std::uint64_t>();
+    record.memory_mb = o.at("memoryMb").to_number<std::uint32_t>();
+    record.architecture = json::value_to<std::string>(o.at("architecture"));
+    record.cold_start = o.at("coldStart").as_bool();
+    record.init_ms = o.at("initMs").to_number<double>();
+    record.outcome = static_cast<InvocationOutcome>(o.at("outcome").to_number<int>());
+    record.bytes_in = o.at("bytesIn").to_number<std::uint64_t>();
+    record.bytes_out = o.at("bytesOut").to_number<std::uint64_t>();
+    return record;
+  } catch (const std::exception&) {
+    // A record this version does not understand: not one of ours.
+    return std::nullopt;
+  }
+}
+
+}  // namespace nimbus::engine

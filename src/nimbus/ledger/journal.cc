@@ -1,0 +1,313 @@
+#include "nimbus/ledger/journal.h"
+
+#include <charconv>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+namespace nimbus::ledger {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr auto kLinger = std::chrono::milliseconds(2);
+constexpr std::int64_t kHourUs = 3'600'000'000;
+// Counters the journal thread remembers; past this it forgets and rereads.
+constexpr std::size_t kCounterCacheLimit = 100'000;
+
+std::int64_t hour_start_s(std::int64_t time_us) {
+  std::int64_t hour = time_us / kHourUs;
+  if (time_us < 0 && time_us % kHourUs != 0) --hour;
+  return hour * 3600;
+}
+
+std::string hourly_key(std::int64_t hour_s, std::string_view service, std::string_view resource,
+                       std::string_view meter) {
+  std::string key;
+  put_be64(key, sortable(hour_s));
+  key += service;
+  key.push_back('\0');
+  key += resource;
+  key.push_back('\0');
+  key += meter;
+  return key;
+}
+
+std::string usage_value(const Usage& usage) {
+  json::object quantities;
+  for (const auto& [meter, amount] : usage.quantities) quantities[meter] = amount;
+  json::object head{{"service", usage.service},
+                    {"resource", usage.resource},
+                    {"id", usage.id},
+                    {"timeUs", usage.time_us},
+                    {"quantities", std::move(quantities)}};
+  // The detail is the service's own JSON object, spliced in unparsed.
+  std::string value = json::serialize(head);
+  value.pop_back();
+  value += ",\"detail\":";
+  value += usage.detail_json.empty() ? "{}" : usage.detail_json;
+  value.push_back('}');
+  return value;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> Journal::open(storage::Store& store, Options options) {
+  auto events = store.open_or_create_keyspace(kLogEventsKeyspace);
+  if (!events) return events.error();
+  auto streams = store.open_or_create_keyspace(kLogStreamsKeyspace);
+  if (!streams) return streams.error();
+  auto usage = store.open_or_create_keyspace(kUsageKeyspace);
+  if (!usage) return usage.error();
+  auto hourly = store.open_or_create_keyspace(kHourlyKeyspace);
+  if (!hourly) return hourly.error();
+  return std::unique_ptr<Journal>(new Journal(store, options, *events, *streams, *usage, *hourly));
+}
+
+Journal::Journal(storage::Store& store, Options options, storage::Keyspace events,
+                 storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly)
+    : store_(store),
+      options_(options),
+      events_(std::move(events)),
+      streams_(std::move(streams)),
+      usage_(std::move(usage)),
+      hourly_(std::move(hourly)),
+      // Unique across restarts without reading anything back: start from the clock.
+      sequence_(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count())),
+      thread_([this] { run(); }) {}
+
+Journal::~Journal() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Journal::append_log(LogEvent event) {
+  std::vector<LogEvent> events;
+  events.push_back(std::move(event));
+  append_logs(std::move(events));
+}
+
+void Journal::append_logs(std::vector<LogEvent> events) { append(std::move(events), nullptr); }
+
+void Journal::create_stream(const std::string& group, const std::string& stream,
+                            std::int64_t created_ms) {
+  if (!options_.logs) return;
+  json::object record{{"creationTime", created_ms}};
+  std::lock_guard lock(mutex_);
+  pending_.put(streams_, log_stream_key(group, stream), json::serialize(record));
+  ++appended_;
+  wake_.notify_one();
+}
+
+void Journal::append_usage(Usage usage) { append({}, &usage); }
+
+std::uint64_t Journal::reserve_sequences(std::size_t count) {
+  std::lock_guard lock(mutex_);
+  std::uint64_t first = sequence_;
+  sequence_ += count;
+  return first;
+}
+
+void Journal::append(std::vector<LogEvent> events, Usage* usage) {
+  if (!options_.logs) events.clear();
+  if (!options_.metering) usage = nullptr;
+  if (events.empty() && usage == nullptr) return;
+  if (usage != nullptr) metrics_.record(*usage);
+  // Encode outside the lock; only the hand-off is serialised.
+  std::vector<std::string> keys;
+  keys.reserve(events.size());
+  for (const auto& event : events) {
+    keys.push_back(log_event_key(event.group, event.stream, event.timestamp_ms));
+  }
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    put_be64(keys[i], sequence_++);
+    pending_.put(events_, keys[i], events[i].message);
+  }
+  if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
+  ++appended_;
+  wake_.notify_one();
+}
+
+void Journal::flush() {
+  std::unique_lock lock(mutex_);
+  std::uint64_t target = appended_;
+  ++flush_waiters_;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return written_ >= target; });
+  --flush_waiters_;
+}
+
+void Journal::meter(const Usage& usage, storage::WriteBatch& batch) {
+  std::string key;
+  put_be64(key, sortable(usage.time_us));
+  key += usage.service;
+  key.push_back('\0');
+  key += usage.id;
+  batch.put(usage_, key, usage_value(usage));
+
+  const std::int64_t hour = hour_start_s(usage.time_us);
+  if (counters_.size() > kCounterCacheLimit) counters_.clear();
+  for (const auto& [meter_name, amount] : usage.quantities) {
+    if (amount == 0) continue;
+    std::string counter_key = hourly_key(hour, usage.service, usage.resource, meter_name);
+    auto it = counters_.find(counter_key);
+    if (it == counters_.end()) {
+      // First touch since start (or since the cache was cleared): the store
+      // has the value, including what earlier batches of this run wrote.
+      std::int64_t stored = 0;
+      auto value = store_.get(hourly_, counter_key);
+      if (value && *value) stored = parse_int(**value).value_or(0);
+      it = counters_.emplace(counter_key, stored).first;
+    }
+    it->second += amount;
+    batch.put(hourly_, counter_key, std::to_string(it->second));
+  }
+}
+
+void Journal::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !pending_usage_.empty(); });
+    if (pending_.empty() && pending_usage_.empty() && stopping_) return;
+    if (!stopping_ && flush_waiters_ == 0) {
+      // Linger a moment so one write carries many requests' records: one
+      // wake-up and one WAL append per batch, not per request.
+      lock.unlock();
+      std::this_thread::sleep_for(kLinger);
+      lock.lock();
+    }
+    storage::WriteBatch batch = std::move(pending_);
+    pending_ = storage::WriteBatch();
+    std::vector<Usage> usage = std::move(pending_usage_);
+    pending_usage_.clear();
+    std::uint64_t covered = appended_;
+    lock.unlock();
+    // Records and the counters they add to go in one batch: a crash keeps
+    // both or neither, so the counters always equal the records' sum.
+    for (const auto& record : usage) meter(record, batch);
+    // A failing disk loses log lines and usage records, never a request:
+    // say so and go on. The counters are reread, not trusted, after that.
+    if (auto written = store_.write(batch); !written) {
+      spdlog::error("journal: {} writes lost: {}", batch.writes().size(),
+                    written.error().message());
+      counters_.clear();
+    }
+    lock.lock();
+    written_ = covered;
+    flushed_.notify_all();
+  }
+}
+
+Result<std::vector<LogEvent>> Journal::read_logs(storage::Store& store, const std::string& group,
+                                                 const std::string& stream_prefix) {
+  auto keyspace = store.open_keyspace(kLogEventsKeyspace);
+  if (!keyspace) return keyspace.error();
+  auto options = storage::ScanOptions::with_prefix(log_stream_key(group, stream_prefix));
+  std::vector<LogEvent> events;
+  for (;;) {
+    auto page = store.scan(*keyspace, options);
+    if (!page) return page.error();
+    for (auto& item : page->items) {
+      auto key = parse_log_event_key(item.key);
+      if (!key) continue;
+      events.push_back(LogEvent{std::string(key->group), std::string(key->stream),
+                                key->timestamp_ms, std::move(item.value)});
+    }
+    if (!page->cursor) break;
+    options.cursor = page->cursor;
+  }
+  return events;
+}
+
+Result<std::vector<Usage>> Journal::read_usage(storage::Store& store) {
+  auto keyspace = store.open_keyspace(kUsageKeyspace);
+  if (!keyspace) return keyspace.error();
+  storage::ScanOptions options;
+  std::vector<Usage> records;
+  for (;;) {
+    auto page = store.scan(*keyspace, options);
+    if (!page) return page.error();
+    for (auto& item : page->items) {
+      boost::system::error_code ec;
+      auto value = json::parse(item.value, ec);
+      if (ec || !value.is_object()) continue;
+      const auto& o = value.as_object();
+      Usage usage;
+      if (const auto* s = o.if_contains("service"); s && s->is_string()) {
+        usage.service = s->as_string();
+      }
+      if (const auto* s = o.if_contains("resource"); s && s->is_string()) {
+        usage.resource = s->as_string();
+      }
+      if (const auto* s = o.if_contains("id"); s && s->is_string()) usage.id = s->as_string();
+      if (const auto* t = o.if_contains("timeUs"); t && t->is_int64())
+        usage.time_us = t->as_int64();
+      if (const auto* q = o.if_contains("quantities"); q && q->is_object()) {
+        for (const auto& [meter_name, amount] : q->as_object()) {
+          if (amount.is_int64()) usage.quantities.emplace_back(meter_name, amount.as_int64());
+        }
+      }
+      if (const auto* d = o.if_contains("detail")) usage.detail_json = json::serialize(*d);
+      records.push_back(std::move(usage));
+    }
+    if (!page->cursor) break;
+    options.cursor = page->cursor;
+  }
+  return records;
+}
+
+Result<std::vector<HourlyCounter>> Journal::read_hourly(storage::Store& store, std::int64_t from_s,
+                                                        std::int64_t until_s) {
+  auto keyspace = store.open_keyspace(kHourlyKeyspace);
+  if (!keyspace) return keyspace.error();
+  storage::ScanOptions options;
+  std::string lower;
+  put_be64(lower, sortable(from_s));
+  std::string upper;
+  put_be64(upper, sortable(until_s));
+  options.lower = storage::Bound{lower, true};
+  options.upper = storage::Bound{upper, false};
+  std::vector<HourlyCounter> counters;
+  for (;;) {
+    auto page = store.scan(*keyspace, options);
+    if (!page) return page.error();
+    for (const auto& item : page->items) {
+      std::string_view key = item.key;
+      if (key.size() < 8) continue;
+      HourlyCounter counter;
+      counter.hour_start_s = unsortable(get_be64(key));
+      key.remove_prefix(8);
+      auto first = key.find('\0');
+      auto second = key.find('\0', first == std::string_view::npos ? 0 : first + 1);
+      if (first == std::string_view::npos || second == std::string_view::npos) continue;
+      counter.service = key.substr(0, first);
+      counter.resource = key.substr(first + 1, second - first - 1);
+      counter.meter = key.substr(second + 1);
+      auto amount = parse_int(item.value);
+      if (!amount) continue;
+      counter.amount = *amount;
+      counters.push_back(std::move(counter));
+    }
+    if (!page->cursor) break;
+    options.cursor = page->cursor;
+  }
+  return counters;
+}
+
+}  // namespace nimbus::ledger

@@ -1,0 +1,126 @@
+#pragma once
+
+// Where Nimbus's durable observations go: log events (what CloudWatch Logs
+// serves) and usage records from every service (what cost reports bill
+// from), with hourly counters kept beside the records. Writers append from
+// any thread without waiting; a journal thread group-commits what
+// accumulates over 2 ms, so an invocation or a gateway request never waits
+// on the disk and a busy server writes one batch per 2 ms, not one per
+// request. Byte formats: docs/formats/ledger.md.
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "nimbus/core/result.h"
+#include "nimbus/ledger/log_format.h"
+#include "nimbus/ledger/metrics.h"
+#include "nimbus/storage/store.h"
+
+namespace nimbus::ledger {
+
+// One unit of work as a service meters it: what was used (quantities, by
+// meter name, in the meter's recorded unit: meters.h) and what happened
+// (`detail`, a JSON object the service defines, kept verbatim).
+struct Usage {
+  std::string service;       // "lambda", "apigateway"
+  std::string resource;      // the function name, the API id
+  std::string id;            // the request id
+  std::int64_t time_us = 0;  // Unix epoch microseconds, when the work started
+  std::vector<std::pair<std::string, std::int64_t>> quantities;
+  // Durations for the live latency histograms (meters.h), in seconds; not stored.
+  std::vector<std::pair<std::string, double>> observations;
+  std::string detail_json = "{}";
+};
+
+// The summed quantities of one hour, service, resource and meter.
+struct HourlyCounter {
+  std::int64_t hour_start_s = 0;  // Unix epoch seconds, a multiple of 3600
+  std::string service;
+  std::string resource;
+  std::string meter;
+  std::int64_t amount = 0;
+};
+
+class Journal {
+ public:
+  static constexpr std::string_view kLogEventsKeyspace = "logs.events";
+  static constexpr std::string_view kLogStreamsKeyspace = "logs.streams";
+  static constexpr std::string_view kUsageKeyspace = "usage.records";
+  static constexpr std::string_view kHourlyKeyspace = "usage.hourly";
+
+  struct Options {
+    bool metering = true;  // false: usage records are dropped (benchmarks)
+    bool logs = true;      // false: log events are dropped (benchmarks)
+  };
+
+  static Result<std::unique_ptr<Journal>> open(storage::Store& store, Options options);
+  static Result<std::unique_ptr<Journal>> open(storage::Store& store) {
+    return open(store, Options{});
+  }
+  ~Journal();  // flushes
+
+  void append_log(LogEvent event);
+  void append_logs(std::vector<LogEvent> events);
+  void create_stream(const std::string& group, const std::string& stream, std::int64_t created_ms);
+  void append_usage(Usage usage);
+  // Log events and (optionally) a usage record in one hand-off.
+  void append(std::vector<LogEvent> events, Usage* usage);
+
+  // Sequence numbers for log events written by others (PutLogEvents), from
+  // the same counter as the journal's own, so event keys never collide.
+  std::uint64_t reserve_sequences(std::size_t count);
+
+  // Blocks until everything appended before the call is in the store.
+  void flush();
+
+  // Counters and histograms of every usage record appended since start.
+  const Metrics& metrics() const { return metrics_; }
+
+  // Readers. Block on disk.
+  static Result<std::vector<LogEvent>> read_logs(storage::Store& store, const std::string& group,
+                                                 const std::string& stream_prefix = {});
+  static Result<std::vector<Usage>> read_usage(storage::Store& store);
+  // Counters of the hours in [from_s, until_s), in time order.
+  static Result<std::vector<HourlyCounter>> read_hourly(storage::Store& store, std::int64_t from_s,
+                                                        std::int64_t until_s);
+
+ private:
+  Journal(storage::Store& store, Options options, storage::Keyspace events,
+          storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly);
+  void run();
+  // On the journal thread: the record and its counters into `batch`.
+  void meter(const Usage& usage, storage::WriteBatch& batch);
+
+  storage::Store& store_;
+  Options options_;
+  storage::Keyspace events_;
+  storage::Keyspace streams_;
+  storage::Keyspace usage_;
+  storage::Keyspace hourly_;
+  Metrics metrics_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  storage::WriteBatch pending_;
+  std::vector<Usage> pending_usage_;
+  std::uint64_t appended_ = 0;  // batches handed in
+  std::uint64_t written_ = 0;   // batches in the store
+  std::uint64_t sequence_;      // tie-breaker for events in the same millisecond
+  int flush_waiters_ = 0;       // flush() callers: no lingering while they wait
+  bool stopping_ = false;
+
+  // Journal thread only: the counters' current values. The journal is the
+  // only writer of usage.hourly, so a value read once stays true.
+  std::map<std::string, std::int64_t> counters_;
+
+  std::thread thread_;
+};
+
+}  // namespace nimbus::ledger

@@ -1,0 +1,122 @@
+#include "nimbus/ledger/journal.h"
+
+#include <gtest/gtest.h>
+
+#include "nimbus/ledger/meters.h"
+#include "nimbus/storage/test_store.h"
+
+namespace nimbus::ledger {
+namespace {
+
+TEST(Journal, LogEventsReadBackInOrderPerStream) {
+  storage::TempDir dir;
+  auto store = storage::open_store(dir.path());
+  auto journal = Journal::open(*store);
+  ASSERT_TRUE(journal);
+  (*journal)->create_stream("/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000);
+  (*journal)->append_logs({{"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "one"},
+                           {"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "two"},
+                           {"/aws/lambda/f", "2026/11/26/[$LATEST]b", 999, "other stream"},
+                           {"/aws/lambda/g", "2026/11/26/[$LATEST]a", 5, "other group"}});
+  (*journal)->flush();
+  auto events = Journal::read_logs(*store, "/aws/lambda/f", "2026/11/26/[$LATEST]a");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].message, "one");
+  EXPECT_EQ((*events)[1].message, "two");
+  EXPECT_EQ((*events)[0].timestamp_ms, 1000);
+  auto all = Journal::read_logs(*store, "/aws/lambda/f");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 3u);
+}
+
+TEST(LogFormat, EventKeysRoundTripAndSortByTime) {
+  auto early = log_event_key("g", "s", -5, 7);
+  auto late = log_event_key("g", "s", 1'700'000'000'000, 1);
+  EXPECT_LT(early, late);
+  auto parsed = parse_log_event_key(late);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->group, "g");
+  EXPECT_EQ(parsed->stream, "s");
+  EXPECT_EQ(parsed->timestamp_ms, 1'700'000'000'000);
+  EXPECT_EQ(parsed->sequence, 1u);
+  EXPECT_EQ(parse_log_event_key(early)->timestamp_ms, -5);
+  EXPECT_FALSE(parse_log_event_key("g\0s"));
+  const auto stream_key = log_stream_key("/aws/lambda/f", "2026/x");
+  auto stream = parse_log_stream_key(stream_key);
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(stream->group, "/aws/lambda/f");
+  EXPECT_EQ(stream->stream, "2026/x");
+}
+
+Usage invocation(std::string function, std::int64_t time_us, std::int64_t mb_ms) {
+  Usage usage;
+  usage.service = "lambda";
+  usage.resource = std::move(function);
+  usage.id = "r" + std::to_string(time_us);
+  usage.time_us = time_us;
+  usage.quantities = {{std::string(meter::kLambdaRequests), 1},
+                      {std::string(meter::kLambdaComputeX86), mb_ms}};
+  usage.detail_json = R"({"memoryMb":128})";
+  return usage;
+}
+
+TEST(Journal, UsageRecordsAndHourlyCountersSurviveReopen) {
+  storage::TempDir dir;
+  constexpr std::int64_t kHour = 1'700'002'800;  // a multiple of 3600
+  {
+    auto store = storage::open_store(dir.path());
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    (*journal)->append_usage(invocation("f", kHour * 1'000'000 + 5, 128 * 3));
+    (*journal)->append_usage(invocation("f", kHour * 1'000'000 + 3'599'999'999, 128 * 7));
+    (*journal)->append_usage(invocation("g", kHour * 1'000'000 + 10, 512));
+    (*journal)->append_usage(invocation("f", (kHour + 3600) * 1'000'000, 128));
+  }  // the destructor flushes
+  {
+    // A second run adds to the counters it finds rather than restarting them.
+    auto store = storage::open_store(dir.path());
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    (*journal)->append_usage(invocation("f", kHour * 1'000'000 + 77, 128));
+  }
+  auto store = storage::open_store(dir.path());
+  auto records = Journal::read_usage(*store);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 5u);
+  EXPECT_EQ((*records)[0].service, "lambda");
+  EXPECT_EQ((*records)[0].resource, "f");
+  EXPECT_EQ((*records)[0].detail_json, R"({"memoryMb":128})");
+
+  auto hourly = Journal::read_hourly(*store, kHour, kHour + 3600);
+  ASSERT_TRUE(hourly);
+  std::map<std::string, std::int64_t> sums;
+  for (const auto& counter : *hourly) {
+    EXPECT_EQ(counter.hour_start_s, kHour);
+    sums[counter.resource + "/" + counter.meter] = counter.amount;
+  }
+  EXPECT_EQ(sums.size(), 4u);
+  EXPECT_EQ(sums["f/lambda.requests"], 3);
+  EXPECT_EQ(sums["f/lambda.compute.x86_64"], 128 * 11);
+  EXPECT_EQ(sums["g/lambda.requests"], 1);
+  EXPECT_EQ(sums["g/lambda.compute.x86_64"], 512);
+  auto next = Journal::read_hourly(*store, kHour + 3600, kHour + 7200);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->size(), 2u);
+}
+
+TEST(Journal, MeteringAndLogsCanBeTurnedOff) {
+  storage::TempDir dir;
+  auto store = storage::open_store(dir.path());
+  {
+    auto journal = Journal::open(*store, {.metering = false, .logs = false});
+    ASSERT_TRUE(journal);
+    auto usage = invocation("f", 1'000'000, 128);
+    (*journal)->append({{"/aws/lambda/f", "s", 1, "line"}}, &usage);
+  }
+  EXPECT_TRUE(Journal::read_logs(*store, "/aws/lambda/f")->empty());
+  EXPECT_TRUE(Journal::read_usage(*store)->empty());
+}
+
+}  // namespace
+}  // namespace nimbus::ledger

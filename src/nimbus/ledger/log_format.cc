@@ -1,0 +1,66 @@
+#include "nimbus/ledger/log_format.h"
+
+namespace nimbus::ledger {
+
+void put_be64(std::string& out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+std::uint64_t get_be64(std::string_view in) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
+  return value;
+}
+
+std::string log_stream_key(std::string_view group, std::string_view stream) {
+  std::string key;
+  key.reserve(group.size() + stream.size() + 1);
+  key += group;
+  key.push_back('\0');
+  key += stream;
+  return key;
+}
+
+std::string log_group_prefix(std::string_view group) {
+  std::string key(group);
+  key.push_back('\0');
+  return key;
+}
+
+std::string log_event_key(std::string_view group, std::string_view stream,
+                          std::int64_t timestamp_ms) {
+  std::string key = log_stream_key(group, stream);
+  key.push_back('\0');
+  put_be64(key, sortable(timestamp_ms));
+  return key;
+}
+
+std::string log_event_key(std::string_view group, std::string_view stream,
+                          std::int64_t timestamp_ms, std::uint64_t sequence) {
+  std::string key = log_event_key(group, stream, timestamp_ms);
+  put_be64(key, sequence);
+  return key;
+}
+
+std::optional<LogEventKey> parse_log_event_key(std::string_view key) {
+  auto first = key.find('\0');
+  if (first == std::string_view::npos) return std::nullopt;
+  auto second = key.find('\0', first + 1);
+  if (second == std::string_view::npos || key.size() != second + 17) return std::nullopt;
+  LogEventKey parsed;
+  parsed.group = key.substr(0, first);
+  parsed.stream = key.substr(first + 1, second - first - 1);
+  parsed.timestamp_ms = unsortable(get_be64(key.substr(second + 1)));
+  parsed.sequence = get_be64(key.substr(second + 9));
+  return parsed;
+}
+
+std::optional<LogStreamKey> parse_log_stream_key(std::string_view key) {
+  auto first = key.find('\0');
+  if (first == std::string_view::npos || key.find('\0', first + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return LogStreamKey{key.substr(0, first), key.substr(first + 1)};
+}
+
+}  // namespace nimbus::ledger

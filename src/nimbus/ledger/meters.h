@@ -1,0 +1,80 @@
+#pragma once
+
+// What the ledger counts. A service records each meter in its recorded unit
+// (integers: MB-ms, not GB-seconds, so sums are exact); the price book
+// prices each in its billing unit, `per_billing_unit` recorded units each.
+// Meter names are persisted: never rename, only add.
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace nimbus::ledger {
+
+struct MeterInfo {
+  std::string_view name;
+  std::string_view recorded_unit;
+  std::string_view billing_unit;
+  std::int64_t per_billing_unit = 1;
+};
+
+namespace meter {
+inline constexpr std::string_view kLambdaRequests = "lambda.requests";
+inline constexpr std::string_view kLambdaComputeX86 = "lambda.compute.x86_64";
+inline constexpr std::string_view kLambdaComputeArm = "lambda.compute.arm64";
+inline constexpr std::string_view kLambdaBilledMs = "lambda.billed-ms";
+inline constexpr std::string_view kLambdaColdStarts = "lambda.cold-starts";
+inline constexpr std::string_view kLambdaErrors = "lambda.errors";
+inline constexpr std::string_view kHttpApiRequests = "apigateway.http.requests";
+inline constexpr std::string_view kRestApiRequests = "apigateway.rest.requests";
+inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";
+inline constexpr std::string_view kApiGateway4xx = "apigateway.4xx";
+inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
+// Priced now, recorded once DynamoDB and Step Functions land.
+inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";
+inline constexpr std::string_view kDynamoDbWriteUnits = "dynamodb.write-request-units";
+inline constexpr std::string_view kDynamoDbStorage = "dynamodb.storage";
+inline constexpr std::string_view kStandardTransitions = "stepfunctions.standard.transitions";
+inline constexpr std::string_view kExpressRequests = "stepfunctions.express.requests";
+inline constexpr std::string_view kExpressCompute = "stepfunctions.express.compute";
+}  // namespace meter
+
+inline constexpr std::array kMeters = {
+    MeterInfo{meter::kLambdaRequests, "requests", "requests", 1},
+    // 1 GB-second = 1024 MB x 1000 ms.
+    MeterInfo{meter::kLambdaComputeX86, "MB-ms", "GB-seconds", 1'024'000},
+    MeterInfo{meter::kLambdaComputeArm, "MB-ms", "GB-seconds", 1'024'000},
+    MeterInfo{meter::kLambdaBilledMs, "ms", "ms", 1},
+    MeterInfo{meter::kLambdaColdStarts, "cold starts", "cold starts", 1},
+    MeterInfo{meter::kLambdaErrors, "errors", "errors", 1},
+    // HTTP APIs bill a request per 512 KB of it: the service records billed requests.
+    MeterInfo{meter::kHttpApiRequests, "requests", "requests", 1},
+    MeterInfo{meter::kRestApiRequests, "requests", "requests", 1},
+    MeterInfo{meter::kApiGatewayBytes, "bytes", "bytes", 1},
+    MeterInfo{meter::kApiGateway4xx, "responses", "responses", 1},
+    MeterInfo{meter::kApiGateway5xx, "responses", "responses", 1},
+    // Eventually consistent reads cost half a unit: recorded in halves.
+    MeterInfo{meter::kDynamoDbReadUnits, "half read request units", "read request units", 2},
+    MeterInfo{meter::kDynamoDbWriteUnits, "write request units", "write request units", 1},
+    // A GB-month is 1024 MB for the 730 hours of AWS's average month.
+    MeterInfo{meter::kDynamoDbStorage, "MB-hours", "GB-months", 1024 * 730},
+    MeterInfo{meter::kStandardTransitions, "state transitions", "state transitions", 1},
+    MeterInfo{meter::kExpressRequests, "requests", "requests", 1},
+    MeterInfo{meter::kExpressCompute, "MB-ms", "GB-seconds", 1'024'000},
+};
+
+// Durations a usage record carries for latency histograms (metrics.h), in seconds.
+namespace observation {
+inline constexpr std::string_view kLambdaDuration = "lambda.duration";
+inline constexpr std::string_view kLambdaInitDuration = "lambda.init-duration";
+inline constexpr std::string_view kApiGatewayLatency = "apigateway.latency";
+}  // namespace observation
+
+inline const MeterInfo* find_meter(std::string_view name) {
+  for (const auto& info : kMeters) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+}  // namespace nimbus::ledger

@@ -1,0 +1,61 @@
+#pragma once
+
+// Live metrics from the usage records every service hands the journal:
+// counters by meter and latency histograms, per service and resource, in
+// memory since the server started, written in Prometheus' text format
+// (docs/compatibility/metrics.md names each metric).
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace nimbus::ledger {
+
+struct Usage;
+
+// Appends Prometheus text exposition: one family at a time, HELP and TYPE first.
+class PrometheusWriter {
+ public:
+  // A family with one sample without labels.
+  void single(std::string_view name, std::string_view type, std::string_view help, double value);
+  // A family: HELP and TYPE; samples follow with sample().
+  void family(std::string_view name, std::string_view type, std::string_view help);
+  // labels: "name=\"value\",..." already escaped (see label()).
+  void sample(std::string_view name, std::string_view labels, double value);
+  static std::string label(std::string_view name, std::string_view value);
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Metrics {
+ public:
+  // Upper bounds in seconds, as Prometheus' client libraries default to,
+  // extended to Lambda's 15-minute limit.
+  static constexpr std::array<double, 16> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,   0.5,   1,    2.5,   5,
+                                                      10,    30,     60,    900};
+
+  void record(const Usage& usage);
+  void write(PrometheusWriter& out) const;
+
+ private:
+  struct Histogram {
+    std::array<std::uint64_t, kBuckets.size()> buckets{};  // non-cumulative
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  struct Series {
+    std::map<std::string, std::int64_t, std::less<>> counters;  // by meter
+    std::map<std::string, Histogram, std::less<>> histograms;   // by observation
+    std::uint64_t records = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, Series> series_;  // (service, resource)
+};
+
+}  // namespace nimbus::ledger

@@ -1,0 +1,57 @@
+#include "nimbus/ledger/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/meters.h"
+
+namespace nimbus::ledger {
+namespace {
+
+Usage invocation(std::string function, double seconds, bool error) {
+  Usage usage;
+  usage.service = "lambda";
+  usage.resource = std::move(function);
+  usage.quantities = {{std::string(meter::kLambdaRequests), 1},
+                      {std::string(meter::kLambdaErrors), error ? 1 : 0},
+                      {std::string(meter::kLambdaComputeArm), 2'048'000}};
+  usage.observations = {{std::string(observation::kLambdaDuration), seconds}};
+  return usage;
+}
+
+TEST(Metrics, CountersAndHistogramsPerResource) {
+  Metrics metrics;
+  metrics.record(invocation("f", 0.003, false));
+  metrics.record(invocation("f", 0.2, true));
+  metrics.record(invocation("g\"quoted\"", 70, false));
+  PrometheusWriter writer;
+  metrics.write(writer);
+  const std::string text = writer.take();
+  EXPECT_NE(text.find("# TYPE nimbus_lambda_invocations_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_invocations_total{function=\"f\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_errors_total{function=\"f\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_gb_seconds_total{function=\"f\",architecture=\"arm64\"} 4\n"),
+            std::string::npos);
+  // Label values are escaped.
+  EXPECT_NE(text.find("{function=\"g\\\"quoted\\\"\"} 1\n"), std::string::npos) << text;
+  // Buckets are cumulative, end at +Inf with the count.
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_bucket{function=\"f\",le=\"0.0025\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_bucket{function=\"f\",le=\"0.005\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_bucket{function=\"f\",le=\"0.25\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_bucket{function=\"g\\\"quoted\\\"\",le=\"60\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_bucket{function=\"g\\\"quoted\\\"\",le=\"+Inf\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_count{function=\"f\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_sum{function=\"f\"} 0.203\n"),
+            std::string::npos);
+  // Each family's HELP and TYPE appear once.
+  std::size_t first = text.find("# TYPE nimbus_lambda_gb_seconds_total");
+  EXPECT_EQ(text.find("# TYPE nimbus_lambda_gb_seconds_total", first + 1), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nimbus::ledger

@@ -1,0 +1,203 @@
+"""Metering and cost reports: every invocation and gateway request leaves a
+usage record; /_nimbus/cost and `nimbus cost` price the hourly counters
+with the price book in the data directory (edited here), free tiers
+applied; nothing is lost across a restart."""
+
+import datetime
+import json
+import re
+import signal
+import subprocess
+import time
+from decimal import ROUND_DOWN, Decimal
+
+from apigateway_support import execute, http_api
+from lambda_support import create_function, invoke_json, node_zip
+from nimbus_harness import NimbusServer, nimbus_binary
+
+SLEEPY_NODE = """
+export const handler = async (event) => {
+  await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
+  return { statusCode: 200, body: "ok" };
+};
+"""
+
+# Prices chosen so that small usage has a visible cost: no free tiers.
+TEST_PRICE_BOOK = """
+version: 1
+name: test prices
+currency: USD
+meters:
+  lambda.requests:
+    unit: requests
+    tiers: [{price: "0.20"}]
+  lambda.compute.x86_64:
+    unit: GB-seconds
+    tiers: [{price: "1.00"}]
+  lambda.compute.arm64:
+    unit: GB-seconds
+    tiers: [{price: "2.50"}]
+  apigateway.http.requests:
+    unit: requests
+    tiers: [{price: "3.50", per: 1000000}]
+"""
+
+
+def report(server, **query):
+    params = "&".join(f"{key}={value}" for key, value in query.items())
+    status, body = server.get(f"/_nimbus/cost?{params}")
+    assert status == 200
+    return json.loads(body)
+
+
+def line(report_json, **match):
+    found = [entry for entry in report_json["lines"]
+             if all(entry.get(key) == value for key, value in match.items())]
+    assert len(found) == 1, (match, report_json["lines"])
+    return found[0]
+
+
+def billed_mb_ms(server, function):
+    """Sum of Billed Duration x Memory Size over the function's REPORT lines."""
+    events = server.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{function}", filterPattern="REPORT")["events"]
+    total = 0
+    for event in events:
+        billed = int(re.search(r"Billed Duration: (\d+) ms", event["message"]).group(1))
+        memory = int(re.search(r"Memory Size: (\d+) MB", event["message"]).group(1))
+        total += billed * memory
+    return len(events), total
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def gb_seconds(mb_ms):
+    return (Decimal(mb_ms) / Decimal(1024000)).normalize()
+
+
+def money(amount):
+    return amount.quantize(Decimal("0.0000000001"), rounding=ROUND_DOWN)
+
+
+def test_usage_is_billed_to_the_cent_with_the_price_book_on_disk(tmp_path):
+    with NimbusServer(data_dir=tmp_path) as server:
+        # The shipped price book is written where users can edit it.
+        shipped = (tmp_path / "price-book.yaml").read_text()
+        assert "September 2023" in shipped and "0.0000166667" in shipped
+
+        lam = server.client("lambda")
+        create_function(lam, "small", node_zip(SLEEPY_NODE), MemorySize=128)
+        create_function(lam, "big", node_zip(SLEEPY_NODE), MemorySize=1024,
+                        Architectures=["arm64"])
+        for ms in (0, 20, 40, 60, 80):
+            invoke_json(lam, "small", {"ms": ms})
+        for ms in (10, 30, 50):
+            invoke_json(lam, "big", {"ms": ms})
+        api_id, _ = http_api(server.client("apigatewayv2"),
+                             "arn:aws:lambda:us-east-1:000000000000:function:small", ["GET /x"])
+        for _ in range(3):
+            assert execute(server, api_id, "/x")[0] == 200
+
+        assert wait_until(lambda: billed_mb_ms(server, "small")[0] == 8
+                          and billed_mb_ms(server, "big")[0] == 3)
+        _, small_mb_ms = billed_mb_ms(server, "small")
+        _, big_mb_ms = billed_mb_ms(server, "big")
+
+        def complete():
+            r = report(server, by="function")
+            return any(e.get("meter") == "apigateway.http.requests" and e["usage"] == "3"
+                       for e in r["lines"])
+
+        assert wait_until(complete)
+        # Default prices: everything here is inside Lambda's free tier.
+        default = report(server, by="function")
+        assert default["priceBook"] == "AWS us-east-1 on-demand, September 2023"
+        small_requests = line(default, resource="small", meter="lambda.requests")
+        assert small_requests["usage"] == "8" and small_requests["freeTier"] == "8"
+        assert small_requests["cost"] == "0.0000000000"
+        compute = line(default, resource="small", meter="lambda.compute.x86_64")
+        assert Decimal(compute["usage"]) == gb_seconds(small_mb_ms)
+        assert compute["unit"] == "GB-seconds"
+        arm = line(default, resource="big", meter="lambda.compute.arm64")
+        assert Decimal(arm["usage"]) == gb_seconds(big_mb_ms)
+        gateway = line(default, resource=api_id, meter="apigateway.http.requests")
+        assert gateway["service"] == "apigateway" and gateway["cost"] == "0.0000030000"
+        assert default["total"] == "0.0000030000"
+
+        # The book is read on every report: edited prices apply at once.
+        (tmp_path / "price-book.yaml").write_text(TEST_PRICE_BOOK)
+        priced = report(server, by="function")
+        assert priced["priceBook"] == "test prices"
+        expected = {
+            ("small", "lambda.requests"): Decimal("0.20") * 8,
+            ("small", "lambda.compute.x86_64"): gb_seconds(small_mb_ms) * Decimal("1.00"),
+            ("big", "lambda.requests"): Decimal("0.20") * 3,
+            ("big", "lambda.compute.arm64"): gb_seconds(big_mb_ms) * Decimal("2.50"),
+            (api_id, "apigateway.http.requests"): Decimal("3.50") * 3 / 1000000,
+        }
+        for (resource, meter), cost in expected.items():
+            entry = line(priced, resource=resource, meter=meter)
+            assert Decimal(entry["cost"]) == money(cost), (resource, meter)
+            assert entry["freeTier"] == "0"
+        total = sum(expected.values())
+        assert round(Decimal(priced["total"]), 2) == round(total, 2)
+        assert abs(Decimal(priced["total"]) - total) < Decimal("0.000000001")
+
+        by_service = report(server, by="service")
+        assert {(e["service"], e["meter"]) for e in by_service["lines"]} == {
+            ("lambda", "lambda.requests"), ("lambda", "lambda.compute.x86_64"),
+            ("lambda", "lambda.compute.arm64"), ("apigateway", "apigateway.http.requests")}
+        assert line(by_service, meter="lambda.requests")["usage"] == "11"
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        by_day = report(server, by="day")
+        assert {e["day"] for e in by_day["lines"]} == {today}
+        assert by_day["total"] == priced["total"]
+
+        # The command-line client shows the same report.
+        env = server.client_env()
+        table = subprocess.run([nimbus_binary(), "cost", "--endpoint", server.endpoint,
+                                "--by", "service"], capture_output=True, text=True, env=env,
+                               timeout=30)
+        assert table.returncode == 0, table.stderr
+        assert "lambda.requests (requests)" in table.stdout
+        assert re.search(r"TOTAL\s+.*USD", table.stdout)
+        as_json = subprocess.run([nimbus_binary(), "cost", "--endpoint", server.endpoint,
+                                  "--by", "service", "--json"], capture_output=True, text=True,
+                                 env=env, timeout=30)
+        assert json.loads(as_json.stdout)["lines"] == by_service["lines"]
+        before_restart = report(server, by="function")
+
+    # A stopped server keeps every record: the same report after a restart.
+    with NimbusServer(data_dir=tmp_path) as again:
+        assert report(again, by="function")["lines"] == before_restart["lines"]
+
+
+def test_report_bounds_and_groupings_are_checked(nimbus):
+    for query in ("by=colour", "since=yesterday", "since=2026-13-01", "until=2020-01-01"):
+        status, body = None, None
+        try:
+            status, body = nimbus.get(f"/_nimbus/cost?{query}")
+        except Exception as error:  # urllib raises on 400
+            status, body = error.code, error.read()
+        assert status == 400, query
+        assert json.loads(body)["message"]
+    # Earlier months have no usage: an empty, well-formed report.
+    old = report(nimbus, since="2020-01-01", until="2020-02-01T00:00:00Z")
+    assert old["lines"] == [] and old["total"] == "0.0000000000"
+    assert old["since"] == "2020-01-01T00:00:00Z" and old["until"] == "2020-02-01T00:00:00Z"
+
+
+def test_metering_off_records_nothing(nimbus_factory):
+    server = nimbus_factory("--no-metering")
+    lam = server.client("lambda")
+    create_function(lam, "quiet", node_zip(SLEEPY_NODE))
+    invoke_json(lam, "quiet", {})
+    time.sleep(0.5)
+    assert report(server)["lines"] == []
