@@ -2,7 +2,8 @@
 """Functions engine benchmarks, each beside a baseline measured in the same
 run (build/bench/engine_bench does the measuring):
 
-  warm    invocations/s and p50/p99 of a native function through the engine,
+  warm    invocations/s and p50/p99 of a native function through the engine
+          (as it runs, and with metering and log capture off, to show their cost),
           beside a minimal Runtime API relay with the same worker binary and
           worker count; repeated, medians of the runs, and the ratio
   cold    cold start per runtime beside the bare spawn-to-first-request cost
@@ -22,22 +23,29 @@ BENCH = ROOT / "build" / "bench" / "engine_bench"
 
 
 def warm(workers, clients, seconds, runs):
-    relay, engine = [], []
-    for _ in range(runs):
+    relay, engine, unmetered = [], [], []
+    for run in range(runs):
         out = subprocess.run([str(BENCH), "warm", "--workers", str(workers), "--clients", str(clients),
-                              "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+                              "--seconds", str(seconds), "--unmetered-first", str(run % 2)],
+                             capture_output=True, text=True, check=True).stdout
         for line in out.splitlines():
             fields = line.split()
             if line.startswith("relay"):
                 relay.append([float(x) for x in fields[-3:]])
             elif line.startswith("nimbus engine"):
                 engine.append([float(x) for x in fields[-3:]])
+            elif line.startswith("engine, no logs or metering"):
+                unmetered.append([float(x) for x in fields[-3:]])
     med = lambda rows, i: statistics.median(r[i] for r in rows)
     print(f"warm, {workers} workers, {clients} concurrent invokers, median of {runs} runs of {seconds} s")
     print(f"  {'':<18}{'per second':>12}{'p50 us':>10}{'p99 us':>10}")
     print(f"  {'relay (baseline)':<18}{med(relay, 0):>12.0f}{med(relay, 1):>10.0f}{med(relay, 2):>10.0f}")
     print(f"  {'nimbus engine':<18}{med(engine, 0):>12.0f}{med(engine, 1):>10.0f}{med(engine, 2):>10.0f}")
+    print(f"  {'no logs, metering':<18}{med(unmetered, 0):>12.0f}{med(unmetered, 1):>10.0f}{med(unmetered, 2):>10.0f}")
     print(f"  throughput ratio engine/relay: {med(engine, 0) / med(relay, 0):.2f}")
+    print(f"  metering and log capture cost: {100 * (1 - med(engine, 0) / med(unmetered, 0)):.1f}% "
+          f"of throughput (medians; per run: "
+          f"{', '.join(f'{100 * (1 - e[0] / u[0]):.1f}%' for e, u in zip(engine, unmetered))})")
 
 
 def main():

@@ -1,8 +1,9 @@
-"""`nimbus invoke` and `nimbus functions`: the command line as a client of a
-running server's Lambda API."""
+"""`nimbus invoke`, `nimbus functions` and `nimbus logs`: the command line as
+a client of a running server's Lambda and CloudWatch Logs APIs."""
 
 import json
 import subprocess
+import time
 
 from lambda_support import ECHO_NODE, create_function, node_zip
 from nimbus_harness import SIGNING_KEY, nimbus_binary, signed_server
@@ -38,6 +39,40 @@ def test_invoke_prints_the_result_and_fails_with_the_function(nimbus_factory, tm
 
     accepted = nimbus(server.endpoint, "invoke", "echo", "--event")
     assert accepted.returncode == 0 and "accepted: request id" in accepted.stderr
+
+
+def test_logs_prints_and_follows_a_functions_log(nimbus_factory):
+    server = nimbus_factory()
+    create_function(server.client("lambda"), "echo", node_zip(ECHO_NODE))
+    assert nimbus(server.endpoint, "invoke", "echo", "--payload", '{"n": 1}').returncode == 0
+    time.sleep(0.2)  # the journal commits within milliseconds
+    done = nimbus(server.endpoint, "logs", "echo")
+    assert done.returncode == 0, done.stderr
+    assert "START RequestId:" in done.stdout and 'event {"n":1}' in done.stdout
+    assert done.stdout.count("REPORT RequestId:") == 1
+    only = nimbus(server.endpoint, "logs", "echo", "--filter", "REPORT")
+    assert only.stdout.count("\n") == 1 and "REPORT RequestId:" in only.stdout
+
+    env = {"PATH": "/usr/bin:/bin", "NIMBUS_ENDPOINT": server.endpoint}
+    follow = subprocess.Popen([nimbus_binary(), "logs", "echo", "--follow"], stdout=subprocess.PIPE,
+                              text=True, env=env)
+    try:
+        seen = ""
+        while "REPORT" not in seen:  # the first invocation's lines come first
+            seen += follow.stdout.readline()
+        assert nimbus(server.endpoint, "invoke", "echo", "--payload", '{"n": 77}').returncode == 0
+        deadline = time.time() + 15
+        while time.time() < deadline and 'event {"n":77}' not in seen:
+            seen += follow.stdout.readline()
+        assert 'event {"n":77}' in seen
+        assert seen.count('event {"n":1}') == 1  # nothing printed twice
+    finally:
+        follow.kill()
+        follow.wait()
+
+    missing = nimbus(server.endpoint, "logs", "nobody")
+    assert missing.returncode == 1
+    assert "ResourceNotFoundException (400): The specified log group does not exist." in missing.stderr
 
 
 def test_functions_lists_every_function(nimbus_factory):

@@ -283,6 +283,18 @@ int run(int argc, char** argv) {
   add_endpoint(*invoke);
   auto* functions = app.add_subcommand("functions", "List the functions a server has");
   add_endpoint(*functions);
+  LogsFlags logs_flags;
+  auto* logs = app.add_subcommand(
+      "logs", "Print a function's log from CloudWatch Logs (--follow for new lines as they come)");
+  logs->add_option("function", logs_flags.function, "Function name, or a log group (/app/x)")
+      ->required();
+  logs->add_option("--since", logs_flags.since_minutes, "Minutes back to start from")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  logs->add_option("--filter", logs_flags.filter,
+                   "A filter pattern (ERROR, { $.level = \"error\" })");
+  logs->add_flag("--follow,-f", logs_flags.follow, "Keep printing new lines until interrupted");
+  add_endpoint(*logs);
   CostFlags cost_flags;
   auto* cost = app.add_subcommand(
       "cost", "What the server's usage cost, priced with its price book (free tiers applied)");
@@ -305,6 +317,7 @@ int run(int argc, char** argv) {
   if (invoke->parsed()) return run_invoke(client, invoke_flags);
   if (functions->parsed()) return run_functions(client);
   if (cost->parsed()) return run_cost(client, cost_flags);
+  if (logs->parsed()) return run_logs(client, logs_flags);
   return 0;
 }
 

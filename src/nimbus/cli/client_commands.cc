@@ -1,12 +1,18 @@
 #include "nimbus/cli/client_commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
+
+#include <fmt/chrono.h>
 
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/encoding.h"
 #include "nimbus/aws/sigv4.h"
@@ -34,9 +40,10 @@ std::string path_escape(std::string_view text) {
   return out;
 }
 
-// Sends one Lambda API request, signed when credentials are in the
+// Sends one API request to `service`, signed when credentials are in the
 // environment; prints transport errors itself.
-std::optional<net::HttpResponse> call(const ClientFlags& client, net::HttpRequest request) {
+std::optional<net::HttpResponse> call(const ClientFlags& client, net::HttpRequest request,
+                                      std::string_view service = "lambda") {
   const auto scheme_end = client.endpoint.find("://");
   std::string authority =
       scheme_end == std::string::npos ? client.endpoint : client.endpoint.substr(scheme_end + 3);
@@ -46,7 +53,8 @@ std::optional<net::HttpResponse> call(const ClientFlags& client, net::HttpReques
   const std::string secret = env_or("AWS_SECRET_ACCESS_KEY", "");
   if (!key.empty() && !secret.empty()) {
     const std::string region = env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1"));
-    aws::sign_request(request, key, secret, region, "lambda", std::chrono::system_clock::now());
+    aws::sign_request(request, key, secret, region, std::string(service),
+                      std::chrono::system_clock::now());
   }
   auto response = net::http_call(client.endpoint, std::move(request));
   if (!response) {
@@ -64,6 +72,11 @@ int report_error(const net::HttpResponse& response) {
   boost::system::error_code error;
   const auto body = json::parse(response.body, error);
   if (!error && body.is_object()) {
+    // JSON protocols name the error in the body: "__type": "...#Code".
+    if (const auto* type = body.as_object().if_contains("__type"); type && type->is_string()) {
+      code = std::string(type->as_string());
+      code = code.substr(code.find('#') == std::string::npos ? 0 : code.find('#') + 1);
+    }
     for (const auto* key : {"message", "Message"}) {
       if (const auto* value = body.as_object().if_contains(key); value && value->is_string()) {
         message = std::string(value->as_string());
@@ -157,6 +170,66 @@ int run_functions(const ClientFlags& client) {
                text(function, "LastModified"));
   }
   return 0;
+}
+
+int run_logs(const ClientFlags& client, const LogsFlags& flags) {
+  const std::string group =
+      flags.function.starts_with('/') ? flags.function : "/aws/lambda/" + flags.function;
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::int64_t start = now_ms() - static_cast<std::int64_t>(flags.since_minutes * 60'000);
+  // Events already printed at the newest timestamp: the next poll starts there.
+  std::set<std::string> printed_at_start;
+  for (;;) {
+    std::string token;
+    std::int64_t newest = start;
+    std::set<std::string> printed_at_newest = printed_at_start;
+    do {
+      json::object input{{"logGroupName", group}, {"startTime", start}};
+      if (!flags.filter.empty()) input["filterPattern"] = flags.filter;
+      if (!token.empty()) input["nextToken"] = token;
+      net::HttpRequest request;
+      request.method = "POST";
+      request.target = "/";
+      request.headers.add("Content-Type", "application/x-amz-json-1.1");
+      request.headers.add("X-Amz-Target", "Logs_20140328.FilterLogEvents");
+      request.body = json::serialize(input);
+      auto response = call(client, std::move(request), "logs");
+      if (!response) return 1;
+      if (response->status != 200) return report_error(*response);
+      boost::system::error_code error;
+      auto page = json::parse(response->body, error);
+      if (error || !page.is_object()) {
+        fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
+        return 1;
+      }
+      for (const auto& value : page.as_object()["events"].as_array()) {
+        const auto& event = value.as_object();
+        const auto timestamp = event.at("timestamp").to_number<std::int64_t>();
+        const std::string id(event.at("eventId").as_string());
+        if (timestamp == start && printed_at_start.contains(id)) continue;
+        if (timestamp > newest) {
+          newest = timestamp;
+          printed_at_newest.clear();
+        }
+        printed_at_newest.insert(id);
+        const auto seconds = std::chrono::sys_seconds(std::chrono::seconds(timestamp / 1000));
+        std::string message(event.at("message").as_string());
+        while (!message.empty() && message.back() == '\n') message.pop_back();
+        fmt::print("{:%Y-%m-%dT%H:%M:%S}.{:03}Z {}\n", seconds, timestamp % 1000, message);
+      }
+      const auto* next = page.as_object().if_contains("nextToken");
+      token = next && next->is_string() ? std::string(next->as_string()) : std::string();
+    } while (!token.empty());
+    std::fflush(stdout);
+    if (!flags.follow) return 0;
+    start = newest;
+    printed_at_start = std::move(printed_at_newest);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 int run_cost(const ClientFlags& client, const CostFlags& flags) {

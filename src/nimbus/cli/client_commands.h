@@ -1,7 +1,7 @@
 #pragma once
 
-// `nimbus invoke` and `nimbus functions`: thin clients of a running server's
-// Lambda API over HTTP, signed with SigV4 when AWS credentials are in the
+// `nimbus invoke`, `functions`, `logs` and `cost`: thin clients of a running
+// server's APIs over HTTP, signed with SigV4 when AWS credentials are in the
 // environment (as the AWS CLI reads them).
 
 #include <string>
@@ -28,7 +28,17 @@ struct CostFlags {
 };
 
 int run_invoke(const ClientFlags& client, const InvokeFlags& flags);
+struct LogsFlags {
+  std::string function;  // a function name, or a log group ("/app/orders")
+  double since_minutes = 10;
+  std::string filter;
+  bool follow = false;
+};
+
 int run_cost(const ClientFlags& client, const CostFlags& flags);
+// Prints a function's log (CloudWatch Logs' FilterLogEvents), then new
+// lines as they come with --follow.
+int run_logs(const ClientFlags& client, const LogsFlags& flags);
 int run_functions(const ClientFlags& client);
 
 }  // namespace nimbus::cli

@@ -30,11 +30,9 @@ ledger::Usage to_usage(const UsageRecord& record) {
     usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
                                     record.init_ms / 1000);
   }
+  // The record's head carries the name, request id and start time.
   json::object detail{
-      {"function", record.function},
       {"version", record.version},
-      {"requestId", record.request_id},
-      {"startTimeUs", record.start_time_us},
       {"durationMs", record.duration_ms},
       {"billedMs", record.billed_ms},
       {"memoryMb", record.memory_mb},
@@ -57,10 +55,10 @@ std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
   const auto& o = value.as_object();
   try {
     UsageRecord record;
-    record.function = json::value_to<std::string>(o.at("function"));
+    record.function = usage.resource;
+    record.request_id = usage.id;
+    record.start_time_us = usage.time_us;
     record.version = json::value_to<std::string>(o.at("version"));
-    record.request_id = json::value_to<std::string>(o.at("requestId"));
-    record.start_time_us = o.at("startTimeUs").to_number<std::int64_t>();
     record.duration_ms = o.at("durationMs").to_number<double>();
     record.billed_ms = o.at("billedMs").to_number<std::uint64_t>();
     record.memory_mb = o.at("memoryMb").to_number<std::uint32_t>();

@@ -153,19 +153,24 @@ void Journal::flush() {
   --flush_waiters_;
 }
 
-void Journal::meter(const Usage& usage, storage::WriteBatch& batch) {
-  std::string key;
-  put_be64(key, sortable(usage.time_us));
-  key += usage.service;
-  key.push_back('\0');
-  key += usage.id;
-  batch.put(usage_, key, usage_value(usage));
-
-  const std::int64_t hour = hour_start_s(usage.time_us);
+void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batch) {
+  // Sum the batch's amounts per counter first: one put per counter per
+  // batch, however many records it carries.
+  std::map<std::string, std::int64_t> added;
+  for (const auto& usage : records) {
+    std::string key;
+    put_be64(key, sortable(usage.time_us));
+    key += usage.service;
+    key.push_back('\0');
+    key += usage.id;
+    batch.put(usage_, key, usage_value(usage));
+    const std::int64_t hour = hour_start_s(usage.time_us);
+    for (const auto& [meter_name, amount] : usage.quantities) {
+      if (amount != 0) added[hourly_key(hour, usage.service, usage.resource, meter_name)] += amount;
+    }
+  }
   if (counters_.size() > kCounterCacheLimit) counters_.clear();
-  for (const auto& [meter_name, amount] : usage.quantities) {
-    if (amount == 0) continue;
-    std::string counter_key = hourly_key(hour, usage.service, usage.resource, meter_name);
+  for (const auto& [counter_key, amount] : added) {
     auto it = counters_.find(counter_key);
     if (it == counters_.end()) {
       // First touch since start (or since the cache was cleared): the store
@@ -181,6 +186,7 @@ void Journal::meter(const Usage& usage, storage::WriteBatch& batch) {
 }
 
 void Journal::run() {
+  pthread_setname_np(pthread_self(), "nimbus-journal");
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !pending_usage_.empty(); });
@@ -200,7 +206,7 @@ void Journal::run() {
     lock.unlock();
     // Records and the counters they add to go in one batch: a crash keeps
     // both or neither, so the counters always equal the records' sum.
-    for (const auto& record : usage) meter(record, batch);
+    if (!usage.empty()) meter(usage, batch);
     // A failing disk loses log lines and usage records, never a request:
     // say so and go on. The counters are reread, not trusted, after that.
     if (auto written = store_.write(batch); !written) {

@@ -94,8 +94,8 @@ class Journal {
   Journal(storage::Store& store, Options options, storage::Keyspace events,
           storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly);
   void run();
-  // On the journal thread: the record and its counters into `batch`.
-  void meter(const Usage& usage, storage::WriteBatch& batch);
+  // On the journal thread: the records and their counters into `batch`.
+  void meter(const std::vector<Usage>& records, storage::WriteBatch& batch);
 
   storage::Store& store_;
   Options options_;

@@ -42,8 +42,8 @@ constexpr CounterName kCounters[] = {
      "Billed duration times configured memory.", 1.0 / 1'024'000, "architecture=\"arm64\""},
     {meter::kApiGateway4xx, "nimbus_apigateway_4xx_total", "Requests answered 4xx.", 1, ""},
     {meter::kApiGateway5xx, "nimbus_apigateway_5xx_total", "Requests answered 5xx.", 1, ""},
-    {meter::kApiGatewayBytes, "nimbus_apigateway_bytes_total",
-     "Request and response body bytes.", 1, ""},
+    {meter::kApiGatewayBytes, "nimbus_apigateway_bytes_total", "Request and response body bytes.",
+     1, ""},
 };
 
 struct HistogramName {
@@ -71,8 +71,7 @@ std::string number(double value) {
 
 }  // namespace
 
-void PrometheusWriter::family(std::string_view name, std::string_view type,
-                              std::string_view help) {
+void PrometheusWriter::family(std::string_view name, std::string_view type, std::string_view help) {
   out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
@@ -84,8 +83,8 @@ void PrometheusWriter::sample(std::string_view name, std::string_view labels, do
   }
 }
 
-void PrometheusWriter::single(std::string_view name, std::string_view type,
-                              std::string_view help, double value) {
+void PrometheusWriter::single(std::string_view name, std::string_view type, std::string_view help,
+                              double value) {
   family(name, type, help);
   sample(name, "", value);
 }

@@ -36,9 +36,8 @@ class Metrics {
  public:
   // Upper bounds in seconds, as Prometheus' client libraries default to,
   // extended to Lambda's 15-minute limit.
-  static constexpr std::array<double, 16> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                      0.1,   0.25,   0.5,   1,    2.5,   5,
-                                                      10,    30,     60,    900};
+  static constexpr std::array<double, 16> kBuckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 900};
 
   void record(const Usage& usage);
   void write(PrometheusWriter& out) const;

@@ -189,10 +189,11 @@ net::HttpResponse NimbusEndpoints::metrics() const {
                static_cast<double>(stats.throttles));
     out.single("nimbus_lambda_concurrent_executions", "gauge", "Invocations running now.",
                static_cast<double>(stats.busy));
-    out.single("nimbus_lambda_pending_invocations", "gauge",
-               "Invocations waiting for an instance.", static_cast<double>(stats.pending));
+    out.single("nimbus_lambda_pending_invocations", "gauge", "Invocations waiting for an instance.",
+               static_cast<double>(stats.pending));
     out.family("nimbus_lambda_instances", "gauge", "Function instances by state.");
-    out.sample("nimbus_lambda_instances", "state=\"starting\"", static_cast<double>(stats.starting));
+    out.sample("nimbus_lambda_instances", "state=\"starting\"",
+               static_cast<double>(stats.starting));
     out.sample("nimbus_lambda_instances", "state=\"idle\"", static_cast<double>(stats.idle));
     out.sample("nimbus_lambda_instances", "state=\"busy\"", static_cast<double>(stats.busy));
     out.single("nimbus_lambda_instance_exits_total", "counter",
@@ -227,16 +228,15 @@ net::HttpResponse NimbusEndpoints::metrics() const {
              facts.cpu_seconds);
   out.single("process_resident_memory_bytes", "gauge", "Resident memory size.",
              facts.resident_bytes);
-  out.single("process_virtual_memory_bytes", "gauge", "Virtual memory size.",
-             facts.virtual_bytes);
+  out.single("process_virtual_memory_bytes", "gauge", "Virtual memory size.", facts.virtual_bytes);
   out.single("process_open_fds", "gauge", "Open file descriptors.", facts.open_fds);
   out.single("process_threads", "gauge", "Threads.", facts.threads);
   out.single("process_start_time_seconds", "gauge", "Start time since the Unix epoch.",
              facts.start_time_seconds);
   out.single("nimbus_uptime_seconds", "gauge", "Seconds since the server started.",
              std::chrono::duration<double>(clock_.steady_now() - started_).count());
-  auto response = net::HttpResponse::with_body(200, "text/plain; version=0.0.4; charset=utf-8",
-                                               out.take());
+  auto response =
+      net::HttpResponse::with_body(200, "text/plain; version=0.0.4; charset=utf-8", out.take());
   response.headers.add("Cache-Control", "no-store");
   return response;
 }
