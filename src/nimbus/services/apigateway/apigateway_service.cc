@@ -180,9 +180,13 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
     const auto started = std::chrono::steady_clock::now();
     const std::size_t bytes_in = request.body.size();
     std::string api_id = target->first;
-    auto response =
-        co_await execute(context, request, std::move(target->first), std::move(target->second));
+    Served served;
+    auto response = co_await execute(context, request, std::move(target->first),
+                                     std::move(target->second), served);
     meter(context, api_id, request, bytes_in, response, started);
+    if (served.stage && served.stage->access_log) {
+      write_access_log(context, api_id, request, bytes_in, response, served, started);
+    }
     co_return response;
   }
   auto route = routes_.match(request.method, request.path());

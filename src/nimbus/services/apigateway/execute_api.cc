@@ -2,6 +2,7 @@
 // authorisation, and the integrations (Lambda proxy through the in-process
 // client; HTTP proxy on the service's own threads).
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -588,13 +589,79 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
   journal_.append_usage(std::move(usage));
 }
 
+void ApiGatewayServiceImpl::write_access_log(const aws::RequestContext& context,
+                                             const std::string& api_id,
+                                             const net::HttpRequest& request, std::size_t bytes_in,
+                                             const net::HttpResponse& response,
+                                             const Served& served,
+                                             std::chrono::steady_clock::time_point started) {
+  const AccessLogTarget& target = *served.stage->access_log;
+  const auto received_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(context.received.time_since_epoch())
+          .count();
+  const auto latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+  const std::string host(request.headers.get("Host").value_or(""));
+  auto lookup = [&](std::string_view name) -> std::optional<std::string> {
+    if (name == "requestId" || name == "extendedRequestId") return context.request_id;
+    if (name == "apiId") return api_id;
+    if (name == "accountId") return options_.account_id;
+    if (name == "stage") return served.stage->name;
+    if (name == "routeKey") return served.route_key;
+    if (name == "resourcePath") return served.resource_path;
+    if (name == "httpMethod") return request.method;
+    if (name == "path") return std::string(request.path());
+    if (name == "protocol") return std::string("HTTP/1.1");
+    if (name == "status") return std::to_string(response.status);
+    if (name == "responseLength") return std::to_string(response.body.size());
+    if (name == "dataProcessed") return std::to_string(bytes_in + response.body.size());
+    if (name == "responseLatency" || name == "integrationLatency") {
+      return std::to_string(latency_ms);
+    }
+    if (name == "requestTimeEpoch") return std::to_string(received_ms);
+    if (name == "requestTime") {
+      return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000",
+                         std::chrono::floor<std::chrono::seconds>(context.received));
+    }
+    if (name == "identity.sourceIp") return request.remote_address;
+    if (name == "identity.userAgent") {
+      return std::string(request.headers.get("User-Agent").value_or(""));
+    }
+    if (name == "domainName") return host.substr(0, host.rfind(':'));
+    if (name == "domainPrefix") return host.substr(0, host.find('.'));
+    if (name == "error.message" && response.status >= 400) {
+      boost::system::error_code ec;
+      auto body = json::parse(response.body, ec);
+      if (!ec && body.is_object()) {
+        if (const auto* message = body.as_object().if_contains("message");
+            message && message->is_string()) {
+          return std::string(message->as_string());
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  // One stream per API and stage, made once.
+  const std::string stream = fmt::format("{}_{}", api_id, served.stage->name);
+  {
+    std::lock_guard lock(access_log_mutex_);
+    if (access_log_streams_.insert(target.group + '\0' + stream).second) {
+      journal_.create_stream(target.group, stream, received_ms);
+    }
+  }
+  journal_.append_log(ledger::LogEvent{target.group, stream, received_ms,
+                                       render_access_log(target.format, lookup)});
+}
+
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     const aws::RequestContext& context, net::HttpRequest& request, std::string api_id,
-    std::string path) {
+    std::string path, Served& served) {
   const auto record = catalog_->find(api_id);
   if (!record) {
     if (const auto rest = rest_catalog_->find(api_id)) {
-      co_return co_await execute_rest(context, request, *rest, path);
+      served.rest = true;
+      co_return co_await execute_rest(context, request, *rest, path, served);
     }
     co_return aws::gateway_message(404, "Not Found");
   }
@@ -620,6 +687,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     }
   }
   if (!stage) co_return aws::gateway_message(404, "Not Found");
+  served.stage = stage;
 
   const std::optional<aws::CorsPolicy>& cors = record->cors;
   if (cors) {
@@ -638,6 +706,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   const auto match = match_route(stage->routes, request.method, route_path);
   if (!match) co_return finish(aws::gateway_message(404, "Not Found"));
   const CompiledRoute& route = *match->route;
+  served.route_key = route.route_key;
+  served.resource_path = route.resource_path;
 
   // Throttling: the account's bucket, then the stage's for this route.
   const auto now = std::chrono::steady_clock::now();
@@ -766,7 +836,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     const aws::RequestContext& context, net::HttpRequest& request, const RestApiRecord& record,
-    const std::string& path) {
+    const std::string& path, Served& served) {
   // REST APIs answer their own way: lower-case "server error", and a path
   // no method matches is "Missing Authentication Token".
   auto answer = [&](net::HttpResponse response) {
@@ -785,12 +855,15 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     co_return answer(aws::gateway_message(403, "Forbidden"));
   }
   const StageView& stage = *view->second;
+  served.stage = view->second;
   const std::string route_path = end == std::string::npos ? std::string("/") : path.substr(end);
   const auto match = match_route(stage.routes, request.method, route_path);
   if (!match || match->route->key.is_default) {
     co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
   }
   const CompiledRoute& route = *match->route;
+  served.route_key = route.resource_path;
+  served.resource_path = route.resource_path;
   const auto now = std::chrono::steady_clock::now();
   const BucketLimits account{options_.account_rate_limit, options_.account_burst_limit};
   if (!throttle_.take("account", account, now)) {

@@ -567,7 +567,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_stage(Call& call) {
     if (auto settings = apply_method_settings(changed, call.body, rest); !settings) {
       return settings;
     }
-    if (auto patched = apply_patch(changed, rest, {"description", "variables", "deploymentId"});
+    if (auto patched = apply_patch(
+            changed, rest, {"description", "variables", "deploymentId", "accessLogSettings"});
         !patched) {
       return patched;
     }

@@ -247,6 +247,7 @@ std::shared_ptr<StageView> new_stage_view(const std::string& name, const json::o
   auto view = std::make_shared<StageView>();
   view->name = name;
   view->stage = stage;
+  view->access_log = access_log_target(stage);
   if (const auto* variables = stage.if_contains(variables_member);
       variables && variables->is_object()) {
     for (const auto& [key, item] : variables->as_object()) {

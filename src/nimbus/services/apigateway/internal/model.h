@@ -19,6 +19,7 @@
 
 #include "nimbus/aws/cors.h"
 #include "nimbus/core/result.h"
+#include "nimbus/services/apigateway/internal/access_log.h"
 
 namespace nimbus::services::apigateway::internal {
 
@@ -75,6 +76,7 @@ struct StageView {
   std::map<std::string, boost::json::object> integrations;
   std::map<std::string, boost::json::object> authorizers;
   std::vector<std::pair<std::string, std::string>> stage_variables;
+  std::optional<AccessLogTarget> access_log;  // from stage.accessLogSettings
 };
 
 // A stage's view before its routes: the name, the stage and its variables,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <boost/asio/thread_pool.hpp>
@@ -182,15 +183,27 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> delete_rest_stage(Call& call);
   Result<std::shared_ptr<const RestApiRecord>> find_rest_api(const std::string& api_id) const;
   // Runs a REST API method: AWS_PROXY, HTTP_PROXY or MOCK.
+  // What serving a request found out, for its access log line.
+  struct Served {
+    std::shared_ptr<const StageView> stage;
+    std::string route_key;      // HTTP APIs: "GET /items/{id}"; REST: "/items/{id}"
+    std::string resource_path;  // "/items/{id}"
+    bool rest = false;
+  };
   boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
                                                          net::HttpRequest& request,
                                                          const RestApiRecord& record,
-                                                         const std::string& path);
+                                                         const std::string& path, Served& served);
 
   // execute_api.cc
   boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
                                                     net::HttpRequest& request, std::string api_id,
-                                                    std::string path);
+                                                    std::string path, Served& served);
+  // The stage's access log line, when it has accessLogSettings.
+  void write_access_log(const aws::RequestContext& context, const std::string& api_id,
+                        const net::HttpRequest& request, std::size_t bytes_in,
+                        const net::HttpResponse& response, const Served& served,
+                        std::chrono::steady_clock::time_point started);
   // One served request's usage record (an unknown API's 404 is not one).
   void meter(const aws::RequestContext& context, const std::string& api_id,
              const net::HttpRequest& request, std::size_t bytes_in,
@@ -304,6 +317,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   storage::AsyncStore& store_;
   const aws::Client& client_;
   ledger::Journal& journal_;
+  // Access log streams already created this run ("group NUL stream").
+  std::mutex access_log_mutex_;
+  std::set<std::string> access_log_streams_;
   aws::ServiceDescriptor descriptor_;
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;

@@ -1,0 +1,89 @@
+"""API Gateway's access logs and metering: each request served by a stage
+with accessLogSettings leaves a line in the named CloudWatch Logs group,
+rendered from the format's $context variables; each request to an API is a
+usage record in the ledger."""
+
+import json
+import time
+
+from apigateway_support import echo_function, execute, http_api
+from test_apigateway_rest_apis import proxy_api
+
+GROUP_ARN = "arn:aws:logs:us-east-1:000000000000:log-group:/api/access"
+FORMAT = json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+                     "method": "$context.httpMethod", "routeKey": "$context.routeKey",
+                     "status": "$context.status", "length": "$context.responseLength",
+                     "stage": "$context.stage", "apiId": "$context.apiId",
+                     "time": "$context.requestTime", "epoch": "$context.requestTimeEpoch",
+                     "error": "$context.error.message", "nothing": "$context.no.such.thing"})
+
+
+def access_lines(server, group="/api/access", count=1, timeout=10):
+    logs = server.client("logs")
+    deadline = time.time() + timeout
+    while True:
+        events = []
+        if any(g["logGroupName"] == group for g in
+               logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]):
+            events = logs.filter_log_events(logGroupName=group)["events"]
+        if len(events) >= count or time.time() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def test_http_api_access_logs_render_context_variables(nimbus):
+    client = nimbus.client("apigatewayv2")
+    api_id, _ = http_api(client, echo_function(nimbus), ["GET /items/{id}"])
+    client.update_stage(ApiId=api_id, StageName="$default",
+                        AccessLogSettings={"DestinationArn": GROUP_ARN, "Format": FORMAT})
+    status, headers, _ = execute(nimbus, api_id, "/items/7")
+    assert status == 200
+    assert execute(nimbus, api_id, "/nowhere")[0] == 404
+
+    events = access_lines(nimbus, count=2)
+    assert len(events) == 2
+    assert events[0]["logStreamName"] == f"{api_id}_$default"
+    first, second = (json.loads(e["message"]) for e in events)
+    assert first["requestId"] == headers["apigw-requestid"]
+    assert first["ip"] == "127.0.0.1" and first["method"] == "GET"
+    assert first["routeKey"] == "GET /items/{id}" and first["status"] == "200"
+    assert int(first["length"]) > 0 and first["stage"] == "$default" and first["apiId"] == api_id
+    assert first["nothing"] == "-" and first["error"] == "-"
+    assert abs(int(first["epoch"]) - time.time() * 1000) < 60_000
+    assert first["time"].endswith(" +0000") and first["time"].count(":") == 3
+    assert second["status"] == "404" and second["error"] == "Not Found"
+    assert second["routeKey"] == "-"
+
+    # Without accessLogSettings nothing more is written.
+    client.update_stage(ApiId=api_id, StageName="$default", AccessLogSettings={})
+    assert execute(nimbus, api_id, "/items/8")[0] == 200
+    time.sleep(0.3)
+    assert len(access_lines(nimbus, count=3, timeout=0.5)) == 2
+
+
+def test_rest_api_access_logs_and_usage(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    nimbus.aws("apigateway", "update-stage", "--rest-api-id", api_id, "--stage-name", "prod",
+               "--patch-operations",
+               f"op=replace,path=/accessLogSettings/destinationArn,value={GROUP_ARN}",
+               "op=replace,path=/accessLogSettings/format,value=$context.requestId $context.resourcePath $context.status")
+    stage = nimbus.aws("apigateway", "get-stage", "--rest-api-id", api_id, "--stage-name", "prod")
+    assert stage["accessLogSettings"]["destinationArn"] == GROUP_ARN
+    status, headers, _ = execute(nimbus, api_id, "/prod/items/42")
+    assert status == 200
+    events = access_lines(nimbus)
+    assert len(events) == 1
+    request_id, resource, code = events[0]["message"].split(" ")
+    assert request_id == headers["x-amzn-RequestId"]
+    assert (resource, code) == ("/items/{id}", "200")
+
+    # The request is a REST API request in the ledger.
+    deadline = time.time() + 10
+    while True:
+        status, body = nimbus.get("/_nimbus/cost?by=resource")
+        lines = [l for l in json.loads(body)["lines"] if l["meter"] == "apigateway.rest.requests"]
+        if lines or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert lines == [{"service": "apigateway", "resource": api_id, "meter": "apigateway.rest.requests",
+                      "unit": "requests", "usage": "1", "freeTier": "0", "cost": "0.0000035000"}]
