@@ -21,5 +21,9 @@ std::optional<WallTime> parse_http_date(std::string_view text);
 
 // Extended ISO 8601 with milliseconds: "2015-08-30T12:36:00.000Z".
 std::string format_iso8601(WallTime time);
+// What clients send for timestamps in awsQuery: "2015-08-30T12:36:00Z",
+// with optional fractional seconds and a "+hh:mm" offset instead of "Z",
+// or Unix seconds ("1440938160", "1440938160.5").
+std::optional<WallTime> parse_iso8601(std::string_view text);
 
 }  // namespace nimbus::aws

@@ -19,6 +19,21 @@ TEST(AwsTimeTest, RejectsMalformedAmzDates) {
   }
 }
 
+TEST(AwsTimeTest, ParsesTheIso8601FormsClientsSend) {
+  const auto expected = parse_amz_date("20150830T123600Z");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(parse_iso8601("2015-08-30T12:36:00Z"), expected);
+  EXPECT_EQ(parse_iso8601("2015-08-30T12:36:00.000Z"), expected);
+  EXPECT_EQ(parse_iso8601("2015-08-30T14:36:00+02:00"), expected);
+  EXPECT_EQ(parse_iso8601("2015-08-30T12:36:00"), expected);  // UTC when unsaid
+  EXPECT_EQ(parse_iso8601("1440938160"), expected);
+  EXPECT_EQ(*parse_iso8601("2015-08-30T12:36:00.25Z") - *expected, std::chrono::milliseconds(250));
+  for (std::string_view bad : {"", "2015-08-30", "2015-13-30T12:36:00Z", "2015-08-30T12:36:00Q",
+                               "2015-08-30T12:36:00.Z", "1.2.3"}) {
+    EXPECT_FALSE(parse_iso8601(bad)) << bad;
+  }
+}
+
 TEST(AwsTimeTest, HttpDateAndIso8601) {
   const auto time = parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT");
   ASSERT_TRUE(time);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -59,7 +60,47 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return value;
 }
 
+// "count sum min max"
+std::string encode_stat(const MinuteStat& stat) {
+  return std::to_string(stat.count) + ' ' + std::to_string(stat.sum) + ' ' +
+         std::to_string(stat.min) + ' ' + std::to_string(stat.max);
+}
+
+std::optional<MinuteStat> decode_stat(std::string_view text) {
+  MinuteStat stat;
+  std::int64_t* fields[] = {&stat.count, &stat.sum, &stat.min, &stat.max};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto space = text.find(' ');
+    auto value = parse_int(text.substr(0, space));
+    if (!value || (i < 3) == (space == std::string_view::npos)) return std::nullopt;
+    *fields[i] = *value;
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+  }
+  return stat;
+}
+
+std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
+  std::int64_t quotient = value / divisor;
+  if (value < 0 && value % divisor != 0) --quotient;
+  return quotient;
+}
+
 }  // namespace
+
+void MinuteStat::add(std::int64_t value) {
+  min = count == 0 ? value : std::min(min, value);
+  max = count == 0 ? value : std::max(max, value);
+  ++count;
+  sum += value;
+}
+
+void MinuteStat::merge(const MinuteStat& other) {
+  if (other.count == 0) return;
+  min = count == 0 ? other.min : std::min(min, other.min);
+  max = count == 0 ? other.max : std::max(max, other.max);
+  count += other.count;
+  sum += other.sum;
+}
 
 Result<std::unique_ptr<Journal>> Journal::open(storage::Store& store, Options options) {
   auto events = store.open_or_create_keyspace(kLogEventsKeyspace);
@@ -70,17 +111,22 @@ Result<std::unique_ptr<Journal>> Journal::open(storage::Store& store, Options op
   if (!usage) return usage.error();
   auto hourly = store.open_or_create_keyspace(kHourlyKeyspace);
   if (!hourly) return hourly.error();
-  return std::unique_ptr<Journal>(new Journal(store, options, *events, *streams, *usage, *hourly));
+  auto minutely = store.open_or_create_keyspace(kMinutelyKeyspace);
+  if (!minutely) return minutely.error();
+  return std::unique_ptr<Journal>(
+      new Journal(store, options, *events, *streams, *usage, *hourly, *minutely));
 }
 
 Journal::Journal(storage::Store& store, Options options, storage::Keyspace events,
-                 storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly)
+                 storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly,
+                 storage::Keyspace minutely)
     : store_(store),
       options_(options),
       events_(std::move(events)),
       streams_(std::move(streams)),
       usage_(std::move(usage)),
       hourly_(std::move(hourly)),
+      minutely_(std::move(minutely)),
       // Unique across restarts without reading anything back: start from the clock.
       sequence_(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
@@ -206,7 +252,10 @@ void Journal::run() {
     lock.unlock();
     // Records and the counters they add to go in one batch: a crash keeps
     // both or neither, so the counters always equal the records' sum.
-    if (!usage.empty()) meter(usage, batch);
+    if (!usage.empty()) {
+      meter(usage, batch);
+      aggregate_minutes(usage, batch);
+    }
     // A failing disk loses log lines and usage records, never a request:
     // say so and go on. The counters are reread, not trusted, after that.
     if (auto written = store_.write(batch); !written) {
@@ -214,10 +263,116 @@ void Journal::run() {
                     written.error().message());
       counters_.clear();
     }
+    if (std::chrono::steady_clock::now() - last_trim_ > std::chrono::hours(1)) {
+      last_trim_ = std::chrono::steady_clock::now();
+      trim_minutes();
+    }
     lock.lock();
     written_ = covered;
     flushed_.notify_all();
   }
+}
+
+void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch) {
+  std::map<std::string, MinuteStat> added;
+  for (const auto& usage : records) {
+    const std::int64_t minute = floor_div(usage.time_us, 60'000'000) * 60;
+    auto key = [&](char kind, std::string_view name) {
+      std::string out;
+      put_be64(out, sortable(minute));
+      out += usage.service;
+      out.push_back('\0');
+      out += usage.resource;
+      out.push_back('\0');
+      out.push_back(kind);
+      out.push_back(':');
+      out += name;
+      return out;
+    };
+    // Zero amounts are samples too: an invocation without an error makes
+    // the Errors average an error rate.
+    for (const auto& [meter_name, amount] : usage.quantities) {
+      added[key('m', meter_name)].add(amount);
+    }
+    for (const auto& [name, seconds] : usage.observations) {
+      added[key('o', name)].add(static_cast<std::int64_t>(std::llround(seconds * 1e6)));
+    }
+  }
+  if (minutes_.size() > kCounterCacheLimit) minutes_.clear();
+  for (const auto& [minute_key, stat] : added) {
+    auto it = minutes_.find(minute_key);
+    if (it == minutes_.end()) {
+      MinuteStat stored;
+      auto value = store_.get(minutely_, minute_key);
+      if (value && *value) stored = decode_stat(**value).value_or(MinuteStat{});
+      it = minutes_.emplace(minute_key, stored).first;
+    }
+    it->second.merge(stat);
+    batch.put(minutely_, minute_key, encode_stat(it->second));
+  }
+}
+
+void Journal::trim_minutes() {
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  std::string upper;
+  put_be64(upper, sortable(now_s - kMinutelyRetentionS));
+  storage::ScanOptions options;
+  options.upper = storage::Bound{upper, false};
+  options.limit = 1000;
+  for (;;) {
+    auto page = store_.scan(minutely_, options);
+    if (!page || page->items.empty()) return;
+    storage::WriteBatch expired;
+    for (const auto& item : page->items) {
+      expired.del(minutely_, item.key);
+      minutes_.erase(item.key);
+    }
+    if (!store_.write(expired) || !page->cursor) return;
+    options.cursor = page->cursor;
+  }
+}
+
+Result<std::vector<MinuteAggregate>> Journal::read_minutely(storage::Store& store,
+                                                            std::string_view service,
+                                                            std::int64_t from_s,
+                                                            std::int64_t until_s) {
+  auto keyspace = store.open_keyspace(kMinutelyKeyspace);
+  if (!keyspace) return keyspace.error();
+  storage::ScanOptions options;
+  std::string lower;
+  put_be64(lower, sortable(from_s));
+  std::string upper;
+  put_be64(upper, sortable(until_s));
+  options.lower = storage::Bound{lower, true};
+  options.upper = storage::Bound{upper, false};
+  std::vector<MinuteAggregate> out;
+  for (;;) {
+    auto page = store.scan(*keyspace, options);
+    if (!page) return page.error();
+    for (const auto& item : page->items) {
+      std::string_view key = item.key;
+      if (key.size() < 8) continue;
+      MinuteAggregate aggregate;
+      aggregate.minute_start_s = unsortable(get_be64(key));
+      key.remove_prefix(8);
+      const auto first = key.find('\0');
+      if (first == std::string_view::npos || key.substr(0, first) != service) continue;
+      const auto second = key.find('\0', first + 1);
+      if (second == std::string_view::npos) continue;
+      auto stat = decode_stat(item.value);
+      if (!stat) continue;
+      aggregate.service = key.substr(0, first);
+      aggregate.resource = key.substr(first + 1, second - first - 1);
+      aggregate.name = key.substr(second + 1);
+      aggregate.stat = *stat;
+      out.push_back(std::move(aggregate));
+    }
+    if (!page->cursor) break;
+    options.cursor = page->cursor;
+  }
+  return out;
 }
 
 Result<std::vector<LogEvent>> Journal::read_logs(storage::Store& store, const std::string& group,

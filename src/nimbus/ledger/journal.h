@@ -8,6 +8,7 @@
 // on the disk and a busy server writes one batch per 2 ms, not one per
 // request. Byte formats: docs/formats/ledger.md.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -47,12 +48,35 @@ struct HourlyCounter {
   std::int64_t amount = 0;
 };
 
+// One minute's samples of one meter or observation: what CloudWatch's
+// statistics (Sum, SampleCount, Average, Minimum, Maximum) are made from.
+// Meters' samples are their amounts; observations' are micro-seconds.
+struct MinuteStat {
+  std::int64_t count = 0;
+  std::int64_t sum = 0;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  void add(std::int64_t value);
+  void merge(const MinuteStat& other);
+};
+
+struct MinuteAggregate {
+  std::int64_t minute_start_s = 0;
+  std::string service;
+  std::string resource;
+  std::string name;  // "m:<meter>" or "o:<observation>"
+  MinuteStat stat;
+};
+
 class Journal {
  public:
   static constexpr std::string_view kLogEventsKeyspace = "logs.events";
   static constexpr std::string_view kLogStreamsKeyspace = "logs.streams";
   static constexpr std::string_view kUsageKeyspace = "usage.records";
   static constexpr std::string_view kHourlyKeyspace = "usage.hourly";
+  static constexpr std::string_view kMinutelyKeyspace = "usage.minutely";
+  // Minute aggregates are kept as long as CloudWatch keeps 1-minute data.
+  static constexpr std::int64_t kMinutelyRetentionS = 15 * 86'400;
 
   struct Options {
     bool metering = true;  // false: usage records are dropped (benchmarks)
@@ -89,10 +113,20 @@ class Journal {
   // Counters of the hours in [from_s, until_s), in time order.
   static Result<std::vector<HourlyCounter>> read_hourly(storage::Store& store, std::int64_t from_s,
                                                         std::int64_t until_s);
+  // Aggregates of the minutes in [from_s, until_s) of one service, in time order.
+  static Result<std::vector<MinuteAggregate>> read_minutely(storage::Store& store,
+                                                            std::string_view service,
+                                                            std::int64_t from_s,
+                                                            std::int64_t until_s);
 
  private:
   Journal(storage::Store& store, Options options, storage::Keyspace events,
-          storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly);
+          storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly,
+          storage::Keyspace minutely);
+  // On the journal thread: the minute aggregates of `records` into `batch`.
+  void aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch);
+  // On the journal thread, hourly: drops minute aggregates past retention.
+  void trim_minutes();
   void run();
   // On the journal thread: the records and their counters into `batch`.
   void meter(const std::vector<Usage>& records, storage::WriteBatch& batch);
@@ -103,6 +137,7 @@ class Journal {
   storage::Keyspace streams_;
   storage::Keyspace usage_;
   storage::Keyspace hourly_;
+  storage::Keyspace minutely_;
   Metrics metrics_;
 
   std::mutex mutex_;
@@ -119,6 +154,8 @@ class Journal {
   // Journal thread only: the counters' current values. The journal is the
   // only writer of usage.hourly, so a value read once stays true.
   std::map<std::string, std::int64_t> counters_;
+  std::map<std::string, MinuteStat> minutes_;
+  std::chrono::steady_clock::time_point last_trim_{};
 
   std::thread thread_;
 };

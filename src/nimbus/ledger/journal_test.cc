@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <tuple>
+
 #include "nimbus/ledger/meters.h"
 #include "nimbus/storage/test_store.h"
 
@@ -103,6 +106,53 @@ TEST(Journal, UsageRecordsAndHourlyCountersSurviveReopen) {
   auto next = Journal::read_hourly(*store, kHour + 3600, kHour + 7200);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->size(), 2u);
+}
+
+TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
+  storage::TempDir dir;
+  // Recent: older aggregates are trimmed (kMinutelyRetentionS).
+  const std::int64_t kMinute = (std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                        .count() /
+                                    60 -
+                                10) *
+                               60;
+  {
+    auto store = storage::open_store(dir.path());
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    for (auto [offset_us, seconds, errors] :
+         {std::tuple{5, 0.010, 0}, std::tuple{30'000'000, 0.250, 1},
+          std::tuple{59'999'999, 0.002, 0}, std::tuple{60'000'000, 1.0, 0}}) {
+      Usage usage = invocation("f", kMinute * 1'000'000 + offset_us, 128);
+      usage.quantities.emplace_back(std::string(meter::kLambdaErrors), errors);
+      usage.observations = {{std::string(observation::kLambdaDuration), seconds}};
+      (*journal)->append_usage(std::move(usage));
+    }
+  }
+  auto store = storage::open_store(dir.path());
+  auto minutes = Journal::read_minutely(*store, "lambda", kMinute, kMinute + 120);
+  ASSERT_TRUE(minutes);
+  // Past retention they are gone.
+  {
+    auto journal = Journal::open(*store);
+    Usage old = invocation("f", (kMinute - Journal::kMinutelyRetentionS - 60) * 1'000'000, 1);
+    (*journal)->append_usage(std::move(old));
+  }
+  EXPECT_TRUE(Journal::read_minutely(*store, "lambda", 0, kMinute)->empty());
+  std::map<std::pair<std::int64_t, std::string>, MinuteStat> by;
+  for (const auto& m : *minutes) by[{m.minute_start_s, m.name}] = m.stat;
+  auto stat = [&](std::int64_t minute, const char* name) { return by[{minute, name}]; };
+  const auto duration = stat(kMinute, "o:lambda.duration");
+  EXPECT_EQ(duration.count, 3);
+  EXPECT_EQ(duration.sum, 262'000);  // micro-seconds
+  EXPECT_EQ(duration.min, 2'000);
+  EXPECT_EQ(duration.max, 250'000);
+  const auto errors = stat(kMinute, "m:lambda.errors");
+  EXPECT_EQ(errors.count, 3);  // zeros are samples
+  EXPECT_EQ(errors.sum, 1);
+  EXPECT_EQ(stat(kMinute + 60, "m:lambda.requests").count, 1);
+  EXPECT_TRUE(Journal::read_minutely(*store, "apigateway", kMinute, kMinute + 120)->empty());
 }
 
 TEST(Journal, MeteringAndLogsCanBeTurnedOff) {

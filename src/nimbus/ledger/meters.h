@@ -28,6 +28,7 @@ inline constexpr std::string_view kLambdaErrors = "lambda.errors";
 inline constexpr std::string_view kHttpApiRequests = "apigateway.http.requests";
 inline constexpr std::string_view kRestApiRequests = "apigateway.rest.requests";
 inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";
+inline constexpr std::string_view kApiGatewayRequests = "apigateway.requests";  // 1 each
 inline constexpr std::string_view kApiGateway4xx = "apigateway.4xx";
 inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 // Priced now, recorded once DynamoDB and Step Functions land.
@@ -51,6 +52,7 @@ inline constexpr std::array kMeters = {
     MeterInfo{meter::kHttpApiRequests, "requests", "requests", 1},
     MeterInfo{meter::kRestApiRequests, "requests", "requests", 1},
     MeterInfo{meter::kApiGatewayBytes, "bytes", "bytes", 1},
+    MeterInfo{meter::kApiGatewayRequests, "requests", "requests", 1},
     MeterInfo{meter::kApiGateway4xx, "responses", "responses", 1},
     MeterInfo{meter::kApiGateway5xx, "responses", "responses", 1},
     // Eventually consistent reads cost half a unit: recorded in halves.

@@ -16,6 +16,7 @@
 #include "nimbus/net/http_server.h"
 #include "nimbus/server/nimbus_endpoints.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
+#include "nimbus/services/cloudwatch/cloudwatch_service.h"
 #include "nimbus/services/lambda/lambda_service.h"
 #include "nimbus/services/logs/logs_service.h"
 #include "nimbus/services/sts/sts_service.h"
@@ -167,9 +168,12 @@ class ServerImpl final : public Server {
     if (!logs) return logs.error();
     logs_ = std::move(*logs);
 
+    cloudwatch_ = services::cloudwatch::make_cloudwatch_service(*async_store_);
+
     for (aws::Service* service :
          {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get()),
-          static_cast<aws::Service*>(apigateway_.get()), static_cast<aws::Service*>(logs_.get())}) {
+          static_cast<aws::Service*>(apigateway_.get()), static_cast<aws::Service*>(logs_.get()),
+          cloudwatch_.get()}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
@@ -229,6 +233,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<services::apigateway::ApiGatewayService> apigateway_;
   std::unique_ptr<services::logs::LogsService> logs_;
+  std::unique_ptr<aws::Service> cloudwatch_;
   std::unique_ptr<NimbusEndpoints> endpoints_;
   std::unique_ptr<net::HttpServer> http_;
   std::string endpoint_;

@@ -578,6 +578,7 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
       {std::string(http_api ? ledger::meter::kHttpApiRequests : ledger::meter::kRestApiRequests),
        billed},
       {std::string(ledger::meter::kApiGatewayBytes), bytes},
+      {std::string(ledger::meter::kApiGatewayRequests), 1},
       {std::string(ledger::meter::kApiGateway4xx), response.status / 100 == 4 ? 1 : 0},
       {std::string(ledger::meter::kApiGateway5xx), response.status / 100 == 5 ? 1 : 0}};
   usage.observations.emplace_back(ledger::observation::kApiGatewayLatency, latency_ms / 1000);

@@ -1,0 +1,415 @@
+#include "nimbus/services/cloudwatch/cloudwatch_service.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "nimbus/aws/aws_time.h"
+#include "nimbus/aws/query_protocol.h"
+#include "nimbus/aws/xml_writer.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/storage/async_store.h"
+
+namespace nimbus::services::cloudwatch {
+namespace {
+
+constexpr std::string_view kXmlns = "http://monitoring.amazonaws.com/doc/2010-08-01/";
+constexpr std::int64_t kMaxDatapoints = 100'800;
+
+// A CloudWatch metric and the minute aggregate it is read from.
+struct MetricDef {
+  std::string_view ns;
+  std::string_view name;
+  std::string_view service;    // the ledger's
+  std::string_view dimension;  // the one dimension naming a resource
+  std::string_view source;     // "m:<meter>" or "o:<observation>"
+  std::string_view unit;
+  double scale;  // stored unit -> metric unit
+  enum class Api { kAny, kHttp, kRest } api = Api::kAny;
+};
+
+constexpr MetricDef kMetrics[] = {
+    {"AWS/Lambda", "Invocations", "lambda", "FunctionName", "m:lambda.requests", "Count", 1},
+    {"AWS/Lambda", "Errors", "lambda", "FunctionName", "m:lambda.errors", "Count", 1},
+    {"AWS/Lambda", "Duration", "lambda", "FunctionName", "o:lambda.duration", "Milliseconds",
+     0.001},
+    {"AWS/ApiGateway", "Count", "apigateway", "ApiId", "m:apigateway.requests", "Count", 1},
+    {"AWS/ApiGateway", "4xx", "apigateway", "ApiId", "m:apigateway.4xx", "Count", 1,
+     MetricDef::Api::kHttp},
+    {"AWS/ApiGateway", "5xx", "apigateway", "ApiId", "m:apigateway.5xx", "Count", 1,
+     MetricDef::Api::kHttp},
+    {"AWS/ApiGateway", "4XXError", "apigateway", "ApiId", "m:apigateway.4xx", "Count", 1,
+     MetricDef::Api::kRest},
+    {"AWS/ApiGateway", "5XXError", "apigateway", "ApiId", "m:apigateway.5xx", "Count", 1,
+     MetricDef::Api::kRest},
+    {"AWS/ApiGateway", "Latency", "apigateway", "ApiId", "o:apigateway.latency", "Milliseconds",
+     0.001},
+    {"AWS/ApiGateway", "IntegrationLatency", "apigateway", "ApiId", "o:apigateway.latency",
+     "Milliseconds", 0.001},
+    {"AWS/ApiGateway", "DataProcessed", "apigateway", "ApiId", "m:apigateway.bytes", "Bytes", 1,
+     MetricDef::Api::kHttp},
+};
+
+const MetricDef* find_metric(std::string_view ns, std::string_view name) {
+  for (const auto& metric : kMetrics) {
+    if (metric.ns == ns && metric.name == name) return &metric;
+  }
+  return nullptr;
+}
+
+AwsError invalid_value(std::string message) {
+  return AwsError("InvalidParameterValue", std::move(message), 400);
+}
+AwsError missing(std::string_view name) {
+  return AwsError("MissingParameter", fmt::format("The parameter {} is required.", name), 400);
+}
+
+// Read access to one request's parameters.
+class Params {
+ public:
+  explicit Params(const aws::QueryRequest& request) : request_(request) {}
+
+  std::optional<std::string> get(std::string_view name) const {
+    auto value = request_.get(name);
+    if (!value) return std::nullopt;
+    return std::string(*value);
+  }
+  // prefix.member.1, prefix.member.2, ... until one is missing.
+  std::vector<std::string> members(std::string_view prefix) const {
+    std::vector<std::string> out;
+    for (int i = 1;; ++i) {
+      auto value = get(fmt::format("{}.member.{}", prefix, i));
+      if (!value) return out;
+      out.push_back(std::move(*value));
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> dimensions(std::string_view prefix) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 1;; ++i) {
+      auto name = get(fmt::format("{}.member.{}.Name", prefix, i));
+      if (!name) return out;
+      out.emplace_back(std::move(*name),
+                       get(fmt::format("{}.member.{}.Value", prefix, i)).value_or(""));
+    }
+  }
+
+ private:
+  const aws::QueryRequest& request_;
+};
+
+Result<std::int64_t> seconds_param(const Params& params, std::string_view name) {
+  auto text = params.get(name);
+  if (!text) return missing(name);
+  auto time = aws::parse_iso8601(*text);
+  if (!time) {
+    return invalid_value(
+        fmt::format("The parameter {} must be a timestamp, not '{}'.", name, *text));
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(time->time_since_epoch()).count();
+}
+
+Result<std::int64_t> period_param(std::optional<std::string> text, std::string_view name) {
+  if (!text) return missing(name);
+  std::int64_t period = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), period);
+  if (ec != std::errc() || end != text->data() + text->size() || period < 60 || period % 60 != 0) {
+    return invalid_value(fmt::format("The parameter {} must be a multiple of 60.", name));
+  }
+  return period;
+}
+
+std::string number(double value) {
+  if (value == static_cast<double>(static_cast<std::int64_t>(value)) && std::abs(value) < 1e15) {
+    return fmt::format("{}.0", static_cast<std::int64_t>(value));
+  }
+  return fmt::format("{}", value);
+}
+
+std::string iso(std::int64_t seconds) {
+  return aws::format_iso8601(aws::WallTime(std::chrono::seconds(seconds)));
+}
+
+// One period's merged samples.
+using Buckets = std::map<std::int64_t, ledger::MinuteStat>;
+
+bool is_statistic(std::string_view stat) {
+  return stat == "Sum" || stat == "Average" || stat == "SampleCount" || stat == "Minimum" ||
+         stat == "Maximum";
+}
+
+double statistic(const ledger::MinuteStat& stat, std::string_view name, double scale) {
+  if (name == "SampleCount") return static_cast<double>(stat.count);
+  if (name == "Sum") return static_cast<double>(stat.sum) * scale;
+  if (name == "Minimum") return static_cast<double>(stat.min) * scale;
+  if (name == "Maximum") return static_cast<double>(stat.max) * scale;
+  return static_cast<double>(stat.sum) * scale /
+         static_cast<double>(std::max<std::int64_t>(1, stat.count));
+}
+
+class CloudWatchService final : public aws::Service {
+ public:
+  explicit CloudWatchService(storage::AsyncStore& store) : store_(store) {
+    descriptor_.name = "cloudwatch";
+    descriptor_.signing_name = "monitoring";
+    descriptor_.protocol = aws::Protocol::kQuery;
+    descriptor_.max_request_bytes = 1024 * 1024;
+  }
+
+  const aws::ServiceDescriptor& descriptor() const override { return descriptor_; }
+
+  boost::asio::awaitable<net::HttpResponse> handle(const aws::RequestContext& context,
+                                                   net::HttpRequest& request) override {
+    auto decoded = aws::decode_query_request(request);
+    if (!decoded) {
+      co_return aws::error_response(descriptor_.protocol, decoded.error(), context.request_id);
+    }
+    const std::string action = decoded->action;
+    if (action != "ListMetrics" && action != "GetMetricStatistics" && action != "GetMetricData") {
+      const bool modelled = action == "PutMetricData" || action.starts_with("Describe") ||
+                            action.find("Alarm") != std::string::npos ||
+                            action.find("Dashboard") != std::string::npos;
+      AwsError error =
+          modelled
+              ? AwsError("NotImplemented", fmt::format("Nimbus does not implement {} yet.", action),
+                         501)
+              : AwsError("InvalidAction",
+                         fmt::format("Could not find operation {} for version 2010-08-01", action),
+                         400);
+      co_return aws::error_response(descriptor_.protocol, error, context.request_id);
+    }
+    // The aggregates are read on a storage thread; the whole answer is made there.
+    auto work = [this, &decoded](storage::Store& store) -> Result<std::string> {
+      const Params params(*decoded);
+      if (decoded->action == "ListMetrics") return list_metrics(store, params);
+      if (decoded->action == "GetMetricStatistics") return get_metric_statistics(store, params);
+      return get_metric_data(store, params);
+    };
+    auto result = co_await store_.run(std::move(work));
+    if (!result) {
+      co_return aws::error_response(descriptor_.protocol, result.error(), context.request_id);
+    }
+    co_return aws::query_response(action, kXmlns, *result, context.request_id);
+  }
+
+ private:
+  // Samples of `metric` for the resource `dimensions` select (all when
+  // none), merged into periods of `period` seconds from `start`.
+  static Result<Buckets> collect(storage::Store& store, const MetricDef& metric,
+                                 const std::vector<std::pair<std::string, std::string>>& dimensions,
+                                 std::int64_t start, std::int64_t end, std::int64_t period) {
+    Buckets buckets;
+    std::optional<std::string> resource;
+    if (dimensions.size() > 1 ||
+        (dimensions.size() == 1 && dimensions[0].first != metric.dimension)) {
+      return buckets;  // a dimension set this metric is not published with
+    }
+    if (dimensions.size() == 1) resource = dimensions[0].second;
+    const std::int64_t first = start - ((start % 60) + 60) % 60;
+    if ((end - first) / period > kMaxDatapoints) {
+      return invalid_value(
+          fmt::format("You have requested up to {} datapoints, which exceeds the limit of {}.",
+                      (end - first) / period, kMaxDatapoints));
+    }
+    auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
+    if (!minutes) return minutes.error();
+    for (const auto& minute : *minutes) {
+      if (minute.name != metric.source) continue;
+      if (resource && minute.resource != *resource) continue;
+      const std::int64_t bucket = first + (minute.minute_start_s - first) / period * period;
+      buckets[bucket].merge(minute.stat);
+    }
+    return buckets;
+  }
+
+  Result<std::string> get_metric_statistics(storage::Store& store, const Params& params) {
+    auto ns = params.get("Namespace");
+    if (!ns) return missing("Namespace");
+    auto name = params.get("MetricName");
+    if (!name) return missing("MetricName");
+    auto start = seconds_param(params, "StartTime");
+    if (!start) return start.error();
+    auto end = seconds_param(params, "EndTime");
+    if (!end) return end.error();
+    if (*end <= *start) {
+      return invalid_value("The parameter StartTime must be less than the parameter EndTime.");
+    }
+    auto period = period_param(params.get("Period"), "Period");
+    if (!period) return period.error();
+    const auto statistics = params.members("Statistics");
+    const auto extended = params.members("ExtendedStatistics");
+    if (statistics.empty() && extended.empty()) {
+      return AwsError("InvalidParameterCombination",
+                      "Must specify either Statistics or ExtendedStatistics, but not both.", 400);
+    }
+    for (const auto& stat : statistics) {
+      if (!is_statistic(stat)) {
+        return invalid_value(
+            fmt::format("The parameter Statistics contains '{}', which is not "
+                        "one of Average, Sum, SampleCount, Maximum, Minimum.",
+                        stat));
+      }
+    }
+    if (!extended.empty()) {
+      return invalid_value("Nimbus keeps no percentiles: ExtendedStatistics are not supported.");
+    }
+    aws::XmlWriter out;
+    out.element("Label", *name).open("Datapoints");
+    if (const auto* metric = find_metric(*ns, *name)) {
+      auto buckets =
+          collect(store, *metric, params.dimensions("Dimensions"), *start, *end, *period);
+      if (!buckets) return buckets.error();
+      for (const auto& [bucket, stat] : *buckets) {
+        if (stat.count == 0) continue;
+        out.open("member").element("Timestamp", iso(bucket));
+        for (const auto& statistic_name : statistics) {
+          out.element(statistic_name, number(statistic(stat, statistic_name, metric->scale)));
+        }
+        out.element("Unit", metric->unit).close();
+      }
+    }
+    out.close();
+    return out.finish();
+  }
+
+  Result<std::string> get_metric_data(storage::Store& store, const Params& params) {
+    auto start = seconds_param(params, "StartTime");
+    if (!start) return start.error();
+    auto end = seconds_param(params, "EndTime");
+    if (!end) return end.error();
+    if (*end <= *start) {
+      return invalid_value("The parameter StartTime must be less than the parameter EndTime.");
+    }
+    const bool ascending = params.get("ScanBy").value_or("") == "TimestampAscending";
+    aws::XmlWriter out;
+    out.open("MetricDataResults");
+    for (int i = 1;; ++i) {
+      const std::string query = fmt::format("MetricDataQueries.member.{}", i);
+      auto id = params.get(query + ".Id");
+      if (!id) {
+        if (i == 1) return missing("MetricDataQueries");
+        break;
+      }
+      if (params.get(query + ".Expression")) {
+        return invalid_value(fmt::format(
+            "{}.Expression: metric math is not supported by Nimbus; use MetricStat.", query));
+      }
+      const std::string stat_prefix = query + ".MetricStat";
+      auto ns = params.get(stat_prefix + ".Metric.Namespace");
+      auto name = params.get(stat_prefix + ".Metric.MetricName");
+      auto stat = params.get(stat_prefix + ".Stat");
+      if (!ns || !name || !stat) return missing(stat_prefix);
+      if (!is_statistic(*stat)) {
+        return invalid_value(fmt::format(
+            "The value {} for parameter {}.Stat is not supported by Nimbus (Average, Sum, "
+            "SampleCount, Maximum, Minimum).",
+            *stat, stat_prefix));
+      }
+      auto period = period_param(params.get(stat_prefix + ".Period"), stat_prefix + ".Period");
+      if (!period) return period.error();
+      if (params.get(query + ".ReturnData").value_or("true") == "false") continue;
+
+      out.open("member").element("Id", *id).element("Label",
+                                                    params.get(query + ".Label").value_or(*name));
+      std::vector<std::pair<std::int64_t, double>> points;
+      if (const auto* metric = find_metric(*ns, *name)) {
+        auto buckets =
+            collect(store, *metric, params.dimensions(stat_prefix + ".Metric.Dimensions"), *start,
+                    *end, *period);
+        if (!buckets) return buckets.error();
+        for (const auto& [bucket, samples] : *buckets) {
+          if (samples.count > 0) {
+            points.emplace_back(bucket, statistic(samples, *stat, metric->scale));
+          }
+        }
+      }
+      if (!ascending) std::reverse(points.begin(), points.end());
+      out.open("Timestamps");
+      for (const auto& point : points) out.element("member", iso(point.first));
+      out.close().open("Values");
+      for (const auto& point : points) out.element("member", number(point.second));
+      out.close().element("StatusCode", "Complete").close();
+    }
+    out.close();
+    return out.finish();
+  }
+
+  Result<std::string> list_metrics(storage::Store& store, const Params& params) {
+    const auto ns = params.get("Namespace");
+    const auto name = params.get("MetricName");
+    const auto filters = params.dimensions("Dimensions");
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    // What was published in the retention window: resources per service,
+    // and which APIs are REST APIs.
+    std::map<std::string, std::set<std::string>> resources;
+    std::set<std::string> rest_apis;
+    for (const std::string_view service : {"lambda", "apigateway"}) {
+      auto minutes = ledger::Journal::read_minutely(
+          store, service, now - ledger::Journal::kMinutelyRetentionS, now + 60);
+      if (!minutes) return minutes.error();
+      for (const auto& minute : *minutes) {
+        resources[minute.service].insert(minute.resource);
+        if (minute.name == "m:apigateway.rest.requests") rest_apis.insert(minute.resource);
+      }
+    }
+    aws::XmlWriter out;
+    out.open("Metrics");
+    for (const auto& metric : kMetrics) {
+      if (ns && *ns != metric.ns) continue;
+      if (name && *name != metric.name) continue;
+      const auto& published = resources[std::string(metric.service)];
+      // Lambda's metrics are also published for the whole account, without dimensions.
+      if (metric.service == "lambda" && !published.empty() && filters.empty()) {
+        out.open("member")
+            .element("Namespace", metric.ns)
+            .element("MetricName", metric.name)
+            .open("Dimensions")
+            .close()
+            .close();
+      }
+      for (const auto& resource : published) {
+        const bool rest = rest_apis.contains(resource);
+        if ((metric.api == MetricDef::Api::kHttp && rest) ||
+            (metric.api == MetricDef::Api::kRest && !rest)) {
+          continue;
+        }
+        bool matches = true;
+        for (const auto& [filter_name, filter_value] : filters) {
+          matches = matches && filter_name == metric.dimension &&
+                    (filter_value.empty() || filter_value == resource);
+        }
+        if (!matches) continue;
+        out.open("member")
+            .element("Namespace", metric.ns)
+            .element("MetricName", metric.name)
+            .open("Dimensions")
+            .open("member")
+            .element("Name", metric.dimension)
+            .element("Value", resource)
+            .close()
+            .close()
+            .close();
+      }
+    }
+    out.close();
+    return out.finish();
+  }
+
+  storage::AsyncStore& store_;
+  aws::ServiceDescriptor descriptor_;
+};
+
+}  // namespace
+
+std::unique_ptr<aws::Service> make_cloudwatch_service(storage::AsyncStore& store) {
+  return std::make_unique<CloudWatchService>(store);
+}
+
+}  // namespace nimbus::services::cloudwatch

@@ -1,0 +1,22 @@
+#pragma once
+
+// Amazon CloudWatch metrics (awsQuery, 2010-08-01): ListMetrics,
+// GetMetricStatistics and GetMetricData for the AWS/Lambda and
+// AWS/ApiGateway namespaces, from the per-minute aggregates the journal
+// keeps of every usage record (docs/formats/ledger.md), so dashboards and
+// scripts written against CloudWatch read Nimbus's numbers unchanged.
+
+#include <memory>
+#include <string>
+
+#include "nimbus/aws/service.h"
+
+namespace nimbus::storage {
+class AsyncStore;
+}
+
+namespace nimbus::services::cloudwatch {
+
+std::unique_ptr<aws::Service> make_cloudwatch_service(storage::AsyncStore& store);
+
+}  // namespace nimbus::services::cloudwatch

@@ -1,0 +1,143 @@
+"""CloudWatch metrics through boto3 and the AWS CLI: AWS/Lambda and
+AWS/ApiGateway metrics computed from what the server did, per minute, with
+CloudWatch's statistics."""
+
+import datetime
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from apigateway_support import execute, http_api
+from lambda_support import create_function, invoke_json, node_zip
+
+SOMETIMES_FAILING = """
+export const handler = async (event) => {
+  await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
+  if (event.fail) throw new Error("asked to");
+  return { statusCode: 200, body: "ok" };
+};
+"""
+
+
+def window():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now - datetime.timedelta(minutes=10), now + datetime.timedelta(minutes=2)
+
+
+def wait_for_sum(cw, dims, metric, expected, namespace="AWS/Lambda"):
+    start, end = window()
+    deadline = time.time() + 10
+    while True:
+        points = cw.get_metric_statistics(Namespace=namespace, MetricName=metric,
+                                          Dimensions=dims, StartTime=start, EndTime=end,
+                                          Period=3600, Statistics=["Sum"])["Datapoints"]
+        if sum(p["Sum"] for p in points) >= expected or time.time() > deadline:
+            return points
+        time.sleep(0.1)
+
+
+def test_lambda_metrics_match_the_invocations(nimbus):
+    lam = nimbus.client("lambda")
+    create_function(lam, "measured", node_zip(SOMETIMES_FAILING))
+    for payload in ({"ms": 30}, {"ms": 60}, {}, {"fail": True}):
+        invoke_json(lam, "measured", payload)
+    cw = nimbus.client("cloudwatch")
+    dims = [{"Name": "FunctionName", "Value": "measured"}]
+    wait_for_sum(cw, dims, "Invocations", 4)
+    start, end = window()
+
+    points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
+                                      Dimensions=dims, StartTime=start, EndTime=end, Period=60,
+                                      Statistics=["Sum", "SampleCount"])["Datapoints"]
+    assert sum(p["Sum"] for p in points) == 4
+    assert all(p["Unit"] == "Count" and p["Timestamp"].second == 0 for p in points)
+
+    # One hour-long period holds everything: the error rate is the Errors average.
+    errors = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Errors",
+                                      Dimensions=dims, StartTime=start, EndTime=end, Period=3600,
+                                      Statistics=["Sum", "Average"])["Datapoints"]
+    assert sum(p["Sum"] for p in errors) == 1
+    if len(errors) == 1:
+        assert errors[0]["Average"] == 0.25
+
+    duration = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Duration",
+                                        Dimensions=dims, StartTime=start, EndTime=end,
+                                        Period=3600, Statistics=["Maximum", "Minimum",
+                                                                 "SampleCount"])["Datapoints"]
+    assert sum(p["SampleCount"] for p in duration) == 4
+    assert max(p["Maximum"] for p in duration) >= 60
+    assert min(p["Minimum"] for p in duration) < 60
+    assert duration[0]["Unit"] == "Milliseconds"
+
+    # GetMetricData: the same numbers, newest first; the account-wide metric has no dimensions.
+    data = cw.get_metric_data(
+        StartTime=start, EndTime=end,
+        MetricDataQueries=[
+            {"Id": "inv", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda",
+                                                    "MetricName": "Invocations",
+                                                    "Dimensions": dims},
+                                         "Period": 60, "Stat": "Sum"}},
+            {"Id": "all", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda",
+                                                    "MetricName": "Invocations"},
+                                         "Period": 60, "Stat": "Sum"}, "Label": "everything"},
+        ])["MetricDataResults"]
+    assert [r["Id"] for r in data] == ["inv", "all"]
+    assert sum(data[0]["Values"]) == 4 and sum(data[1]["Values"]) == 4
+    assert data[1]["Label"] == "everything"
+    assert data[0]["Timestamps"] == sorted(data[0]["Timestamps"], reverse=True)
+
+    listed = cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]
+    names = {(m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"]))
+             for m in listed}
+    assert ("Invocations", (("FunctionName", "measured"),)) in names
+    assert ("Duration", (("FunctionName", "measured"),)) in names
+    assert ("Errors", ()) in names
+
+    # The AWS CLI reads them too.
+    out = nimbus.aws("cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
+                     "--metric-name", "Invocations", "--dimensions", "Name=FunctionName,Value=measured",
+                     "--start-time", start.isoformat(), "--end-time", end.isoformat(),
+                     "--period", "3600", "--statistics", "Sum")
+    assert sum(p["Sum"] for p in out["Datapoints"]) == 4
+
+
+def test_api_gateway_metrics(nimbus):
+    create_function(nimbus.client("lambda"), "behind", node_zip(SOMETIMES_FAILING))
+    api_id, _ = http_api(nimbus.client("apigatewayv2"),
+                         "arn:aws:lambda:us-east-1:000000000000:function:behind", ["GET /ok"])
+    for path in ("/ok", "/ok", "/missing"):
+        execute(nimbus, api_id, path)
+    cw = nimbus.client("cloudwatch")
+    dims = [{"Name": "ApiId", "Value": api_id}]
+    count = wait_for_sum(cw, dims, "Count", 3, namespace="AWS/ApiGateway")
+    assert sum(p["Sum"] for p in count) == 3
+    four = wait_for_sum(cw, dims, "4xx", 1, namespace="AWS/ApiGateway")
+    assert sum(p["Sum"] for p in four) == 1
+    listed = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/ApiGateway")["Metrics"]}
+    assert {"Count", "4xx", "5xx", "Latency", "DataProcessed"} <= listed
+    assert "4XXError" not in listed  # the REST API name
+
+
+def test_bad_requests_get_cloudwatch_errors(nimbus):
+    cw = nimbus.client("cloudwatch")
+    start, end = window()
+    with pytest.raises(ClientError) as period:
+        cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
+                                 StartTime=start, EndTime=end, Period=61, Statistics=["Sum"])
+    assert period.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as order:
+        cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
+                                 StartTime=end, EndTime=start, Period=60, Statistics=["Sum"])
+    assert order.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as math:
+        cw.get_metric_data(StartTime=start, EndTime=end,
+                           MetricDataQueries=[{"Id": "m", "Expression": "SUM(METRICS())"}])
+    assert math.value.response["Error"]["Code"] == "InvalidParameterValue"
+    # A metric nobody published has no datapoints, not an error.
+    empty = cw.get_metric_statistics(Namespace="AWS/DynamoDB", MetricName="ConsumedReadCapacityUnits",
+                                     StartTime=start, EndTime=end, Period=60, Statistics=["Sum"])
+    assert empty["Datapoints"] == []
+    with pytest.raises(ClientError) as put:
+        cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "x", "Value": 1}])
+    assert put.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
