@@ -201,3 +201,57 @@ def test_metering_off_records_nothing(nimbus_factory):
     invoke_json(lam, "quiet", {})
     time.sleep(0.5)
     assert report(server)["lines"] == []
+
+
+def test_stats_table_json_and_svg_plots(nimbus, tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    lam = nimbus.client("lambda")
+    create_function(lam, "charted", node_zip(SLEEPY_NODE))
+    for ms in (5, 25, 45):
+        invoke_json(lam, "charted", {"ms": ms})
+    env = nimbus.client_env()
+
+    def cli(*args):
+        done = subprocess.run([nimbus_binary(), *args, "--endpoint", nimbus.endpoint],
+                              capture_output=True, text=True, env=env, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def series():
+        return json.loads(cli("stats", "charted", "--json", "--period", "3600").stdout)
+
+    assert wait_until(lambda: sum(p["invocations"] for p in series()["points"]) == 3)
+    stats = series()
+    assert stats["service"] == "lambda" and stats["period"] == 3600
+    busy = [p for p in stats["points"] if p["invocations"]]
+    assert busy and all(p["invocations"] == 0 or "durationAvgMs" in p for p in stats["points"])
+    point = busy[0] if len(busy) == 1 else None
+    if point:  # all three in one hour-long row, as almost always
+        assert point["invocations"] == 3 and point["errors"] == 0 and point["coldStarts"] == 1
+        assert point["durationMinMs"] <= point["durationAvgMs"] <= point["durationMaxMs"]
+        assert point["durationMaxMs"] >= 45
+    table = cli("stats", "charted").stdout.splitlines()
+    assert table[0].split()[:3] == ["TIME", "(UTC)", "INVOCATIONS"]
+    assert len(table) >= 2
+
+    svg_path = tmp_path / "stats.svg"
+    cli("stats", "charted", "--plot", str(svg_path))
+    root = ElementTree.parse(svg_path).getroot()  # well-formed XML
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Function charted, per 60 s" in texts and "invocations" in texts
+    assert any(p.get("points").strip() for p in root.iter("{http://www.w3.org/2000/svg}polyline"))
+
+    cost_path = tmp_path / "cost.svg"
+    cli("cost", "--plot", str(cost_path))
+    root = ElementTree.parse(cost_path).getroot()
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t and t.startswith("Cost per day") for t in texts) and "lambda" in texts
+
+    status, body = None, None
+    try:
+        nimbus.get("/_nimbus/stats")
+    except Exception as error:
+        status, body = error.code, error.read()
+    assert status == 400 and b"function" in body

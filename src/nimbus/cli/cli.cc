@@ -306,6 +306,20 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"function", "resource", "service", "day", "meter"}))
       ->capture_default_str();
   cost->add_flag("--json", cost_flags.json, "Print the report as JSON (as /_nimbus/cost)");
+  cost->add_option("--plot", cost_flags.plot, "Write an SVG chart of cost and requests per day");
+  StatsFlags stats_flags;
+  auto* stats = app.add_subcommand(
+      "stats", "A function's invocations, errors and durations over time (--api: an API's)");
+  stats->add_option("name", stats_flags.name, "Function name, or with --api an API id")->required();
+  stats->add_flag("--api", stats_flags.api, "NAME is an API Gateway API id");
+  stats->add_option("--since", stats_flags.since, "Start: 1h, 30m, 2d ago, or a time")
+      ->capture_default_str();
+  stats->add_option("--until", stats_flags.until, "End (default: now)");
+  stats->add_option("--period", stats_flags.period,
+                    "Seconds per row, a multiple of 60 (default: about sixty rows)");
+  stats->add_flag("--json", stats_flags.json, "Print the series as JSON (as /_nimbus/stats)");
+  stats->add_option("--plot", stats_flags.plot, "Write an SVG chart instead of the table");
+  add_endpoint(*stats);
   add_endpoint(*cost);
 
   try {
@@ -317,6 +331,7 @@ int run(int argc, char** argv) {
   if (invoke->parsed()) return run_invoke(client, invoke_flags);
   if (functions->parsed()) return run_functions(client);
   if (cost->parsed()) return run_cost(client, cost_flags);
+  if (stats->parsed()) return run_stats(client, stats_flags);
   if (logs->parsed()) return run_logs(client, logs_flags);
   return 0;
 }

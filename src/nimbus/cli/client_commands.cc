@@ -1,21 +1,23 @@
 #include "nimbus/cli/client_commands.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <fmt/chrono.h>
-
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/encoding.h"
 #include "nimbus/aws/sigv4.h"
+#include "nimbus/cli/svg_chart.h"
 #include "nimbus/net/http_client.h"
 
 namespace nimbus::cli {
@@ -85,6 +87,98 @@ int report_error(const net::HttpResponse& response) {
   }
   fmt::print(stderr, "nimbus: {} ({}): {}\n", code, response.status, message);
   return 1;
+}
+
+// Writes `svg` to `path`; says so on stderr.
+int write_plot(const std::string& path, const std::string& svg) {
+  std::ofstream out(path, std::ios::binary);
+  out << svg;
+  if (!out) {
+    fmt::print(stderr, "nimbus: cannot write {}\n", path);
+    return 1;
+  }
+  fmt::print(stderr, "wrote {}\n", path);
+  return 0;
+}
+
+std::optional<json::object> get_json(const ClientFlags& client, std::string target) {
+  net::HttpRequest request;
+  request.method = "GET";
+  request.target = std::move(target);
+  auto response = call(client, std::move(request));
+  if (!response) return std::nullopt;
+  if (response->status != 200) {
+    report_error(*response);
+    return std::nullopt;
+  }
+  boost::system::error_code error;
+  auto parsed = json::parse(response->body, error);
+  if (error || !parsed.is_object()) {
+    fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
+    return std::nullopt;
+  }
+  return std::move(parsed.as_object());
+}
+
+// A number, or decimal text; NaN when absent.
+double number_member(const json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  if (value == nullptr) return std::nan("");
+  if (value->is_string()) return std::strtod(std::string(value->as_string()).c_str(), nullptr);
+  return value->is_number() ? value->to_number<double>() : std::nan("");
+}
+
+std::string text_member(const json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
+}
+
+int plot_cost(const ClientFlags& client, const CostFlags& flags) {
+  std::string target = "/_nimbus/cost?by=day";
+  if (!flags.since.empty()) target += "&since=" + path_escape(flags.since);
+  if (!flags.until.empty()) target += "&until=" + path_escape(flags.until);
+  auto report = get_json(client, target);
+  if (!report) return 1;
+  // Per day: cost by service (the meter's first word), and requests.
+  std::map<std::string, std::map<std::string, double>> cost;  // day -> service -> cost
+  std::map<std::string, std::map<std::string, double>> requests;
+  std::set<std::string> services;
+  for (const auto& value : report->at("lines").as_array()) {
+    const auto& line = value.as_object();
+    const std::string day = text_member(line, "day");
+    const std::string meter = text_member(line, "meter");
+    const std::string service = meter.substr(0, meter.find('.'));
+    services.insert(service);
+    cost[day][service] += number_member(line, "cost");
+    if (meter.ends_with(".requests")) requests[day][service] += number_member(line, "usage");
+  }
+  Chart chart;
+  chart.title = fmt::format("Cost per day, {} to {} ({})", text_member(*report, "since"),
+                            text_member(*report, "until"), text_member(*report, "priceBook"));
+  ChartPanel money{"Cost", text_member(*report, "currency"), {}};
+  ChartPanel count{"Requests", "per day", {}};
+  for (const auto& service : services) {
+    money.series.push_back({service, {}});
+    count.series.push_back({service, {}});
+  }
+  for (const auto& [day, by_service] : cost) {
+    int year = 0;
+    unsigned month = 0, date = 0;
+    if (std::sscanf(day.c_str(), "%d-%u-%u", &year, &month, &date) != 3) continue;
+    const std::chrono::sys_days when =
+        std::chrono::year(year) / std::chrono::month(month) / std::chrono::day(date);
+    chart.times.push_back(when.time_since_epoch().count() * 86400);
+    std::size_t i = 0;
+    for (const auto& service : services) {
+      auto found = by_service.find(service);
+      money.series[i].values.push_back(found == by_service.end() ? 0 : found->second);
+      auto counted = requests[day].find(service);
+      count.series[i].values.push_back(counted == requests[day].end() ? 0 : counted->second);
+      ++i;
+    }
+  }
+  chart.panels = {std::move(money), std::move(count)};
+  return write_plot(flags.plot, render_svg(chart));
 }
 
 }  // namespace
@@ -232,7 +326,61 @@ int run_logs(const ClientFlags& client, const LogsFlags& flags) {
   }
 }
 
+int run_stats(const ClientFlags& client, const StatsFlags& flags) {
+  std::string target =
+      fmt::format("/_nimbus/stats?{}={}", flags.api ? "api" : "function", path_escape(flags.name));
+  if (!flags.since.empty()) target += "&since=" + path_escape(flags.since);
+  if (!flags.until.empty()) target += "&until=" + path_escape(flags.until);
+  if (flags.period > 0) target += fmt::format("&period={}", flags.period);
+  auto stats = get_json(client, target);
+  if (!stats) return 1;
+  if (flags.json) {
+    fmt::print("{}\n", json::serialize(*stats));
+    return 0;
+  }
+  const auto& points = stats->at("points").as_array();
+  const bool lambda = !flags.api;
+  const std::string prefix = lambda ? "duration" : "latency";
+  const std::vector<std::string> counts =
+      lambda ? std::vector<std::string>{"invocations", "errors", "coldStarts"}
+             : std::vector<std::string>{"requests", "4xx", "5xx"};
+  if (!flags.plot.empty()) {
+    Chart chart;
+    chart.title = fmt::format("{} {}, per {} s", lambda ? "Function" : "API", flags.name,
+                              stats->at("period").to_number<std::int64_t>());
+    ChartPanel calls{lambda ? "Invocations" : "Requests", "per period", {}};
+    for (const auto& name : counts) calls.series.push_back({name, {}});
+    ChartPanel times{
+        lambda ? "Duration" : "Latency", "ms", {{"max", {}}, {"average", {}}, {"min", {}}}};
+    for (const auto& value : points) {
+      const auto& point = value.as_object();
+      chart.times.push_back(point.at("epoch").to_number<std::int64_t>());
+      for (std::size_t i = 0; i < counts.size(); ++i) {
+        calls.series[i].values.push_back(number_member(point, counts[i]));
+      }
+      times.series[0].values.push_back(number_member(point, prefix + "MaxMs"));
+      times.series[1].values.push_back(number_member(point, prefix + "AvgMs"));
+      times.series[2].values.push_back(number_member(point, prefix + "MinMs"));
+    }
+    chart.panels = {std::move(calls), std::move(times)};
+    return write_plot(flags.plot, render_svg(chart));
+  }
+  fmt::print("{:<22} {:>12} {:>8} {:>8} {:>12} {:>12}  {}\n", "TIME (UTC)",
+             lambda ? "INVOCATIONS" : "REQUESTS", lambda ? "ERRORS" : "4XX",
+             lambda ? "COLD" : "5XX", "AVG MS", "MAX MS", lambda ? "GB-SECONDS" : "BYTES");
+  for (const auto& value : points) {
+    const auto& point = value.as_object();
+    const double extra = lambda ? number_member(point, "gbSeconds") : number_member(point, "bytes");
+    fmt::print("{:<22} {:>12} {:>8} {:>8} {:>12.2f} {:>12.2f}  {}\n", text_member(point, "time"),
+               number_member(point, counts[0]), number_member(point, counts[1]),
+               number_member(point, counts[2]), number_member(point, prefix + "AvgMs"),
+               number_member(point, prefix + "MaxMs"), extra);
+  }
+  return 0;
+}
+
 int run_cost(const ClientFlags& client, const CostFlags& flags) {
+  if (!flags.plot.empty()) return plot_cost(client, flags);
   net::HttpRequest request;
   request.method = "GET";
   request.target = "/_nimbus/cost?by=" + path_escape(flags.by);

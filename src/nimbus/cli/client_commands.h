@@ -4,6 +4,7 @@
 // server's APIs over HTTP, signed with SigV4 when AWS credentials are in the
 // environment (as the AWS CLI reads them).
 
+#include <cstdint>
 #include <string>
 
 namespace nimbus::cli {
@@ -25,6 +26,17 @@ struct CostFlags {
   std::string until;
   std::string by = "function";
   bool json = false;
+  std::string plot;  // an SVG file: cost and requests per day
+};
+
+struct StatsFlags {
+  std::string name;  // a function, or with `api` an API id
+  bool api = false;
+  std::string since = "1h";
+  std::string until;
+  std::int64_t period = 0;  // seconds; 0: about sixty points
+  bool json = false;
+  std::string plot;  // an SVG file: invocations and errors, durations
 };
 
 int run_invoke(const ClientFlags& client, const InvokeFlags& flags);
@@ -36,6 +48,8 @@ struct LogsFlags {
 };
 
 int run_cost(const ClientFlags& client, const CostFlags& flags);
+// A function's (or API's) invocations, errors and durations over time.
+int run_stats(const ClientFlags& client, const StatsFlags& flags);
 // Prints a function's log (CloudWatch Logs' FilterLogEvents), then new
 // lines as they come with --follow.
 int run_logs(const ClientFlags& client, const LogsFlags& flags);

@@ -5,8 +5,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -168,6 +170,14 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::handle(net::HttpReque
     }
     co_return metrics();
   }
+  if (path == "/_nimbus/stats" && store_ != nullptr) {
+    if (request.method != "GET") {
+      auto response = json(405, {{"message", "Method Not Allowed"}});
+      response.headers.add("Allow", "GET");
+      co_return response;
+    }
+    co_return co_await stats(request);
+  }
   if (path == "/_nimbus/cost" && store_ != nullptr) {
     if (request.method != "GET") {
       auto response = json(405, {{"message", "Method Not Allowed"}});
@@ -239,6 +249,97 @@ net::HttpResponse NimbusEndpoints::metrics() const {
       net::HttpResponse::with_body(200, "text/plain; version=0.0.4; charset=utf-8", out.take());
   response.headers.add("Cache-Control", "no-store");
   return response;
+}
+
+boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::stats(const net::HttpRequest& request) {
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  std::string service = "lambda";
+  std::string resource = aws::query_value(request, "function");
+  if (resource.empty()) {
+    service = "apigateway";
+    resource = aws::query_value(request, "api");
+  }
+  if (resource.empty()) co_return error(400, "name a function (?function=) or an API (?api=)");
+  std::int64_t since = now_s - 3600;
+  std::int64_t until = now_s;
+  for (auto [name, bound] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (auto text = aws::query_value(request, name); !text.empty()) {
+      auto parsed = parse_report_time(text, now_s);
+      if (!parsed) co_return error(400, fmt::format("{} '{}' is not a time", name, text));
+      *bound = *parsed;
+    }
+  }
+  since -= ((since % 60) + 60) % 60;
+  if (until <= since) co_return error(400, "until must be after since");
+  // Sixty points or so unless told: a minute for an hour, an hour for days.
+  std::int64_t period = std::max<std::int64_t>(60, (until - since) / 60 / 60 * 60);
+  if (auto text = aws::query_value(request, "period"); !text.empty()) {
+    period = std::atoll(text.c_str());
+    if (period < 60 || period % 60 != 0) co_return error(400, "period must be a multiple of 60");
+  }
+  if ((until - since) / period > 10'000) co_return error(400, "too many points: widen the period");
+
+  auto read = [service, resource, since, until,
+               period](storage::Store& store) -> Result<boost::json::object> {
+    auto minutes = ledger::Journal::read_minutely(store, service, since, until);
+    if (!minutes) return minutes.error();
+    std::map<std::int64_t, std::map<std::string, ledger::MinuteStat>> buckets;
+    for (const auto& minute : *minutes) {
+      if (minute.resource != resource) continue;
+      buckets[since + (minute.minute_start_s - since) / period * period][minute.name].merge(
+          minute.stat);
+    }
+    // Every period gets a point, empty ones with zero counts (charts show
+    // the quiet time too).
+    for (std::int64_t start = since; start < until; start += period) buckets[start];
+    boost::json::array points;
+    for (const auto& [start, stats] : buckets) {
+      auto sum = [&](std::string_view name) -> std::int64_t {
+        auto it = stats.find(std::string(name));
+        return it == stats.end() ? 0 : it->second.sum;
+      };
+      auto stat = [&](std::string_view name) -> const ledger::MinuteStat* {
+        auto it = stats.find(std::string(name));
+        return it == stats.end() || it->second.count == 0 ? nullptr : &it->second;
+      };
+      boost::json::object point{
+          {"epoch", start},
+          {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
+                               std::chrono::sys_seconds(std::chrono::seconds(start)))}};
+      auto durations = [&](std::string_view name, std::string_view prefix) {
+        if (const auto* d = stat(name)) {
+          point[fmt::format("{}AvgMs", prefix)] =
+              static_cast<double>(d->sum) / static_cast<double>(d->count) / 1000.0;
+          point[fmt::format("{}MinMs", prefix)] = static_cast<double>(d->min) / 1000.0;
+          point[fmt::format("{}MaxMs", prefix)] = static_cast<double>(d->max) / 1000.0;
+        }
+      };
+      if (service == "lambda") {
+        point["invocations"] = sum("m:lambda.requests");
+        point["errors"] = sum("m:lambda.errors");
+        point["coldStarts"] = sum("m:lambda.cold-starts");
+        point["gbSeconds"] =
+            static_cast<double>(sum("m:lambda.compute.x86_64") + sum("m:lambda.compute.arm64")) /
+            1'024'000.0;
+        durations("o:lambda.duration", "duration");
+      } else {
+        point["requests"] = sum("m:apigateway.requests");
+        point["4xx"] = sum("m:apigateway.4xx");
+        point["5xx"] = sum("m:apigateway.5xx");
+        point["bytes"] = sum("m:apigateway.bytes");
+        durations("o:apigateway.latency", "latency");
+      }
+      points.push_back(std::move(point));
+    }
+    return boost::json::object{{"service", service}, {"resource", resource},
+                               {"period", period},   {"since", since},
+                               {"until", until},     {"points", std::move(points)}};
+  };
+  auto answer = co_await store_->run(std::move(read));
+  if (!answer) co_return error(500, answer.error().message());
+  co_return json(200, *answer);
 }
 
 boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::cost(const net::HttpRequest& request) {

@@ -52,6 +52,8 @@ class NimbusEndpoints final : public net::HttpHandler {
 
   net::HttpResponse health() const;
   boost::asio::awaitable<net::HttpResponse> cost(const net::HttpRequest& request);
+  // A function's or API's minute aggregates, by period (nimbus stats).
+  boost::asio::awaitable<net::HttpResponse> stats(const net::HttpRequest& request);
   net::HttpResponse metrics() const;
 
  private:
