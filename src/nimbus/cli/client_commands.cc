@@ -101,11 +101,11 @@ int write_plot(const std::string& path, const std::string& svg) {
   return 0;
 }
 
-std::optional<json::object> get_json(const ClientFlags& client, std::string target) {
-  net::HttpRequest request;
-  request.method = "GET";
-  request.target = std::move(target);
-  auto response = call(client, std::move(request));
+// Sends the request and reads a JSON object back; says what went wrong
+// itself (nullopt then).
+std::optional<json::object> call_json(const ClientFlags& client, net::HttpRequest request,
+                                      std::string_view service = "lambda") {
+  auto response = call(client, std::move(request), service);
   if (!response) return std::nullopt;
   if (response->status != 200) {
     report_error(*response);
@@ -118,6 +118,13 @@ std::optional<json::object> get_json(const ClientFlags& client, std::string targ
     return std::nullopt;
   }
   return std::move(parsed.as_object());
+}
+
+std::optional<json::object> get_json(const ClientFlags& client, std::string target) {
+  net::HttpRequest request;
+  request.method = "GET";
+  request.target = std::move(target);
+  return call_json(client, std::move(request));
 }
 
 // A number, or decimal text; NaN when absent.
@@ -232,19 +239,12 @@ int run_functions(const ClientFlags& client) {
     request.method = "GET";
     request.target = "/2015-03-31/functions/?MaxItems=50";
     if (!marker.empty()) request.target += "&Marker=" + path_escape(marker);
-    auto response = call(client, std::move(request));
-    if (!response) return 1;
-    if (response->status != 200) return report_error(*response);
-    boost::system::error_code error;
-    auto page = json::parse(response->body, error);
-    if (error || !page.is_object()) {
-      fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
-      return 1;
-    }
-    for (auto& function : page.as_object()["Functions"].as_array()) {
+    auto page = call_json(client, std::move(request));
+    if (!page) return 1;
+    for (auto& function : (*page)["Functions"].as_array()) {
       functions.push_back(std::move(function.as_object()));
     }
-    const auto* next = page.as_object().if_contains("NextMarker");
+    const auto* next = page->if_contains("NextMarker");
     marker = next && next->is_string() ? std::string(next->as_string()) : std::string();
   } while (!marker.empty());
 
@@ -291,16 +291,9 @@ int run_logs(const ClientFlags& client, const LogsFlags& flags) {
       request.headers.add("Content-Type", "application/x-amz-json-1.1");
       request.headers.add("X-Amz-Target", "Logs_20140328.FilterLogEvents");
       request.body = json::serialize(input);
-      auto response = call(client, std::move(request), "logs");
-      if (!response) return 1;
-      if (response->status != 200) return report_error(*response);
-      boost::system::error_code error;
-      auto page = json::parse(response->body, error);
-      if (error || !page.is_object()) {
-        fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
-        return 1;
-      }
-      for (const auto& value : page.as_object()["events"].as_array()) {
+      auto page = call_json(client, std::move(request), "logs");
+      if (!page) return 1;
+      for (const auto& value : (*page)["events"].as_array()) {
         const auto& event = value.as_object();
         const auto timestamp = event.at("timestamp").to_number<std::int64_t>();
         const std::string id(event.at("eventId").as_string());
@@ -315,7 +308,7 @@ int run_logs(const ClientFlags& client, const LogsFlags& flags) {
         while (!message.empty() && message.back() == '\n') message.pop_back();
         fmt::print("{:%Y-%m-%dT%H:%M:%S}.{:03}Z {}\n", seconds, timestamp % 1000, message);
       }
-      const auto* next = page.as_object().if_contains("nextToken");
+      const auto* next = page->if_contains("nextToken");
       token = next && next->is_string() ? std::string(next->as_string()) : std::string();
     } while (!token.empty());
     std::fflush(stdout);

@@ -79,6 +79,51 @@ std::optional<MinuteStat> decode_stat(std::string_view text) {
   return stat;
 }
 
+// be64(sortable(time_s)) service NUL resource NUL name: the hourly and
+// minute keyspaces' keys.
+struct UsageKey {
+  std::int64_t time_s = 0;
+  std::string_view service;
+  std::string_view resource;
+  std::string_view name;
+};
+
+// Calls visit(key, value) for every key of `keyspace_name` in [from_s, until_s).
+template <class Visit>
+Result<void> scan_usage_keys(storage::Store& store, std::string_view keyspace_name,
+                             std::int64_t from_s, std::int64_t until_s, Visit visit) {
+  auto keyspace = store.open_keyspace(keyspace_name);
+  if (!keyspace) return keyspace.error();
+  std::string lower;
+  put_be64(lower, sortable(from_s));
+  std::string upper;
+  put_be64(upper, sortable(until_s));
+  storage::ScanOptions options;
+  options.lower = storage::Bound{lower, true};
+  options.upper = storage::Bound{upper, false};
+  for (;;) {
+    auto page = store.scan(*keyspace, options);
+    if (!page) return page.error();
+    for (const auto& item : page->items) {
+      std::string_view key = item.key;
+      if (key.size() < 8) continue;
+      UsageKey parsed;
+      parsed.time_s = unsortable(get_be64(key));
+      key.remove_prefix(8);
+      const auto first = key.find('\0');
+      if (first == std::string_view::npos) continue;
+      const auto second = key.find('\0', first + 1);
+      if (second == std::string_view::npos) continue;
+      parsed.service = key.substr(0, first);
+      parsed.resource = key.substr(first + 1, second - first - 1);
+      parsed.name = key.substr(second + 1);
+      visit(parsed, std::string_view(item.value));
+    }
+    if (!page->cursor) return ok();
+    options.cursor = page->cursor;
+  }
+}
+
 std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
   std::int64_t quotient = value / divisor;
   if (value < 0 && value % divisor != 0) --quotient;
@@ -338,40 +383,16 @@ Result<std::vector<MinuteAggregate>> Journal::read_minutely(storage::Store& stor
                                                             std::string_view service,
                                                             std::int64_t from_s,
                                                             std::int64_t until_s) {
-  auto keyspace = store.open_keyspace(kMinutelyKeyspace);
-  if (!keyspace) return keyspace.error();
-  storage::ScanOptions options;
-  std::string lower;
-  put_be64(lower, sortable(from_s));
-  std::string upper;
-  put_be64(upper, sortable(until_s));
-  options.lower = storage::Bound{lower, true};
-  options.upper = storage::Bound{upper, false};
   std::vector<MinuteAggregate> out;
-  for (;;) {
-    auto page = store.scan(*keyspace, options);
-    if (!page) return page.error();
-    for (const auto& item : page->items) {
-      std::string_view key = item.key;
-      if (key.size() < 8) continue;
-      MinuteAggregate aggregate;
-      aggregate.minute_start_s = unsortable(get_be64(key));
-      key.remove_prefix(8);
-      const auto first = key.find('\0');
-      if (first == std::string_view::npos || key.substr(0, first) != service) continue;
-      const auto second = key.find('\0', first + 1);
-      if (second == std::string_view::npos) continue;
-      auto stat = decode_stat(item.value);
-      if (!stat) continue;
-      aggregate.service = key.substr(0, first);
-      aggregate.resource = key.substr(first + 1, second - first - 1);
-      aggregate.name = key.substr(second + 1);
-      aggregate.stat = *stat;
-      out.push_back(std::move(aggregate));
-    }
-    if (!page->cursor) break;
-    options.cursor = page->cursor;
-  }
+  auto scanned = scan_usage_keys(
+      store, kMinutelyKeyspace, from_s, until_s, [&](const UsageKey& key, std::string_view value) {
+        if (key.service != service) return;
+        auto stat = decode_stat(value);
+        if (!stat) return;
+        out.push_back({key.time_s, std::string(key.service), std::string(key.resource),
+                       std::string(key.name), *stat});
+      });
+  if (!scanned) return scanned.error();
   return out;
 }
 
@@ -435,39 +456,15 @@ Result<std::vector<Usage>> Journal::read_usage(storage::Store& store) {
 
 Result<std::vector<HourlyCounter>> Journal::read_hourly(storage::Store& store, std::int64_t from_s,
                                                         std::int64_t until_s) {
-  auto keyspace = store.open_keyspace(kHourlyKeyspace);
-  if (!keyspace) return keyspace.error();
-  storage::ScanOptions options;
-  std::string lower;
-  put_be64(lower, sortable(from_s));
-  std::string upper;
-  put_be64(upper, sortable(until_s));
-  options.lower = storage::Bound{lower, true};
-  options.upper = storage::Bound{upper, false};
   std::vector<HourlyCounter> counters;
-  for (;;) {
-    auto page = store.scan(*keyspace, options);
-    if (!page) return page.error();
-    for (const auto& item : page->items) {
-      std::string_view key = item.key;
-      if (key.size() < 8) continue;
-      HourlyCounter counter;
-      counter.hour_start_s = unsortable(get_be64(key));
-      key.remove_prefix(8);
-      auto first = key.find('\0');
-      auto second = key.find('\0', first == std::string_view::npos ? 0 : first + 1);
-      if (first == std::string_view::npos || second == std::string_view::npos) continue;
-      counter.service = key.substr(0, first);
-      counter.resource = key.substr(first + 1, second - first - 1);
-      counter.meter = key.substr(second + 1);
-      auto amount = parse_int(item.value);
-      if (!amount) continue;
-      counter.amount = *amount;
-      counters.push_back(std::move(counter));
-    }
-    if (!page->cursor) break;
-    options.cursor = page->cursor;
-  }
+  auto scanned = scan_usage_keys(
+      store, kHourlyKeyspace, from_s, until_s, [&](const UsageKey& key, std::string_view value) {
+        auto amount = parse_int(value);
+        if (!amount) return;
+        counters.push_back({key.time_s, std::string(key.service), std::string(key.resource),
+                            std::string(key.name), *amount});
+      });
+  if (!scanned) return scanned.error();
   return counters;
 }
 

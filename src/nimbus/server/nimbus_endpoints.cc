@@ -154,38 +154,20 @@ net::HttpResponse NimbusEndpoints::reject(const net::HttpRequest& head, net::Req
 boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::handle(net::HttpRequest request) {
   const auto path = request.path();
   if (!path.starts_with(kPrefix)) co_return co_await router_.handle(std::move(request));
-  if (path == "/_nimbus/health") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      auto response = json(405, {{"message", "Method Not Allowed"}});
-      response.headers.add("Allow", "GET, HEAD");
-      co_return response;
-    }
-    co_return health();
+  const bool head_too = path == "/_nimbus/health" || path == "/_nimbus/metrics";
+  const bool known =
+      head_too || (store_ != nullptr && (path == "/_nimbus/stats" || path == "/_nimbus/cost"));
+  if (!known) co_return json(404, {{"message", "Not Found"}});
+  // Every endpoint here reads: GET (and HEAD for the cheap ones).
+  if (request.method != "GET" && !(head_too && request.method == "HEAD")) {
+    auto response = json(405, {{"message", "Method Not Allowed"}});
+    response.headers.add("Allow", head_too ? "GET, HEAD" : "GET");
+    co_return response;
   }
-  if (path == "/_nimbus/metrics") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      auto response = json(405, {{"message", "Method Not Allowed"}});
-      response.headers.add("Allow", "GET, HEAD");
-      co_return response;
-    }
-    co_return metrics();
-  }
-  if (path == "/_nimbus/stats" && store_ != nullptr) {
-    if (request.method != "GET") {
-      auto response = json(405, {{"message", "Method Not Allowed"}});
-      response.headers.add("Allow", "GET");
-      co_return response;
-    }
-    co_return co_await stats(request);
-  }
-  if (path == "/_nimbus/cost" && store_ != nullptr) {
-    if (request.method != "GET") {
-      auto response = json(405, {{"message", "Method Not Allowed"}});
-      response.headers.add("Allow", "GET");
-      co_return response;
-    }
-    co_return co_await cost(request);
-  }
+  if (path == "/_nimbus/health") co_return health();
+  if (path == "/_nimbus/metrics") co_return metrics();
+  if (path == "/_nimbus/stats" && store_ != nullptr) co_return co_await stats(request);
+  if (path == "/_nimbus/cost" && store_ != nullptr) co_return co_await cost(request);
   co_return json(404, {{"message", "Not Found"}});
 }
 
