@@ -7,6 +7,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "nimbus/aws/xml_writer.h"
+
 namespace nimbus::cli {
 namespace {
 
@@ -18,29 +20,6 @@ constexpr double kTop = 40;
 constexpr double kGap = 50;
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c",
                                     "#ff7f0e", "#9467bd", "#8c564b"};
-
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string label(double value) {
   if (value == 0) return "0";
@@ -73,7 +52,7 @@ std::string render_svg(const Chart& chart) {
       "{1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{2}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n",
-      kWidth, height, kLeft, escape(chart.title));
+      kWidth, height, kLeft, aws::xml_escape(chart.title));
   const std::size_t n = chart.times.size();
   const std::int64_t span = n > 1 ? chart.times.back() - chart.times.front() : 0;
   auto x_of = [&](std::size_t i) {
@@ -93,9 +72,9 @@ std::string render_svg(const Chart& chart) {
     }
     const double ceiling = nice_ceiling(highest);
     auto y_of = [&](double v) { return bottom - (bottom - top) * v / ceiling; };
-    out +=
-        fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}{}</text>\n", kLeft, top - 8,
-                    escape(panel.title), panel.unit.empty() ? "" : " (" + escape(panel.unit) + ")");
+    out += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}{}</text>\n", kLeft, top - 8,
+                       aws::xml_escape(panel.title),
+                       panel.unit.empty() ? "" : " (" + aws::xml_escape(panel.unit) + ")");
     // Grid and axis labels: five steps up, up to eight times across.
     for (int step = 0; step <= 4; ++step) {
       const double value = ceiling * step / 4;
@@ -131,7 +110,7 @@ std::string render_svg(const Chart& chart) {
           "<text x=\"{}\" y=\"{:.1f}\">{}</text>\n",
           points, colour, kLeft + plot_width + 14, top + 10 + 18 * static_cast<double>(s) - 4,
           colour, kLeft + plot_width + 30, top + 10 + 18 * static_cast<double>(s),
-          escape(series.name));
+          aws::xml_escape(series.name));
     }
   }
   out += "</svg>\n";

@@ -131,6 +131,26 @@ ProcessFacts process_facts() {
   return facts;
 }
 
+// ?since= and ?until= (parse_report_time's forms), by default `since` and now.
+Result<std::pair<std::int64_t, std::int64_t>> report_bounds(const net::HttpRequest& request,
+                                                            std::int64_t now_s,
+                                                            std::int64_t since) {
+  std::int64_t until = now_s;
+  for (auto [name, bound] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (auto text = aws::query_value(request, name); !text.empty()) {
+      auto parsed = parse_report_time(text, now_s);
+      if (!parsed) {
+        return AwsError::validation(
+            fmt::format("{} '{}' is not a date (2026-11-01), a time "
+                        "(2026-11-01T10:00:00Z) or an age (7d, 12h, 30m)",
+                        name, text));
+      }
+      *bound = *parsed;
+    }
+  }
+  return std::pair{since, until};
+}
+
 }  // namespace
 
 NimbusEndpoints::NimbusEndpoints(aws::Router& router, const env::Clock& clock)
@@ -244,15 +264,9 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::stats(const net::Http
     resource = aws::query_value(request, "api");
   }
   if (resource.empty()) co_return error(400, "name a function (?function=) or an API (?api=)");
-  std::int64_t since = now_s - 3600;
-  std::int64_t until = now_s;
-  for (auto [name, bound] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
-    if (auto text = aws::query_value(request, name); !text.empty()) {
-      auto parsed = parse_report_time(text, now_s);
-      if (!parsed) co_return error(400, fmt::format("{} '{}' is not a time", name, text));
-      *bound = *parsed;
-    }
-  }
+  auto bounds = report_bounds(request, now_s, now_s - 3600);
+  if (!bounds) co_return error(400, bounds.error().message());
+  auto [since, until] = *bounds;
   since -= ((since % 60) + 60) % 60;
   if (until <= since) co_return error(400, "until must be after since");
   // Sixty points or so unless told: a minute for an hour, an hour for days.
@@ -335,19 +349,9 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::cost(const net::HttpR
     if (!grouping) co_return error(400, grouping.error().message());
     cost_query.grouping = *grouping;
   }
-  std::int64_t since = ledger::month_start(now_s);
-  std::int64_t until = now_s;
-  for (auto [name, bound] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
-    if (auto text = param(name); !text.empty()) {
-      auto parsed = parse_report_time(text, now_s);
-      if (!parsed) {
-        co_return error(400, fmt::format("{} '{}' is not a date (2026-11-01), a time "
-                                         "(2026-11-01T10:00:00Z) or an age (7d, 12h, 30m)",
-                                         name, text));
-      }
-      *bound = *parsed;
-    }
-  }
+  auto bounds = report_bounds(request, now_s, ledger::month_start(now_s));
+  if (!bounds) co_return error(400, bounds.error().message());
+  const auto [since, until] = *bounds;
   // Whole hours: the counters' resolution.
   cost_query.since_s = since - ((since % 3600) + 3600) % 3600;
   cost_query.until_s = until + (3600 - ((until % 3600) + 3600) % 3600) % 3600;

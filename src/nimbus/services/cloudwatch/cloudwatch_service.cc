@@ -114,6 +114,18 @@ Result<std::int64_t> seconds_param(const Params& params, std::string_view name) 
   return std::chrono::duration_cast<std::chrono::seconds>(time->time_since_epoch()).count();
 }
 
+// StartTime and EndTime, in order.
+Result<std::pair<std::int64_t, std::int64_t>> time_range(const Params& params) {
+  auto start = seconds_param(params, "StartTime");
+  if (!start) return start.error();
+  auto end = seconds_param(params, "EndTime");
+  if (!end) return end.error();
+  if (*end <= *start) {
+    return invalid_value("The parameter StartTime must be less than the parameter EndTime.");
+  }
+  return std::pair{*start, *end};
+}
+
 Result<std::int64_t> period_param(std::optional<std::string> text, std::string_view name) {
   if (!text) return missing(name);
   std::int64_t period = 0;
@@ -232,13 +244,9 @@ class CloudWatchService final : public aws::Service {
     if (!ns) return missing("Namespace");
     auto name = params.get("MetricName");
     if (!name) return missing("MetricName");
-    auto start = seconds_param(params, "StartTime");
-    if (!start) return start.error();
-    auto end = seconds_param(params, "EndTime");
-    if (!end) return end.error();
-    if (*end <= *start) {
-      return invalid_value("The parameter StartTime must be less than the parameter EndTime.");
-    }
+    auto range = time_range(params);
+    if (!range) return range.error();
+    const auto [start, end] = *range;
     auto period = period_param(params.get("Period"), "Period");
     if (!period) return period.error();
     const auto statistics = params.members("Statistics");
@@ -261,8 +269,7 @@ class CloudWatchService final : public aws::Service {
     aws::XmlWriter out;
     out.element("Label", *name).open("Datapoints");
     if (const auto* metric = find_metric(*ns, *name)) {
-      auto buckets =
-          collect(store, *metric, params.dimensions("Dimensions"), *start, *end, *period);
+      auto buckets = collect(store, *metric, params.dimensions("Dimensions"), start, end, *period);
       if (!buckets) return buckets.error();
       for (const auto& [bucket, stat] : *buckets) {
         if (stat.count == 0) continue;
@@ -278,13 +285,9 @@ class CloudWatchService final : public aws::Service {
   }
 
   Result<std::string> get_metric_data(storage::Store& store, const Params& params) {
-    auto start = seconds_param(params, "StartTime");
-    if (!start) return start.error();
-    auto end = seconds_param(params, "EndTime");
-    if (!end) return end.error();
-    if (*end <= *start) {
-      return invalid_value("The parameter StartTime must be less than the parameter EndTime.");
-    }
+    auto range = time_range(params);
+    if (!range) return range.error();
+    const auto [start, end] = *range;
     const bool ascending = params.get("ScanBy").value_or("") == "TimestampAscending";
     aws::XmlWriter out;
     out.open("MetricDataResults");
@@ -319,8 +322,8 @@ class CloudWatchService final : public aws::Service {
       std::vector<std::pair<std::int64_t, double>> points;
       if (const auto* metric = find_metric(*ns, *name)) {
         auto buckets =
-            collect(store, *metric, params.dimensions(stat_prefix + ".Metric.Dimensions"), *start,
-                    *end, *period);
+            collect(store, *metric, params.dimensions(stat_prefix + ".Metric.Dimensions"), start,
+                    end, *period);
         if (!buckets) return buckets.error();
         for (const auto& [bucket, samples] : *buckets) {
           if (samples.count > 0) {
