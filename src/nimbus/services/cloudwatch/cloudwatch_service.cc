@@ -350,17 +350,16 @@ class CloudWatchService final : public aws::Service {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     // What was published in the retention window: resources per service,
-    // and which APIs are REST APIs.
+    // and which APIs are REST APIs. The hourly counters say it with 60
+    // times fewer keys than the minute aggregates.
     std::map<std::string, std::set<std::string>> resources;
     std::set<std::string> rest_apis;
-    for (const std::string_view service : {"lambda", "apigateway"}) {
-      auto minutes = ledger::Journal::read_minutely(
-          store, service, now - ledger::Journal::kMinutelyRetentionS, now + 60);
-      if (!minutes) return minutes.error();
-      for (const auto& minute : *minutes) {
-        resources[minute.service].insert(minute.resource);
-        if (minute.name == "m:apigateway.rest.requests") rest_apis.insert(minute.resource);
-      }
+    auto hours =
+        ledger::Journal::read_hourly(store, now - ledger::Journal::kMinutelyRetentionS, now + 3600);
+    if (!hours) return hours.error();
+    for (const auto& hour : *hours) {
+      resources[hour.service].insert(hour.resource);
+      if (hour.meter == "apigateway.rest.requests") rest_apis.insert(hour.resource);
     }
     aws::XmlWriter out;
     out.open("Metrics");
