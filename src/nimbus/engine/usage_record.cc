@@ -1,5 +1,6 @@
 #include "nimbus/engine/usage_record.h"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include "nimbus/ledger/meters.h"
@@ -30,20 +31,15 @@ ledger::Usage to_usage(const UsageRecord& record) {
     usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
                                     record.init_ms / 1000);
   }
-  // The record's head carries the name, request id and start time.
-  json::object detail{
-      {"version", record.version},
-      {"durationMs", record.duration_ms},
-      {"billedMs", record.billed_ms},
-      {"memoryMb", record.memory_mb},
-      {"architecture", record.architecture},
-      {"coldStart", record.cold_start},
-      {"initMs", record.init_ms},
-      {"outcome", static_cast<int>(record.outcome)},
-      {"bytesIn", record.bytes_in},
-      {"bytesOut", record.bytes_out},
-  };
-  usage.detail_json = json::serialize(detail);
+  // The record's head carries the name, request id and start time. Written
+  // directly: one per invocation, and every field is a number or a name
+  // Lambda restricts to characters JSON need not escape.
+  usage.detail_json = fmt::format(
+      R"({{"version":"{}","durationMs":{},"billedMs":{},"memoryMb":{},"architecture":"{}",)"
+      R"("coldStart":{},"initMs":{},"outcome":{},"bytesIn":{},"bytesOut":{}}})",
+      record.version, record.duration_ms, record.billed_ms, record.memory_mb, record.architecture,
+      record.cold_start, record.init_ms, static_cast<int>(record.outcome), record.bytes_in,
+      record.bytes_out);
   return usage;
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -36,18 +37,32 @@ std::string hourly_key(std::int64_t hour_s, std::string_view service, std::strin
   return key;
 }
 
+// JSON string text, quoted: Boost.JSON's escaping without building a value.
+void append_json_string(std::string& out, std::string_view text) {
+  out += json::serialize(json::string_view(text));
+}
+
+// Written directly rather than through a json::object: one per request.
 std::string usage_value(const Usage& usage) {
-  json::object quantities;
-  for (const auto& [meter, amount] : usage.quantities) quantities[meter] = amount;
-  json::object head{{"service", usage.service},
-                    {"resource", usage.resource},
-                    {"id", usage.id},
-                    {"timeUs", usage.time_us},
-                    {"quantities", std::move(quantities)}};
+  std::string value;
+  value.reserve(160 + usage.detail_json.size());
+  value += "{\"service\":";
+  append_json_string(value, usage.service);
+  value += ",\"resource\":";
+  append_json_string(value, usage.resource);
+  value += ",\"id\":";
+  append_json_string(value, usage.id);
+  value += ",\"timeUs\":";
+  value += std::to_string(usage.time_us);
+  value += ",\"quantities\":{";
+  for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
+    if (i > 0) value.push_back(',');
+    append_json_string(value, usage.quantities[i].first);
+    value.push_back(':');
+    value += std::to_string(usage.quantities[i].second);
+  }
   // The detail is the service's own JSON object, spliced in unparsed.
-  std::string value = json::serialize(head);
-  value.pop_back();
-  value += ",\"detail\":";
+  value += "},\"detail\":";
   value += usage.detail_json.empty() ? "{}" : usage.detail_json;
   value.push_back('}');
   return value;
@@ -245,9 +260,12 @@ void Journal::flush() {
 }
 
 void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batch) {
-  // Sum the batch's amounts per counter first: one put per counter per
-  // batch, however many records it carries.
-  std::map<std::string, std::int64_t> added;
+  // Sum the batch's amounts per counter first (keyed by views into the
+  // records, no string built per record): one put per counter per batch,
+  // however many records it carries.
+  std::map<std::tuple<std::int64_t, std::string_view, std::string_view, std::string_view>,
+           std::int64_t>
+      sums;
   for (const auto& usage : records) {
     std::string key;
     put_be64(key, sortable(usage.time_us));
@@ -257,11 +275,13 @@ void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batc
     batch.put(usage_, key, usage_value(usage));
     const std::int64_t hour = hour_start_s(usage.time_us);
     for (const auto& [meter_name, amount] : usage.quantities) {
-      if (amount != 0) added[hourly_key(hour, usage.service, usage.resource, meter_name)] += amount;
+      if (amount != 0) sums[{hour, usage.service, usage.resource, meter_name}] += amount;
     }
   }
   if (counters_.size() > kCounterCacheLimit) counters_.clear();
-  for (const auto& [counter_key, amount] : added) {
+  for (const auto& [counter, amount] : sums) {
+    const auto& [hour, service, resource, meter_name] = counter;
+    const std::string counter_key = hourly_key(hour, service, resource, meter_name);
     auto it = counters_.find(counter_key);
     if (it == counters_.end()) {
       // First touch since start (or since the cache was cleared): the store
@@ -319,32 +339,34 @@ void Journal::run() {
 }
 
 void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch) {
-  std::map<std::string, MinuteStat> added;
+  // As for the hourly counters: merged per key first, keys built once.
+  using MinuteKey =
+      std::tuple<std::int64_t, std::string_view, std::string_view, char, std::string_view>;
+  std::map<MinuteKey, MinuteStat> added;
   for (const auto& usage : records) {
     const std::int64_t minute = floor_div(usage.time_us, 60'000'000) * 60;
-    auto key = [&](char kind, std::string_view name) {
-      std::string out;
-      put_be64(out, sortable(minute));
-      out += usage.service;
-      out.push_back('\0');
-      out += usage.resource;
-      out.push_back('\0');
-      out.push_back(kind);
-      out.push_back(':');
-      out += name;
-      return out;
-    };
     // Zero amounts are samples too: an invocation without an error makes
     // the Errors average an error rate.
     for (const auto& [meter_name, amount] : usage.quantities) {
-      added[key('m', meter_name)].add(amount);
+      added[{minute, usage.service, usage.resource, 'm', meter_name}].add(amount);
     }
     for (const auto& [name, seconds] : usage.observations) {
-      added[key('o', name)].add(static_cast<std::int64_t>(std::llround(seconds * 1e6)));
+      added[{minute, usage.service, usage.resource, 'o', name}].add(
+          static_cast<std::int64_t>(std::llround(seconds * 1e6)));
     }
   }
   if (minutes_.size() > kCounterCacheLimit) minutes_.clear();
-  for (const auto& [minute_key, stat] : added) {
+  for (const auto& [key_parts, stat] : added) {
+    const auto& [minute, service, resource, kind, name] = key_parts;
+    std::string minute_key;
+    put_be64(minute_key, sortable(minute));
+    minute_key += service;
+    minute_key.push_back('\0');
+    minute_key += resource;
+    minute_key.push_back('\0');
+    minute_key.push_back(kind);
+    minute_key.push_back(':');
+    minute_key += name;
     auto it = minutes_.find(minute_key);
     if (it == minutes_.end()) {
       MinuteStat stored;
