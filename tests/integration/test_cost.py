@@ -255,3 +255,17 @@ def test_stats_table_json_and_svg_plots(nimbus, tmp_path):
     except Exception as error:
         status, body = error.code, error.read()
     assert status == 400 and b"function" in body
+
+
+def test_a_broken_price_book_is_reported_not_fatal(tmp_path):
+    (tmp_path / "price-book.yaml").write_text("meters:\n  lambda.requests:\n    tiers: [{price: cheap}]\n")
+    with NimbusServer(data_dir=tmp_path) as server:
+        assert server.health()["status"] == "running"
+        try:
+            server.get("/_nimbus/cost")
+            raise AssertionError("expected an error")
+        except Exception as error:
+            assert error.code == 500
+            message = json.loads(error.read())["message"]
+        assert "meters.lambda.requests.tiers[0].price" in message
+        assert "cost reports will fail" in server.stderr()
