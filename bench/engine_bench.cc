@@ -330,7 +330,11 @@ int warm(const Args& args) {
   const nimbus::ledger::Journal::Options as_run{.metering = args.get("metering", 1) != 0,
                                                 .logs = args.get("logs", 1) != 0};
   LoadResult engine_result, unmetered_result;
-  if (args.get("unmetered-first", 0) != 0) {
+  // --only 1 / --only 2: just the first or the second configuration (profiling).
+  if (const auto only = args.get("only", 0); only != 0) {
+    (only == 1 ? engine_result : unmetered_result) =
+        run_engine(only == 1 ? as_run : nimbus::ledger::Journal::Options{false, false});
+  } else if (args.get("unmetered-first", 0) != 0) {
     unmetered_result = run_engine({.metering = false, .logs = false});
     engine_result = run_engine(as_run);
   } else {

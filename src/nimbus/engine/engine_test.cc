@@ -577,7 +577,10 @@ done
   config.provisioned_concurrency = 1;  // started before the invocation, so both polls wait
   ASSERT_TRUE(engine_->put_function(config));
   for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
-  std::this_thread::sleep_for(600ms);  // the first poll has been abandoned, the second waits
+  // The first poll has been abandoned (curl gives up after 0.3 s) and the
+  // second waits; the margin covers a loaded machine, where a CI run once
+  // delivered the event to a first poll still open after 0.6 s.
+  std::this_thread::sleep_for(1500ms);
   auto result = invoke(config.key(), R"({"n":1})");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->function_error, "") << result->payload;

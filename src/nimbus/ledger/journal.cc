@@ -1,5 +1,7 @@
 #include "nimbus/ledger/journal.h"
 
+#include <pthread.h>
+
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -311,6 +313,8 @@ void Journal::run() {
     }
     storage::WriteBatch batch = std::move(pending_);
     pending_ = storage::WriteBatch();
+    // The next batch will be about as big: no regrowing it write by write.
+    pending_.reserve(batch.writes().size());
     std::vector<Usage> usage = std::move(pending_usage_);
     pending_usage_.clear();
     std::uint64_t covered = appended_;

@@ -280,7 +280,16 @@ class RocksStore final : public Store {
   }
 
   Result<void> write(const WriteBatch& batch) override {
-    rocksdb::WriteBatch out;
+    // Each writing thread keeps its encoding buffer: a large batch written
+    // over and over (the journal's) reuses memory instead of faulting in
+    // fresh pages every time. A buffer grown past 8 MB is let go.
+    thread_local rocksdb::WriteBatch out;
+    out.Clear();
+    struct Release {
+      ~Release() {
+        if (out.GetDataSize() > (8u << 20)) out = rocksdb::WriteBatch();
+      }
+    } release;
     for (const auto& write : batch.writes()) {
       if (write.kind == WriteBatch::Kind::kPut) {
         out.Put(internal_key(write.keyspace_id, write.key), slice(write.value));

@@ -69,6 +69,8 @@ class WriteBatch {
   WriteBatch& del(const Keyspace& keyspace, std::string_view key);
   const std::vector<Write>& writes() const { return writes_; }
   bool empty() const { return writes_.empty(); }
+  // Room for `count` writes without growing (batches built over and over).
+  void reserve(std::size_t count) { writes_.reserve(count); }
 
  private:
   std::vector<Write> writes_;
