@@ -11,6 +11,9 @@ import subprocess
 import time
 from decimal import ROUND_DOWN, Decimal
 
+import pytest
+from botocore.exceptions import ClientError
+
 from apigateway_support import execute, http_api
 from lambda_support import create_function, invoke_json, node_zip
 from nimbus_harness import NimbusServer, nimbus_binary
@@ -269,3 +272,38 @@ def test_a_broken_price_book_is_reported_not_fatal(tmp_path):
             message = json.loads(error.read())["message"]
         assert "meters.lambda.requests.tiers[0].price" in message
         assert "cost reports will fail" in server.stderr()
+
+
+def test_out_of_range_input_is_refused_not_overflowed(nimbus):
+    for query in ("since=999999999999999999d", "since=99999999999999999999",
+                  "until=12345678901234w"):
+        try:
+            nimbus.get(f"/_nimbus/cost?{query}")
+            raise AssertionError(query)
+        except Exception as error:
+            assert error.code == 400, query
+    logs = nimbus.client("logs")
+    logs.create_log_group(logGroupName="/app/odd")
+    logs.create_log_stream(logGroupName="/app/odd", logStreamName="s")
+    # JSON the SDKs would never send, put on the wire in place of what boto3 built.
+    def send(operation, body, **params):
+        client = nimbus.client("logs")
+
+        def replace(request, **kwargs):
+            request.data = body
+
+        client.meta.events.register(f"before-sign.cloudwatch-logs.{operation}", replace)
+        return getattr(client, "put_log_events" if operation == "PutLogEvents"
+                       else "get_log_events")(**params)
+
+    with pytest.raises(ClientError) as fractional:
+        send("PutLogEvents",
+             b'{"logGroupName":"/app/odd","logStreamName":"s",'
+             b'"logEvents":[{"timestamp":1.5,"message":"x"}]}',
+             logGroupName="/app/odd", logStreamName="s",
+             logEvents=[{"timestamp": 1, "message": "x"}])
+    assert fractional.value.response["Error"]["Code"] == "InvalidParameterException"
+    huge = send("GetLogEvents", b'{"logGroupName":"/app/odd","logStreamName":"s","limit":1e300}',
+                logGroupName="/app/odd", logStreamName="s")
+    assert huge["events"] == []  # an unusable limit is the default
+    assert nimbus.health()["status"] == "running"

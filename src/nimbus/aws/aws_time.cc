@@ -64,6 +64,8 @@ std::optional<WallTime> parse_iso8601(std::string_view text) {
   };
   if (!text.empty() && text.find_first_not_of("0123456789.") == std::string_view::npos) {
     const auto dot = text.find('.');
+    // 11 digits of seconds reach the year 5138; more would overflow below.
+    if ((dot == std::string_view::npos ? text.size() : dot) > 11) return std::nullopt;
     std::int64_t seconds = 0;
     for (char c : text.substr(0, dot)) seconds = seconds * 10 + (c - '0');
     std::int64_t micros = 0;

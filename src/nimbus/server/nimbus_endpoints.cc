@@ -39,7 +39,15 @@ net::HttpResponse error(int status, std::string message) {
 // "1793491200" (Unix seconds), or "7d" / "12h" / "30m" before now.
 std::optional<std::int64_t> parse_report_time(std::string_view text, std::int64_t now_s) {
   const std::string value(text);
-  if (!value.empty() && value.find_first_not_of("0123456789") == value.size() - 1) {
+  const auto first_other = value.find_first_not_of("0123456789");
+  // Digit counts are bounded so nothing below can overflow: 11 digits of
+  // seconds reach the year 5138; 9 of minutes, hours, days or weeks suffice.
+  if (first_other == std::string::npos) {  // Unix seconds
+    if (value.empty() || value.size() > 11) return std::nullopt;
+    return std::atoll(value.c_str());
+  }
+  if (first_other > 0 && first_other == value.size() - 1) {  // an age: "7d"
+    if (first_other > 9) return std::nullopt;
     const long long amount = std::atoll(value.c_str());
     switch (value.back()) {
       case 'm':
@@ -53,9 +61,6 @@ std::optional<std::int64_t> parse_report_time(std::string_view text, std::int64_
       default:
         return std::nullopt;
     }
-  }
-  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
-    return std::atoll(value.c_str());
   }
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
   if (std::sscanf(value.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3) {

@@ -939,9 +939,11 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
       boost::system::error_code error;
       const auto parsed = json::parse(text, error);
       if (!error && parsed.is_object()) {
+        // to_number<double> never throws; an integral code in range is used.
         if (const auto* code = parsed.as_object().if_contains("statusCode");
-            code && code->is_number()) {
-          status = std::to_string(code->to_number<std::int64_t>());
+            code && code->is_number() && code->to_number<double>() >= 100 &&
+            code->to_number<double>() < 600) {
+          status = std::to_string(static_cast<int>(code->to_number<double>()));
         }
       }
     }
