@@ -277,7 +277,7 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::stats(const net::Http
   // Sixty points or so unless told: a minute for an hour, an hour for days.
   std::int64_t period = std::max<std::int64_t>(60, (until - since) / 60 / 60 * 60);
   if (auto text = aws::query_value(request, "period"); !text.empty()) {
-    period = std::atoll(text.c_str());
+    period = std::strtoll(text.c_str(), nullptr, 10);  // saturates, never overflows
     if (period < 60 || period % 60 != 0) co_return error(400, "period must be a multiple of 60");
   }
   if ((until - since) / period > 10'000) co_return error(400, "too many points: widen the period");
