@@ -101,8 +101,11 @@ def test_metrics_parse_and_count_the_work(nimbus):
     assert value(families, "nimbus_apigateway_5xx", api=api_id) == 0
     assert value(families, "nimbus_apigateway_latency_seconds",
                  "nimbus_apigateway_latency_seconds_count", api=api_id) == 2
-    assert value(families, "nimbus_lambda_instances", state="idle") == 1
-    assert value(families, "nimbus_lambda_concurrent_executions") == 0
+    # One instance served everything; it may still be on its way back to
+    # idle (the answer is out before its next poll), so count every state.
+    assert sum(value(families, "nimbus_lambda_instances", state=state)
+               for state in ("starting", "idle", "busy")) == 1
+    assert value(families, "nimbus_lambda_concurrent_executions") <= 1
     assert value(families, "nimbus_http_requests") >= 8
     assert value(families, "process_resident_memory_bytes") > 1_000_000
     assert value(families, "process_open_fds") > 3
