@@ -104,7 +104,7 @@ def test_metrics_parse_and_count_the_work(nimbus):
     # One instance served everything; it may still be on its way back to
     # idle (the answer is out before its next poll), so count every state.
     assert sum(value(families, "nimbus_lambda_instances", state=state)
-               for state in ("starting", "idle", "busy")) == 1
+               for state in ("starting", "idle", "busy", "returning")) == 1
     assert value(families, "nimbus_lambda_concurrent_executions") <= 1
     assert value(families, "nimbus_http_requests") >= 8
     assert value(families, "process_resident_memory_bytes") > 1_000_000

@@ -213,6 +213,10 @@ net::HttpResponse NimbusEndpoints::metrics() const {
                static_cast<double>(stats.starting));
     out.sample("nimbus_lambda_instances", "state=\"idle\"", static_cast<double>(stats.idle));
     out.sample("nimbus_lambda_instances", "state=\"busy\"", static_cast<double>(stats.busy));
+    // Answered, not yet polling for the next event: the rest of them.
+    const auto accounted = stats.starting + stats.idle + stats.busy;
+    out.sample("nimbus_lambda_instances", "state=\"returning\"",
+               static_cast<double>(stats.instances > accounted ? stats.instances - accounted : 0));
     out.single("nimbus_lambda_instance_exits_total", "counter",
                "Instances that exited or were stopped.", static_cast<double>(stats.instance_exits));
     out.single("nimbus_lambda_memory_reserved_bytes", "gauge",
