@@ -27,15 +27,17 @@ std::int64_t hour_start_s(std::int64_t time_us) {
   return hour * 3600;
 }
 
-std::string hourly_key(std::int64_t hour_s, std::string_view service, std::string_view resource,
-                       std::string_view meter) {
+// be64(sortable(time_s)) service NUL resource NUL name: the key of an
+// hourly counter (name: the meter) and of a minute aggregate ("m:" or "o:").
+std::string usage_key(std::int64_t time_s, std::string_view service, std::string_view resource,
+                      std::string_view name) {
   std::string key;
-  put_be64(key, sortable(hour_s));
+  put_be64(key, sortable(time_s));
   key += service;
   key.push_back('\0');
   key += resource;
   key.push_back('\0');
-  key += meter;
+  key += name;
   return key;
 }
 
@@ -283,7 +285,7 @@ void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batc
   if (counters_.size() > kCounterCacheLimit) counters_.clear();
   for (const auto& [counter, amount] : sums) {
     const auto& [hour, service, resource, meter_name] = counter;
-    const std::string counter_key = hourly_key(hour, service, resource, meter_name);
+    const std::string counter_key = usage_key(hour, service, resource, meter_name);
     auto it = counters_.find(counter_key);
     if (it == counters_.end()) {
       // First touch since start (or since the cache was cleared): the store
@@ -362,15 +364,8 @@ void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::Writ
   if (minutes_.size() > kCounterCacheLimit) minutes_.clear();
   for (const auto& [key_parts, stat] : added) {
     const auto& [minute, service, resource, kind, name] = key_parts;
-    std::string minute_key;
-    put_be64(minute_key, sortable(minute));
-    minute_key += service;
-    minute_key.push_back('\0');
-    minute_key += resource;
-    minute_key.push_back('\0');
-    minute_key.push_back(kind);
-    minute_key.push_back(':');
-    minute_key += name;
+    const std::string minute_key =
+        usage_key(minute, service, resource, std::string{kind, ':'} + std::string(name));
     auto it = minutes_.find(minute_key);
     if (it == minutes_.end()) {
       MinuteStat stored;

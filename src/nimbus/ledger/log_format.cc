@@ -27,10 +27,15 @@ std::string log_group_prefix(std::string_view group) {
   return key;
 }
 
-std::string log_event_key(std::string_view group, std::string_view stream,
-                          std::int64_t timestamp_ms) {
+std::string log_stream_events_prefix(std::string_view group, std::string_view stream) {
   std::string key = log_stream_key(group, stream);
   key.push_back('\0');
+  return key;
+}
+
+std::string log_event_key(std::string_view group, std::string_view stream,
+                          std::int64_t timestamp_ms) {
+  std::string key = log_stream_events_prefix(group, stream);
   put_be64(key, sortable(timestamp_ms));
   return key;
 }

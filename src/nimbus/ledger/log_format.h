@@ -31,6 +31,8 @@ constexpr std::int64_t unsortable(std::uint64_t bits) {
 
 // group NUL stream: a logs.streams key, and the prefix of the stream's events.
 std::string log_stream_key(std::string_view group, std::string_view stream);
+// group NUL stream NUL: the prefix of every event of a stream.
+std::string log_stream_events_prefix(std::string_view group, std::string_view stream);
 // group NUL: the prefix of every stream and event of a group.
 std::string log_group_prefix(std::string_view group);
 // group NUL stream NUL be64(sortable(timestamp)) [be64(sequence)]: with the

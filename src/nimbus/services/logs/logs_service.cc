@@ -351,6 +351,17 @@ class LogsServiceImpl final : public LogsService {
     return store.put(groups_, name, json::serialize(record));
   }
 
+  // One read-modify-write of an existing group's record, under the group lock.
+  template <class Change>
+  Result<json::object> edit_group(Store& store, const std::string& name, Change change) {
+    std::lock_guard lock(groups_mutex_);
+    auto group = require_group(store, name);
+    if (!group) return group.error();
+    change(*group);
+    if (auto saved = save_group(store, name, *group); !saved) return saved.error();
+    return json::object{};
+  }
+
   static storage::ScanOptions with_limit(storage::ScanOptions options, std::size_t limit) {
     options.limit = limit;
     return options;
@@ -512,13 +523,9 @@ class LogsServiceImpl final : public LogsService {
       return constraint(std::to_string(days), "retentionInDays",
                         fmt::format("Member must satisfy enum value set: [{}]", allowed));
     }
-    {
-      std::lock_guard lock(groups_mutex_);
-      auto group = require_group(store, name);
-      if (!group) return group.error();
-      (*group)["retentionInDays"] = days;
-      if (auto saved = save_group(store, name, *group); !saved) return saved.error();
-    }
+    auto edited =
+        edit_group(store, name, [&](json::object& group) { group["retentionInDays"] = days; });
+    if (!edited) return edited;
     // Expire what the new policy already excludes without waiting a sweep.
     {
       std::lock_guard lock(sweep_mutex_);
@@ -530,30 +537,21 @@ class LogsServiceImpl final : public LogsService {
 
   Result<json::object> delete_retention_policy(Store& store, const json::object& in,
                                                const aws::RequestContext&) {
-    const std::string name = string_member(in, "logGroupName");
-    std::lock_guard lock(groups_mutex_);
-    auto group = require_group(store, name);
-    if (!group) return group.error();
-    group->erase("retentionInDays");
-    if (auto saved = save_group(store, name, *group); !saved) return saved.error();
-    return json::object{};
+    return edit_group(store, string_member(in, "logGroupName"),
+                      [](json::object& group) { group.erase("retentionInDays"); });
   }
 
   Result<json::object> tag_log_group(Store& store, const json::object& in,
                                      const aws::RequestContext&) {
-    const std::string name = string_member(in, "logGroupName");
-    std::lock_guard lock(groups_mutex_);
-    auto group = require_group(store, name);
-    if (!group) return group.error();
-    json::object tags;
-    if (const auto* old = group->if_contains("tags"); old && old->is_object())
-      tags = old->as_object();
-    if (const auto* add = in.if_contains("tags"); add && add->is_object()) {
-      for (const auto& [key, value] : add->as_object()) tags[key] = value;
-    }
-    (*group)["tags"] = std::move(tags);
-    if (auto saved = save_group(store, name, *group); !saved) return saved.error();
-    return json::object{};
+    return edit_group(store, string_member(in, "logGroupName"), [&](json::object& group) {
+      json::object tags;
+      if (const auto* old = group.if_contains("tags"); old && old->is_object())
+        tags = old->as_object();
+      if (const auto* add = in.if_contains("tags"); add && add->is_object()) {
+        for (const auto& [key, value] : add->as_object()) tags[key] = value;
+      }
+      group["tags"] = std::move(tags);
+    });
   }
 
   Result<json::object> untag_log_group(Store& store, const json::object& in,
@@ -617,7 +615,9 @@ class LogsServiceImpl final : public LogsService {
     if (!existing) return existing.error();
     if (!*existing) return stream_not_found();
     if (auto deleted = store.del(streams_, key); !deleted) return deleted.error();
-    if (auto deleted = delete_prefix(store, events_, key + std::string(1, '\0')); !deleted) {
+    if (auto deleted =
+            delete_prefix(store, events_, ledger::log_stream_events_prefix(group, stream));
+        !deleted) {
       return deleted.error();
     }
     return json::object{};
@@ -626,7 +626,7 @@ class LogsServiceImpl final : public LogsService {
   // The first or last event of a stream, if any.
   Result<std::optional<std::int64_t>> edge_event_time(Store& store, const std::string& stream_key,
                                                       storage::Direction direction) {
-    auto options = storage::ScanOptions::with_prefix(stream_key + std::string(1, '\0'));
+    auto options = storage::ScanOptions::with_prefix(stream_key + '\0');
     options.limit = 1;
     options.direction = direction;
     auto page = store.scan(events_, options);
@@ -886,15 +886,10 @@ class LogsServiceImpl final : public LogsService {
     if (!existing) return existing.error();
     if (!*existing) return stream_not_found();
 
-    const std::string prefix = stream_key + std::string(1, '\0');
+    const std::string prefix = ledger::log_stream_events_prefix(group, stream);
     storage::ScanOptions options = storage::ScanOptions::with_prefix(prefix);
-    auto time_key = [&](std::int64_t t) {
-      std::string key = prefix;
-      ledger::put_be64(key, ledger::sortable(t));
-      return key;
-    };
-    if (start) options.lower = storage::Bound{time_key(*start), true};
-    if (end) options.upper = storage::Bound{time_key(*end), false};
+    if (start) options.lower = storage::Bound{ledger::log_event_key(group, stream, *start), true};
+    if (end) options.upper = storage::Bound{ledger::log_event_key(group, stream, *end), false};
     if (resume) {
       if (forward) {
         options.lower = storage::Bound{prefix + *resume, false};
@@ -985,14 +980,9 @@ class LogsServiceImpl final : public LogsService {
     // Each stream's first `limit` matches after the token, merged by time.
     std::vector<Event> found;
     for (const auto& stream : names) {
-      const std::string stream_prefix =
-          ledger::log_stream_key(group, stream) + std::string(1, '\0');
-      auto time_key = [&](std::int64_t t) {
-        std::string key = stream_prefix;
-        ledger::put_be64(key, ledger::sortable(t));
-        return key;
-      };
-      auto options = storage::ScanOptions::with_prefix(stream_prefix);
+      auto time_key = [&](std::int64_t t) { return ledger::log_event_key(group, stream, t); };
+      auto options =
+          storage::ScanOptions::with_prefix(ledger::log_stream_events_prefix(group, stream));
       if (start) options.lower = storage::Bound{time_key(*start), true};
       if (end) options.upper = storage::Bound{time_key(*end), false};
       if (after) {
@@ -1094,12 +1084,13 @@ class LogsServiceImpl final : public LogsService {
         auto page = store.scan(streams_, streams);
         if (!page) return page.error();
         for (const auto& item : page->items) {
-          const std::string stream_prefix = item.key + std::string(1, '\0');
+          const auto stream = ledger::parse_log_stream_key(item.key);
+          if (!stream) continue;
           storage::ScanOptions expired;
-          expired.lower = storage::Bound{stream_prefix, true};
-          std::string upper = stream_prefix;
-          ledger::put_be64(upper, ledger::sortable(cutoff));
-          expired.upper = storage::Bound{upper, false};
+          expired.lower =
+              storage::Bound{ledger::log_stream_events_prefix(stream->group, stream->stream), true};
+          expired.upper =
+              storage::Bound{ledger::log_event_key(stream->group, stream->stream, cutoff), false};
           if (auto deleted = delete_range(store, events_, expired); !deleted) return deleted;
         }
         if (!page->cursor) break;
