@@ -183,7 +183,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
     Served served;
     auto response = co_await execute(context, request, std::move(target->first),
                                      std::move(target->second), served);
-    meter(context, api_id, request, bytes_in, response, started);
+    meter(context, api_id, request, bytes_in, response, served, started);
     if (served.stage && served.stage->access_log) {
       write_access_log(context, api_id, request, bytes_in, response, served, started);
     }

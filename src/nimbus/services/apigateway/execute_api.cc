@@ -555,10 +555,11 @@ asio::awaitable<Result<std::string>> ApiGatewayServiceImpl::fetch(
 
 void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std::string& api_id,
                                   const net::HttpRequest& request, std::size_t bytes_in,
-                                  const net::HttpResponse& response,
+                                  const net::HttpResponse& response, const Served& served,
                                   std::chrono::steady_clock::time_point started) {
-  const bool http_api = catalog_->find(api_id) != nullptr;
-  if (!http_api && rest_catalog_->find(api_id) == nullptr) return;
+  // execute() found the API (or not): no second look-up per request.
+  if (served.api == Served::Api::kNone) return;
+  const bool http_api = served.api == Served::Api::kHttp;
   // HTTP APIs bill a request per 512 KB of it; REST APIs one per request.
   constexpr std::size_t kHttpMeteringBytes = 512 * 1024;
   const auto billed = static_cast<std::int64_t>(
@@ -661,11 +662,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   const auto record = catalog_->find(api_id);
   if (!record) {
     if (const auto rest = rest_catalog_->find(api_id)) {
-      served.rest = true;
+      served.api = Served::Api::kRest;
       co_return co_await execute_rest(context, request, *rest, path, served);
     }
     co_return aws::gateway_message(404, "Not Found");
   }
+  served.api = Served::Api::kHttp;
   if (const auto* disabled = record->api.if_contains("disableExecuteApiEndpoint");
       disabled && disabled->is_bool() && disabled->as_bool()) {
     co_return aws::gateway_message(403, "Forbidden");

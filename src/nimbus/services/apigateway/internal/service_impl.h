@@ -188,7 +188,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
     std::shared_ptr<const StageView> stage;
     std::string route_key;      // HTTP APIs: "GET /items/{id}"; REST: "/items/{id}"
     std::string resource_path;  // "/items/{id}"
-    bool rest = false;
+    enum class Api { kNone, kHttp, kRest } api = Api::kNone;  // kNone: no such API
   };
   boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
                                                          net::HttpRequest& request,
@@ -207,7 +207,8 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // One served request's usage record (an unknown API's 404 is not one).
   void meter(const aws::RequestContext& context, const std::string& api_id,
              const net::HttpRequest& request, std::size_t bytes_in,
-             const net::HttpResponse& response, std::chrono::steady_clock::time_point started);
+             const net::HttpResponse& response, const Served& served,
+             std::chrono::steady_clock::time_point started);
   // Invokes a function through the in-process client and waits at most
   // `timeout` (the call goes on after that, unwaited for).
   boost::asio::awaitable<FunctionAnswer> invoke_function(const aws::RequestContext& context,
