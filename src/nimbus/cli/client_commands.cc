@@ -140,11 +140,16 @@ std::string text_member(const json::object& object, std::string_view key) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
 }
 
-int plot_cost(const ClientFlags& client, const CostFlags& flags) {
-  std::string target = "/_nimbus/cost?by=day";
+// /_nimbus/cost for the flags' bounds, lines grouped `by`.
+std::string cost_target(const CostFlags& flags, std::string_view by) {
+  std::string target = "/_nimbus/cost?by=" + path_escape(by);
   if (!flags.since.empty()) target += "&since=" + path_escape(flags.since);
   if (!flags.until.empty()) target += "&until=" + path_escape(flags.until);
-  auto report = get_json(client, target);
+  return target;
+}
+
+int plot_cost(const ClientFlags& client, const CostFlags& flags) {
+  auto report = get_json(client, cost_target(flags, "day"));
   if (!report) return 1;
   // Per day: cost by service (the meter's first word), and requests.
   std::map<std::string, std::map<std::string, double>> cost;  // day -> service -> cost
@@ -374,29 +379,13 @@ int run_stats(const ClientFlags& client, const StatsFlags& flags) {
 
 int run_cost(const ClientFlags& client, const CostFlags& flags) {
   if (!flags.plot.empty()) return plot_cost(client, flags);
-  net::HttpRequest request;
-  request.method = "GET";
-  request.target = "/_nimbus/cost?by=" + path_escape(flags.by);
-  if (!flags.since.empty()) request.target += "&since=" + path_escape(flags.since);
-  if (!flags.until.empty()) request.target += "&until=" + path_escape(flags.until);
-  auto response = call(client, std::move(request));
-  if (!response) return 1;
-  if (response->status != 200) return report_error(*response);
+  auto answer = get_json(client, cost_target(flags, flags.by));
+  if (!answer) return 1;
   if (flags.json) {
-    fmt::print("{}\n", response->body);
+    fmt::print("{}\n", json::serialize(*answer));
     return 0;
   }
-  boost::system::error_code error;
-  auto parsed = json::parse(response->body, error);
-  if (error || !parsed.is_object()) {
-    fmt::print(stderr, "nimbus: unreadable answer from {}\n", client.endpoint);
-    return 1;
-  }
-  const auto& report = parsed.as_object();
-  auto text = [](const json::object& object, std::string_view key) -> std::string {
-    const auto* value = object.if_contains(key);
-    return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
-  };
+  const json::object& report = *answer;
   // Money to the cent, or to the first significant digit below a cent.
   auto money = [](std::string amount) {
     auto dot = amount.find('.');
@@ -408,10 +397,10 @@ int run_cost(const ClientFlags& client, const CostFlags& flags) {
     }
     return amount.substr(0, std::min(keep, amount.size()));
   };
-  const std::string by = text(report, "by");
-  const std::string currency = text(report, "currency");
-  fmt::print("Usage from {} to {}, priced with \"{}\" ({})\n\n", text(report, "since"),
-             text(report, "until"), text(report, "priceBook"), currency);
+  const std::string by = text_member(report, "by");
+  const std::string currency = text_member(report, "currency");
+  fmt::print("Usage from {} to {}, priced with \"{}\" ({})\n\n", text_member(report, "since"),
+             text_member(report, "until"), text_member(report, "priceBook"), currency);
   const std::string group_heading = by == "day"                        ? "DAY"
                                     : by == "service" || by == "meter" ? "SERVICE"
                                                                        : "RESOURCE";
@@ -419,14 +408,15 @@ int run_cost(const ClientFlags& client, const CostFlags& flags) {
              "COST");
   for (const auto& value : report.at("lines").as_array()) {
     const auto& line = value.as_object();
-    std::string group = by == "day" ? text(line, "day") : text(line, "service");
-    if (by == "resource") group += ":" + text(line, "resource");
+    std::string group = by == "day" ? text_member(line, "day") : text_member(line, "service");
+    if (by == "resource") group += ":" + text_member(line, "resource");
     fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", group,
-               text(line, "meter") + " (" + text(line, "unit") + ")", text(line, "usage"),
-               text(line, "freeTier"), money(text(line, "cost")));
+               text_member(line, "meter") + " (" + text_member(line, "unit") + ")",
+               text_member(line, "usage"), text_member(line, "freeTier"),
+               money(text_member(line, "cost")));
   }
   fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", "TOTAL", "", "", "",
-             money(text(report, "total")) + " " + currency);
+             money(text_member(report, "total")) + " " + currency);
   return 0;
 }
 
