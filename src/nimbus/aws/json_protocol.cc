@@ -15,7 +15,11 @@ Result<JsonRequest> decode_json_request(const net::HttpRequest& request) {
   decoded.operation = std::string(target.substr(dot + 1));
   if (request.body.empty()) return decoded;
   boost::system::error_code ec;
-  auto value = boost::json::parse(request.body, ec);
+  // Deep enough for DynamoDB's 32 levels of nested attribute values, each
+  // two JSON levels ({"L": [...]}).
+  boost::json::parse_options options;
+  options.max_depth = 128;
+  auto value = boost::json::parse(request.body, ec, {}, options);
   if (ec) return AwsError::serialization("Start of structure or map found where not expected.");
   if (!value.is_object()) {
     return AwsError::serialization("Start of structure or map found where not expected.");

@@ -1,6 +1,7 @@
 #include "nimbus/aws/protocol.h"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/json_protocol.h"
@@ -39,6 +40,11 @@ net::HttpResponse error_response(Protocol protocol, const AwsError& error,
       body["__type"] = error.code();
       body["message"] = error.message();
       for (const auto& [name, value] : error.fields()) body[name] = value;
+      for (const auto& [name, value] : error.json_fields()) {
+        boost::system::error_code parse_error;
+        auto parsed = boost::json::parse(value, parse_error);
+        if (!parse_error) body[name] = std::move(parsed);
+      }
       response = net::HttpResponse::with_body(error.http_status(),
                                               std::string(json_content_type(protocol)),
                                               boost::json::serialize(body));

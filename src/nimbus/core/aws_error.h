@@ -51,6 +51,16 @@ class AwsError {
     return *this;
   }
 
+  // Members whose values are JSON documents, serialised (DynamoDB's
+  // ConditionalCheckFailedException carries the item as "Item").
+  const std::vector<std::pair<std::string, std::string>>& json_fields() const {
+    return json_fields_;
+  }
+  AwsError& with_json_field(std::string name, std::string serialized_json) {
+    json_fields_.emplace_back(std::move(name), std::move(serialized_json));
+    return *this;
+  }
+
   friend bool operator==(const AwsError&, const AwsError&) = default;
 
  private:
@@ -59,6 +69,7 @@ class AwsError {
   int http_status_;
   Fault fault_;
   std::vector<std::pair<std::string, std::string>> fields_;
+  std::vector<std::pair<std::string, std::string>> json_fields_;
 };
 
 // Lets Result<T>::value() throw on an error: reaching it is a bug, never flow control.

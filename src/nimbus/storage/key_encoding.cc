@@ -16,8 +16,12 @@ constexpr char kEscape = '\x00';
 constexpr char kEscapedZero = '\xff';
 constexpr char kTerminator = '\x01';
 
+// DynamoDB names the text only when it is not a number at all.
 AwsError number_error(std::string_view text, std::string_view why) {
-  return AwsError::validation(fmt::format("{}: {}", why, text));
+  if (why.starts_with("The parameter")) {
+    return AwsError::validation(fmt::format("{}: {}", why, text));
+  }
+  return AwsError::validation(std::string(why));
 }
 
 void put_u16(std::string& out, std::uint16_t value) {
