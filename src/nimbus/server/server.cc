@@ -17,6 +17,7 @@
 #include "nimbus/server/nimbus_endpoints.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
 #include "nimbus/services/cloudwatch/cloudwatch_service.h"
+#include "nimbus/services/dynamodb/dynamodb_service.h"
 #include "nimbus/services/lambda/lambda_service.h"
 #include "nimbus/services/logs/logs_service.h"
 #include "nimbus/services/sts/sts_service.h"
@@ -40,6 +41,8 @@ class ServerImpl final : public Server {
     // API Gateway's HTTP_PROXY calls run on its own threads: wait for them.
     apigateway_->stop();
     logs_->stop();
+    // Hands its last metered capacity to the journal, flushed below.
+    dynamodb_->stop();
     // Services with state stop here, in reverse order of starting. Lambda
     // stops starting asynchronous invocations before the engine stops, and
     // lets go of its worker after (the engine completes what it waited for).
@@ -170,10 +173,18 @@ class ServerImpl final : public Server {
 
     cloudwatch_ = services::cloudwatch::make_cloudwatch_service(*async_store_);
 
+    services::dynamodb::DynamoDbServiceOptions dynamodb_options;
+    dynamodb_options.region = config.region;
+    dynamodb_options.account_id = config.account_id;
+    auto dynamodb =
+        services::dynamodb::DynamoDbService::start(dynamodb_options, *async_store_, *journal_);
+    if (!dynamodb) return dynamodb.error();
+    dynamodb_ = std::move(*dynamodb);
+
     for (aws::Service* service :
          {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get()),
           static_cast<aws::Service*>(apigateway_.get()), static_cast<aws::Service*>(logs_.get()),
-          cloudwatch_.get()}) {
+          cloudwatch_.get(), static_cast<aws::Service*>(dynamodb_.get())}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
@@ -236,6 +247,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<aws::Service> sts_;
   std::unique_ptr<services::apigateway::ApiGatewayService> apigateway_;
   std::unique_ptr<services::logs::LogsService> logs_;
+  std::unique_ptr<services::dynamodb::DynamoDbService> dynamodb_;
   std::unique_ptr<aws::Service> cloudwatch_;
   std::unique_ptr<NimbusEndpoints> endpoints_;
   std::unique_ptr<net::HttpServer> http_;

@@ -1,0 +1,346 @@
+#include "nimbus/services/dynamodb/dynamodb_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "nimbus/aws/json_protocol.h"
+#include "nimbus/core/request_id.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/meters.h"
+#include "nimbus/services/dynamodb/internal/service_impl.h"
+#include "nimbus/storage/async_store.h"
+
+namespace nimbus::services::dynamodb {
+namespace {
+
+constexpr std::string_view kTablesKeyspace = "dynamodb.tables";
+
+// Every operation of the 2012-08-10 model, sorted: those without a handler
+// are answered 501 NotImplementedException.
+constexpr std::array<std::string_view, 53> kModelled = {
+    "BatchExecuteStatement",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "CreateBackup",
+    "CreateGlobalTable",
+    "CreateTable",
+    "DeleteBackup",
+    "DeleteItem",
+    "DeleteTable",
+    "DescribeBackup",
+    "DescribeContinuousBackups",
+    "DescribeContributorInsights",
+    "DescribeEndpoints",
+    "DescribeExport",
+    "DescribeGlobalTable",
+    "DescribeGlobalTableSettings",
+    "DescribeImport",
+    "DescribeKinesisStreamingDestination",
+    "DescribeLimits",
+    "DescribeTable",
+    "DescribeTableReplicaAutoScaling",
+    "DescribeTimeToLive",
+    "DisableKinesisStreamingDestination",
+    "EnableKinesisStreamingDestination",
+    "ExecuteStatement",
+    "ExecuteTransaction",
+    "ExportTableToPointInTime",
+    "GetItem",
+    "ImportTable",
+    "ListBackups",
+    "ListContributorInsights",
+    "ListExports",
+    "ListGlobalTables",
+    "ListImports",
+    "ListTables",
+    "ListTagsOfResource",
+    "PutItem",
+    "Query",
+    "RestoreTableFromBackup",
+    "RestoreTableToPointInTime",
+    "Scan",
+    "TagResource",
+    "TransactGetItems",
+    "TransactWriteItems",
+    "UntagResource",
+    "UpdateContinuousBackups",
+    "UpdateContributorInsights",
+    "UpdateGlobalTable",
+    "UpdateGlobalTableSettings",
+    "UpdateItem",
+    "UpdateTable",
+    "UpdateTableReplicaAutoScaling",
+    "UpdateTimeToLive",
+};
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// ---- Request helpers ----------------------------------------------------------
+
+const json::value* member(const json::object& in, std::string_view name) {
+  const auto* value = in.if_contains(name);
+  return value == nullptr || value->is_null() ? nullptr : value;
+}
+
+std::optional<std::string> string_member(const json::object& in, std::string_view name) {
+  const auto* value = member(in, name);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return std::string(value->get_string());
+}
+
+std::optional<std::int64_t> integer(const json::value& value) {
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64()) {
+    if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(value.get_uint64());
+  }
+  if (value.is_double()) {
+    const double number = value.get_double();
+    if (!std::isfinite(number) || number != std::trunc(number) || std::abs(number) > 9e18) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(number);
+  }
+  return std::nullopt;
+}
+
+AwsError constraint(std::string_view value, std::string_view field, std::string_view rule) {
+  return AwsError::validation(fmt::format(
+      "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: {}", value,
+      field, rule));
+}
+
+AwsError table_not_found(std::string_view name) {
+  return AwsError("ResourceNotFoundException",
+                  fmt::format("Requested resource not found: Table: {} not found", name), 400);
+}
+
+Result<void> validate_table_name(std::string_view name, std::string_view field) {
+  if (name.size() < 3) {
+    return constraint(name, field, "Member must have length greater than or equal to 3");
+  }
+  if (name.size() > 255) {
+    return constraint(name, field, "Member must have length less than or equal to 255");
+  }
+  for (const char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+      return constraint(name, field,
+                        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+    }
+  }
+  return ok();
+}
+
+Result<std::string> enum_member(const json::object& in, std::string_view name,
+                                std::string_view field,
+                                std::initializer_list<std::string_view> allowed,
+                                std::string_view fallback) {
+  const auto value = string_member(in, name);
+  if (!value) return std::string(fallback);
+  if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+    return constraint(
+        *value, field,
+        fmt::format("Member must satisfy enum value set: [{}]", fmt::join(allowed, ", ")));
+  }
+  return *value;
+}
+
+std::int64_t units_of(std::size_t bytes, std::size_t unit) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>((bytes + unit - 1) / unit));
+}
+
+// ---- The service ----------------------------------------------------------------
+
+DynamoDbServiceImpl::DynamoDbServiceImpl(
+    DynamoDbServiceOptions options, storage::AsyncStore& store, ledger::Journal& journal,
+    std::unique_ptr<storage::RecordCatalog<TableRecord>> tables)
+    : options_(std::move(options)), store_(store), journal_(journal), tables_(std::move(tables)) {
+  descriptor_.name = "dynamodb";
+  descriptor_.signing_name = "dynamodb";
+  descriptor_.protocol = aws::Protocol::kJson10;
+  descriptor_.target_prefixes = {"DynamoDB_20120810"};
+  // BatchWriteItem carries up to 25 items of 400 KB (16 MB in all), as JSON.
+  descriptor_.max_request_bytes = 24 * 1024 * 1024;
+  operations_ = {
+      {"CreateTable", &DynamoDbServiceImpl::create_table},
+      {"DescribeTable", &DynamoDbServiceImpl::describe_table},
+      {"ListTables", &DynamoDbServiceImpl::list_tables},
+      {"DeleteTable", &DynamoDbServiceImpl::delete_table},
+      {"UpdateTable", &DynamoDbServiceImpl::update_table},
+      {"TagResource", &DynamoDbServiceImpl::tag_resource},
+      {"UntagResource", &DynamoDbServiceImpl::untag_resource},
+      {"ListTagsOfResource", &DynamoDbServiceImpl::list_tags_of_resource},
+      {"DescribeLimits", &DynamoDbServiceImpl::describe_limits},
+      {"DescribeTimeToLive", &DynamoDbServiceImpl::describe_time_to_live},
+      {"PutItem", &DynamoDbServiceImpl::put_item},
+      {"GetItem", &DynamoDbServiceImpl::get_item},
+      {"UpdateItem", &DynamoDbServiceImpl::update_item},
+      {"DeleteItem", &DynamoDbServiceImpl::delete_item},
+      {"Query", &DynamoDbServiceImpl::query},
+      {"Scan", &DynamoDbServiceImpl::scan},
+      {"BatchGetItem", &DynamoDbServiceImpl::batch_get_item},
+      {"BatchWriteItem", &DynamoDbServiceImpl::batch_write_item},
+  };
+  metering_thread_ = std::thread([this] { metering_loop(); });
+}
+
+DynamoDbServiceImpl::~DynamoDbServiceImpl() { stop(); }
+
+void DynamoDbServiceImpl::stop() {
+  {
+    std::lock_guard lock(metering_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  metering_wake_.notify_all();
+  if (metering_thread_.joinable()) metering_thread_.join();
+  flush_metering();
+}
+
+boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
+    const aws::RequestContext& context, net::HttpRequest& request) {
+  auto decoded = aws::decode_json_request(request);
+  if (!decoded) {
+    co_return aws::error_response(descriptor_.protocol, decoded.error(), context.request_id);
+  }
+  if (decoded->operation == "DescribeEndpoints") {
+    // The endpoint the client reached is the one to keep using.
+    const auto host = request.headers.get("Host");
+    json::object endpoint{{"Address", host ? std::string(*host) : std::string("localhost")},
+                          {"CachePeriodInMinutes", 1440}};
+    json::object output{{"Endpoints", json::array{std::move(endpoint)}}};
+    co_return aws::json_response(descriptor_.protocol, output);
+  }
+  const auto operation = operations_.find(decoded->operation);
+  if (operation == operations_.end()) {
+    const bool modelled =
+        std::binary_search(kModelled.begin(), kModelled.end(), decoded->operation);
+    AwsError error =
+        modelled ? AwsError("NotImplementedException",
+                            fmt::format("Nimbus does not implement {} yet.", decoded->operation),
+                            501, Fault::kServer)
+                 : AwsError::unknown_operation(decoded->operation);
+    co_return aws::error_response(descriptor_.protocol, error, context.request_id);
+  }
+  auto run = [this, handler = operation->second, &decoded, &context](storage::Store& store) {
+    return (this->*handler)(store, decoded->input, context);
+  };
+  auto result = co_await store_.run(std::move(run));
+  if (!result) {
+    co_return aws::error_response(descriptor_.protocol, result.error(), context.request_id);
+  }
+  co_return aws::json_response(descriptor_.protocol, *result);
+}
+
+Result<TableHandle> DynamoDbServiceImpl::table_named(storage::Store& store,
+                                                     const std::string& name) {
+  auto record = tables_->find(name);
+  if (!record) {
+    return AwsError("ResourceNotFoundException", "Requested resource not found", 400);
+  }
+  {
+    std::lock_guard lock(keyspaces_mutex_);
+    if (const auto it = keyspaces_.find(record->id); it != keyspaces_.end()) {
+      return TableHandle{std::move(record), it->second};
+    }
+  }
+  auto keyspace = store.open_or_create_keyspace(record->items_keyspace());
+  if (!keyspace) return keyspace.error();
+  std::lock_guard lock(keyspaces_mutex_);
+  keyspaces_.emplace(record->id, *keyspace);
+  return TableHandle{std::move(record), *keyspace};
+}
+
+Result<TableHandle> DynamoDbServiceImpl::table(storage::Store& store, const json::object& in) {
+  const auto name = string_member(in, "TableName");
+  if (!name) {
+    return constraint("null", "tableName", "Member must not be null");
+  }
+  if (auto valid = validate_table_name(*name); !valid) return valid.error();
+  return table_named(store, *name);
+}
+
+std::size_t DynamoDbServiceImpl::stripe_of(const TableRecord& table, std::string_view key) const {
+  std::size_t hash = std::hash<std::string_view>{}(key);
+  hash ^= std::hash<std::string>{}(table.id) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+  return hash % kStripes;
+}
+
+void DynamoDbServiceImpl::meter(const std::string& table, const Consumed& consumed) {
+  std::lock_guard lock(metering_mutex_);
+  Consumed& pending = pending_[table];
+  pending.read_half_units += consumed.read_half_units;
+  pending.write_units += consumed.write_units;
+}
+
+std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::object& in,
+                                                                   const std::string& table,
+                                                                   const Consumed& consumed) {
+  const auto mode = string_member(in, "ReturnConsumedCapacity");
+  if (!mode || *mode == "NONE") return std::nullopt;
+  const double read = static_cast<double>(consumed.read_half_units) / 2.0;
+  const double write = static_cast<double>(consumed.write_units);
+  json::object out{{"TableName", table}, {"CapacityUnits", read + write}};
+  if (consumed.read_half_units > 0) out["ReadCapacityUnits"] = read;
+  if (consumed.write_units > 0) out["WriteCapacityUnits"] = write;
+  if (*mode == "INDEXES") {
+    json::object on_table{{"CapacityUnits", read + write}};
+    if (consumed.read_half_units > 0) on_table["ReadCapacityUnits"] = read;
+    if (consumed.write_units > 0) on_table["WriteCapacityUnits"] = write;
+    out["Table"] = std::move(on_table);
+  }
+  return out;
+}
+
+void DynamoDbServiceImpl::metering_loop() {
+  std::unique_lock lock(metering_mutex_);
+  while (!stopping_) {
+    metering_wake_.wait_for(lock, options_.metering_interval, [this] { return stopping_; });
+    lock.unlock();
+    flush_metering();
+    lock.lock();
+  }
+}
+
+void DynamoDbServiceImpl::flush_metering() {
+  std::map<std::string, Consumed> pending;
+  {
+    std::lock_guard lock(metering_mutex_);
+    pending.swap(pending_);
+  }
+  const std::int64_t time_us = now_us();
+  for (const auto& [table, consumed] : pending) {
+    ledger::Usage usage;
+    usage.service = "dynamodb";
+    usage.resource = table;
+    usage.id = new_request_id();
+    usage.time_us = time_us;
+    if (consumed.read_half_units > 0) {
+      usage.quantities.emplace_back(ledger::meter::kDynamoDbReadUnits, consumed.read_half_units);
+    }
+    if (consumed.write_units > 0) {
+      usage.quantities.emplace_back(ledger::meter::kDynamoDbWriteUnits, consumed.write_units);
+    }
+    journal_.append_usage(std::move(usage));
+  }
+}
+
+Result<std::unique_ptr<DynamoDbService>> DynamoDbService::start(DynamoDbServiceOptions options,
+                                                                storage::AsyncStore& store,
+                                                                ledger::Journal& journal) {
+  auto tables = storage::RecordCatalog<TableRecord>::open(store.store(), kTablesKeyspace);
+  if (!tables) return tables.error();
+  return std::unique_ptr<DynamoDbService>(
+      new DynamoDbServiceImpl(std::move(options), store, journal, std::move(*tables)));
+}
+
+}  // namespace nimbus::services::dynamodb

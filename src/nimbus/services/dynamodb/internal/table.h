@@ -1,0 +1,81 @@
+#pragma once
+
+// A table as Nimbus keeps it (docs/formats/dynamodb.md): its schema and
+// settings in the `dynamodb.tables` catalog, its items in a keyspace of
+// their own under keys that make a Query a range scan and a parallel Scan
+// segment a contiguous range.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "nimbus/core/result.h"
+#include "nimbus/services/dynamodb/internal/attribute_value.h"
+
+namespace nimbus::services::dynamodb {
+
+struct KeyAttribute {
+  std::string name;
+  ValueType type = ValueType::kS;  // S, N or B
+};
+
+struct TableRecord {
+  std::string name;
+  std::string id;  // TableId, a UUID; names the items keyspace
+  std::string arn;
+  std::int64_t created_ms = 0;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::vector<KeyAttribute> attribute_definitions;
+  std::string billing_mode = "PROVISIONED";  // or PAY_PER_REQUEST
+  std::int64_t read_capacity = 0;
+  std::int64_t write_capacity = 0;
+  std::int64_t billing_mode_changed_ms = 0;
+  std::string table_class = "STANDARD";
+  bool deletion_protection = false;
+  std::vector<std::pair<std::string, std::string>> tags;
+
+  std::string items_keyspace() const { return "dynamodb.items." + id; }
+  std::string encode() const;
+  static Result<TableRecord> decode(std::string_view bytes);
+};
+
+inline constexpr std::size_t kMaxHashKeyBytes = 2048;
+inline constexpr std::size_t kMaxRangeKeyBytes = 1024;
+
+// Where an item's key comes from, for DynamoDB's differing messages.
+enum class KeySource {
+  kItem,  // PutItem's Item, BatchWriteItem's PutRequest
+  kKey,   // GetItem's, UpdateItem's, DeleteItem's Key
+};
+
+// The storage key of the item or key `attributes`: a 4-byte hash of the
+// partition key, then the order-preserving encodings of the partition and
+// sort key. Validates the key as DynamoDB does.
+Result<std::string> storage_key(const TableRecord& table, const Item& attributes, KeySource source);
+// The prefix every item of one partition key shares.
+std::string partition_prefix(const AttributeValue& hash_value);
+// The first four bytes of storage keys: FNV-1a of the encoded partition key.
+std::uint32_t partition_hash(std::string_view encoded_hash_key);
+// The order-preserving encoding of one key value (S, N or B).
+std::string encode_key_value(const AttributeValue& value);
+
+// Just the key attributes of `item`.
+Item key_of(const TableRecord& table, const Item& item);
+
+// Stored items: a version byte, the item's DynamoDB size, its canonical JSON.
+std::string encode_item(const Item& item);
+std::string encode_item(const Item& item, std::size_t size);
+struct StoredItem {
+  std::size_t size = 0;
+  std::string_view json;
+};
+Result<StoredItem> read_stored(std::string_view bytes);
+Result<Item> decode_item(std::string_view bytes);
+
+}  // namespace nimbus::services::dynamodb

@@ -1,0 +1,250 @@
+// Item operations: PutItem, GetItem, UpdateItem, DeleteItem. Writes to one
+// item are serialised by its stripe lock, so a condition is checked against
+// the item the write replaces and no read-modify-write loses an update.
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "nimbus/services/dynamodb/internal/evaluate.h"
+#include "nimbus/services/dynamodb/internal/item_io.h"
+#include "nimbus/services/dynamodb/internal/request_expressions.h"
+#include "nimbus/services/dynamodb/internal/service_impl.h"
+
+namespace nimbus::services::dynamodb {
+namespace {
+
+using storage::Store;
+
+Result<std::string> return_values(const json::object& in, bool updates) {
+  if (updates) {
+    return enum_member(in, "ReturnValues", "returnValues",
+                       {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"}, "NONE");
+  }
+  auto value = enum_member(in, "ReturnValues", "returnValues",
+                           {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"}, "NONE");
+  if (!value) return value;
+  if (*value != "NONE" && *value != "ALL_OLD") {
+    return AwsError::validation("ReturnValues can only be ALL_OLD or NONE");
+  }
+  return value;
+}
+
+Result<bool> return_old_on_failure(const json::object& in) {
+  auto value = enum_member(in, "ReturnValuesOnConditionCheckFailure",
+                           "returnValuesOnConditionCheckFailure", {"ALL_OLD", "NONE"}, "NONE");
+  if (!value) return value.error();
+  return *value == "ALL_OLD";
+}
+
+Result<void> check_capacity_modes(const json::object& in) {
+  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
+                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
+  if (!capacity) return capacity.error();
+  auto metrics = enum_member(in, "ReturnItemCollectionMetrics", "returnItemCollectionMetrics",
+                             {"SIZE", "NONE"}, "NONE");
+  if (!metrics) return metrics.error();
+  return ok();
+}
+
+AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
+  AwsError error("ConditionalCheckFailedException", "The conditional request failed", 400);
+  if (return_old && old) error.with_json_field("Item", json::serialize(to_json(*old)));
+  return error;
+}
+
+}  // namespace
+
+Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::object& in,
+                                                   const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  const auto* wire = member(in, "Item");
+  if (wire == nullptr) return constraint("null", "item", "Member must not be null");
+  auto item = parse_item(*wire);
+  if (!item) return item.error();
+  auto returns = return_values(in, false);
+  if (!returns) return returns.error();
+  auto return_old = return_old_on_failure(in);
+  if (!return_old) return return_old.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  ExpressionParameters parameters;
+  parameters.condition = true;
+  auto expressions = parse_request_expressions(in, parameters);
+  if (!expressions) return expressions.error();
+  auto key = storage_key(table, *item, KeySource::kItem);
+  if (!key) return key.error();
+  const std::size_t size = item_size(*item);
+  if (size > kMaxItemBytes) {
+    return AwsError::validation("Item size has exceeded the maximum allowed size");
+  }
+  const std::string encoded = encode_item(*item, size);
+
+  std::lock_guard lock(stripe(stripe_of(table, *key)));
+  auto existing = read_item(store, handle->items, *key);
+  if (!existing) return existing.error();
+  Consumed consumed;
+  consumed.write_units = units_of(std::max(size, existing->size), 1024);
+  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+    meter(table.name, consumed);
+    return condition_failed(existing->item, *return_old);
+  }
+  if (auto stored = store.put(handle->items, *key, encoded); !stored) return stored.error();
+  meter(table.name, consumed);
+  json::object out;
+  if (*returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
+  if (auto capacity = consumed_capacity(in, table.name, consumed)) {
+    out["ConsumedCapacity"] = std::move(*capacity);
+  }
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::get_item(Store& store, const json::object& in,
+                                                   const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  auto key_item = key_member(in);
+  if (!key_item) return key_item.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  ExpressionParameters parameters;
+  parameters.projection = true;
+  auto expressions = parse_request_expressions(in, parameters);
+  if (!expressions) return expressions.error();
+  auto consistent = bool_member(in, "ConsistentRead");
+  if (!consistent) return consistent.error();
+  auto key = storage_key(table, *key_item, KeySource::kKey);
+  if (!key) return key.error();
+  auto bytes = store.get(handle->items, *key);
+  if (!bytes) return bytes.error();
+  json::object out;
+  std::size_t size = 0;
+  if (*bytes) {
+    auto item = item_json(**bytes, expressions->projection, &size);
+    if (!item) return item.error();
+    if (item->is_object()) out["Item"] = std::move(*item);
+  }
+  Consumed consumed;
+  consumed.read_half_units = units_of(size, 4096) * (*consistent ? 2 : 1);
+  meter(table.name, consumed);
+  if (auto capacity = consumed_capacity(in, table.name, consumed)) {
+    out["ConsumedCapacity"] = std::move(*capacity);
+  }
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::object& in,
+                                                      const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  auto key_item = key_member(in);
+  if (!key_item) return key_item.error();
+  auto returns = return_values(in, true);
+  if (!returns) return returns.error();
+  auto return_old = return_old_on_failure(in);
+  if (!return_old) return return_old.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  ExpressionParameters parameters;
+  parameters.condition = true;
+  parameters.update = true;
+  auto expressions = parse_request_expressions(in, parameters);
+  if (!expressions) return expressions.error();
+  auto key = storage_key(table, *key_item, KeySource::kKey);
+  if (!key) return key.error();
+  const std::vector<UpdateAction> actions =
+      expressions->update ? std::move(*expressions->update) : std::vector<UpdateAction>{};
+  for (const UpdateAction& action : actions) {
+    const std::string& top = action.path.elements.front().name;
+    if (top == table.hash.name || (table.range && top == table.range->name)) {
+      return AwsError::validation(fmt::format(
+          "One or more parameter values were invalid: Cannot update attribute {}. This attribute "
+          "is part of the key",
+          top));
+    }
+  }
+
+  std::lock_guard lock(stripe(stripe_of(table, *key)));
+  auto existing = read_item(store, handle->items, *key);
+  if (!existing) return existing.error();
+  Consumed consumed;
+  consumed.write_units = units_of(existing->size, 1024);
+  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+    meter(table.name, consumed);
+    return condition_failed(existing->item, *return_old);
+  }
+  Item updated = existing->item ? *existing->item : *key_item;
+  if (auto applied = apply_update(actions, updated); !applied) return applied.error();
+  const std::size_t size = item_size(updated);
+  if (size > kMaxItemBytes) {
+    return AwsError::validation("Item size to update has exceeded the maximum allowed size");
+  }
+  if (auto stored = store.put(handle->items, *key, encode_item(updated, size)); !stored) {
+    return stored.error();
+  }
+  consumed.write_units = units_of(std::max(size, existing->size), 1024);
+  meter(table.name, consumed);
+
+  json::object out;
+  std::optional<Item> attributes;
+  if (*returns == "ALL_OLD") {
+    attributes = existing->item;
+  } else if (*returns == "ALL_NEW") {
+    attributes = updated;
+  } else if (*returns == "UPDATED_OLD" || *returns == "UPDATED_NEW") {
+    std::vector<Path> paths;
+    for (const UpdateAction& action : actions) paths.push_back(action.path);
+    if (*returns == "UPDATED_NEW") {
+      attributes = project(updated, paths);
+    } else if (existing->item) {
+      attributes = project(*existing->item, paths);
+    }
+  }
+  if (attributes && !attributes->empty()) out["Attributes"] = to_json(*attributes);
+  if (auto capacity = consumed_capacity(in, table.name, consumed)) {
+    out["ConsumedCapacity"] = std::move(*capacity);
+  }
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::object& in,
+                                                      const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  auto key_item = key_member(in);
+  if (!key_item) return key_item.error();
+  auto returns = return_values(in, false);
+  if (!returns) return returns.error();
+  auto return_old = return_old_on_failure(in);
+  if (!return_old) return return_old.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  ExpressionParameters parameters;
+  parameters.condition = true;
+  auto expressions = parse_request_expressions(in, parameters);
+  if (!expressions) return expressions.error();
+  auto key = storage_key(table, *key_item, KeySource::kKey);
+  if (!key) return key.error();
+
+  std::lock_guard lock(stripe(stripe_of(table, *key)));
+  auto existing = read_item(store, handle->items, *key);
+  if (!existing) return existing.error();
+  Consumed consumed;
+  consumed.write_units = units_of(existing->size, 1024);
+  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+    meter(table.name, consumed);
+    return condition_failed(existing->item, *return_old);
+  }
+  if (existing->item) {
+    if (auto removed = store.del(handle->items, *key); !removed) return removed.error();
+  }
+  meter(table.name, consumed);
+  json::object out;
+  if (*returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
+  if (auto capacity = consumed_capacity(in, table.name, consumed)) {
+    out["ConsumedCapacity"] = std::move(*capacity);
+  }
+  return out;
+}
+
+}  // namespace nimbus::services::dynamodb

@@ -1,0 +1,555 @@
+// Query and Scan. A Query is a range scan under one partition key's prefix,
+// bounded by the sort key condition; a Scan walks the table in storage-key
+// order, which begins with a hash of the partition key, so each parallel
+// scan segment is one contiguous range of that hash. Both stop at Limit
+// items evaluated or 1 MB read, before filtering, as DynamoDB does.
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "nimbus/services/dynamodb/internal/evaluate.h"
+#include "nimbus/services/dynamodb/internal/item_io.h"
+#include "nimbus/services/dynamodb/internal/request_expressions.h"
+#include "nimbus/services/dynamodb/internal/service_impl.h"
+#include "nimbus/storage/key_encoding.h"
+
+namespace nimbus::services::dynamodb {
+namespace {
+
+using storage::Store;
+
+constexpr std::size_t kMaxPageBytes = 1024 * 1024;
+constexpr std::size_t kStoreBatch = 256;
+constexpr std::int64_t kMaxSegments = 1'000'000;
+
+AwsError key_condition_error(std::string_view message) {
+  return AwsError::validation(std::string(message));
+}
+
+struct KeyPart {
+  std::string attribute;
+  const Condition* condition = nullptr;
+  std::string op;  // "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"
+  std::vector<AttributeValue> values;
+};
+
+// Splits a key condition into its leaf conditions, refusing what a key
+// condition may not hold.
+Result<void> leaves(const Condition& condition, std::vector<const Condition*>& out) {
+  using Kind = Condition::Kind;
+  switch (condition.kind) {
+    case Kind::kAnd:
+      for (const auto& child : condition.children) {
+        if (auto split = leaves(child, out); !split) return split;
+      }
+      return ok();
+    case Kind::kOr:
+      return key_condition_error("Invalid operator used in KeyConditionExpression: OR");
+    case Kind::kNot:
+      return key_condition_error("Invalid operator used in KeyConditionExpression: NOT");
+    case Kind::kIn:
+      return key_condition_error("Invalid operator used in KeyConditionExpression: IN");
+    case Kind::kAttributeExists:
+      return key_condition_error(
+          "Invalid operator used in KeyConditionExpression: attribute_exists");
+    case Kind::kAttributeNotExists:
+      return key_condition_error(
+          "Invalid operator used in KeyConditionExpression: attribute_not_exists");
+    case Kind::kAttributeType:
+      return key_condition_error("Invalid operator used in KeyConditionExpression: attribute_type");
+    case Kind::kContains:
+      return key_condition_error("Invalid operator used in KeyConditionExpression: contains");
+    case Kind::kCompare:
+      if (condition.op == "<>") {
+        return key_condition_error("Invalid operator used in KeyConditionExpression: <>");
+      }
+      [[fallthrough]];
+    case Kind::kBetween:
+    case Kind::kBeginsWith:
+      out.push_back(&condition);
+      return ok();
+  }
+  return ok();
+}
+
+Result<KeyPart> key_part(const Condition& condition) {
+  KeyPart part;
+  part.condition = &condition;
+  const Operand* path = nullptr;
+  std::size_t path_index = 0;
+  for (std::size_t i = 0; i < condition.operands.size(); ++i) {
+    const Operand& operand = condition.operands[i];
+    if (operand.kind == Operand::Kind::kSize) {
+      return key_condition_error("KeyConditionExpressions cannot contain nested operations");
+    }
+    if (operand.kind == Operand::Kind::kPath) {
+      if (path != nullptr) {
+        return key_condition_error(
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one "
+            "condition");
+      }
+      path = &operand;
+      path_index = i;
+    } else {
+      part.values.push_back(operand.value);
+    }
+  }
+  if (path == nullptr) {
+    return key_condition_error(
+        "Invalid condition in KeyConditionExpression: No key attribute specified");
+  }
+  if (path->path.elements.size() > 1 || path->path.elements[0].index) {
+    return key_condition_error(
+        "KeyConditionExpressions cannot have conditions on nested attributes");
+  }
+  part.attribute = path->path.elements[0].name;
+  if (condition.kind == Condition::Kind::kBetween) {
+    if (path_index != 0) {
+      return key_condition_error(
+          "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key "
+          "attribute as its first operand");
+    }
+    part.op = "BETWEEN";
+  } else if (condition.kind == Condition::Kind::kBeginsWith) {
+    if (path_index != 0) {
+      return key_condition_error(
+          "Invalid condition in KeyConditionExpression: begins_with operator must have the key "
+          "attribute as its first operand");
+    }
+    part.op = "begins_with";
+  } else {
+    part.op = condition.op;
+    if (path_index == 1) {  // ":v < sk" is "sk > :v"
+      if (part.op == "<") {
+        part.op = ">";
+      } else if (part.op == "<=") {
+        part.op = ">=";
+      } else if (part.op == ">") {
+        part.op = "<";
+      } else if (part.op == ">=") {
+        part.op = "<=";
+      }
+    }
+  }
+  return part;
+}
+
+// What a Query reads: the keys between two bounds under one partition.
+struct KeyRange {
+  AttributeValue hash_value;
+  storage::ScanOptions options;
+};
+
+Result<KeyRange> key_range(const TableRecord& table, const Condition& condition) {
+  std::vector<const Condition*> parts;
+  if (auto split = leaves(condition, parts); !split) return split.error();
+  std::optional<KeyPart> hash;
+  std::optional<KeyPart> range;
+  for (const Condition* leaf : parts) {
+    auto part = key_part(*leaf);
+    if (!part) return part.error();
+    std::optional<KeyPart>* slot = nullptr;
+    if (part->attribute == table.hash.name) {
+      slot = &hash;
+    } else if (table.range && part->attribute == table.range->name) {
+      slot = &range;
+    } else {
+      return key_condition_error(
+          fmt::format("Query condition missed key schema element: {}",
+                      !hash || !table.range ? table.hash.name : table.range->name));
+    }
+    if (*slot) {
+      return key_condition_error("KeyConditionExpressions must only contain one condition per key");
+    }
+    *slot = std::move(*part);
+  }
+  if (!hash) {
+    return key_condition_error(
+        fmt::format("Query condition missed key schema element: {}", table.hash.name));
+  }
+  if (hash->op != "=") return key_condition_error("Query key condition not supported");
+  for (const auto* part : {&*hash, range ? &*range : nullptr}) {
+    if (part == nullptr) continue;
+    const ValueType wanted = part == &*hash ? table.hash.type : table.range->type;
+    for (const auto& value : part->values) {
+      if (value.type != wanted) {
+        return AwsError::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match "
+            "schema type");
+      }
+    }
+  }
+  KeyRange out;
+  out.hash_value = hash->values[0];
+  const std::string prefix = partition_prefix(out.hash_value);
+  storage::ScanOptions& options = out.options;
+  options.lower = storage::Bound{prefix, true};
+  options.upper = storage::Bound{storage::prefix_successor(prefix), false};
+  if (range) {
+    const std::string& op = range->op;
+    const std::string first = prefix + encode_key_value(range->values[0]);
+    if (op == "=") {
+      options.lower = storage::Bound{first, true};
+      options.upper = storage::Bound{first, true};
+    } else if (op == "<") {
+      options.upper = storage::Bound{first, false};
+    } else if (op == "<=") {
+      options.upper = storage::Bound{first, true};
+    } else if (op == ">") {
+      options.lower = storage::Bound{first, false};
+    } else if (op == ">=") {
+      options.lower = storage::Bound{first, true};
+    } else if (op == "BETWEEN") {
+      options.lower = storage::Bound{first, true};
+      options.upper = storage::Bound{prefix + encode_key_value(range->values[1]), true};
+    } else {  // begins_with: the encoding without its terminator is a prefix
+      std::string partial = first.substr(0, first.size() - 2);
+      options.lower = storage::Bound{partial, true};
+      options.upper = storage::Bound{storage::prefix_successor(partial), false};
+    }
+  }
+  return out;
+}
+
+struct Selection {
+  std::string select;  // ALL_ATTRIBUTES, SPECIFIC_ATTRIBUTES, COUNT
+};
+
+Result<Selection> selection(const json::object& in, const RequestExpressions& expressions) {
+  auto select = enum_member(
+      in, "Select", "select",
+      {"ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"}, "");
+  if (!select) return select.error();
+  if (*select == "ALL_PROJECTED_ATTRIBUTES") {
+    return AwsError::validation(
+        "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is "
+        "supported only when Querying using an IndexName");
+  }
+  const bool projected = expressions.projection.has_value();
+  if (select->empty()) return Selection{projected ? "SPECIFIC_ATTRIBUTES" : "ALL_ATTRIBUTES"};
+  if (*select == "SPECIFIC_ATTRIBUTES" && !projected) {
+    return AwsError::validation(
+        "One or more parameter values were invalid: Must specify the AttributesToGet or "
+        "ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES");
+  }
+  if (*select != "SPECIFIC_ATTRIBUTES" && projected) {
+    return AwsError::validation(fmt::format(
+        "One or more parameter values were invalid: Cannot specify the {} when choosing to get "
+        "{}",
+        member(in, "ProjectionExpression") != nullptr ? "ProjectionExpression" : "AttributesToGet",
+        *select));
+  }
+  return Selection{*select};
+}
+
+Result<std::optional<std::int64_t>> limit_member(const json::object& in) {
+  const auto* value = member(in, "Limit");
+  if (value == nullptr) return std::optional<std::int64_t>();
+  const auto number = integer(*value);
+  if (!number) return AwsError::serialization("Limit must be an integer");
+  if (*number < 1) {
+    return constraint(std::to_string(*number), "limit",
+                      "Member must have value greater than or equal to 1");
+  }
+  return std::optional<std::int64_t>(*number);
+}
+
+Result<void> no_index(const json::object& in) {
+  if (const auto index = string_member(in, "IndexName")) {
+    return AwsError::validation(
+        fmt::format("The table does not have the specified index: {}", *index));
+  }
+  return ok();
+}
+
+// The storage key after which to resume, from ExclusiveStartKey.
+Result<std::optional<std::string>> start_key(const TableRecord& table, const json::object& in) {
+  const auto* wire = member(in, "ExclusiveStartKey");
+  if (wire == nullptr) return std::optional<std::string>();
+  auto key = parse_item(*wire);
+  if (!key) {
+    return AwsError::validation(
+        fmt::format("The provided starting key is invalid: {}", key.error().message()));
+  }
+  auto encoded = storage_key(table, *key, KeySource::kKey);
+  if (!encoded) {
+    return AwsError::validation(
+        fmt::format("The provided starting key is invalid: {}", encoded.error().message()));
+  }
+  return std::optional<std::string>(std::move(*encoded));
+}
+
+struct ReadPlan {
+  storage::ScanOptions options;
+  std::optional<std::int64_t> limit;
+  const std::optional<Condition>* filter = nullptr;
+  const std::optional<std::vector<Path>>* projection = nullptr;
+  bool count_only = false;
+  bool consistent = false;
+};
+
+struct ReadResult {
+  json::array items;
+  std::int64_t count = 0;
+  std::int64_t scanned = 0;
+  std::size_t bytes = 0;
+  std::optional<Item> last_key;
+};
+
+Result<ReadResult> read_range(Store& store, const TableRecord& table,
+                              const storage::Keyspace& keyspace, ReadPlan plan) {
+  ReadResult out;
+  const bool need_item = plan.filter->has_value() || plan.projection->has_value();
+  for (;;) {
+    std::size_t batch = kStoreBatch;
+    if (plan.limit) {
+      batch = std::min<std::size_t>(batch, static_cast<std::size_t>(*plan.limit - out.scanned));
+    }
+    plan.options.limit = batch;
+    auto page = store.scan(keyspace, plan.options);
+    if (!page) return page.error();
+    for (const auto& entry : page->items) {
+      auto stored = read_stored(entry.value);
+      if (!stored) return stored.error();
+      ++out.scanned;
+      out.bytes += stored->size;
+      bool matches = true;
+      std::optional<Item> item;
+      if (need_item) {
+        auto decoded = decode_item(entry.value);
+        if (!decoded) return decoded.error();
+        item = std::move(*decoded);
+        if (plan.filter->has_value()) matches = evaluate(**plan.filter, *item);
+      }
+      if (matches) {
+        ++out.count;
+        if (!plan.count_only) {
+          if (plan.projection->has_value()) {
+            out.items.push_back(to_json(project(*item, **plan.projection)));
+          } else if (item) {
+            out.items.push_back(to_json(*item));
+          } else {
+            boost::system::error_code error;
+            auto parsed = parse_json(stored->json, error);
+            if (error) return AwsError::internal("unreadable stored item");
+            out.items.push_back(std::move(parsed));
+          }
+        }
+      }
+      const bool limit_reached = plan.limit && out.scanned >= *plan.limit;
+      if (limit_reached || out.bytes >= kMaxPageBytes) {
+        if (!item) {
+          auto decoded = decode_item(entry.value);
+          if (!decoded) return decoded.error();
+          item = std::move(*decoded);
+        }
+        out.last_key = key_of(table, *item);
+        return out;
+      }
+    }
+    if (!page->cursor) return out;
+    plan.options.cursor = page->cursor;
+  }
+}
+
+json::object read_response(const json::object& in, const TableRecord& table, ReadResult result,
+                           bool count_only, bool consistent, Consumed* consumed) {
+  json::object out;
+  if (!count_only) out["Items"] = std::move(result.items);
+  out["Count"] = result.count;
+  out["ScannedCount"] = result.scanned;
+  if (result.last_key) out["LastEvaluatedKey"] = to_json(*result.last_key);
+  consumed->read_half_units = units_of(result.bytes, 4096) * (consistent ? 2 : 1);
+  if (auto capacity = DynamoDbServiceImpl::consumed_capacity(in, table.name, *consumed)) {
+    out["ConsumedCapacity"] = std::move(*capacity);
+  }
+  return out;
+}
+
+Result<void> check_capacity_mode(const json::object& in) {
+  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
+                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
+  if (!capacity) return capacity.error();
+  return ok();
+}
+
+}  // namespace
+
+Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object& in,
+                                                const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  if (auto checked = no_index(in); !checked) return checked.error();
+  if (auto checked = check_capacity_mode(in); !checked) return checked.error();
+  auto limit = limit_member(in);
+  if (!limit) return limit.error();
+  auto consistent = bool_member(in, "ConsistentRead");
+  if (!consistent) return consistent.error();
+  bool forward = true;
+  if (const auto* value = member(in, "ScanIndexForward")) {
+    if (!value->is_bool()) return AwsError::serialization("ScanIndexForward must be a boolean");
+    forward = value->get_bool();
+  }
+  if (member(in, "KeyConditions") == nullptr && member(in, "KeyConditionExpression") == nullptr) {
+    return AwsError::validation(
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the "
+        "request.");
+  }
+  ExpressionParameters parameters;
+  parameters.key_condition = true;
+  parameters.filter = true;
+  parameters.projection = true;
+  auto expressions = parse_request_expressions(in, parameters, "QueryFilter");
+  if (!expressions) return expressions.error();
+  auto select = selection(in, *expressions);
+  if (!select) return select.error();
+  auto range = key_range(table, *expressions->key_condition);
+  if (!range) return range.error();
+  if (expressions->filter) {
+    for (const auto* key : {&table.hash, table.range ? &*table.range : nullptr}) {
+      if (key == nullptr) continue;
+      // A filter may not test key attributes: the key condition does.
+      std::vector<const Condition*> stack{&*expressions->filter};
+      while (!stack.empty()) {
+        const Condition* current = stack.back();
+        stack.pop_back();
+        for (const auto& child : current->children) stack.push_back(&child);
+        for (const auto& operand : current->operands) {
+          if ((operand.kind == Operand::Kind::kPath || operand.kind == Operand::Kind::kSize) &&
+              operand.path.elements.front().name == key->name) {
+            return AwsError::validation(fmt::format(
+                "Filter Expression can only contain non-primary key attributes: Primary key "
+                "attribute: {}",
+                key->name));
+          }
+        }
+      }
+    }
+  }
+  auto start = start_key(table, in);
+  if (!start) return start.error();
+  ReadPlan plan;
+  plan.options = std::move(range->options);
+  plan.options.direction = forward ? storage::Direction::kForward : storage::Direction::kBackward;
+  if (*start) {
+    if (!start->value().starts_with(partition_prefix(range->hash_value))) {
+      return AwsError::validation(
+          "The provided starting key is invalid: The provided key element does not match the "
+          "schema");
+    }
+    plan.options.cursor = std::move(**start);
+  }
+  plan.limit = *limit;
+  plan.filter = &expressions->filter;
+  plan.projection = &expressions->projection;
+  plan.count_only = select->select == "COUNT";
+  plan.consistent = *consistent;
+  auto result = read_range(store, table, handle->items, std::move(plan));
+  if (!result) return result.error();
+  Consumed consumed;
+  json::object out = read_response(in, table, std::move(*result), select->select == "COUNT",
+                                   *consistent, &consumed);
+  meter(table.name, consumed);
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object& in,
+                                               const aws::RequestContext&) {
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const TableRecord& table = *handle->record;
+  if (auto checked = no_index(in); !checked) return checked.error();
+  if (auto checked = check_capacity_mode(in); !checked) return checked.error();
+  auto limit = limit_member(in);
+  if (!limit) return limit.error();
+  auto consistent = bool_member(in, "ConsistentRead");
+  if (!consistent) return consistent.error();
+  std::optional<std::int64_t> segment;
+  std::optional<std::int64_t> total;
+  for (const auto& [name, field, target, low, high] :
+       {std::tuple{"Segment", "segment", &segment, std::int64_t{0}, kMaxSegments - 1},
+        std::tuple{"TotalSegments", "totalSegments", &total, std::int64_t{1}, kMaxSegments}}) {
+    const auto* value = member(in, name);
+    if (value == nullptr) continue;
+    const auto number = integer(*value);
+    if (!number) return AwsError::serialization(fmt::format("{} must be an integer", name));
+    if (*number < low) {
+      return constraint(std::to_string(*number), field,
+                        fmt::format("Member must have value greater than or equal to {}", low));
+    }
+    if (*number > high) {
+      return constraint(std::to_string(*number), field,
+                        fmt::format("Member must have value less than or equal to {}", high));
+    }
+    *target = *number;
+  }
+  if (segment && !total) {
+    return AwsError::validation(
+        "The TotalSegments parameter is required but was not present in the request when "
+        "Segment parameter is present");
+  }
+  if (total && !segment) {
+    return AwsError::validation(
+        "The Segment parameter is required but was not present in the request when parameter "
+        "TotalSegments is present");
+  }
+  if (segment && *segment >= *total) {
+    return AwsError::validation(fmt::format(
+        "The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+        "Segment: {} is not less than TotalSegments: {}",
+        *segment, *total));
+  }
+  ExpressionParameters parameters;
+  parameters.filter = true;
+  parameters.projection = true;
+  auto expressions = parse_request_expressions(in, parameters, "ScanFilter");
+  if (!expressions) return expressions.error();
+  auto select = selection(in, *expressions);
+  if (!select) return select.error();
+  auto start = start_key(table, in);
+  if (!start) return start.error();
+
+  ReadPlan plan;
+  if (total && *total > 1) {
+    // Segment s of n covers partition hashes [s * 2^32 / n, (s + 1) * 2^32 / n).
+    auto boundary = [&](std::int64_t s) {
+      const std::uint64_t value =
+          (static_cast<std::uint64_t>(s) << 32) / static_cast<std::uint64_t>(*total);
+      std::string bytes;
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        bytes.push_back(static_cast<char>((value >> shift) & 0xff));
+      }
+      return bytes;
+    };
+    if (*segment > 0) plan.options.lower = storage::Bound{boundary(*segment), true};
+    if (*segment + 1 < *total) plan.options.upper = storage::Bound{boundary(*segment + 1), false};
+    if (*start) {
+      const bool below = plan.options.lower && **start < plan.options.lower->key;
+      const bool above = plan.options.upper && **start >= plan.options.upper->key;
+      if (below || above) {
+        return AwsError::validation(fmt::format(
+            "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use "
+            "ExclusiveStartKey with correct Segment. TotalSegments: {} Segment: {}",
+            *total, *segment));
+      }
+    }
+  }
+  if (*start) plan.options.cursor = std::move(**start);
+  plan.limit = *limit;
+  plan.filter = &expressions->filter;
+  plan.projection = &expressions->projection;
+  plan.count_only = select->select == "COUNT";
+  plan.consistent = *consistent;
+  auto result = read_range(store, table, handle->items, std::move(plan));
+  if (!result) return result.error();
+  Consumed consumed;
+  json::object out = read_response(in, table, std::move(*result), select->select == "COUNT",
+                                   *consistent, &consumed);
+  meter(table.name, consumed);
+  return out;
+}
+
+}  // namespace nimbus::services::dynamodb

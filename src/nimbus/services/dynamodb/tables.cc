@@ -1,0 +1,613 @@
+// Table operations: CreateTable, DescribeTable, ListTables, DeleteTable,
+// UpdateTable, tags, DescribeLimits, DescribeTimeToLive.
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "nimbus/core/request_id.h"
+#include "nimbus/services/dynamodb/internal/service_impl.h"
+
+namespace nimbus::services::dynamodb {
+namespace {
+
+using storage::Store;
+
+constexpr std::int64_t kMaxCapacityUnits = 40'000;
+constexpr std::size_t kMaxTags = 50;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+AwsError invalid(std::string_view message) {
+  return AwsError::validation(
+      fmt::format("One or more parameter values were invalid: {}", message));
+}
+
+AwsError arn_not_found(std::string_view arn) {
+  return AwsError("ResourceNotFoundException",
+                  fmt::format("Requested resource not found: ResourcArn: {} not found", arn), 400);
+}
+
+struct Throughput {
+  std::int64_t read = 0;
+  std::int64_t write = 0;
+};
+
+Result<std::optional<Throughput>> throughput_member(const json::object& in) {
+  const auto* value = member(in, "ProvisionedThroughput");
+  if (value == nullptr) return std::optional<Throughput>();
+  if (!value->is_object())
+    return AwsError::serialization("ProvisionedThroughput must be an object");
+  const auto& object = value->get_object();
+  Throughput out;
+  for (const auto& [name, field, target] :
+       {std::tuple{"ReadCapacityUnits", "provisionedThroughput.readCapacityUnits", &out.read},
+        std::tuple{"WriteCapacityUnits", "provisionedThroughput.writeCapacityUnits", &out.write}}) {
+    const auto* units = member(object, name);
+    if (units == nullptr) return constraint("null", field, "Member must not be null");
+    const auto number = integer(*units);
+    if (!number) return AwsError::serialization(fmt::format("{} must be an integer", name));
+    if (*number < 1) {
+      return constraint(std::to_string(*number), field,
+                        "Member must have value greater than or equal to 1");
+    }
+    if (*number > kMaxCapacityUnits) {
+      return AwsError("LimitExceededException",
+                      fmt::format("Subscriber limit exceeded: Provisioned throughput for a table "
+                                  "cannot exceed {} units",
+                                  kMaxCapacityUnits),
+                      400);
+    }
+    *target = *number;
+  }
+  return std::optional<Throughput>(out);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> tags_member(const json::object& in) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto* tags = member(in, "Tags");
+  if (tags == nullptr) return out;
+  if (!tags->is_array()) return AwsError::serialization("Tags must be a list");
+  for (const auto& tag : tags->get_array()) {
+    const auto* object = tag.if_object();
+    if (object == nullptr) return AwsError::serialization("A tag must be an object");
+    const auto key = string_member(*object, "Key");
+    const auto value = string_member(*object, "Value");
+    if (!key) return constraint("null", "tags.member.key", "Member must not be null");
+    if (!value) return constraint("null", "tags.member.value", "Member must not be null");
+    if (key->empty() || key->size() > 128) {
+      return constraint(*key, "tags.member.key", "Member must have length between 1 and 128");
+    }
+    if (value->size() > 256) {
+      return constraint(*value, "tags.member.value",
+                        "Member must have length less than or equal to 256");
+    }
+    out.emplace_back(*key, *value);
+  }
+  return out;
+}
+
+void merge_tags(std::vector<std::pair<std::string, std::string>>& tags,
+                const std::vector<std::pair<std::string, std::string>>& added) {
+  for (const auto& [key, value] : added) {
+    auto it =
+        std::find_if(tags.begin(), tags.end(), [&](const auto& tag) { return tag.first == key; });
+    if (it != tags.end()) {
+      it->second = value;
+    } else {
+      tags.emplace_back(key, value);
+    }
+  }
+}
+
+Result<std::string> table_of_arn(std::string_view arn, std::string_view region,
+                                 std::string_view account) {
+  const std::string prefix = fmt::format("arn:aws:dynamodb:{}:{}:table/", region, account);
+  if (!arn.starts_with(prefix) || arn.size() == prefix.size()) {
+    return AwsError::validation(
+        fmt::format("Invalid TableArn: Invalid ResourceArn provided as input {}", arn));
+  }
+  return std::string(arn.substr(prefix.size()));
+}
+
+}  // namespace
+
+json::object DynamoDbServiceImpl::describe(Store& store, const TableRecord& table,
+                                           std::string_view status) {
+  json::array definitions;
+  for (const auto& definition : table.attribute_definitions) {
+    definitions.push_back(
+        {{"AttributeName", definition.name}, {"AttributeType", type_name(definition.type)}});
+  }
+  json::array key_schema;
+  key_schema.push_back({{"AttributeName", table.hash.name}, {"KeyType", "HASH"}});
+  if (table.range) {
+    key_schema.push_back({{"AttributeName", table.range->name}, {"KeyType", "RANGE"}});
+  }
+  // DynamoDB refreshes these about every six hours; Nimbus counts on demand.
+  std::int64_t count = 0;
+  std::int64_t bytes = 0;
+  if (status == "ACTIVE") {
+    auto keyspace = store.open_keyspace(table.items_keyspace());
+    storage::ScanOptions options;
+    options.limit = 4096;
+    while (keyspace) {
+      auto page = store.scan(*keyspace, options);
+      if (!page) break;
+      for (const auto& entry : page->items) {
+        ++count;
+        if (auto stored = read_stored(entry.value))
+          bytes += static_cast<std::int64_t>(stored->size);
+      }
+      if (!page->cursor) break;
+      options.cursor = page->cursor;
+    }
+  }
+  json::object out{
+      {"AttributeDefinitions", std::move(definitions)},
+      {"TableName", table.name},
+      {"KeySchema", std::move(key_schema)},
+      {"TableStatus", status},
+      {"CreationDateTime", seconds(table.created_ms)},
+      {"ProvisionedThroughput",
+       {{"NumberOfDecreasesToday", 0},
+        {"ReadCapacityUnits", table.read_capacity},
+        {"WriteCapacityUnits", table.write_capacity}}},
+      {"TableSizeBytes", bytes},
+      {"ItemCount", count},
+      {"TableArn", table.arn},
+      {"TableId", table.id},
+      {"DeletionProtectionEnabled", table.deletion_protection},
+  };
+  if (table.billing_mode == "PAY_PER_REQUEST" || table.billing_mode_changed_ms != 0) {
+    json::object summary{{"BillingMode", table.billing_mode}};
+    if (table.billing_mode == "PAY_PER_REQUEST") {
+      summary["LastUpdateToPayPerRequestDateTime"] = seconds(
+          table.billing_mode_changed_ms != 0 ? table.billing_mode_changed_ms : table.created_ms);
+    }
+    out["BillingModeSummary"] = std::move(summary);
+  }
+  if (table.table_class != "STANDARD") {
+    out["TableClassSummary"] = {{"TableClass", table.table_class}};
+  }
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json::object& in,
+                                                       const aws::RequestContext& context) {
+  const auto name = string_member(in, "TableName");
+  if (!name) return constraint("null", "tableName", "Member must not be null");
+  if (auto valid = validate_table_name(*name); !valid) return valid.error();
+  for (std::string_view unsupported :
+       {"GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"}) {
+    const auto* value = member(in, unsupported);
+    if (value == nullptr) continue;
+    if (unsupported == "StreamSpecification" && value->is_object()) {
+      const auto* enabled = value->get_object().if_contains("StreamEnabled");
+      if (enabled == nullptr || !enabled->is_bool() || !enabled->get_bool()) continue;
+    }
+    if (value->is_array() && value->get_array().empty()) continue;
+    return AwsError("NotImplementedException",
+                    fmt::format("Nimbus does not implement {} yet.", unsupported), 501,
+                    Fault::kServer);
+  }
+
+  TableRecord table;
+  table.name = *name;
+  // Key schema.
+  const auto* key_schema = member(in, "KeySchema");
+  if (key_schema == nullptr) return constraint("null", "keySchema", "Member must not be null");
+  if (!key_schema->is_array()) return AwsError::serialization("KeySchema must be a list");
+  const auto& elements = key_schema->get_array();
+  if (elements.empty()) {
+    return constraint("[]", "keySchema", "Member must have length greater than or equal to 1");
+  }
+  if (elements.size() > 2) {
+    return constraint("[...]", "keySchema", "Member must have length less than or equal to 2");
+  }
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& element : elements) {
+    const auto* object = element.if_object();
+    if (object == nullptr) return AwsError::serialization("KeySchemaElement must be an object");
+    const auto attribute = string_member(*object, "AttributeName");
+    const auto key_type = string_member(*object, "KeyType");
+    if (!attribute) {
+      return constraint("null", "keySchema.member.attributeName", "Member must not be null");
+    }
+    if (!key_type) return constraint("null", "keySchema.member.keyType", "Member must not be null");
+    if (*key_type != "HASH" && *key_type != "RANGE") {
+      return constraint(*key_type, "keySchema.member.keyType",
+                        "Member must satisfy enum value set: [HASH, RANGE]");
+    }
+    if (attribute->empty() || attribute->size() > 255) {
+      return constraint(*attribute, "keySchema.member.attributeName",
+                        "Member must have length between 1 and 255");
+    }
+    keys.emplace_back(*attribute, *key_type);
+  }
+  if (keys[0].second != "HASH") {
+    return AwsError::validation(
+        "Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
+  }
+  if (keys.size() == 2) {
+    if (keys[1].second != "RANGE") {
+      return AwsError::validation(
+          "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type");
+    }
+    if (keys[0].first == keys[1].first) {
+      return AwsError::validation(
+          "Both the Hash Key and the Range Key element in the KeySchema have the same name");
+    }
+  }
+  // Attribute definitions.
+  const auto* definitions = member(in, "AttributeDefinitions");
+  if (definitions == nullptr) {
+    return constraint("null", "attributeDefinitions", "Member must not be null");
+  }
+  if (!definitions->is_array())
+    return AwsError::serialization("AttributeDefinitions must be a list");
+  std::set<std::string> defined;
+  for (const auto& definition : definitions->get_array()) {
+    const auto* object = definition.if_object();
+    if (object == nullptr) return AwsError::serialization("AttributeDefinition must be an object");
+    const auto attribute = string_member(*object, "AttributeName");
+    const auto type = string_member(*object, "AttributeType");
+    if (!attribute) {
+      return constraint("null", "attributeDefinitions.member.attributeName",
+                        "Member must not be null");
+    }
+    if (!type) {
+      return constraint("null", "attributeDefinitions.member.attributeType",
+                        "Member must not be null");
+    }
+    if (*type != "S" && *type != "N" && *type != "B") {
+      return constraint(*type, "attributeDefinitions.member.attributeType",
+                        "Member must satisfy enum value set: [B, N, S]");
+    }
+    if (!defined.insert(*attribute).second) {
+      return invalid("Duplicate AttributeName in AttributeDefinitions");
+    }
+    table.attribute_definitions.push_back({*attribute, *type_from_name(*type)});
+  }
+  std::vector<std::string> key_names;
+  for (const auto& key : keys) key_names.push_back(key.first);
+  for (const auto& key : keys) {
+    if (!defined.contains(key.first)) {
+      std::vector<std::string> definition_names(defined.begin(), defined.end());
+      return invalid(fmt::format(
+          "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], "
+          "AttributeDefinitions: [{}]",
+          fmt::join(key_names, ", "), fmt::join(definition_names, ", ")));
+    }
+  }
+  if (defined.size() != keys.size()) {
+    return invalid(
+        "Number of attributes in KeySchema does not exactly match number of attributes defined "
+        "in AttributeDefinitions");
+  }
+  auto type_of = [&](const std::string& attribute) {
+    for (const auto& definition : table.attribute_definitions) {
+      if (definition.name == attribute) return definition.type;
+    }
+    return ValueType::kS;
+  };
+  table.hash = {keys[0].first, type_of(keys[0].first)};
+  if (keys.size() == 2) table.range = KeyAttribute{keys[1].first, type_of(keys[1].first)};
+
+  // Billing.
+  auto billing = enum_member(in, "BillingMode", "billingMode", {"PROVISIONED", "PAY_PER_REQUEST"},
+                             "PROVISIONED");
+  if (!billing) return billing.error();
+  table.billing_mode = *billing;
+  auto throughput = throughput_member(in);
+  if (!throughput) return throughput.error();
+  if (table.billing_mode == "PROVISIONED") {
+    if (!*throughput) {
+      return invalid(
+          "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is "
+          "PROVISIONED");
+    }
+    table.read_capacity = (*throughput)->read;
+    table.write_capacity = (*throughput)->write;
+  } else if (*throughput) {
+    return invalid(
+        "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
+        "PAY_PER_REQUEST");
+  }
+  auto table_class = enum_member(in, "TableClass", "tableClass",
+                                 {"STANDARD", "STANDARD_INFREQUENT_ACCESS"}, "STANDARD");
+  if (!table_class) return table_class.error();
+  table.table_class = *table_class;
+  if (const auto* protection = member(in, "DeletionProtectionEnabled")) {
+    if (!protection->is_bool()) {
+      return AwsError::serialization("DeletionProtectionEnabled must be a boolean");
+    }
+    table.deletion_protection = protection->get_bool();
+  }
+  auto tags = tags_member(in);
+  if (!tags) return tags.error();
+  if (tags->size() > kMaxTags) {
+    return AwsError::validation("One or more parameter values were invalid: Too many tags");
+  }
+  table.tags = std::move(*tags);
+
+  table.id = new_request_id();
+  table.arn = fmt::format("arn:aws:dynamodb:{}:{}:table/{}", context.region, context.account_id,
+                          table.name);
+  table.created_ms = now_ms();
+
+  auto created = tables_->mutate(
+      table.name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current != nullptr) {
+          return AwsError("ResourceInUseException",
+                          fmt::format("Table already exists: {}", table.name), 400);
+        }
+        return table;
+      });
+  if (!created) return created.error();
+  auto keyspace = store.create_keyspace(table.items_keyspace());
+  if (!keyspace) return keyspace.error();
+  // DynamoDB answers CREATING and becomes ACTIVE moments later; here the
+  // table is usable at once, so it is ACTIVE from the start.
+  return json::object{{"TableDescription", describe(store, table, "ACTIVE")}};
+}
+
+Result<json::object> DynamoDbServiceImpl::describe_table(Store& store, const json::object& in,
+                                                         const aws::RequestContext&) {
+  const auto name = string_member(in, "TableName");
+  if (!name) return constraint("null", "tableName", "Member must not be null");
+  if (auto valid = validate_table_name(*name); !valid) return valid.error();
+  const auto record = tables_->find(*name);
+  if (!record) return table_not_found(*name);
+  return json::object{{"Table", describe(store, *record, "ACTIVE")}};
+}
+
+Result<json::object> DynamoDbServiceImpl::list_tables(Store&, const json::object& in,
+                                                      const aws::RequestContext&) {
+  std::int64_t limit = 100;
+  if (const auto* value = member(in, "Limit")) {
+    const auto number = integer(*value);
+    if (!number) return AwsError::serialization("Limit must be an integer");
+    if (*number < 1) {
+      return constraint(std::to_string(*number), "limit",
+                        "Member must have value greater than or equal to 1");
+    }
+    if (*number > 100) {
+      return constraint(std::to_string(*number), "limit",
+                        "Member must have value less than or equal to 100");
+    }
+    limit = *number;
+  }
+  const auto start = string_member(in, "ExclusiveStartTableName");
+  if (start) {
+    if (auto valid = validate_table_name(*start, "exclusiveStartTableName"); !valid) {
+      return valid.error();
+    }
+  }
+  json::array names;
+  std::string last;
+  bool more = false;
+  for (const auto& table : tables_->all()) {
+    if (start && table->name <= *start) continue;
+    if (static_cast<std::int64_t>(names.size()) == limit) {
+      more = true;
+      break;
+    }
+    names.emplace_back(table->name);
+    last = table->name;
+  }
+  json::object out{{"TableNames", std::move(names)}};
+  if (more) out["LastEvaluatedTableName"] = last;
+  return out;
+}
+
+Result<json::object> DynamoDbServiceImpl::delete_table(Store& store, const json::object& in,
+                                                       const aws::RequestContext&) {
+  const auto name = string_member(in, "TableName");
+  if (!name) return constraint("null", "tableName", "Member must not be null");
+  if (auto valid = validate_table_name(*name); !valid) return valid.error();
+  std::shared_ptr<const TableRecord> removed;
+  auto deleted = tables_->mutate(
+      *name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current == nullptr) return table_not_found(*name);
+        if (current->deletion_protection) {
+          return AwsError::validation(
+              "Resource cannot be deleted as it is currently protected against deletion. Disable "
+              "deletion protection first.");
+        }
+        removed = std::make_shared<const TableRecord>(*current);
+        return storage::RecordCatalog<TableRecord>::Remove{};
+      });
+  if (!deleted) return deleted.error();
+  {
+    std::lock_guard lock(keyspaces_mutex_);
+    keyspaces_.erase(removed->id);
+  }
+  // The name is free at once; the store removes the items in the background.
+  if (auto dropped = store.drop_keyspace(removed->items_keyspace()); !dropped) {
+    return dropped.error();
+  }
+  json::object description = describe(store, *removed, "DELETING");
+  description.erase("ItemCount");
+  description.erase("TableSizeBytes");
+  description["ItemCount"] = 0;
+  description["TableSizeBytes"] = 0;
+  return json::object{{"TableDescription", std::move(description)}};
+}
+
+Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json::object& in,
+                                                       const aws::RequestContext&) {
+  const auto name = string_member(in, "TableName");
+  if (!name) return constraint("null", "tableName", "Member must not be null");
+  if (auto valid = validate_table_name(*name); !valid) return valid.error();
+  for (std::string_view unsupported :
+       {"GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates"}) {
+    if (member(in, unsupported) != nullptr) {
+      return AwsError("NotImplementedException",
+                      fmt::format("Nimbus does not implement {} yet.", unsupported), 501,
+                      Fault::kServer);
+    }
+  }
+  auto billing =
+      enum_member(in, "BillingMode", "billingMode", {"PROVISIONED", "PAY_PER_REQUEST"}, "");
+  if (!billing) return billing.error();
+  auto throughput = throughput_member(in);
+  if (!throughput) return throughput.error();
+  auto table_class =
+      enum_member(in, "TableClass", "tableClass", {"STANDARD", "STANDARD_INFREQUENT_ACCESS"}, "");
+  if (!table_class) return table_class.error();
+  const auto* protection = member(in, "DeletionProtectionEnabled");
+  if (protection != nullptr && !protection->is_bool()) {
+    return AwsError::serialization("DeletionProtectionEnabled must be a boolean");
+  }
+  if (billing->empty() && !*throughput && table_class->empty() && protection == nullptr &&
+      member(in, "SSESpecification") == nullptr) {
+    return AwsError::validation(
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+        "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
+  }
+  TableRecord updated;
+  auto changed = tables_->mutate(
+      *name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current == nullptr) return table_not_found(*name);
+        TableRecord table = *current;
+        const std::string mode = billing->empty() ? table.billing_mode : *billing;
+        if (mode == "PAY_PER_REQUEST" && *throughput) {
+          return invalid(
+              "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
+              "is "
+              "PAY_PER_REQUEST");
+        }
+        if (mode == "PROVISIONED" && table.billing_mode != "PROVISIONED" && !*throughput) {
+          return AwsError::validation(
+              "One or more parameter values were invalid: ProvisionedThroughput must be specified "
+              "when BillingMode is PROVISIONED");
+        }
+        if (mode != table.billing_mode) {
+          table.billing_mode = mode;
+          table.billing_mode_changed_ms = now_ms();
+          if (mode == "PAY_PER_REQUEST") table.read_capacity = table.write_capacity = 0;
+        }
+        if (*throughput) {
+          if (table.read_capacity == (*throughput)->read &&
+              table.write_capacity == (*throughput)->write && billing->empty()) {
+            return AwsError::validation(fmt::format(
+                "The provisioned throughput for the table will not change. The requested value "
+                "equals the current value. Current ReadCapacityUnits provisioned for the table: "
+                "{}. "
+                "Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the "
+                "table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB "
+                "Developer "
+                "Guide for current limits and how to request higher limits.",
+                table.read_capacity, (*throughput)->read, table.write_capacity,
+                (*throughput)->write));
+          }
+          table.read_capacity = (*throughput)->read;
+          table.write_capacity = (*throughput)->write;
+        }
+        if (!table_class->empty()) table.table_class = *table_class;
+        if (protection != nullptr) table.deletion_protection = protection->get_bool();
+        updated = table;
+        return table;
+      });
+  if (!changed) return changed.error();
+  return json::object{{"TableDescription", describe(store, updated, "ACTIVE")}};
+}
+
+Result<json::object> DynamoDbServiceImpl::tag_resource(Store&, const json::object& in,
+                                                       const aws::RequestContext& context) {
+  const auto arn = string_member(in, "ResourceArn");
+  if (!arn) return constraint("null", "resourceArn", "Member must not be null");
+  auto name = table_of_arn(*arn, context.region, context.account_id);
+  if (!name) return name.error();
+  auto tags = tags_member(in);
+  if (!tags) return tags.error();
+  if (member(in, "Tags") == nullptr) return constraint("null", "tags", "Member must not be null");
+  auto tagged = tables_->mutate(
+      *name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current == nullptr) return arn_not_found(*arn);
+        TableRecord table = *current;
+        merge_tags(table.tags, *tags);
+        if (table.tags.size() > kMaxTags) {
+          return AwsError("LimitExceededException",
+                          "Too many tags: a table may have at most 50 tags", 400);
+        }
+        return table;
+      });
+  if (!tagged) return tagged.error();
+  return json::object{};
+}
+
+Result<json::object> DynamoDbServiceImpl::untag_resource(Store&, const json::object& in,
+                                                         const aws::RequestContext& context) {
+  const auto arn = string_member(in, "ResourceArn");
+  if (!arn) return constraint("null", "resourceArn", "Member must not be null");
+  auto name = table_of_arn(*arn, context.region, context.account_id);
+  if (!name) return name.error();
+  const auto* keys = member(in, "TagKeys");
+  if (keys == nullptr) return constraint("null", "tagKeys", "Member must not be null");
+  if (!keys->is_array()) return AwsError::serialization("TagKeys must be a list");
+  std::set<std::string> removed;
+  for (const auto& key : keys->get_array()) {
+    if (!key.is_string()) return AwsError::serialization("A tag key must be a string");
+    removed.insert(std::string(key.get_string()));
+  }
+  auto untagged = tables_->mutate(
+      *name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current == nullptr) return arn_not_found(*arn);
+        TableRecord table = *current;
+        std::erase_if(table.tags, [&](const auto& tag) { return removed.contains(tag.first); });
+        return table;
+      });
+  if (!untagged) return untagged.error();
+  return json::object{};
+}
+
+Result<json::object> DynamoDbServiceImpl::list_tags_of_resource(
+    Store&, const json::object& in, const aws::RequestContext& context) {
+  const auto arn = string_member(in, "ResourceArn");
+  if (!arn) return constraint("null", "resourceArn", "Member must not be null");
+  auto name = table_of_arn(*arn, context.region, context.account_id);
+  if (!name) return name.error();
+  const auto record = tables_->find(*name);
+  if (!record) return arn_not_found(*arn);
+  json::array tags;
+  for (const auto& [key, value] : record->tags) tags.push_back({{"Key", key}, {"Value", value}});
+  return json::object{{"Tags", std::move(tags)}};
+}
+
+Result<json::object> DynamoDbServiceImpl::describe_limits(Store&, const json::object&,
+                                                          const aws::RequestContext&) {
+  return json::object{{"AccountMaxReadCapacityUnits", 80'000},
+                      {"AccountMaxWriteCapacityUnits", 80'000},
+                      {"TableMaxReadCapacityUnits", kMaxCapacityUnits},
+                      {"TableMaxWriteCapacityUnits", kMaxCapacityUnits}};
+}
+
+Result<json::object> DynamoDbServiceImpl::describe_time_to_live(Store& store,
+                                                                const json::object& in,
+                                                                const aws::RequestContext&) {
+  auto table = this->table(store, in);
+  if (!table) {
+    const auto name = string_member(in, "TableName");
+    if (table.error().code() == "ResourceNotFoundException" && name) return table_not_found(*name);
+    return table.error();
+  }
+  // Time to live cannot be enabled on Nimbus yet (UpdateTimeToLive is 501).
+  return json::object{{"TimeToLiveDescription", {{"TimeToLiveStatus", "DISABLED"}}}};
+}
+
+}  // namespace nimbus::services::dynamodb
