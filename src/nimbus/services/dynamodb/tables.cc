@@ -97,13 +97,13 @@ Result<std::vector<std::pair<std::string, std::string>>> tags_member(const json:
 
 void merge_tags(std::vector<std::pair<std::string, std::string>>& tags,
                 const std::vector<std::pair<std::string, std::string>>& added) {
-  for (const auto& [key, value] : added) {
-    auto it =
-        std::find_if(tags.begin(), tags.end(), [&](const auto& tag) { return tag.first == key; });
+  for (const auto& tag : added) {
+    auto it = std::find_if(tags.begin(), tags.end(),
+                           [&](const auto& existing) { return existing.first == tag.first; });
     if (it != tags.end()) {
-      it->second = value;
+      it->second = tag.second;
     } else {
-      tags.emplace_back(key, value);
+      tags.push_back(tag);
     }
   }
 }
