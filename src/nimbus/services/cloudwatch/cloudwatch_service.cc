@@ -54,6 +54,11 @@ constexpr MetricDef kMetrics[] = {
      "Milliseconds", 0.001},
     {"AWS/ApiGateway", "DataProcessed", "apigateway", "ApiId", "m:apigateway.bytes", "Bytes", 1,
      MetricDef::Api::kHttp},
+    // The ledger keeps read units in halves (eventually consistent reads).
+    {"AWS/DynamoDB", "ConsumedReadCapacityUnits", "dynamodb", "TableName",
+     "m:dynamodb.read-request-units", "Count", 0.5},
+    {"AWS/DynamoDB", "ConsumedWriteCapacityUnits", "dynamodb", "TableName",
+     "m:dynamodb.write-request-units", "Count", 1},
 };
 
 const MetricDef* find_metric(std::string_view ns, std::string_view name) {
