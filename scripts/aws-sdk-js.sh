@@ -4,7 +4,8 @@
 # holding node_modules.
 set -euo pipefail
 version=3.1164.0
-packages=("@aws-sdk/client-lambda@$version" "@aws-sdk/client-apigatewayv2@$version")
+packages=("@aws-sdk/client-lambda@$version" "@aws-sdk/client-apigatewayv2@$version"
+          "@aws-sdk/client-dynamodb@$version" "@aws-sdk/lib-dynamodb@$version")
 # The cache is keyed by the package list, so adding a client installs again.
 key="$(echo "${packages[*]}" | sha256sum | cut -c1-12)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/aws-sdk-js-$version-$key"
