@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "nimbus/storage/memory_read_store.h"
 #include "nimbus/storage/store.h"
 
 namespace nimbus::storage {
@@ -45,6 +46,17 @@ class AsyncStore {
   template <class Fn>
   boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> run(Fn fn);
 
+  // For read-only work that is usually small and cached: runs fn at once on
+  // the calling thread against a MemoryReadStore (memory only, at most
+  // `budget_bytes` read, bounded scans, no writes), and again on a storage
+  // thread if that view refused something. So fn must be read-only and safe
+  // to run twice, and must pass kWouldBlockCode errors through.
+  template <class Fn>
+  boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> read(Fn fn,
+                                                                 std::size_t budget_bytes = 65536);
+  std::uint64_t memory_reads() const { return memory_reads_.load(); }
+  std::uint64_t memory_read_fallbacks() const { return memory_read_fallbacks_.load(); }
+
   boost::asio::awaitable<Result<std::optional<std::string>>> get(Keyspace keyspace,
                                                                  std::string key);
   boost::asio::awaitable<Result<void>> put(Keyspace keyspace, std::string key, std::string value);
@@ -62,7 +74,25 @@ class AsyncStore {
   boost::asio::thread_pool pool_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> memory_reads_{0};
+  std::atomic<std::uint64_t> memory_read_fallbacks_{0};
 };
+
+template <class Fn>
+boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> AsyncStore::read(
+    Fn fn, std::size_t budget_bytes) {
+  using R = std::invoke_result_t<Fn&, Store&>;
+  {
+    MemoryReadStore memory(store_, budget_bytes);
+    R result = fn(memory);
+    if (result || !is_would_block(result.error())) {
+      memory_reads_.fetch_add(1, std::memory_order_relaxed);
+      co_return result;
+    }
+  }
+  memory_read_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+  co_return co_await run(std::move(fn));
+}
 
 template <class Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> AsyncStore::run(Fn fn) {

@@ -54,6 +54,57 @@ TEST(AsyncStoreTest, RunsOnStorageThreadsAndResumesOnTheCallersThread) {
   EXPECT_TRUE(done.get());
 }
 
+TEST(AsyncStoreTest, ReadsFromMemoryInPlaceAndFallsBackToStorageThreads) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  AsyncStore async(*store, {2, 64});
+  const auto table = store->create_keyspace("t").value();
+  ASSERT_TRUE(store->put(table, "small", "v"));
+  ASSERT_TRUE(store->put(table, "large", std::string(2000, 'x')));
+
+  asio::io_context io;
+  const auto io_thread = std::this_thread::get_id();
+  auto done = asio::co_spawn(
+      io,
+      [](AsyncStore& async, Keyspace table, std::thread::id io_thread) -> asio::awaitable<bool> {
+        std::vector<std::thread::id> ran_on;
+        auto small = [&ran_on, table](Store& store) {
+          ran_on.push_back(std::this_thread::get_id());
+          return store.get(table, "small");
+        };
+        auto got = co_await async.read(std::move(small));
+        EXPECT_EQ(got.value(), "v");
+        EXPECT_EQ(ran_on, std::vector<std::thread::id>{io_thread}) << "cached: answered in place";
+        // Past the byte budget: tried in place, then run on a storage thread.
+        ran_on.clear();
+        auto large = [&ran_on, table](Store& store) {
+          ran_on.push_back(std::this_thread::get_id());
+          return store.get(table, "large");
+        };
+        got = co_await async.read(std::move(large), 1000);
+        EXPECT_EQ(got.value()->size(), 2000u);
+        EXPECT_EQ(ran_on.size(), 2u);
+        EXPECT_NE(ran_on.back(), io_thread);
+        // Writes are never made in place.
+        ran_on.clear();
+        auto writes = [&ran_on, table](Store& store) {
+          ran_on.push_back(std::this_thread::get_id());
+          return store.put(table, "w", "1");
+        };
+        auto written = co_await async.read(std::move(writes));
+        EXPECT_TRUE(written);
+        EXPECT_EQ(ran_on.size(), 2u);
+        EXPECT_EQ(std::this_thread::get_id(), io_thread);
+        EXPECT_EQ(async.memory_reads(), 1u);
+        EXPECT_EQ(async.memory_read_fallbacks(), 2u);
+        co_return true;
+      }(async, table, io_thread),
+      asio::use_future);
+  io.run();
+  EXPECT_TRUE(done.get());
+}
+
 TEST(AsyncStoreTest, RefusesPastTheQueueLimitInsteadOfQueueing) {
   TempDir dir;
   auto store = open_store(dir.path());

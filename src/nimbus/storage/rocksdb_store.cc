@@ -266,6 +266,18 @@ class RocksStore final : public Store {
     return std::optional<std::string>(std::move(value));
   }
 
+  Result<std::optional<std::string>> get_from_memory(const Keyspace& keyspace,
+                                                     std::string_view key) override {
+    rocksdb::ReadOptions read;
+    read.read_tier = rocksdb::kBlockCacheTier;
+    std::string value;
+    const auto status = db_->Get(read, internal_key(keyspace.id, key), &value);
+    if (status.IsNotFound()) return std::optional<std::string>();
+    if (status.IsIncomplete()) return would_block();
+    if (!status.ok()) return storage_error(status, "get");
+    return std::optional<std::string>(std::move(value));
+  }
+
   Result<void> put(const Keyspace& keyspace, std::string_view key,
                    std::string_view value) override {
     rocksdb::WriteBatch batch;
@@ -328,6 +340,7 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions read;
     if (options.snapshot)
       read.snapshot = static_cast<const RocksSnapshot*>(options.snapshot.get())->get();
+    if (options.memory_only) read.read_tier = rocksdb::kBlockCacheTier;
     const rocksdb::Slice lower_slice(lower);
     const rocksdb::Slice upper_slice(upper);
     read.iterate_lower_bound = &lower_slice;
@@ -343,6 +356,7 @@ class RocksStore final : public Store {
       page.items.push_back(
           {std::string(it->key().ToStringView().substr(kPrefixBytes)), it->value().ToString()});
     }
+    if (it->status().IsIncomplete()) return would_block();
     if (!it->status().ok()) return storage_error(it->status(), "scan");
     return page;
   }

@@ -27,4 +27,10 @@ ScanOptions ScanOptions::with_prefix(std::string_view prefix) {
 
 bool is_conflict(const AwsError& error) { return error.code() == kConflictCode; }
 
+bool is_would_block(const AwsError& error) { return error.code() == kWouldBlockCode; }
+
+AwsError would_block() {
+  return AwsError(std::string(kWouldBlockCode), "the read needs the disk", 503, Fault::kServer);
+}
+
 }  // namespace nimbus::storage

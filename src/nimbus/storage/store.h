@@ -98,6 +98,9 @@ struct ScanOptions {
   // Resume after this key (exclusive), as returned in ScanPage::cursor.
   std::optional<std::string> cursor;
   std::shared_ptr<const Snapshot> snapshot;  // null: latest
+  // Read only what is in memory (memtables, block cache): fail with
+  // kWouldBlockCode rather than wait for the disk.
+  bool memory_only = false;
 
   // Every key that starts with `prefix`.
   static ScanOptions with_prefix(std::string_view prefix);
@@ -126,6 +129,13 @@ class Transaction {
 // The error code of a transaction that lost a conflict; retrying may succeed.
 inline constexpr std::string_view kConflictCode = "TransactionConflictException";
 bool is_conflict(const AwsError& error);
+
+// The error code of a memory-only read that would have had to wait for the
+// disk (or a write refused where writing is not allowed); the same call on
+// a storage thread succeeds.
+inline constexpr std::string_view kWouldBlockCode = "StoreWouldBlock";
+bool is_would_block(const AwsError& error);
+AwsError would_block();
 
 // One committed batch as the change feed delivers it.
 struct CommittedBatch {
@@ -165,6 +175,10 @@ class Store {
 
   virtual Result<std::optional<std::string>> get(const Keyspace& keyspace, std::string_view key,
                                                  const Snapshot* snapshot = nullptr) = 0;
+  // get() from memtables and the block cache only: kWouldBlockCode if the
+  // answer needs the disk. Never blocks on I/O.
+  virtual Result<std::optional<std::string>> get_from_memory(const Keyspace& keyspace,
+                                                             std::string_view key) = 0;
   virtual Result<void> put(const Keyspace& keyspace, std::string_view key,
                            std::string_view value) = 0;
   virtual Result<void> del(const Keyspace& keyspace, std::string_view key) = 0;

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "nimbus/storage/test_store.h"
@@ -241,6 +242,41 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(store_->open_keyspace("index").value(), index);
   EXPECT_EQ(store_->get(table_, "b").value(), "v-b");
   EXPECT_GT(store_->create_keyspace("new").value().id, index.id);
+}
+
+TEST(StoreMemoryReadTest, MemoryOnlyReadsNeverGoToTheDisk) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.path();
+  options.block_cache_bytes = 8 << 20;
+  options.memtable_bytes = 1 << 20;  // small memtables: most data gets flushed to files
+  auto store = std::move(Store::open(options).value());
+  auto table = store->create_keyspace("t").value();
+  const std::string value(1024, 'v');
+  for (int i = 0; i < 4000; ++i) ASSERT_TRUE(store->put(table, fmt::format("k{:04}", i), value));
+  // Just written: in a memtable.
+  EXPECT_EQ(store->get_from_memory(table, "k3999").value(), value);
+  EXPECT_EQ(store->get_from_memory(table, "zz").value(), std::nullopt);
+  // Reopened, the early keys are in files and the block cache is cold: refused.
+  store.reset();
+  store = std::move(Store::open(options).value());
+  auto cold = store->get_from_memory(table, "k0000");
+  ASSERT_FALSE(cold);
+  EXPECT_TRUE(is_would_block(cold.error()));
+  ScanOptions in_memory;
+  in_memory.memory_only = true;
+  in_memory.limit = 3;
+  auto cold_scan = store->scan(table, in_memory);
+  ASSERT_FALSE(cold_scan);
+  EXPECT_TRUE(is_would_block(cold_scan.error()));
+  // Ordinary reads bring the blocks into the cache; then memory suffices.
+  EXPECT_EQ(store->get(table, "k0000").value(), value);
+  EXPECT_EQ(store->get_from_memory(table, "k0001").value(), value);
+  ScanOptions from_disk = in_memory;
+  from_disk.memory_only = false;
+  EXPECT_EQ(store->scan(table, from_disk).value().items.size(), 3u);
+  EXPECT_EQ(keys_of(store->scan(table, in_memory).value()),
+            (std::vector<std::string>{"k0000", "k0001", "k0002"}));
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDirectoryFails) {
