@@ -107,6 +107,7 @@ Result<json::object> DynamoDbServiceImpl::batch_get_item(Store& store, const jso
   json::object responses;
   json::object unprocessed;
   json::array capacities;
+  std::vector<std::pair<std::string, Consumed>> metered;  // once every read succeeded
   std::size_t response_bytes = 0;
   for (auto& request : tables) {
     const TableRecord& table = *request.handle.record;
@@ -135,11 +136,12 @@ Result<json::object> DynamoDbServiceImpl::batch_get_item(Store& store, const jso
       keys_and_attributes["Keys"] = std::move(left);
       unprocessed[table.name] = std::move(keys_and_attributes);
     }
-    meter(table.name, consumed);
+    metered.emplace_back(table.name, consumed);
     if (auto capacity = consumed_capacity(in, table.name, consumed)) {
       capacities.push_back(std::move(*capacity));
     }
   }
+  for (const auto& [table, consumed] : metered) meter(table, consumed);
   json::object out{{"Responses", std::move(responses)},
                    {"UnprocessedKeys", std::move(unprocessed)}};
   if (!capacities.empty()) out["ConsumedCapacity"] = std::move(capacities);

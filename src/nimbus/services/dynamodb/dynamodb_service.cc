@@ -76,6 +76,12 @@ constexpr std::array<std::string_view, 53> kModelled = {
     "UpdateTimeToLive",
 };
 
+// Read-only operations that are safe to try against memory first (sorted).
+// DescribeTable is not among them: it reads the whole table.
+constexpr std::array<std::string_view, 6> kMemoryReadable = {
+    "BatchGetItem", "GetItem", "ListTables", "ListTagsOfResource", "Query", "Scan",
+};
+
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -234,7 +240,16 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
   auto run = [this, handler = operation->second, &decoded, &context](storage::Store& store) {
     return (this->*handler)(store, decoded->input, context);
   };
-  auto result = co_await store_.run(std::move(run));
+  // Small reads of cached data are answered here, on the I/O thread, without
+  // the round trip to a storage thread; anything else goes there.
+  const bool reads_only =
+      std::binary_search(kMemoryReadable.begin(), kMemoryReadable.end(), decoded->operation);
+  Result<json::object> result = AwsError();
+  if (reads_only) {
+    result = co_await store_.read(std::move(run));
+  } else {
+    result = co_await store_.run(std::move(run));
+  }
   if (!result) {
     co_return aws::error_response(descriptor_.protocol, result.error(), context.request_id);
   }

@@ -81,7 +81,8 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
   const std::string encoded = encode_item(*item, size);
 
   std::lock_guard lock(stripe(stripe_of(table, *key)));
-  auto existing = read_item(store, handle->items, *key);
+  const bool old_needed = expressions->condition.has_value() || *returns == "ALL_OLD";
+  auto existing = read_item(store, handle->items, *key, old_needed);
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(std::max(size, existing->size), 1024);

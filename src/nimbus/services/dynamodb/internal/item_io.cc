@@ -16,7 +16,7 @@ const Item& ExistingItem::item_or_empty() const {
 }
 
 Result<ExistingItem> read_item(storage::Store& store, const storage::Keyspace& items,
-                               const std::string& key) {
+                               const std::string& key, bool decode) {
   auto bytes = store.get(items, key);
   if (!bytes) return bytes.error();
   ExistingItem out;
@@ -24,6 +24,7 @@ Result<ExistingItem> read_item(storage::Store& store, const storage::Keyspace& i
   auto stored = read_stored(**bytes);
   if (!stored) return stored.error();
   out.size = stored->size;
+  if (!decode) return out;
   auto item = decode_item(**bytes);
   if (!item) return item.error();
   out.item = std::move(*item);

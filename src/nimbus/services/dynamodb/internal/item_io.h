@@ -25,8 +25,10 @@ struct ExistingItem {
   const Item& item_or_empty() const;
 };
 
+// The item at `key` and its size; with `decode` false, only its size (a
+// write that needs neither a condition nor the old item pays for no parse).
 Result<ExistingItem> read_item(storage::Store& store, const storage::Keyspace& items,
-                               const std::string& key);
+                               const std::string& key, bool decode = true);
 
 // A stored item as response JSON, projected when `projection` is set; its
 // DynamoDB size (of the whole item) in *size.
