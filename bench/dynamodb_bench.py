@@ -57,7 +57,7 @@ end
 LUA = {
     "PutItem": LUA_COMMON + """
 request = function()
-  return call("PutItem", '{"TableName":"bench","Item":{"pk":{"S":"w' .. math.random(1, 1000000000) ..
+  return call("PutItem", '{"TableName":"writes","Item":{"pk":{"S":"w' .. math.random(1, 1000000000) ..
     '"},"v":{"S":"' .. value .. '"}}}')
 end
 """,
@@ -104,17 +104,19 @@ def call(endpoint, operation, body):
 
 
 def prepare(endpoint):
-    """The two tables and their items, written 25 at a time."""
-    call(endpoint, "CreateTable", {
-        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]})
+    """The tables and the items read, written 25 at a time. PutItem writes
+    to a table of its own, so the tables read stay the size they were."""
+    for table in ("bench", "writes"):
+        call(endpoint, "CreateTable", {
+            "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]})
     call(endpoint, "CreateTable", {
         "TableName": "ranged", "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                  {"AttributeName": "sk", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]})
-    for table in ("bench", "ranged"):  # dynalite creates tables asynchronously
+    for table in ("bench", "writes", "ranged"):  # dynalite creates tables asynchronously
         while call(endpoint, "DescribeTable", {"TableName": table})["Table"]["TableStatus"] != "ACTIVE":
             time.sleep(0.1)
     items = [("bench", {"pk": {"S": f"k{i}"}, "v": {"S": VALUE}}) for i in range(PRELOADED)]
