@@ -18,6 +18,7 @@ constexpr std::string_view kReservedWords[] = {
 
 constexpr std::size_t kMaxInOperands = 100;
 constexpr std::size_t kMaxExpressionBytes = 4096;
+constexpr int kMaxNesting = 100;
 
 struct Token {
   enum class Kind { kEnd, kIdentifier, kName, kValue, kNumber, kSymbol };
@@ -234,6 +235,16 @@ class Parser {
         function));
   }
 
+  // Bounds the recursion of nested parentheses, NOTs and function calls, so
+  // no expression can exhaust a thread's stack.
+  Result<void> descend() {
+    if (++depth_ > kMaxNesting) {
+      return error(fmt::format("The expression is nested more than {} levels deep;", kMaxNesting));
+    }
+    return ok();
+  }
+  void ascend() { --depth_; }
+
   std::string_view label() const { return label_; }
   std::size_t position() const { return position_; }
   std::size_t text_size() const { return text_.size(); }
@@ -244,6 +255,21 @@ class Parser {
   ExpressionAttributes& attributes_;
   std::vector<Token> tokens_;
   std::size_t position_ = 0;
+  int depth_ = 0;
+};
+
+// Holds one level of Parser::descend() for a scope.
+class Nesting {
+ public:
+  explicit Nesting(Parser& parser) : parser_(parser), entered_(parser.descend()) {}
+  ~Nesting() { parser_.ascend(); }
+  Nesting(const Nesting&) = delete;
+  Nesting& operator=(const Nesting&) = delete;
+  const Result<void>& entered() const { return entered_; }
+
+ private:
+  Parser& parser_;
+  Result<void> entered_;
 };
 
 bool is_function_name(std::string_view name) {
@@ -306,6 +332,8 @@ class ConditionParser {
   Result<Condition> negation() {
     if (p_.is_keyword("NOT")) {
       p_.next();
+      Nesting nesting(p_);
+      if (!nesting.entered()) return nesting.entered().error();
       auto inner = negation();
       if (!inner) return inner;
       Condition out;
@@ -320,6 +348,8 @@ class ConditionParser {
   Result<Condition> primary() {
     if (p_.is_symbol("(")) {
       p_.next();
+      Nesting nesting(p_);
+      if (!nesting.entered()) return nesting.entered().error();
       auto inner = disjunction();
       if (!inner) return inner;
       if (auto close = p_.expect_symbol(")"); !close) return close.error();
@@ -402,6 +432,8 @@ class ConditionParser {
       }
       if (name != "size") return p_.misused(name);
       p_.next();
+      Nesting nesting(p_);
+      if (!nesting.entered()) return nesting.entered().error();
       auto args = p_.arguments([this] { return operand(); });
       if (!args) return args.error();
       if (args->size() != 1) return p_.operand_count("size", args->size());
@@ -429,6 +461,8 @@ class ConditionParser {
 
   Result<Condition> boolean_function(const std::string& name) {
     p_.next();
+    Nesting nesting(p_);
+    if (!nesting.entered()) return nesting.entered().error();
     auto args = p_.arguments([this] { return operand(); });
     if (!args) return args.error();
     Condition out;
@@ -672,6 +706,8 @@ class UpdateParser {
         return p_.error(fmt::format("Invalid function name; function: {}", name));
       }
       if (name != "if_not_exists" && name != "list_append") return p_.misused(name);
+      Nesting nesting(p_);
+      if (!nesting.entered()) return nesting.entered().error();
       auto args = p_.arguments([this] { return set_operand(); });
       if (!args) return args.error();
       if (args->size() != 2) return p_.operand_count(name, args->size());

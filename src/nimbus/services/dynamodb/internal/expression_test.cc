@@ -99,6 +99,20 @@ TEST(ConditionExpression, ReportsSemanticErrorsAsDynamoDb) {
             "AttributeValue: {N:1}");
 }
 
+TEST(ConditionExpression, RefusesNestingDeepEnoughToExhaustTheStack) {
+  EXPECT_EQ(condition_error(std::string(2000, '(') + "a = :v" + std::string(2000, ')')),
+            "Invalid ConditionExpression: The expression is nested more than 100 levels deep;");
+  std::string nots;
+  for (int i = 0; i < 1000; ++i) nots += "NOT ";
+  EXPECT_EQ(condition_error(nots + "a = :v"),
+            "Invalid ConditionExpression: The expression is nested more than 100 levels deep;");
+  std::string sizes = "a";
+  for (int i = 0; i < 600; ++i) sizes = "size(" + sizes + ")";
+  EXPECT_EQ(condition_error(sizes + " = :v"),
+            "Invalid ConditionExpression: The expression is nested more than 100 levels deep;");
+  EXPECT_EQ(update_error("SET a = " + std::string(300, ' ') + ":v"), "");
+}
+
 TEST(ExpressionAttributes, RefusesUnusedNamesAndValues) {
   auto attributes = with(R"({"#a":"a","#b":"b"})", R"({":v":{"N":"1"}})").make();
   ASSERT_TRUE(parse_condition("#a = :v", "ConditionExpression", attributes));
