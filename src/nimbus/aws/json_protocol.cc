@@ -1,5 +1,7 @@
 #include "nimbus/aws/json_protocol.h"
 
+#include <cmath>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -36,6 +38,22 @@ std::string_view json_content_type(Protocol protocol) {
 net::HttpResponse json_response(Protocol protocol, const boost::json::value& output) {
   return net::HttpResponse::with_body(200, std::string(json_content_type(protocol)),
                                       boost::json::serialize(output));
+}
+
+std::optional<std::int64_t> json_integer(const boost::json::value& value) {
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64()) {
+    if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(value.get_uint64());
+  }
+  if (value.is_double()) {
+    const double number = value.get_double();
+    if (!std::isfinite(number) || number != std::trunc(number) || std::abs(number) > 9e18) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(number);
+  }
+  return std::nullopt;
 }
 
 }  // namespace nimbus::aws

@@ -3,6 +3,8 @@
 // awsJson1_0 / awsJson1_1: POST /, X-Amz-Target "Prefix.Operation", a JSON
 // object in and out.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -26,5 +28,9 @@ Result<JsonRequest> decode_json_request(const net::HttpRequest& request);
 std::string_view json_content_type(Protocol protocol);
 
 net::HttpResponse json_response(Protocol protocol, const boost::json::value& output);
+
+// A JSON number that is an integer an int64 holds (1.0 is; 1.5 and 1e300
+// are not): client input, where to_number<int64_t> would throw.
+std::optional<std::int64_t> json_integer(const boost::json::value& value);
 
 }  // namespace nimbus::aws

@@ -36,16 +36,6 @@ Result<const json::object*> request_items(const json::object& in) {
   return &items->get_object();
 }
 
-Result<void> check_capacity_modes(const json::object& in) {
-  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
-                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
-  if (!capacity) return capacity.error();
-  auto metrics = enum_member(in, "ReturnItemCollectionMetrics", "returnItemCollectionMetrics",
-                             {"SIZE", "NONE"}, "NONE");
-  if (!metrics) return metrics.error();
-  return ok();
-}
-
 }  // namespace
 
 Result<json::object> DynamoDbServiceImpl::batch_get_item(Store& store, const json::object& in,

@@ -1,7 +1,6 @@
 #include "nimbus/services/dynamodb/dynamodb_service.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -103,22 +102,6 @@ std::optional<std::string> string_member(const json::object& in, std::string_vie
   return std::string(value->get_string());
 }
 
-std::optional<std::int64_t> integer(const json::value& value) {
-  if (value.is_int64()) return value.get_int64();
-  if (value.is_uint64()) {
-    if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
-    return static_cast<std::int64_t>(value.get_uint64());
-  }
-  if (value.is_double()) {
-    const double number = value.get_double();
-    if (!std::isfinite(number) || number != std::trunc(number) || std::abs(number) > 9e18) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(number);
-  }
-  return std::nullopt;
-}
-
 AwsError constraint(std::string_view value, std::string_view field, std::string_view rule) {
   return AwsError::validation(fmt::format(
       "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: {}", value,
@@ -158,6 +141,16 @@ Result<std::string> enum_member(const json::object& in, std::string_view name,
         fmt::format("Member must satisfy enum value set: [{}]", fmt::join(allowed, ", ")));
   }
   return *value;
+}
+
+Result<void> check_capacity_modes(const json::object& in) {
+  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
+                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
+  if (!capacity) return capacity.error();
+  auto metrics = enum_member(in, "ReturnItemCollectionMetrics", "returnItemCollectionMetrics",
+                             {"SIZE", "NONE"}, "NONE");
+  if (!metrics) return metrics.error();
+  return ok();
 }
 
 std::int64_t units_of(std::size_t bytes, std::size_t unit) {

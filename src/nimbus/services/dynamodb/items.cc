@@ -36,14 +36,31 @@ Result<bool> return_old_on_failure(const json::object& in) {
   return *value == "ALL_OLD";
 }
 
-Result<void> check_capacity_modes(const json::object& in) {
-  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
-                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
-  if (!capacity) return capacity.error();
-  auto metrics = enum_member(in, "ReturnItemCollectionMetrics", "returnItemCollectionMetrics",
-                             {"SIZE", "NONE"}, "NONE");
-  if (!metrics) return metrics.error();
-  return ok();
+// What every write takes besides its item or key: ReturnValues,
+// ReturnValuesOnConditionCheckFailure, the capacity modes, and its
+// condition (and, for UpdateItem, update) expression.
+struct WriteParameters {
+  std::string returns;
+  bool return_old_on_failure = false;
+  RequestExpressions expressions;
+};
+
+Result<WriteParameters> write_parameters(const json::object& in, bool updates) {
+  WriteParameters out;
+  auto returns = return_values(in, updates);
+  if (!returns) return returns.error();
+  out.returns = std::move(*returns);
+  auto return_old = return_old_on_failure(in);
+  if (!return_old) return return_old.error();
+  out.return_old_on_failure = *return_old;
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  ExpressionParameters parameters;
+  parameters.condition = true;
+  parameters.update = updates;
+  auto expressions = parse_request_expressions(in, parameters);
+  if (!expressions) return expressions.error();
+  out.expressions = std::move(*expressions);
+  return out;
 }
 
 AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
@@ -63,15 +80,10 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
   if (wire == nullptr) return constraint("null", "item", "Member must not be null");
   auto item = parse_item(*wire);
   if (!item) return item.error();
-  auto returns = return_values(in, false);
-  if (!returns) return returns.error();
-  auto return_old = return_old_on_failure(in);
-  if (!return_old) return return_old.error();
-  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
-  ExpressionParameters parameters;
-  parameters.condition = true;
-  auto expressions = parse_request_expressions(in, parameters);
-  if (!expressions) return expressions.error();
+  auto parameters = write_parameters(in, false);
+  if (!parameters) return parameters.error();
+  const auto& returns = parameters->returns;
+  const auto& expressions = parameters->expressions;
   auto key = storage_key(table, *item, KeySource::kItem);
   if (!key) return key.error();
   const std::size_t size = item_size(*item);
@@ -81,19 +93,19 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
   const std::string encoded = encode_item(*item, size);
 
   std::lock_guard lock(stripe(stripe_of(table, *key)));
-  const bool old_needed = expressions->condition.has_value() || *returns == "ALL_OLD";
+  const bool old_needed = expressions.condition.has_value() || returns == "ALL_OLD";
   auto existing = read_item(store, handle->items, *key, old_needed);
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(std::max(size, existing->size), 1024);
-  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+  if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, *return_old);
+    return condition_failed(existing->item, parameters->return_old_on_failure);
   }
   if (auto stored = store.put(handle->items, *key, encoded); !stored) return stored.error();
   meter(table.name, consumed);
   json::object out;
-  if (*returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
+  if (returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
   if (auto capacity = consumed_capacity(in, table.name, consumed)) {
     out["ConsumedCapacity"] = std::move(*capacity);
   }
@@ -141,20 +153,14 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
   const TableRecord& table = *handle->record;
   auto key_item = key_member(in);
   if (!key_item) return key_item.error();
-  auto returns = return_values(in, true);
-  if (!returns) return returns.error();
-  auto return_old = return_old_on_failure(in);
-  if (!return_old) return return_old.error();
-  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
-  ExpressionParameters parameters;
-  parameters.condition = true;
-  parameters.update = true;
-  auto expressions = parse_request_expressions(in, parameters);
-  if (!expressions) return expressions.error();
+  auto parameters = write_parameters(in, true);
+  if (!parameters) return parameters.error();
+  const auto& returns = parameters->returns;
+  const auto& expressions = parameters->expressions;
   auto key = storage_key(table, *key_item, KeySource::kKey);
   if (!key) return key.error();
   const std::vector<UpdateAction> actions =
-      expressions->update ? std::move(*expressions->update) : std::vector<UpdateAction>{};
+      expressions.update ? *expressions.update : std::vector<UpdateAction>{};
   for (const UpdateAction& action : actions) {
     const std::string& top = action.path.elements.front().name;
     if (top == table.hash.name || (table.range && top == table.range->name)) {
@@ -170,9 +176,9 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(existing->size, 1024);
-  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+  if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, *return_old);
+    return condition_failed(existing->item, parameters->return_old_on_failure);
   }
   Item updated = existing->item ? *existing->item : *key_item;
   if (auto applied = apply_update(actions, updated); !applied) return applied.error();
@@ -188,14 +194,14 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
 
   json::object out;
   std::optional<Item> attributes;
-  if (*returns == "ALL_OLD") {
+  if (returns == "ALL_OLD") {
     attributes = existing->item;
-  } else if (*returns == "ALL_NEW") {
+  } else if (returns == "ALL_NEW") {
     attributes = updated;
-  } else if (*returns == "UPDATED_OLD" || *returns == "UPDATED_NEW") {
+  } else if (returns == "UPDATED_OLD" || returns == "UPDATED_NEW") {
     std::vector<Path> paths;
     for (const UpdateAction& action : actions) paths.push_back(action.path);
-    if (*returns == "UPDATED_NEW") {
+    if (returns == "UPDATED_NEW") {
       attributes = project(updated, paths);
     } else if (existing->item) {
       attributes = project(*existing->item, paths);
@@ -215,15 +221,10 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
   const TableRecord& table = *handle->record;
   auto key_item = key_member(in);
   if (!key_item) return key_item.error();
-  auto returns = return_values(in, false);
-  if (!returns) return returns.error();
-  auto return_old = return_old_on_failure(in);
-  if (!return_old) return return_old.error();
-  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
-  ExpressionParameters parameters;
-  parameters.condition = true;
-  auto expressions = parse_request_expressions(in, parameters);
-  if (!expressions) return expressions.error();
+  auto parameters = write_parameters(in, false);
+  if (!parameters) return parameters.error();
+  const auto& returns = parameters->returns;
+  const auto& expressions = parameters->expressions;
   auto key = storage_key(table, *key_item, KeySource::kKey);
   if (!key) return key.error();
 
@@ -232,16 +233,16 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(existing->size, 1024);
-  if (expressions->condition && !evaluate(*expressions->condition, existing->item_or_empty())) {
+  if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, *return_old);
+    return condition_failed(existing->item, parameters->return_old_on_failure);
   }
   if (existing->item) {
     if (auto removed = store.del(handle->items, *key); !removed) return removed.error();
   }
   meter(table.name, consumed);
   json::object out;
-  if (*returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
+  if (returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
   if (auto capacity = consumed_capacity(in, table.name, consumed)) {
     out["ConsumedCapacity"] = std::move(*capacity);
   }

@@ -247,7 +247,7 @@ Result<Selection> selection(const json::object& in, const RequestExpressions& ex
 Result<std::optional<std::int64_t>> limit_member(const json::object& in) {
   const auto* value = member(in, "Limit");
   if (value == nullptr) return std::optional<std::int64_t>();
-  const auto number = integer(*value);
+  const auto number = aws::json_integer(*value);
   if (!number) return AwsError::serialization("Limit must be an integer");
   if (*number < 1) {
     return constraint(std::to_string(*number), "limit",
@@ -354,25 +354,31 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
   }
 }
 
-json::object read_response(const json::object& in, const TableRecord& table, ReadResult result,
-                           bool count_only, bool consistent, Consumed* consumed) {
+// Reads the range `plan` holds with the request's limit, filter,
+// projection and selection; the Query/Scan response and what it consumed.
+Result<json::object> run_read(Store& store, const TableHandle& handle, ReadPlan plan,
+                              const json::object& in, const RequestExpressions& expressions,
+                              const std::string& select, std::optional<std::int64_t> limit,
+                              bool consistent, Consumed* consumed) {
+  const TableRecord& table = *handle.record;
+  const bool count_only = select == "COUNT";
+  plan.limit = limit;
+  plan.filter = &expressions.filter;
+  plan.projection = &expressions.projection;
+  plan.count_only = count_only;
+  plan.consistent = consistent;
+  auto result = read_range(store, table, handle.items, std::move(plan));
+  if (!result) return result.error();
   json::object out;
-  if (!count_only) out["Items"] = std::move(result.items);
-  out["Count"] = result.count;
-  out["ScannedCount"] = result.scanned;
-  if (result.last_key) out["LastEvaluatedKey"] = to_json(*result.last_key);
-  consumed->read_half_units = units_of(result.bytes, 4096) * (consistent ? 2 : 1);
+  if (!count_only) out["Items"] = std::move(result->items);
+  out["Count"] = result->count;
+  out["ScannedCount"] = result->scanned;
+  if (result->last_key) out["LastEvaluatedKey"] = to_json(*result->last_key);
+  consumed->read_half_units = units_of(result->bytes, 4096) * (consistent ? 2 : 1);
   if (auto capacity = DynamoDbServiceImpl::consumed_capacity(in, table.name, *consumed)) {
     out["ConsumedCapacity"] = std::move(*capacity);
   }
   return out;
-}
-
-Result<void> check_capacity_mode(const json::object& in) {
-  auto capacity = enum_member(in, "ReturnConsumedCapacity", "returnConsumedCapacity",
-                              {"INDEXES", "TOTAL", "NONE"}, "NONE");
-  if (!capacity) return capacity.error();
-  return ok();
 }
 
 }  // namespace
@@ -383,7 +389,7 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
   if (!handle) return handle.error();
   const TableRecord& table = *handle->record;
   if (auto checked = no_index(in); !checked) return checked.error();
-  if (auto checked = check_capacity_mode(in); !checked) return checked.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
   auto limit = limit_member(in);
   if (!limit) return limit.error();
   auto consistent = bool_member(in, "ConsistentRead");
@@ -442,17 +448,10 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
     }
     plan.options.cursor = std::move(**start);
   }
-  plan.limit = *limit;
-  plan.filter = &expressions->filter;
-  plan.projection = &expressions->projection;
-  plan.count_only = select->select == "COUNT";
-  plan.consistent = *consistent;
-  auto result = read_range(store, table, handle->items, std::move(plan));
-  if (!result) return result.error();
   Consumed consumed;
-  json::object out = read_response(in, table, std::move(*result), select->select == "COUNT",
-                                   *consistent, &consumed);
-  meter(table.name, consumed);
+  auto out = run_read(store, *handle, std::move(plan), in, *expressions, select->select, *limit,
+                      *consistent, &consumed);
+  if (out) meter(table.name, consumed);
   return out;
 }
 
@@ -462,7 +461,7 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
   if (!handle) return handle.error();
   const TableRecord& table = *handle->record;
   if (auto checked = no_index(in); !checked) return checked.error();
-  if (auto checked = check_capacity_mode(in); !checked) return checked.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
   auto limit = limit_member(in);
   if (!limit) return limit.error();
   auto consistent = bool_member(in, "ConsistentRead");
@@ -474,7 +473,7 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
         std::tuple{"TotalSegments", "totalSegments", &total, std::int64_t{1}, kMaxSegments}}) {
     const auto* value = member(in, name);
     if (value == nullptr) continue;
-    const auto number = integer(*value);
+    const auto number = aws::json_integer(*value);
     if (!number) return AwsError::serialization(fmt::format("{} must be an integer", name));
     if (*number < low) {
       return constraint(std::to_string(*number), field,
@@ -538,17 +537,10 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
     }
   }
   if (*start) plan.options.cursor = std::move(**start);
-  plan.limit = *limit;
-  plan.filter = &expressions->filter;
-  plan.projection = &expressions->projection;
-  plan.count_only = select->select == "COUNT";
-  plan.consistent = *consistent;
-  auto result = read_range(store, table, handle->items, std::move(plan));
-  if (!result) return result.error();
   Consumed consumed;
-  json::object out = read_response(in, table, std::move(*result), select->select == "COUNT",
-                                   *consistent, &consumed);
-  meter(table.name, consumed);
+  auto out = run_read(store, *handle, std::move(plan), in, *expressions, select->select, *limit,
+                      *consistent, &consumed);
+  if (out) meter(table.name, consumed);
   return out;
 }
 

@@ -53,7 +53,7 @@ Result<std::optional<Throughput>> throughput_member(const json::object& in) {
         std::tuple{"WriteCapacityUnits", "provisionedThroughput.writeCapacityUnits", &out.write}}) {
     const auto* units = member(object, name);
     if (units == nullptr) return constraint("null", field, "Member must not be null");
-    const auto number = integer(*units);
+    const auto number = aws::json_integer(*units);
     if (!number) return AwsError::serialization(fmt::format("{} must be an integer", name));
     if (*number < 1) {
       return constraint(std::to_string(*number), field,
@@ -376,7 +376,7 @@ Result<json::object> DynamoDbServiceImpl::list_tables(Store&, const json::object
                                                       const aws::RequestContext&) {
   std::int64_t limit = 100;
   if (const auto* value = member(in, "Limit")) {
-    const auto number = integer(*value);
+    const auto number = aws::json_integer(*value);
     if (!number) return AwsError::serialization("Limit must be an integer");
     if (*number < 1) {
       return constraint(std::to_string(*number), "limit",

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,27 +66,9 @@ std::string string_member(const json::object& in, std::string_view name) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
-// A JSON number that is an integer an int64 holds; nullopt otherwise
-// (to_number<int64_t> would throw on 1.5 or 1e300).
-std::optional<std::int64_t> integer(const json::value& value) {
-  if (value.is_int64()) return value.get_int64();
-  if (value.is_uint64()) {
-    if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
-    return static_cast<std::int64_t>(value.get_uint64());
-  }
-  if (value.is_double()) {
-    const double number = value.get_double();
-    if (!std::isfinite(number) || number != std::trunc(number) || std::abs(number) > 9e18) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(number);
-  }
-  return std::nullopt;
-}
-
 std::optional<std::int64_t> int_member(const json::object& in, std::string_view name) {
   const auto* value = in.if_contains(name);
-  return value == nullptr ? std::nullopt : integer(*value);
+  return value == nullptr ? std::nullopt : aws::json_integer(*value);
 }
 
 bool bool_member(const json::object& in, std::string_view name, bool fallback) {
@@ -755,7 +736,7 @@ class LogsServiceImpl final : public LogsService {
       const auto* event = item.if_object();
       const auto* timestamp = event ? event->if_contains("timestamp") : nullptr;
       const auto* message = event ? event->if_contains("message") : nullptr;
-      const auto time = timestamp != nullptr ? integer(*timestamp) : std::nullopt;
+      const auto time = timestamp != nullptr ? aws::json_integer(*timestamp) : std::nullopt;
       if (!time || message == nullptr || !message->is_string() || message->as_string().empty()) {
         return invalid_parameter("Each log event needs a timestamp and a non-empty message.");
       }

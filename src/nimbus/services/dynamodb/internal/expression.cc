@@ -296,31 +296,23 @@ class ConditionParser {
 
  private:
   Result<Condition> disjunction() {
-    auto left = conjunction();
-    if (!left) return left;
-    while (p_.is_keyword("OR")) {
-      p_.next();
-      auto right = conjunction();
-      if (!right) return right;
-      Condition both;
-      both.kind = Condition::Kind::kOr;
-      both.children.push_back(std::move(*left));
-      both.children.push_back(std::move(*right));
-      left = std::move(both);
-      wrapped_ = false;
-    }
-    return left;
+    return chain("OR", Condition::Kind::kOr, &ConditionParser::conjunction);
+  }
+  Result<Condition> conjunction() {
+    return chain("AND", Condition::Kind::kAnd, &ConditionParser::negation);
   }
 
-  Result<Condition> conjunction() {
-    auto left = negation();
+  // operand (KEYWORD operand)*, grouped from the left.
+  Result<Condition> chain(std::string_view keyword, Condition::Kind kind,
+                          Result<Condition> (ConditionParser::*operand)()) {
+    auto left = (this->*operand)();
     if (!left) return left;
-    while (p_.is_keyword("AND")) {
+    while (p_.is_keyword(keyword)) {
       p_.next();
-      auto right = negation();
+      auto right = (this->*operand)();
       if (!right) return right;
       Condition both;
-      both.kind = Condition::Kind::kAnd;
+      both.kind = kind;
       both.children.push_back(std::move(*left));
       both.children.push_back(std::move(*right));
       left = std::move(both);

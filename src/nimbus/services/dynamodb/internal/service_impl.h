@@ -17,6 +17,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "nimbus/aws/json_protocol.h"
 #include "nimbus/services/dynamodb/dynamodb_service.h"
 #include "nimbus/services/dynamodb/internal/attribute_value.h"
 #include "nimbus/services/dynamodb/internal/expression.h"
@@ -32,8 +33,6 @@ namespace json = boost::json;
 
 const json::value* member(const json::object& in, std::string_view name);
 std::optional<std::string> string_member(const json::object& in, std::string_view name);
-// A JSON number that is an integer an int64 holds; nullopt otherwise.
-std::optional<std::int64_t> integer(const json::value& value);
 // "1 validation error detected: Value 'v' at 'field' failed to satisfy constraint: rule".
 AwsError constraint(std::string_view value, std::string_view field, std::string_view rule);
 AwsError table_not_found(std::string_view name);
@@ -43,6 +42,9 @@ Result<std::string> enum_member(const json::object& in, std::string_view name,
                                 std::string_view field,
                                 std::initializer_list<std::string_view> allowed,
                                 std::string_view fallback);
+// ReturnConsumedCapacity and ReturnItemCollectionMetrics, if present, hold
+// one of their values.
+Result<void> check_capacity_modes(const json::object& in);
 // Rounds a size up to whole units of `unit` bytes, at least one.
 std::int64_t units_of(std::size_t bytes, std::size_t unit);
 
