@@ -63,6 +63,29 @@ Result<WriteParameters> write_parameters(const json::object& in, bool updates) {
   return out;
 }
 
+// UpdateItem's and DeleteItem's common request: the table, the key, and
+// the write's parameters.
+struct KeyedWrite {
+  TableHandle handle;
+  Item key_item;
+  std::string key;
+  WriteParameters parameters;
+};
+
+Result<KeyedWrite> keyed_write(DynamoDbServiceImpl& service, Store& store, const json::object& in,
+                               bool updates) {
+  auto handle = service.table(store, in);
+  if (!handle) return handle.error();
+  auto key_item = key_member(in);
+  if (!key_item) return key_item.error();
+  auto parameters = write_parameters(in, updates);
+  if (!parameters) return parameters.error();
+  auto key = storage_key(*handle->record, *key_item, KeySource::kKey);
+  if (!key) return key.error();
+  return KeyedWrite{std::move(*handle), std::move(*key_item), std::move(*key),
+                    std::move(*parameters)};
+}
+
 AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
   AwsError error("ConditionalCheckFailedException", "The conditional request failed", 400);
   if (return_old && old) error.with_json_field("Item", json::serialize(to_json(*old)));
@@ -148,17 +171,12 @@ Result<json::object> DynamoDbServiceImpl::get_item(Store& store, const json::obj
 
 Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::object& in,
                                                       const aws::RequestContext&) {
-  auto handle = table(store, in);
-  if (!handle) return handle.error();
-  const TableRecord& table = *handle->record;
-  auto key_item = key_member(in);
-  if (!key_item) return key_item.error();
-  auto parameters = write_parameters(in, true);
-  if (!parameters) return parameters.error();
-  const auto& returns = parameters->returns;
-  const auto& expressions = parameters->expressions;
-  auto key = storage_key(table, *key_item, KeySource::kKey);
-  if (!key) return key.error();
+  auto request = keyed_write(*this, store, in, true);
+  if (!request) return request.error();
+  auto& [handle, key_item, key, parameters] = *request;
+  const TableRecord& table = *handle.record;
+  const auto& returns = parameters.returns;
+  const auto& expressions = parameters.expressions;
   const std::vector<UpdateAction> actions =
       expressions.update ? *expressions.update : std::vector<UpdateAction>{};
   for (const UpdateAction& action : actions) {
@@ -171,22 +189,22 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
     }
   }
 
-  std::lock_guard lock(stripe(stripe_of(table, *key)));
-  auto existing = read_item(store, handle->items, *key);
+  std::lock_guard lock(stripe(stripe_of(table, key)));
+  auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(existing->size, 1024);
   if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, parameters->return_old_on_failure);
+    return condition_failed(existing->item, parameters.return_old_on_failure);
   }
-  Item updated = existing->item ? *existing->item : *key_item;
+  Item updated = existing->item ? *existing->item : key_item;
   if (auto applied = apply_update(actions, updated); !applied) return applied.error();
   const std::size_t size = item_size(updated);
   if (size > kMaxItemBytes) {
     return AwsError::validation("Item size to update has exceeded the maximum allowed size");
   }
-  if (auto stored = store.put(handle->items, *key, encode_item(updated, size)); !stored) {
+  if (auto stored = store.put(handle.items, key, encode_item(updated, size)); !stored) {
     return stored.error();
   }
   consumed.write_units = units_of(std::max(size, existing->size), 1024);
@@ -216,29 +234,24 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
 
 Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::object& in,
                                                       const aws::RequestContext&) {
-  auto handle = table(store, in);
-  if (!handle) return handle.error();
-  const TableRecord& table = *handle->record;
-  auto key_item = key_member(in);
-  if (!key_item) return key_item.error();
-  auto parameters = write_parameters(in, false);
-  if (!parameters) return parameters.error();
-  const auto& returns = parameters->returns;
-  const auto& expressions = parameters->expressions;
-  auto key = storage_key(table, *key_item, KeySource::kKey);
-  if (!key) return key.error();
+  auto request = keyed_write(*this, store, in, false);
+  if (!request) return request.error();
+  auto& [handle, key_item, key, parameters] = *request;
+  const TableRecord& table = *handle.record;
+  const auto& returns = parameters.returns;
+  const auto& expressions = parameters.expressions;
 
-  std::lock_guard lock(stripe(stripe_of(table, *key)));
-  auto existing = read_item(store, handle->items, *key);
+  std::lock_guard lock(stripe(stripe_of(table, key)));
+  auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(existing->size, 1024);
   if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, parameters->return_old_on_failure);
+    return condition_failed(existing->item, parameters.return_old_on_failure);
   }
   if (existing->item) {
-    if (auto removed = store.del(handle->items, *key); !removed) return removed.error();
+    if (auto removed = store.del(handle.items, key); !removed) return removed.error();
   }
   meter(table.name, consumed);
   json::object out;

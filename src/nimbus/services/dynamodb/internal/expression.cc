@@ -777,6 +777,28 @@ Result<void> check_length(std::string_view text, std::string_view label) {
   return ok();
 }
 
+// ExpressionAttributeNames or ExpressionAttributeValues: null when absent,
+// else a non-empty map whose keys are `sigil` and a word.
+Result<const json::object*> attribute_map(const json::value* wire, std::string_view parameter,
+                                          char sigil) {
+  if (wire == nullptr || wire->is_null()) return static_cast<const json::object*>(nullptr);
+  if (!wire->is_object()) {
+    return AwsError::serialization(fmt::format("{} must be a map", parameter));
+  }
+  if (wire->get_object().empty()) {
+    return AwsError::validation(fmt::format("{} must not be empty", parameter));
+  }
+  for (const auto& [key, value] : wire->get_object()) {
+    (void)value;
+    if (key.size() < 2 || key[0] != sigil ||
+        !std::all_of(key.begin() + 1, key.end(), is_word_char)) {
+      return AwsError::validation(fmt::format("{} contains invalid key: Syntax error; key: \"{}\"",
+                                              parameter, std::string_view(key)));
+    }
+  }
+  return &wire->get_object();
+}
+
 }  // namespace
 
 std::string Path::describe() const {
@@ -796,21 +818,11 @@ bool is_reserved_word(std::string_view word) {
 Result<ExpressionAttributes> ExpressionAttributes::make(const json::value* names,
                                                         const json::value* values) {
   ExpressionAttributes out;
-  if (names != nullptr && !names->is_null()) {
-    if (!names->is_object()) {
-      return AwsError::serialization("ExpressionAttributeNames must be a map");
-    }
-    if (names->get_object().empty()) {
-      return AwsError::validation("ExpressionAttributeNames must not be empty");
-    }
+  auto name_map = attribute_map(names, "ExpressionAttributeNames", '#');
+  if (!name_map) return name_map.error();
+  if (*name_map != nullptr) {
     out.names_present_ = true;
-    for (const auto& [key, value] : names->get_object()) {
-      if (key.size() < 2 || key[0] != '#' ||
-          !std::all_of(key.begin() + 1, key.end(), is_word_char)) {
-        return AwsError::validation(
-            fmt::format("ExpressionAttributeNames contains invalid key: Syntax error; key: \"{}\"",
-                        std::string_view(key)));
-      }
+    for (const auto& [key, value] : **name_map) {
       if (!value.is_string()) return AwsError::serialization("Unexpected value type in payload");
       if (value.get_string().empty()) {
         return AwsError::validation(fmt::format(
@@ -820,21 +832,11 @@ Result<ExpressionAttributes> ExpressionAttributes::make(const json::value* names
       out.names_.emplace(std::string(key), std::string(value.get_string()));
     }
   }
-  if (values != nullptr && !values->is_null()) {
-    if (!values->is_object()) {
-      return AwsError::serialization("ExpressionAttributeValues must be a map");
-    }
-    if (values->get_object().empty()) {
-      return AwsError::validation("ExpressionAttributeValues must not be empty");
-    }
+  auto value_map = attribute_map(values, "ExpressionAttributeValues", ':');
+  if (!value_map) return value_map.error();
+  if (*value_map != nullptr) {
     out.values_present_ = true;
-    for (const auto& [key, wire] : values->get_object()) {
-      if (key.size() < 2 || key[0] != ':' ||
-          !std::all_of(key.begin() + 1, key.end(), is_word_char)) {
-        return AwsError::validation(
-            fmt::format("ExpressionAttributeValues contains invalid key: Syntax error; key: \"{}\"",
-                        std::string_view(key)));
-      }
+    for (const auto& [key, wire] : **value_map) {
       auto value = parse_value(wire);
       if (!value) {
         return AwsError::validation(
