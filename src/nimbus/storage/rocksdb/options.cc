@@ -14,6 +14,14 @@ rocksdb::Options rocksdb_options(const StoreOptions& options) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Partitioned index and filters: a large file's index is thousands of
+  // small blocks the cache can hold, not one block of megabytes larger than
+  // a cache shard, which was read (and decompressed) again on every get.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
   table.format_version = 5;
 
   rocksdb::Options db;
