@@ -354,6 +354,27 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
   }
 }
 
+// What Query and Scan both take: the table (no index), the capacity mode,
+// Limit and ConsistentRead.
+struct ReadRequest {
+  TableHandle handle;
+  std::optional<std::int64_t> limit;
+  bool consistent = false;
+};
+
+Result<ReadRequest> read_request(DynamoDbServiceImpl& service, Store& store,
+                                 const json::object& in) {
+  auto handle = service.table(store, in);
+  if (!handle) return handle.error();
+  if (auto checked = no_index(in); !checked) return checked.error();
+  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
+  auto limit = limit_member(in);
+  if (!limit) return limit.error();
+  auto consistent = bool_member(in, "ConsistentRead");
+  if (!consistent) return consistent.error();
+  return ReadRequest{std::move(*handle), *limit, *consistent};
+}
+
 // Reads the range `plan` holds with the request's limit, filter,
 // projection and selection; the Query/Scan response and what it consumed.
 Result<json::object> run_read(Store& store, const TableHandle& handle, ReadPlan plan,
@@ -385,15 +406,9 @@ Result<json::object> run_read(Store& store, const TableHandle& handle, ReadPlan 
 
 Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object& in,
                                                 const aws::RequestContext&) {
-  auto handle = table(store, in);
-  if (!handle) return handle.error();
-  const TableRecord& table = *handle->record;
-  if (auto checked = no_index(in); !checked) return checked.error();
-  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
-  auto limit = limit_member(in);
-  if (!limit) return limit.error();
-  auto consistent = bool_member(in, "ConsistentRead");
-  if (!consistent) return consistent.error();
+  auto request = read_request(*this, store, in);
+  if (!request) return request.error();
+  const TableRecord& table = *request->handle.record;
   bool forward = true;
   if (const auto* value = member(in, "ScanIndexForward")) {
     if (!value->is_bool()) return AwsError::serialization("ScanIndexForward must be a boolean");
@@ -449,23 +464,17 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
     plan.options.cursor = std::move(**start);
   }
   Consumed consumed;
-  auto out = run_read(store, *handle, std::move(plan), in, *expressions, select->select, *limit,
-                      *consistent, &consumed);
+  auto out = run_read(store, request->handle, std::move(plan), in, *expressions, select->select,
+                      request->limit, request->consistent, &consumed);
   if (out) meter(table.name, consumed);
   return out;
 }
 
 Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object& in,
                                                const aws::RequestContext&) {
-  auto handle = table(store, in);
-  if (!handle) return handle.error();
-  const TableRecord& table = *handle->record;
-  if (auto checked = no_index(in); !checked) return checked.error();
-  if (auto checked = check_capacity_modes(in); !checked) return checked.error();
-  auto limit = limit_member(in);
-  if (!limit) return limit.error();
-  auto consistent = bool_member(in, "ConsistentRead");
-  if (!consistent) return consistent.error();
+  auto request = read_request(*this, store, in);
+  if (!request) return request.error();
+  const TableRecord& table = *request->handle.record;
   std::optional<std::int64_t> segment;
   std::optional<std::int64_t> total;
   for (const auto& [name, field, target, low, high] :
@@ -538,8 +547,8 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
   }
   if (*start) plan.options.cursor = std::move(**start);
   Consumed consumed;
-  auto out = run_read(store, *handle, std::move(plan), in, *expressions, select->select, *limit,
-                      *consistent, &consumed);
+  auto out = run_read(store, request->handle, std::move(plan), in, *expressions, select->select,
+                      request->limit, request->consistent, &consumed);
   if (out) meter(table.name, consumed);
   return out;
 }

@@ -192,6 +192,20 @@ class Parser {
     return out;
   }
 
+  // A ":value" or a document path: the operand every expression kind takes.
+  Result<Operand> path_or_value() {
+    if (peek().kind == Token::Kind::kValue) return value_operand();
+    if (peek().kind != Token::Kind::kIdentifier && peek().kind != Token::Kind::kName) {
+      return syntax_error();
+    }
+    auto path = this->path();
+    if (!path) return path.error();
+    Operand out;
+    out.kind = Operand::Kind::kPath;
+    out.path = std::move(*path);
+    return out;
+  }
+
   bool at_function() const { return peek().kind == Token::Kind::kIdentifier && is_symbol("(", 1); }
 
   // The arguments of name(...), each parsed by `argument`.
@@ -439,16 +453,7 @@ class ConditionParser {
       out.path = std::move(arg.path);
       return out;
     }
-    if (p_.peek().kind == Token::Kind::kValue) return p_.value_operand();
-    if (p_.peek().kind == Token::Kind::kIdentifier || p_.peek().kind == Token::Kind::kName) {
-      auto path = p_.path();
-      if (!path) return path.error();
-      Operand out;
-      out.kind = Operand::Kind::kPath;
-      out.path = std::move(*path);
-      return out;
-    }
-    return p_.syntax_error();
+    return p_.path_or_value();
   }
 
   Result<Condition> boolean_function(const std::string& name) {
@@ -720,16 +725,7 @@ class UpdateParser {
       out.args = std::move(*args);
       return out;
     }
-    if (p_.peek().kind == Token::Kind::kValue) return p_.value_operand();
-    if (p_.peek().kind == Token::Kind::kIdentifier || p_.peek().kind == Token::Kind::kName) {
-      auto path = p_.path();
-      if (!path) return path.error();
-      Operand out;
-      out.kind = Operand::Kind::kPath;
-      out.path = std::move(*path);
-      return out;
-    }
-    return p_.syntax_error();
+    return p_.path_or_value();
   }
 
   // No two actions may touch the same path or one inside another.
