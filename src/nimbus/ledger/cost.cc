@@ -161,6 +161,9 @@ boost::json::object to_json(const CostReport& report) {
     out["meter"] = line.meter;
     out["unit"] = meter->billing_unit;
     out["usage"] = format_units(line.used, *meter);
+    // Exact, in the unit the ledger records (usage is rounded to 6 decimals).
+    out["recorded"] = line.used;
+    out["recordedUnit"] = meter->recorded_unit;
     out["freeTier"] = format_units(line.free_tier, *meter);
     out["cost"] = format_money(line.cost_atto);
     lines.push_back(std::move(out));

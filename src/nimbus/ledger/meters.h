@@ -31,7 +31,7 @@ inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";
 inline constexpr std::string_view kApiGatewayRequests = "apigateway.requests";  // 1 each
 inline constexpr std::string_view kApiGateway4xx = "apigateway.4xx";
 inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
-// Priced now, recorded once DynamoDB and Step Functions land.
+// DynamoDB's are recorded; Step Functions' are priced, recorded once it lands.
 inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";
 inline constexpr std::string_view kDynamoDbWriteUnits = "dynamodb.write-request-units";
 inline constexpr std::string_view kDynamoDbStorage = "dynamodb.storage";
@@ -58,8 +58,10 @@ inline constexpr std::array kMeters = {
     // Eventually consistent reads cost half a unit: recorded in halves.
     MeterInfo{meter::kDynamoDbReadUnits, "half read request units", "read request units", 2},
     MeterInfo{meter::kDynamoDbWriteUnits, "write request units", "write request units", 1},
-    // A GB-month is 1024 MB for the 730 hours of AWS's average month.
-    MeterInfo{meter::kDynamoDbStorage, "MB-hours", "GB-months", 1024 * 730},
+    // A GB-month is 2^30 bytes for the 730 hours (43,800 minutes) of AWS's
+    // average month; byte-minutes keep a small table's storage from rounding away.
+    MeterInfo{meter::kDynamoDbStorage, "byte-minutes", "GB-months",
+              (std::int64_t{1} << 30) * 43'800},
     MeterInfo{meter::kStandardTransitions, "state transitions", "state transitions", 1},
     MeterInfo{meter::kExpressRequests, "requests", "requests", 1},
     MeterInfo{meter::kExpressCompute, "MB-ms", "GB-seconds", 1'024'000},

@@ -16,6 +16,7 @@ namespace {
 std::string_view resource_label(std::string_view service) {
   if (service == "lambda") return "function";
   if (service == "apigateway") return "api";
+  if (service == "dynamodb") return "table";
   return "resource";
 }
 
@@ -44,6 +45,11 @@ constexpr CounterName kCounters[] = {
     {meter::kApiGateway5xx, "nimbus_apigateway_5xx_total", "Requests answered 5xx.", 1, ""},
     {meter::kApiGatewayBytes, "nimbus_apigateway_bytes_total", "Request and response body bytes.",
      1, ""},
+    // Metered once a second, so these trail the requests by up to a second.
+    {meter::kDynamoDbReadUnits, "nimbus_dynamodb_consumed_read_capacity_units_total",
+     "Read capacity units consumed.", 0.5, ""},
+    {meter::kDynamoDbWriteUnits, "nimbus_dynamodb_consumed_write_capacity_units_total",
+     "Write capacity units consumed.", 1, ""},
 };
 
 struct HistogramName {

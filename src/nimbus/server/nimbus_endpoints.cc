@@ -225,6 +225,7 @@ net::HttpResponse NimbusEndpoints::metrics() const {
     out.single("nimbus_lambda_functions", "gauge", "Function versions the engine runs.",
                static_cast<double>(stats.functions));
   }
+  for (const auto& source : metrics_sources_) source(out);
   if (http_server_ != nullptr) {
     const auto stats = http_server_->stats();
     out.single("nimbus_http_requests_total", "counter", "HTTP requests received.",

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "nimbus/aws/router.h"
 #include "nimbus/engine/engine.h"
@@ -18,7 +19,8 @@ class AsyncStore;
 }
 namespace nimbus::ledger {
 class Journal;
-}
+class PrometheusWriter;
+}  // namespace nimbus::ledger
 
 namespace nimbus::server {
 
@@ -36,6 +38,10 @@ class NimbusEndpoints final : public net::HttpHandler {
   // Set once the HTTP server exists, before it serves.
   void set_http_server(const net::HttpServer* server, HealthFacts facts);
   void set_engine(const engine::Engine* engine) { engine_ = engine; }
+  // A service's own families for /_nimbus/metrics. Set before serving.
+  void add_metrics(std::function<void(ledger::PrometheusWriter&)> source) {
+    metrics_sources_.push_back(std::move(source));
+  }
   // Where /_nimbus/cost reads usage counters and prices, and
   // /_nimbus/metrics the live counters of usage records.
   void set_ledger(storage::AsyncStore* store, const ledger::Journal* journal,
@@ -65,6 +71,7 @@ class NimbusEndpoints final : public net::HttpHandler {
   storage::AsyncStore* store_ = nullptr;
   const ledger::Journal* journal_ = nullptr;
   std::filesystem::path price_book_;
+  std::vector<std::function<void(ledger::PrometheusWriter&)>> metrics_sources_;
   HealthFacts facts_;
 };
 

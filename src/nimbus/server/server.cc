@@ -189,6 +189,9 @@ class ServerImpl final : public Server {
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
     endpoints_->set_engine(engine_.get());
+    endpoints_->add_metrics([dynamodb = dynamodb_.get()](ledger::PrometheusWriter& out) {
+      dynamodb->write_metrics(out);
+    });
     auto price_book = prepare_price_book(config);
     if (!price_book) return price_book.error();
     endpoints_->set_ledger(async_store_.get(), journal_.get(), *price_book);

@@ -223,15 +223,14 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
   storage::WriteBatch batch;
   batch.reserve(writes.size());
   std::map<std::string, Consumed> consumed;
+  std::vector<std::size_t> old_sizes;
+  old_sizes.reserve(writes.size());
   for (const auto& write : writes) {
-    auto existing = store.get(write.handle.items, write.key);
+    auto existing = read_item(store, write.handle.items, write.key, false);
     if (!existing) return existing.error();
-    std::size_t old_size = 0;
-    if (*existing) {
-      if (auto stored = read_stored(**existing)) old_size = stored->size;
-    }
+    old_sizes.push_back(existing->size);
     consumed[write.handle.record->name].write_units +=
-        units_of(std::max(old_size, write.size), 1024);
+        units_of(std::max(existing->size, write.size), 1024);
     if (write.value) {
       batch.put(write.handle.items, write.key, *write.value);
     } else {
@@ -239,6 +238,9 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
     }
   }
   if (auto written = store.write(batch); !written) return written.error();
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    writes[i].handle.stats->changed(old_sizes[i], writes[i].value ? writes[i].size : 0);
+  }
   locks.clear();
 
   json::array capacities;

@@ -169,7 +169,7 @@ DynamoDbServiceImpl::DynamoDbServiceImpl(
   descriptor_.target_prefixes = {"DynamoDB_20120810"};
   // BatchWriteItem carries up to 25 items of 400 KB (16 MB in all), as JSON.
   descriptor_.max_request_bytes = 24 * 1024 * 1024;
-  operations_ = {
+  const std::pair<std::string_view, Handler> handlers[] = {
       {"CreateTable", &DynamoDbServiceImpl::create_table},
       {"DescribeTable", &DynamoDbServiceImpl::describe_table},
       {"ListTables", &DynamoDbServiceImpl::list_tables},
@@ -189,6 +189,9 @@ DynamoDbServiceImpl::DynamoDbServiceImpl(
       {"BatchGetItem", &DynamoDbServiceImpl::batch_get_item},
       {"BatchWriteItem", &DynamoDbServiceImpl::batch_write_item},
   };
+  for (const auto& [name, handler] : handlers) {
+    operations_.emplace(name, Operation{handler, std::make_shared<OperationCounters>()});
+  }
   metering_thread_ = std::thread([this] { metering_loop(); });
 }
 
@@ -202,6 +205,7 @@ void DynamoDbServiceImpl::stop() {
   }
   metering_wake_.notify_all();
   if (metering_thread_.joinable()) metering_thread_.join();
+  meter_all_storage();
   flush_metering();
 }
 
@@ -212,6 +216,7 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
     co_return aws::error_response(descriptor_.protocol, decoded.error(), context.request_id);
   }
   if (decoded->operation == "DescribeEndpoints") {
+    describe_endpoints_counters_.requests.fetch_add(1, std::memory_order_relaxed);
     // The endpoint the client reached is the one to keep using.
     const auto host = request.headers.get("Host");
     json::object endpoint{{"Address", host ? std::string(*host) : std::string("localhost")},
@@ -230,7 +235,10 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
                  : AwsError::unknown_operation(decoded->operation);
     co_return aws::error_response(descriptor_.protocol, error, context.request_id);
   }
-  auto run = [this, handler = operation->second, &decoded, &context](storage::Store& store) {
+  OperationCounters& counters = *operation->second.counters;
+  counters.requests.fetch_add(1, std::memory_order_relaxed);
+  auto run = [this, handler = operation->second.handler, &decoded,
+              &context](storage::Store& store) {
     return (this->*handler)(store, decoded->input, context);
   };
   // Small reads of cached data are answered here, on the I/O thread, without
@@ -244,6 +252,9 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
     result = co_await store_.run(std::move(run));
   }
   if (!result) {
+    auto& errors =
+        result.error().http_status() >= 500 ? counters.system_errors : counters.user_errors;
+    errors.fetch_add(1, std::memory_order_relaxed);
     co_return aws::error_response(descriptor_.protocol, result.error(), context.request_id);
   }
   co_return aws::json_response(descriptor_.protocol, *result);
@@ -256,16 +267,20 @@ Result<TableHandle> DynamoDbServiceImpl::table_named(storage::Store& store,
     return AwsError("ResourceNotFoundException", "Requested resource not found", 400);
   }
   {
-    std::lock_guard lock(keyspaces_mutex_);
-    if (const auto it = keyspaces_.find(record->id); it != keyspaces_.end()) {
-      return TableHandle{std::move(record), it->second};
+    std::lock_guard lock(open_tables_mutex_);
+    if (const auto it = open_tables_.find(record->id); it != open_tables_.end()) {
+      return TableHandle{std::move(record), it->second.items, it->second.stats};
     }
   }
   auto keyspace = store.open_or_create_keyspace(record->items_keyspace());
   if (!keyspace) return keyspace.error();
-  std::lock_guard lock(keyspaces_mutex_);
-  keyspaces_.emplace(record->id, *keyspace);
-  return TableHandle{std::move(record), *keyspace};
+  std::lock_guard lock(open_tables_mutex_);
+  // Another request may have opened it meanwhile: every handle shares one entry.
+  const auto& open =
+      open_tables_
+          .try_emplace(record->id, OpenTable{*keyspace, std::make_shared<TableStats>(record->name)})
+          .first->second;
+  return TableHandle{std::move(record), open.items, open.stats};
 }
 
 Result<TableHandle> DynamoDbServiceImpl::table(storage::Store& store, const json::object& in) {
@@ -310,8 +325,16 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
 }
 
 void DynamoDbServiceImpl::metering_loop() {
+  // The first storage pass starts every table's clock (and counts its size).
+  auto next_storage = std::chrono::steady_clock::now();
   std::unique_lock lock(metering_mutex_);
   while (!stopping_) {
+    if (std::chrono::steady_clock::now() >= next_storage) {
+      lock.unlock();
+      meter_all_storage();
+      lock.lock();
+      next_storage = std::chrono::steady_clock::now() + options_.storage_metering_interval;
+    }
     metering_wake_.wait_for(lock, options_.metering_interval, [this] { return stopping_; });
     lock.unlock();
     flush_metering();

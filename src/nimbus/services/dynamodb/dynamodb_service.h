@@ -17,7 +17,8 @@ class AsyncStore;
 }
 namespace nimbus::ledger {
 class Journal;
-}
+class PrometheusWriter;
+}  // namespace nimbus::ledger
 
 namespace nimbus::services::dynamodb {
 
@@ -26,6 +27,9 @@ struct DynamoDbServiceOptions {
   std::string account_id = "000000000000";
   // Consumed capacity is summed per table and handed to the journal this often.
   std::chrono::milliseconds metering_interval{1000};
+  // Each table's size is metered as storage this often (and at stop and
+  // DeleteTable), for the time since it was last metered.
+  std::chrono::milliseconds storage_metering_interval{60'000};
 };
 
 class DynamoDbService : public aws::Service {
@@ -34,8 +38,11 @@ class DynamoDbService : public aws::Service {
   static Result<std::unique_ptr<DynamoDbService>> start(DynamoDbServiceOptions options,
                                                         storage::AsyncStore& store,
                                                         ledger::Journal& journal);
-  // Flushes metered capacity and stops the metering thread. Blocks; idempotent.
+  // Flushes metered capacity and storage and stops the metering thread.
+  // Blocks; idempotent.
   virtual void stop() = 0;
+  // Requests and errors by operation, and each table's items and size.
+  virtual void write_metrics(ledger::PrometheusWriter& out) const = 0;
 };
 
 }  // namespace nimbus::services::dynamodb

@@ -126,6 +126,7 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
     return condition_failed(existing->item, parameters->return_old_on_failure);
   }
   if (auto stored = store.put(handle->items, *key, encoded); !stored) return stored.error();
+  handle->stats->changed(existing->size, size);
   meter(table.name, consumed);
   json::object out;
   if (returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);
@@ -207,6 +208,7 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
   if (auto stored = store.put(handle.items, key, encode_item(updated, size)); !stored) {
     return stored.error();
   }
+  handle.stats->changed(existing->size, size);
   consumed.write_units = units_of(std::max(size, existing->size), 1024);
   meter(table.name, consumed);
 
@@ -252,6 +254,7 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
   }
   if (existing->item) {
     if (auto removed = store.del(handle.items, key); !removed) return removed.error();
+    handle.stats->changed(existing->size, 0);
   }
   meter(table.name, consumed);
   json::object out;

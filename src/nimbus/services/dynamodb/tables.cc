@@ -120,8 +120,8 @@ Result<std::string> table_of_arn(std::string_view arn, std::string_view region,
 
 }  // namespace
 
-json::object DynamoDbServiceImpl::describe(Store& store, const TableRecord& table,
-                                           std::string_view status) {
+json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string_view status,
+                                           TableSize size) {
   json::array definitions;
   for (const auto& definition : table.attribute_definitions) {
     definitions.push_back(
@@ -131,26 +131,6 @@ json::object DynamoDbServiceImpl::describe(Store& store, const TableRecord& tabl
   key_schema.push_back({{"AttributeName", table.hash.name}, {"KeyType", "HASH"}});
   if (table.range) {
     key_schema.push_back({{"AttributeName", table.range->name}, {"KeyType", "RANGE"}});
-  }
-  // DynamoDB refreshes these about every six hours; Nimbus counts on demand
-  // (a table being deleted reports none).
-  std::int64_t count = 0;
-  std::int64_t bytes = 0;
-  if (status == "ACTIVE") {
-    auto keyspace = store.open_keyspace(table.items_keyspace());
-    storage::ScanOptions options;
-    options.limit = 4096;
-    while (keyspace) {
-      auto page = store.scan(*keyspace, options);
-      if (!page) break;
-      for (const auto& entry : page->items) {
-        ++count;
-        if (auto stored = read_stored(entry.value))
-          bytes += static_cast<std::int64_t>(stored->size);
-      }
-      if (!page->cursor) break;
-      options.cursor = page->cursor;
-    }
   }
   json::object out{
       {"AttributeDefinitions", std::move(definitions)},
@@ -162,8 +142,9 @@ json::object DynamoDbServiceImpl::describe(Store& store, const TableRecord& tabl
        {{"NumberOfDecreasesToday", 0},
         {"ReadCapacityUnits", table.read_capacity},
         {"WriteCapacityUnits", table.write_capacity}}},
-      {"TableSizeBytes", bytes},
-      {"ItemCount", count},
+      // DynamoDB refreshes these about every six hours; Nimbus's are live.
+      {"TableSizeBytes", size.bytes},
+      {"ItemCount", size.items},
       {"TableArn", table.arn},
       {"TableId", table.id},
       {"DeletionProtectionEnabled", table.deletion_protection},
@@ -357,9 +338,18 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
   if (!created) return created.error();
   auto keyspace = store.create_keyspace(table.items_keyspace());
   if (!keyspace) return keyspace.error();
+  // Its size needs no count: every item it will hold is added by a write.
+  // Its storage is metered from now on.
+  if (auto handle = table_named(store, table.name); handle && handle->record->id == table.id) {
+    {
+      std::lock_guard counting(handle->stats->counting);
+      handle->stats->counted.store(true, std::memory_order_release);
+    }
+    meter_storage(*handle->stats, TableSize{}, now_ms());
+  }
   // DynamoDB answers CREATING and becomes ACTIVE moments later; here the
   // table is usable at once, so it is ACTIVE from the start.
-  return json::object{{"TableDescription", describe(store, table, "ACTIVE")}};
+  return json::object{{"TableDescription", describe(table, "ACTIVE", TableSize{})}};
 }
 
 Result<json::object> DynamoDbServiceImpl::describe_table(Store& store, const json::object& in,
@@ -367,9 +357,12 @@ Result<json::object> DynamoDbServiceImpl::describe_table(Store& store, const jso
   const auto name = string_member(in, "TableName");
   if (!name) return constraint("null", "tableName", "Member must not be null");
   if (auto valid = validate_table_name(*name); !valid) return valid.error();
-  const auto record = tables_->find(*name);
-  if (!record) return table_not_found(*name);
-  return json::object{{"Table", describe(store, *record, "ACTIVE")}};
+  if (!tables_->find(*name)) return table_not_found(*name);
+  auto handle = table_named(store, *name);
+  if (!handle) return handle.error();
+  auto size = table_size(store, *handle);
+  if (!size) return size.error();
+  return json::object{{"Table", describe(*handle->record, "ACTIVE", *size)}};
 }
 
 Result<json::object> DynamoDbServiceImpl::list_tables(Store&, const json::object& in,
@@ -430,15 +423,25 @@ Result<json::object> DynamoDbServiceImpl::delete_table(Store& store, const json:
         return storage::RecordCatalog<TableRecord>::Remove{};
       });
   if (!deleted) return deleted.error();
+  std::optional<OpenTable> open;
   {
-    std::lock_guard lock(keyspaces_mutex_);
-    keyspaces_.erase(removed->id);
+    std::lock_guard lock(open_tables_mutex_);
+    if (const auto it = open_tables_.find(removed->id); it != open_tables_.end()) {
+      open = std::move(it->second);
+      open_tables_.erase(it);
+    }
+  }
+  // Storage is billed up to the deletion.
+  if (open) {
+    const TableHandle handle{removed, open->items, open->stats};
+    if (auto size = table_size(store, handle)) meter_storage(*open->stats, *size, now_ms());
   }
   // The name is free at once; the store removes the items in the background.
   if (auto dropped = store.drop_keyspace(removed->items_keyspace()); !dropped) {
     return dropped.error();
   }
-  return json::object{{"TableDescription", describe(store, *removed, "DELETING")}};
+  // A table being deleted reports no items.
+  return json::object{{"TableDescription", describe(*removed, "DELETING", TableSize{})}};
 }
 
 Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json::object& in,
@@ -518,7 +521,11 @@ Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json:
         return table;
       });
   if (!changed) return changed.error();
-  return json::object{{"TableDescription", describe(store, updated, "ACTIVE")}};
+  auto handle = table_named(store, updated.name);
+  if (!handle) return handle.error();
+  auto size = table_size(store, *handle);
+  if (!size) return size.error();
+  return json::object{{"TableDescription", describe(updated, "ACTIVE", *size)}};
 }
 
 Result<json::object> DynamoDbServiceImpl::tag_resource(Store&, const json::object& in,

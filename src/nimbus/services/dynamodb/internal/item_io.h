@@ -21,7 +21,7 @@ namespace nimbus::services::dynamodb {
 
 struct ExistingItem {
   std::optional<Item> item;
-  std::size_t size = 0;  // DynamoDB size; 0 when absent
+  std::size_t size = 0;  // DynamoDB size; 0 when absent (a present item has its key)
   const Item& item_or_empty() const;
 };
 

@@ -6,7 +6,9 @@
 // block on the store freely.
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,10 +50,57 @@ Result<void> check_capacity_modes(const json::object& in);
 // Rounds a size up to whole units of `unit` bytes, at least one.
 std::int64_t units_of(std::size_t bytes, std::size_t unit);
 
-// A table and the keyspace its items live in.
+struct TableSize {
+  std::int64_t items = 0;
+  std::int64_t bytes = 0;  // DynamoDB item sizes, summed
+};
+
+// A table's live item count and DynamoDB size. Each write adds what it
+// changed while it holds its item's stripe lock; the base is counted once,
+// from a snapshot taken with every stripe held, so base plus changes is
+// exact without a counter in the store that every write would contend on.
+struct TableStats {
+  explicit TableStats(std::string table_name) : table(std::move(table_name)) {}
+  // One item written: from `old_size` to `new_size` bytes (0: absent).
+  void changed(std::size_t old_size, std::size_t new_size) {
+    items.fetch_add(static_cast<int>(new_size > 0) - static_cast<int>(old_size > 0),
+                    std::memory_order_relaxed);
+    bytes.fetch_add(static_cast<std::int64_t>(new_size) - static_cast<std::int64_t>(old_size),
+                    std::memory_order_relaxed);
+  }
+  // Base plus changes: the size once `counted`.
+  TableSize size() const {
+    return {base_items + items.load(std::memory_order_relaxed),
+            base_bytes + bytes.load(std::memory_order_relaxed)};
+  }
+
+  const std::string table;
+  std::atomic<std::int64_t> items{0};  // changes written since the service started
+  std::atomic<std::int64_t> bytes{0};
+  std::mutex counting;  // one base count at a time
+  std::atomic<bool> counted{false};
+  std::int64_t base_items = 0;  // set under `counting` before `counted`
+  std::int64_t base_bytes = 0;
+
+  // Storage metering: accrued up to `metered_until_ms`, less than a whole
+  // byte-minute carried in `byte_ms`.
+  std::mutex metering;
+  std::int64_t metered_until_ms = 0;  // 0: not yet metered
+  std::int64_t byte_ms = 0;
+};
+
+// A table, the keyspace its items live in, and its live size.
 struct TableHandle {
   std::shared_ptr<const TableRecord> record;
   storage::Keyspace items;
+  std::shared_ptr<TableStats> stats;
+};
+
+// Requests and errors of one operation, for /_nimbus/metrics.
+struct OperationCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> user_errors{0};    // 4xx
+  std::atomic<std::uint64_t> system_errors{0};  // 5xx
 };
 
 // What a request consumed, for ReturnConsumedCapacity and the ledger.
@@ -69,6 +118,7 @@ class DynamoDbServiceImpl final : public DynamoDbService {
 
   const aws::ServiceDescriptor& descriptor() const override { return descriptor_; }
   void stop() override;
+  void write_metrics(ledger::PrometheusWriter& out) const override;
   boost::asio::awaitable<net::HttpResponse> handle(const aws::RequestContext& context,
                                                    net::HttpRequest& request) override;
 
@@ -98,7 +148,7 @@ class DynamoDbServiceImpl final : public DynamoDbService {
                                        const aws::RequestContext&);
   Result<json::object> describe_time_to_live(storage::Store&, const json::object&,
                                              const aws::RequestContext&);
-  json::object describe(storage::Store& store, const TableRecord& table, std::string_view status);
+  json::object describe(const TableRecord& table, std::string_view status, TableSize size);
 
   // items.cc
   Result<json::object> put_item(storage::Store&, const json::object&, const aws::RequestContext&);
@@ -128,6 +178,12 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   std::mutex& stripe(std::size_t index) { return stripes_[index]; }
   static constexpr std::size_t kStripes = 512;
 
+  // The table's live size; counted from the store the first time (blocks).
+  Result<TableSize> table_size(storage::Store& store, const TableHandle& handle);
+  // Records the storage `stats`' table used since it was last metered, at
+  // its size now (table_sizes.cc).
+  void meter_storage(TableStats& stats, TableSize size, std::int64_t now_ms);
+
   // Adds to the ledger's next flush and answers ReturnConsumedCapacity.
   void meter(const std::string& table, const Consumed& consumed);
   // The ConsumedCapacity member for `in`'s ReturnConsumedCapacity, or null.
@@ -138,16 +194,29 @@ class DynamoDbServiceImpl final : public DynamoDbService {
  private:
   void metering_loop();
   void flush_metering();
+  // Meters every table's storage up to now (table_sizes.cc).
+  void meter_all_storage();
+
+  struct Operation {
+    Handler handler;
+    std::shared_ptr<OperationCounters> counters;
+  };
 
   DynamoDbServiceOptions options_;
   storage::AsyncStore& store_;
   ledger::Journal& journal_;
   std::unique_ptr<storage::RecordCatalog<TableRecord>> tables_;
   aws::ServiceDescriptor descriptor_;
-  std::map<std::string, Handler, std::less<>> operations_;
+  std::map<std::string, Operation, std::less<>> operations_;
+  OperationCounters describe_endpoints_counters_;
 
-  std::mutex keyspaces_mutex_;
-  std::map<std::string, storage::Keyspace> keyspaces_;  // by table id
+  // Tables served since start, by table id.
+  struct OpenTable {
+    storage::Keyspace items;
+    std::shared_ptr<TableStats> stats;
+  };
+  mutable std::mutex open_tables_mutex_;
+  std::map<std::string, OpenTable> open_tables_;
 
   std::array<std::mutex, kStripes> stripes_;
 
