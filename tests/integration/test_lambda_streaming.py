@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -53,6 +54,27 @@ def test_invoke_with_response_stream_delivers_the_chunks(nimbus):
     assert "ErrorCode" not in seen["complete"] or seen["complete"]["ErrorCode"] is None
     log = base64.b64decode(seen["complete"]["LogResult"]).decode()
     assert "streaming 4" in log and "REPORT RequestId:" in log
+
+
+PAUSING_NODE = """
+export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType("text/plain");
+  responseStream.write("early;");
+  await new Promise((r) => setTimeout(r, event.pause_ms));
+  responseStream.write("late;");
+  responseStream.end();
+});
+"""
+
+
+def test_streamed_bytes_arrive_as_the_function_writes_them(nimbus):
+    create_function(nimbus.client("lambda"), "pauses", node_zip(PAUSING_NODE))
+    stream_via_sdk(nimbus, "pauses", {"pause_ms": 0})  # warm: no cold start in the timing
+    seen = stream_via_sdk(nimbus, "pauses", {"pause_ms": 1500})
+    assert "".join(seen["chunks"]) == "early;late;"
+    # The first bytes came while the function was still running.
+    assert seen["chunks"][0] == "early;"
+    assert seen["completeTime"] - seen["chunkTimes"][0] >= 1000, seen
 
 
 def test_an_error_after_streaming_began_is_reported_in_invoke_complete(nimbus):
@@ -112,3 +134,26 @@ def test_a_response_stream_url_maps_the_http_prelude(nimbus):
         assert response.status == 200
         assert response.headers["Content-Type"] == "text/csv"
         assert response.read() == b"a,b\n1,2\n"
+
+
+def test_a_response_stream_url_sends_bytes_as_the_function_writes_them(nimbus):
+    client = nimbus.client("lambda")
+    create_function(client, "web-pauses", node_zip(PAUSING_NODE.replace("event.pause_ms", "1500")))
+    create = urllib.request.Request(f"{nimbus.endpoint}/2021-10-31/functions/web-pauses/url", method="POST",
+                                    data=json.dumps({"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"}).encode(),
+                                    headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(create, timeout=20) as response:
+        url_id = json.loads(response.read())["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
+    base = f"{nimbus.endpoint}/_lambda/url/{url_id}"
+    with urllib.request.urlopen(base + "/warm", timeout=20) as response:
+        assert response.read() == b"early;late;"
+    started = time.monotonic()
+    with urllib.request.urlopen(base + "/timed", timeout=20) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "text/plain"
+        assert response.headers["Transfer-Encoding"] == "chunked"
+        first = response.read1(1024)
+        first_at = time.monotonic() - started
+        rest = response.read()
+        done_at = time.monotonic() - started
+    assert first == b"early;" and rest == b"late;"
+    assert done_at - first_at >= 1.0, (first_at, done_at)

@@ -689,9 +689,13 @@ class Instance : public std::enable_shared_from_this<Instance> {
         }
       }
       if (!ec) {
-        auto [body_error, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
-        (void)bytes;
-        ec = body_error;
+        if (auto sink = self->response_sink(parser.get())) {
+          ec = co_await read_streamed(*socket, buffer, parser, *sink);
+        } else {
+          auto [body_error, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
+          (void)bytes;
+          ec = body_error;
+        }
       }
       if (ec == http::error::body_limit) {
         const bool streamed =
@@ -719,6 +723,43 @@ class Instance : public std::enable_shared_from_this<Instance> {
       (void)written;
       if (write_error || !response->keep_alive()) co_return;
     }
+  }
+
+  // The sink of the current invocation, if `head` starts streaming its
+  // answer and its caller wants the bytes as they come.
+  std::shared_ptr<ResponseSink> response_sink(
+      const http::request_parser<http::string_body>::value_type& head) const {
+    if (!current_ || current_->options.response_sink == nullptr ||
+        head.method() != http::verb::post ||
+        !iequals(head["Lambda-Runtime-Function-Response-Mode"], "streaming") ||
+        head.target() !=
+            fmt::format("{}invocation/{}/response", kRuntimePrefix, current_->request_id)) {
+      return nullptr;
+    }
+    auto sink = current_->options.response_sink;
+    const auto content_type = head[http::field::content_type];
+    sink->stream_started(content_type.empty() ? std::string_view("application/octet-stream")
+                                              : std::string_view(content_type));
+    return sink;
+  }
+
+  // Reads a streamed body, handing each new piece to `sink` as it arrives;
+  // the parser still ends up holding all of it.
+  static asio::awaitable<boost::system::error_code> read_streamed(
+      tcp::socket& socket, beast::flat_buffer& buffer,
+      http::request_parser<http::string_body>& parser, ResponseSink& sink) {
+    std::size_t handed = 0;
+    while (!parser.is_done()) {
+      auto [ec, bytes] = co_await http::async_read_some(socket, buffer, parser, kNoThrow);
+      (void)bytes;
+      const std::string& body = parser.get().body();
+      if (body.size() > handed) {
+        sink.stream_bytes(std::string_view(body).substr(handed));
+        handed = body.size();
+      }
+      if (ec) co_return ec;
+    }
+    co_return boost::system::error_code{};
   }
 
   // GET /runtime/invocation/next: the long poll.

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,16 @@ struct FunctionConfig {
 
 enum class LogTail { kNone, kTail };
 
+// Receives a streamed answer (Lambda-Runtime-Function-Response-Mode:
+// streaming) as the runtime sends it, before invoke() completes with the
+// whole of it. Called on an engine thread: must not block.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  virtual void stream_started(std::string_view content_type) = 0;
+  virtual void stream_bytes(std::string_view bytes) = 0;
+};
+
 struct InvokeOptions {
   std::string request_id;        // empty: the engine makes one
   std::string invoked_arn;       // Lambda-Runtime-Invoked-Function-Arn; empty: the function's
@@ -59,6 +70,8 @@ struct InvokeOptions {
   std::string cognito_identity;  // JSON, passed through
   std::string trace_id;          // X-Amzn-Trace-Id; empty: the engine makes one
   LogTail log_tail = LogTail::kNone;
+  // Set to receive a streamed answer as it arrives.
+  std::shared_ptr<ResponseSink> response_sink;
 };
 
 struct InvokeResult {

@@ -3,6 +3,8 @@
 // HTTP requests and responses as plain values. Nothing here includes Beast, so
 // every service can include this without paying for it; the server converts.
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,10 +47,22 @@ struct HttpRequest {
   std::string_view query() const;  // without the '?'; empty when absent
 };
 
+// A response body sent as it is produced (Transfer-Encoding: chunked),
+// for answers that arrive over time.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Calls `ready` once, from any thread, with the next piece of the body, or
+  // with nothing once the body has ended. One read at a time.
+  virtual void read(std::function<void(std::optional<std::string>)> ready) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;
+  // When set, the body is this stream's pieces (and `body` is not sent).
+  std::shared_ptr<BodyStream> stream;
 
   static HttpResponse with_body(int status, std::string content_type, std::string body);
 };

@@ -16,13 +16,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -94,6 +98,23 @@ http::response<http::string_body> to_message(HttpResponse&& response, bool keep_
   message.keep_alive(keep_alive);
   message.prepare_payload();
   return message;
+}
+
+// The next piece of a streamed body, resumed on the caller's executor.
+asio::awaitable<std::optional<std::string>> next_piece(BodyStream& body) {
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(std::optional<std::string>)>(
+      [&body, executor](auto handler) {
+        // BodyStream takes a std::function, which must be copyable.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        body.read([shared, executor](std::optional<std::string> piece) {
+          asio::post(executor, [shared, piece = std::move(piece)]() mutable {
+            std::move (*shared)(std::move(piece));
+          });
+        });
+      },
+      asio::use_awaitable);
 }
 
 // Completion handler for spawned coroutines: an exception there is a bug, and
@@ -316,6 +337,11 @@ class HttpServerImpl final : public HttpServer {
 
       ++requests_;
       HttpResponse response = co_await handler_.handle(std::move(request));
+      if (response.stream) {
+        const bool reusable = co_await write_streamed(stream, response, keep_alive);
+        if (!reusable || worker.stopping) break;
+        continue;
+      }
       auto message = to_message(std::move(response), keep_alive && !worker.stopping);
       stream.expires_after(options_.io_timeout);
       auto [write_error, written] = co_await http::async_write(stream, message, kNoThrow);
@@ -324,6 +350,36 @@ class HttpServerImpl final : public HttpServer {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream.close();
+  }
+
+  // Writes the head, then each piece of the body as a chunk as it comes;
+  // whether the connection can take another request.
+  asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, HttpResponse& response,
+                                       bool keep_alive) {
+    http::response<http::empty_body> head;
+    head.version(11);
+    head.result(static_cast<unsigned>(response.status));
+    for (auto& [name, value] : response.headers) head.insert(name, value);
+    head.keep_alive(keep_alive);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer(head);
+    stream.expires_after(options_.io_timeout);
+    auto [head_error, head_bytes] = co_await http::async_write_header(stream, serializer, kNoThrow);
+    if (head_error) co_return false;
+    for (;;) {
+      // No deadline while the producer takes its time; each write has one.
+      stream.expires_never();
+      std::optional<std::string> piece = co_await next_piece(*response.stream);
+      stream.expires_after(options_.io_timeout);
+      if (!piece) {
+        auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kNoThrow);
+        co_return !ec && keep_alive;
+      }
+      if (piece->empty()) continue;
+      auto [ec, n] =
+          co_await asio::async_write(stream, http::make_chunk(asio::buffer(*piece)), kNoThrow);
+      if (ec) co_return false;
+    }
   }
 
   static bool is_parse_error(const boost::system::error_code& ec) {

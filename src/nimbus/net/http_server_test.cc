@@ -1,7 +1,9 @@
 #include "nimbus/net/http_server.h"
 
 #include <atomic>
+#include <deque>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -23,13 +25,52 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// Echoes what it received; "/slow" waits 300 ms first.
+// A body whose pieces a test hands over one at a time, from its own thread.
+class TestBodyStream final : public BodyStream {
+ public:
+  void read(std::function<void(std::optional<std::string>)> ready) override {
+    std::unique_lock lock(mutex_);
+    if (pieces_.empty()) {
+      waiting_ = std::move(ready);
+      return;
+    }
+    auto piece = std::move(pieces_.front());
+    pieces_.pop_front();
+    lock.unlock();
+    ready(std::move(piece));
+  }
+  void push(std::optional<std::string> piece) {
+    std::unique_lock lock(mutex_);
+    if (!waiting_) {
+      pieces_.push_back(std::move(piece));
+      return;
+    }
+    auto ready = std::move(waiting_);
+    waiting_ = nullptr;
+    lock.unlock();
+    ready(std::move(piece));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::optional<std::string>> pieces_;
+  std::function<void(std::optional<std::string>)> waiting_;
+};
+
+// Echoes what it received; "/slow" waits 300 ms first; "/stream" answers
+// with `body_stream`.
 class EchoHandler final : public HttpHandler {
  public:
   std::size_t body_limit(const HttpRequest&) const override { return 1024; }
 
   asio::awaitable<HttpResponse> handle(HttpRequest request) override {
     ++handled;
+    if (request.path() == "/stream") {
+      HttpResponse response;
+      response.headers.add("Content-Type", "text/plain");
+      response.stream = body_stream;
+      co_return response;
+    }
     if (request.path() == "/slow") {
       asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
       co_await timer.async_wait(asio::use_awaitable);
@@ -51,6 +92,7 @@ class EchoHandler final : public HttpHandler {
   }
 
   mutable std::atomic<int> handled{0};
+  std::shared_ptr<TestBodyStream> body_stream = std::make_shared<TestBodyStream>();
 };
 
 class HttpServerTest : public ::testing::Test {
@@ -119,6 +161,42 @@ TEST_F(HttpServerTest, PassesRequestToHandlerAndKeepsConnectionAlive) {
   }
   EXPECT_EQ(handler_.handled.load(), 3);
   EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+TEST_F(HttpServerTest, StreamsABodyPieceByPieceAsItIsProduced) {
+  auto socket = connect();
+  http::request<http::string_body> request{http::verb::get, "/stream", 11};
+  request.set(http::field::host, "localhost");
+  request.prepare_payload();
+  http::write(socket, request);
+  handler_.body_stream->push("first ");
+
+  // The first piece arrives while the rest does not exist yet.
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  http::read_header(socket, buffer, parser);
+  EXPECT_EQ(parser.get().result_int(), 200);
+  EXPECT_TRUE(parser.get().chunked());
+  while (parser.get().body().size() < 6) http::read_some(socket, buffer, parser);
+  EXPECT_EQ(parser.get().body(), "first ");
+  EXPECT_FALSE(parser.is_done());
+
+  // From another thread, as a function's answer would come.
+  std::thread producer([this] {
+    handler_.body_stream->push("");  // an empty piece sends nothing
+    handler_.body_stream->push("second");
+    handler_.body_stream->push(std::nullopt);
+  });
+  http::read(socket, buffer, parser);
+  producer.join();
+  EXPECT_EQ(parser.get().body(), "first second");
+  EXPECT_TRUE(parser.get().keep_alive());
+
+  // The connection carries the next request.
+  http::request<http::string_body> next{http::verb::post, "/again", 11};
+  next.set(http::field::host, "localhost");
+  next.body() = "after";
+  EXPECT_EQ(exchange(socket, next).body(), "after");
 }
 
 TEST_F(HttpServerTest, RefusesDeclaredOversizedBodyBeforeReadingIt) {

@@ -112,26 +112,61 @@ net::HttpResponse message_response(int status, std::string_view message) {
 // A streamed answer: awslambda.HttpResponseStream.from() sends a JSON
 // prelude (statusCode, headers, cookies) and eight NUL bytes before the body;
 // any other stream is the body, with the content type the function set.
-net::HttpResponse streamed_url_response(const engine::InvokeResult& result) {
-  constexpr std::string_view kHttpIntegration =
-      "application/vnd.awslambda.http-integration-response";
-  if (result.content_type != kHttpIntegration) {
-    return net::HttpResponse::with_body(200, result.content_type, result.payload);
-  }
-  const std::string_view payload = result.payload;
-  const auto separator = payload.find(std::string_view("\0\0\0\0\0\0\0\0", 8));
-  if (separator == std::string_view::npos) return message_response(502, "Internal Server Error");
+constexpr std::string_view kHttpIntegration = "application/vnd.awslambda.http-integration-response";
+constexpr std::string_view kPreludeEnd("\0\0\0\0\0\0\0\0", 8);
+
+// The response a prelude describes, without its body; none if it is not one.
+std::optional<net::HttpResponse> prelude_response(std::string_view prelude_text) {
   boost::system::error_code error;
-  auto prelude = json::parse(payload.substr(0, separator), error);
-  if (error || !prelude.is_object()) return message_response(502, "Internal Server Error");
+  auto prelude = json::parse(prelude_text, error);
+  if (error || !prelude.is_object()) return std::nullopt;
   // The prelude has the structured response's shape, without the body.
   auto& object = prelude.as_object();
   object.erase("body");
   object.erase("isBase64Encoded");
   auto response = aws::proxy_response_v2(json::serialize(object));
-  response.body = std::string(payload.substr(separator + 8));
+  response.body.clear();
   return response;
 }
+
+net::HttpResponse streamed_url_response(const engine::InvokeResult& result) {
+  if (result.content_type != kHttpIntegration) {
+    return net::HttpResponse::with_body(200, result.content_type, result.payload);
+  }
+  const std::string_view payload = result.payload;
+  const auto separator = payload.find(kPreludeEnd);
+  if (separator == std::string_view::npos) return message_response(502, "Internal Server Error");
+  auto response = prelude_response(payload.substr(0, separator));
+  if (!response) return message_response(502, "Internal Server Error");
+  response->body = std::string(payload.substr(separator + kPreludeEnd.size()));
+  return std::move(*response);
+}
+
+// The rest of a RESPONSE_STREAM URL's answer, sent as the function writes it.
+class UrlBody final : public net::BodyStream, public std::enable_shared_from_this<UrlBody> {
+ public:
+  UrlBody(std::shared_ptr<InvocationStream> stream, std::string first)
+      : stream_(std::move(stream)), first_(std::move(first)) {}
+
+  void read(std::function<void(std::optional<std::string>)> ready) override {
+    if (!first_.empty()) return ready(std::exchange(first_, std::string()));
+    if (ended_) return ready(std::nullopt);
+    const auto version = stream_->state().version;
+    auto taken = stream_->take();
+    // A function error after the stream began just ends the body.
+    if (taken.result) ended_ = true;
+    if (!taken.bytes.empty()) return ready(std::move(taken.bytes));
+    if (ended_) return ready(std::nullopt);
+    stream_->on_change(version, [self = shared_from_this(), ready = std::move(ready)]() mutable {
+      self->read(std::move(ready));
+    });
+  }
+
+ private:
+  std::shared_ptr<InvocationStream> stream_;
+  std::string first_;
+  bool ended_ = false;
+};
 
 }  // namespace
 
@@ -271,6 +306,45 @@ asio::awaitable<Reply> LambdaServiceImpl::list_url_configs(Call& call) {
   co_return json_reply(200, json::object{{"FunctionUrlConfigs", std::move(configs)}});
 }
 
+// A RESPONSE_STREAM URL's answer: headers once the function has begun
+// streaming (and sent its prelude), then the body as it comes.
+asio::awaitable<net::HttpResponse> LambdaServiceImpl::stream_url(std::string key,
+                                                                 std::string payload,
+                                                                 engine::InvokeOptions options) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto stream = InvocationStream::start(engine_, std::move(key), std::move(payload),
+                                        std::move(options), executor);
+  std::string head;  // what came before the prelude's end
+  for (;;) {
+    const auto state = stream->state();
+    if (state.finished) break;
+    if (state.started) {
+      head += stream->take().bytes;
+      if (state.content_type != kHttpIntegration) {
+        auto response = net::HttpResponse::with_body(200, state.content_type, "");
+        response.stream = std::make_shared<UrlBody>(stream, std::move(head));
+        co_return response;
+      }
+      if (const auto end = head.find(kPreludeEnd); end != std::string::npos) {
+        auto response = prelude_response(std::string_view(head).substr(0, end));
+        if (!response) co_return message_response(502, "Internal Server Error");
+        response->stream = std::make_shared<UrlBody>(stream, head.substr(end + kPreludeEnd.size()));
+        co_return std::move(*response);
+      }
+    }
+    co_await changed_since(*stream, state.version);
+  }
+  // Over before the head could be sent: answered whole, as a buffered URL.
+  const auto& result = *stream->take().result;
+  if (!result) {
+    co_return result.error().http_status() == 429 ? message_response(429, "Rate Exceeded.")
+                                                  : message_response(502, "Internal Server Error");
+  }
+  if (!result->function_error.empty()) co_return message_response(502, "Internal Server Error");
+  if (result->streamed) co_return streamed_url_response(*result);
+  co_return aws::proxy_response_v2(result->payload);
+}
+
 asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::RequestContext& context,
                                                                  net::HttpRequest& request,
                                                                  std::string url_id,
@@ -310,6 +384,13 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
   options.request_id = context.request_id;
   options.invoked_arn = scope_.qualified_arn(ref.name, ref.qualifier);
   std::string key = ref.name + ":" + *version;
+  const auto* mode = config.if_contains("InvokeMode");
+  if (mode != nullptr && mode->is_string() && mode->get_string() == "RESPONSE_STREAM") {
+    auto response = co_await stream_url(std::move(key), std::move(payload), std::move(options));
+    response.headers.set("x-amzn-RequestId", context.request_id);
+    if (cors) cors->decorate(request, response);
+    co_return response;
+  }
   auto result = co_await engine_.invoke(std::move(key), std::move(payload), std::move(options));
   net::HttpResponse response;
   if (!result) {

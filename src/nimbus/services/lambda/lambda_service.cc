@@ -591,9 +591,12 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   if (auto trace = call.request.headers.get("X-Amzn-Trace-Id"))
     options.trace_id = std::string(*trace);
   std::string key = ref->name + ":" + *version;
+  if (streaming) {
+    co_return co_await invoke_streaming(std::move(key), std::move(payload), std::move(options),
+                                        *version, log_type == "Tail");
+  }
   auto result = co_await engine_.invoke(std::move(key), std::move(payload), std::move(options));
   if (!result) co_return result.error();
-  if (streaming) co_return stream_reply(*result, *version, log_type == "Tail");
   if (result->streamed && result->payload.size() > engine::kMaxSyncPayloadBytes) {
     // A streamed answer past what a buffered Invoke may return.
     result->function_error = "Unhandled";
@@ -613,32 +616,99 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   co_return response;
 }
 
-// InvokeWithResponseStream's answer: the function's bytes as PayloadChunk
-// events, then InvokeComplete (with the error, if any, and the log tail).
-// Nimbus sends the stream once the function has finished.
-net::HttpResponse LambdaServiceImpl::stream_reply(const engine::InvokeResult& result,
-                                                  const std::string& version, bool tail) const {
+namespace {
+
+// InvokeWithResponseStream's events: the function's bytes as PayloadChunk
+// events of at most 64 KiB.
+std::string payload_events(std::string_view bytes) {
   constexpr std::size_t kChunk = 64 * 1024;
-  std::string body;
-  json::object complete;
-  if (result.function_error.empty()) {
-    for (std::size_t at = 0; at < result.payload.size(); at += kChunk) {
-      body += aws::encode_event("PayloadChunk", "application/octet-stream",
-                                std::string_view(result.payload).substr(at, kChunk));
-    }
-  } else {
-    boost::system::error_code error;
-    const auto document = json::parse(result.payload, error);
-    const auto* object = error ? nullptr : document.if_object();
-    complete["ErrorCode"] = object ? member(*object, "errorType") : result.function_error;
-    complete["ErrorDetails"] = object ? member(*object, "errorMessage") : result.payload;
+  std::string events;
+  for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
+    events +=
+        aws::encode_event("PayloadChunk", "application/octet-stream", bytes.substr(at, kChunk));
   }
-  if (tail) complete["LogResult"] = aws::base64_encode(result.log_tail);
-  body += aws::encode_event("InvokeComplete", "application/json", json::serialize(complete));
-  auto response = net::HttpResponse::with_body(
-      200, result.streamed ? result.content_type : "application/octet-stream", std::move(body));
+  return events;
+}
+
+// The InvokeComplete event that ends the stream: the function's error, if
+// any, and the log tail when asked for.
+std::string complete_event(const Result<engine::InvokeResult>& result, bool tail) {
+  json::object complete;
+  if (!result) {
+    complete["ErrorCode"] = result.error().code();
+    complete["ErrorDetails"] = result.error().message();
+  } else if (!result->function_error.empty()) {
+    boost::system::error_code error;
+    const auto document = json::parse(result->payload, error);
+    const auto* object = error ? nullptr : document.if_object();
+    complete["ErrorCode"] = object ? member(*object, "errorType") : result->function_error;
+    complete["ErrorDetails"] = object ? member(*object, "errorMessage") : result->payload;
+  }
+  if (tail && result) complete["LogResult"] = aws::base64_encode(result->log_tail);
+  return aws::encode_event("InvokeComplete", "application/json", json::serialize(complete));
+}
+
+// The rest of an InvokeWithResponseStream answer whose function is
+// streaming: PayloadChunk events as the bytes arrive, then InvokeComplete.
+class EventStreamBody final : public net::BodyStream,
+                              public std::enable_shared_from_this<EventStreamBody> {
+ public:
+  EventStreamBody(std::shared_ptr<InvocationStream> stream, bool tail)
+      : stream_(std::move(stream)), tail_(tail) {}
+
+  void read(std::function<void(std::optional<std::string>)> ready) override {
+    if (completed_) return ready(std::nullopt);
+    const auto version = stream_->state().version;
+    auto taken = stream_->take();
+    std::string events = payload_events(taken.bytes);
+    if (taken.result) {
+      events += complete_event(*taken.result, tail_);
+      completed_ = true;
+    }
+    if (!events.empty()) return ready(std::move(events));
+    stream_->on_change(version, [self = shared_from_this(), ready = std::move(ready)]() mutable {
+      self->read(std::move(ready));
+    });
+  }
+
+ private:
+  std::shared_ptr<InvocationStream> stream_;
+  bool tail_;
+  bool completed_ = false;
+};
+
+}  // namespace
+
+// InvokeWithResponseStream: errors before the function answers are plain
+// errors; once it streams, the answer is sent as the function writes it.
+asio::awaitable<Reply> LambdaServiceImpl::invoke_streaming(std::string key, std::string payload,
+                                                           engine::InvokeOptions options,
+                                                           std::string version, bool tail) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto stream = InvocationStream::start(engine_, std::move(key), std::move(payload),
+                                        std::move(options), executor);
+  auto state = stream->state();
+  while (!state.started && !state.finished) {
+    co_await changed_since(*stream, state.version);
+    state = stream->state();
+  }
+  net::HttpResponse response;
+  if (state.started) {
+    response.headers.add("Content-Type", state.content_type);
+    response.stream = std::make_shared<EventStreamBody>(stream, tail);
+  } else {
+    // Over before any streaming: a buffered handler, or a refusal.
+    const auto& result = *stream->take().result;
+    if (!result) co_return result.error();
+    std::string events =
+        result->function_error.empty() ? payload_events(result->payload) : std::string();
+    events += complete_event(result, tail);
+    response = net::HttpResponse::with_body(
+        200, result->streamed ? result->content_type : "application/octet-stream",
+        std::move(events));
+  }
   response.headers.add("X-Amz-Executed-Version", version);
-  return response;
+  co_return response;
 }
 
 asio::awaitable<Result<engine::InvokeResult>> LambdaServiceImpl::run_async(

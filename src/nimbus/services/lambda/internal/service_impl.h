@@ -18,6 +18,7 @@
 #include "nimbus/services/lambda/internal/async_invoker.h"
 #include "nimbus/services/lambda/internal/catalog.h"
 #include "nimbus/services/lambda/internal/code_store.h"
+#include "nimbus/services/lambda/internal/invocation_stream.h"
 #include "nimbus/services/lambda/internal/model.h"
 #include "nimbus/services/lambda/lambda_service.h"
 #include "nimbus/storage/async_store.h"
@@ -50,8 +51,9 @@ class LambdaServiceImpl final : public LambdaService {
   // lambda_service.cc
   boost::asio::awaitable<Reply> invoke(Call& call);
   boost::asio::awaitable<Reply> get_code_zip(Call& call);
-  net::HttpResponse stream_reply(const engine::InvokeResult& result, const std::string& version,
-                                 bool tail) const;
+  boost::asio::awaitable<Reply> invoke_streaming(std::string key, std::string payload,
+                                                 engine::InvokeOptions options, std::string version,
+                                                 bool tail);
   boost::asio::awaitable<Result<engine::InvokeResult>> run_async(const AsyncInvocation& invocation);
   std::optional<AsyncPolicy> async_policy(const AsyncInvocation& invocation) const;
   // The version an invocation of `qualifier` runs, alias weights applied.
@@ -99,6 +101,8 @@ class LambdaServiceImpl final : public LambdaService {
   boost::asio::awaitable<Reply> delete_url_config(Call& call);
   boost::asio::awaitable<Reply> list_url_configs(Call& call);
   // A request to a function URL, by host or by /_lambda/url/<id>/ path.
+  boost::asio::awaitable<net::HttpResponse> stream_url(std::string key, std::string payload,
+                                                       engine::InvokeOptions options);
   boost::asio::awaitable<net::HttpResponse> invoke_url(const aws::RequestContext& context,
                                                        net::HttpRequest& request,
                                                        std::string url_id, std::string path);
