@@ -138,6 +138,6 @@ def test_bad_requests_get_cloudwatch_errors(nimbus):
     empty = cw.get_metric_statistics(Namespace="AWS/DynamoDB", MetricName="ConsumedReadCapacityUnits",
                                      StartTime=start, EndTime=end, Period=60, Statistics=["Sum"])
     assert empty["Datapoints"] == []
-    with pytest.raises(ClientError) as put:
-        cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "x", "Value": 1}])
-    assert put.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    with pytest.raises(ClientError) as alarm:
+        cw.describe_alarms()
+    assert alarm.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -171,7 +171,9 @@ class ServerImpl final : public Server {
     if (!logs) return logs.error();
     logs_ = std::move(*logs);
 
-    cloudwatch_ = services::cloudwatch::make_cloudwatch_service(*async_store_);
+    auto cloudwatch = services::cloudwatch::make_cloudwatch_service(*async_store_);
+    if (!cloudwatch) return cloudwatch.error();
+    cloudwatch_ = std::move(*cloudwatch);
 
     services::dynamodb::DynamoDbServiceOptions dynamodb_options;
     dynamodb_options.region = config.region;

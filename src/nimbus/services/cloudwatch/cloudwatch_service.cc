@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include "nimbus/aws/query_protocol.h"
 #include "nimbus/aws/xml_writer.h"
 #include "nimbus/ledger/journal.h"
+#include "nimbus/services/cloudwatch/internal/custom_metrics.h"
 #include "nimbus/storage/async_store.h"
 
 namespace nimbus::services::cloudwatch {
@@ -61,6 +63,66 @@ constexpr MetricDef kMetrics[] = {
      "m:dynamodb.write-request-units", "Count", 1},
 };
 
+constexpr int kMaxMetricData = 1000;
+constexpr int kMaxDimensions = 30;
+constexpr std::size_t kMaxValues = 150;
+
+constexpr std::string_view kUnits[] = {"Seconds",
+                                       "Microseconds",
+                                       "Milliseconds",
+                                       "Bytes",
+                                       "Kilobytes",
+                                       "Megabytes",
+                                       "Gigabytes",
+                                       "Terabytes",
+                                       "Bits",
+                                       "Kilobits",
+                                       "Megabits",
+                                       "Gigabits",
+                                       "Terabits",
+                                       "Percent",
+                                       "Count",
+                                       "Bytes/Second",
+                                       "Kilobytes/Second",
+                                       "Megabytes/Second",
+                                       "Gigabytes/Second",
+                                       "Terabytes/Second",
+                                       "Bits/Second",
+                                       "Kilobits/Second",
+                                       "Megabits/Second",
+                                       "Gigabits/Second",
+                                       "Terabits/Second",
+                                       "Count/Second",
+                                       "None"};
+
+// Names and values: 1 to `max` characters, none of them control characters.
+bool valid_name(std::string_view text, std::size_t max) {
+  if (text.empty() || text.size() > max) return false;
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+AwsError invalid_value(std::string message);
+
+// A datapoint's number: finite and within CloudWatch's range (2^-360 to
+// 2^360 in magnitude, or zero).
+Result<double> datapoint(const std::string& text, std::string_view parameter) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const double magnitude = std::abs(value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+      (magnitude != 0 && (magnitude < std::ldexp(1.0, -360) || magnitude > std::ldexp(1.0, 360)))) {
+    return invalid_value(fmt::format("The value {} for parameter {} is invalid.", text, parameter));
+  }
+  return value;
+}
+
 const MetricDef* find_metric(std::string_view ns, std::string_view name) {
   for (const auto& metric : kMetrics) {
     if (metric.ns == ns && metric.name == name) return &metric;
@@ -93,6 +155,13 @@ class Params {
       if (!value) return out;
       out.push_back(std::move(*value));
     }
+  }
+  // Whether any parameter's name starts with `prefix`.
+  bool any_under(std::string_view prefix) const {
+    for (const auto& [name, value] : request_.parameters) {
+      if (name.starts_with(prefix)) return true;
+    }
+    return false;
   }
   std::vector<std::pair<std::string, std::string>> dimensions(std::string_view prefix) const {
     std::vector<std::pair<std::string, std::string>> out;
@@ -169,9 +238,18 @@ double statistic(const ledger::MinuteStat& stat, std::string_view name, double s
          static_cast<double>(std::max<std::int64_t>(1, stat.count));
 }
 
+double statistic(const Sample& sample, std::string_view name) {
+  if (name == "SampleCount") return sample.count;
+  if (name == "Sum") return sample.sum;
+  if (name == "Minimum") return sample.min;
+  if (name == "Maximum") return sample.max;
+  return sample.sum / std::max(sample.count, 1e-300);
+}
+
 class CloudWatchService final : public aws::Service {
  public:
-  explicit CloudWatchService(storage::AsyncStore& store) : store_(store) {
+  CloudWatchService(storage::AsyncStore& store, std::unique_ptr<CustomMetrics> custom)
+      : store_(store), custom_(std::move(custom)) {
     descriptor_.name = "cloudwatch";
     descriptor_.signing_name = "monitoring";
     descriptor_.protocol = aws::Protocol::kQuery;
@@ -187,8 +265,9 @@ class CloudWatchService final : public aws::Service {
       co_return aws::error_response(descriptor_.protocol, decoded.error(), context.request_id);
     }
     const std::string action = decoded->action;
-    if (action != "ListMetrics" && action != "GetMetricStatistics" && action != "GetMetricData") {
-      const bool modelled = action == "PutMetricData" || action.starts_with("Describe") ||
+    if (action != "ListMetrics" && action != "GetMetricStatistics" && action != "GetMetricData" &&
+        action != "PutMetricData") {
+      const bool modelled = action.starts_with("Describe") ||
                             action.find("Alarm") != std::string::npos ||
                             action.find("Dashboard") != std::string::npos;
       AwsError error =
@@ -203,6 +282,7 @@ class CloudWatchService final : public aws::Service {
     // The aggregates are read on a storage thread; the whole answer is made there.
     auto work = [this, &decoded](storage::Store& store) -> Result<std::string> {
       const Params params(*decoded);
+      if (decoded->action == "PutMetricData") return put_metric_data(store, params);
       if (decoded->action == "ListMetrics") return list_metrics(store, params);
       if (decoded->action == "GetMetricStatistics") return get_metric_statistics(store, params);
       return get_metric_data(store, params);
@@ -242,6 +322,175 @@ class CloudWatchService final : public aws::Service {
       buckets[bucket].merge(minute.stat);
     }
     return buckets;
+  }
+
+  Result<std::string> put_metric_data(storage::Store& store, const Params& params) {
+    auto ns = params.get("Namespace");
+    if (!ns) return missing("Namespace");
+    if (!valid_name(*ns, 255) || ns->starts_with("AWS/") || ns->front() == ':') {
+      return invalid_value(fmt::format("The value {} for parameter Namespace is invalid.", *ns));
+    }
+    const auto now = now_seconds();
+    std::vector<Datum> data;
+    for (int i = 1;; ++i) {
+      const std::string prefix = fmt::format("MetricData.member.{}", i);
+      if (!params.any_under(prefix + ".")) {
+        if (i == 1) return missing("MetricData");
+        break;
+      }
+      if (i > kMaxMetricData) {
+        return invalid_value(fmt::format(
+            "The collection MetricData must not have a size greater than {}.", kMaxMetricData));
+      }
+      auto datum = parse_datum(params, prefix, now);
+      if (!datum) return datum.error();
+      datum->series.ns = *ns;
+      data.push_back(std::move(*datum));
+    }
+    if (auto stored = custom_->put(store, data, now); !stored) return stored.error();
+    return std::string();
+  }
+
+  static Result<Datum> parse_datum(const Params& params, const std::string& prefix,
+                                   std::int64_t now) {
+    Datum datum;
+    auto name = params.get(prefix + ".MetricName");
+    if (!name) return missing(prefix + ".MetricName");
+    if (!valid_name(*name, 255)) {
+      return invalid_value(
+          fmt::format("The value {} for parameter {}.MetricName is invalid.", *name, prefix));
+    }
+    datum.series.name = *name;
+    for (int d = 1;; ++d) {
+      const std::string dimension = fmt::format("{}.Dimensions.member.{}", prefix, d);
+      if (!params.any_under(dimension + ".")) break;
+      if (d > kMaxDimensions) {
+        return invalid_value(
+            fmt::format("The collection {}.Dimensions must not have a size greater than {}.",
+                        prefix, kMaxDimensions));
+      }
+      auto dimension_name = params.get(dimension + ".Name");
+      if (!dimension_name) return missing(dimension + ".Name");
+      auto dimension_value = params.get(dimension + ".Value");
+      if (!dimension_value) return missing(dimension + ".Value");
+      if (!valid_name(*dimension_name, 255) || dimension_name->front() == ':') {
+        return invalid_value(fmt::format("The value {} for parameter {}.Name is invalid.",
+                                         *dimension_name, dimension));
+      }
+      if (!valid_name(*dimension_value, 1024)) {
+        return invalid_value(fmt::format("The value {} for parameter {}.Value is invalid.",
+                                         *dimension_value, dimension));
+      }
+      datum.series.dimensions.emplace_back(std::move(*dimension_name), std::move(*dimension_value));
+    }
+    std::sort(datum.series.dimensions.begin(), datum.series.dimensions.end());
+    for (std::size_t d = 1; d < datum.series.dimensions.size(); ++d) {
+      if (datum.series.dimensions[d].first == datum.series.dimensions[d - 1].first) {
+        return invalid_value(
+            fmt::format("No metric may have duplicate dimension names: {}.Dimensions has {} twice.",
+                        prefix, datum.series.dimensions[d].first));
+      }
+    }
+
+    datum.time_s = now;
+    if (auto timestamp = params.get(prefix + ".Timestamp")) {
+      auto time = aws::parse_iso8601(*timestamp);
+      if (!time) {
+        return invalid_value(
+            fmt::format("The value {} for parameter {}.Timestamp is invalid.", *timestamp, prefix));
+      }
+      datum.time_s =
+          std::chrono::duration_cast<std::chrono::seconds>(time->time_since_epoch()).count();
+      // CloudWatch takes data from two weeks back to two hours ahead.
+      if (datum.time_s < now - 14 * 86'400 || datum.time_s > now + 2 * 3600) {
+        return invalid_value(fmt::format(
+            "The parameter {}.Timestamp must specify a time no more than two weeks in the past "
+            "and no more than two hours in the future.",
+            prefix));
+      }
+    }
+    if (auto unit = params.get(prefix + ".Unit")) {
+      if (std::find(std::begin(kUnits), std::end(kUnits), *unit) == std::end(kUnits)) {
+        return invalid_value(
+            fmt::format("The value {} for parameter {}.Unit is invalid.", *unit, prefix));
+      }
+      datum.unit = *unit;
+    }
+
+    const auto value = params.get(prefix + ".Value");
+    const bool statistics = params.any_under(prefix + ".StatisticValues.");
+    const bool values = params.any_under(prefix + ".Values.");
+    if (value && statistics) {
+      return AwsError("InvalidParameterCombination",
+                      fmt::format("The parameters {0}.Value and {0}.StatisticValues are mutually "
+                                  "exclusive and you have specified both.",
+                                  prefix),
+                      400);
+    }
+    if ((value || statistics) && values) {
+      return AwsError("InvalidParameterCombination",
+                      fmt::format("The parameters {0}.Values and {0}.Value or {0}.StatisticValues "
+                                  "are mutually exclusive and you have specified both.",
+                                  prefix),
+                      400);
+    }
+    if (value) {
+      auto number = datapoint(*value, prefix + ".Value");
+      if (!number) return number.error();
+      datum.sample = Sample{1, *number, *number, *number};
+    } else if (statistics) {
+      const std::string set = prefix + ".StatisticValues";
+      double fields[4];
+      const char* names[] = {"SampleCount", "Sum", "Minimum", "Maximum"};
+      for (int f = 0; f < 4; ++f) {
+        const std::string field = fmt::format("{}.{}", set, names[f]);
+        auto text = params.get(field);
+        if (!text) return missing(field);
+        auto number = datapoint(*text, field);
+        if (!number) return number.error();
+        fields[f] = *number;
+      }
+      if (fields[0] <= 0 || fields[2] > fields[3]) {
+        return invalid_value(fmt::format("The parameter {} is not a valid statistic set.", set));
+      }
+      datum.sample = Sample{fields[0], fields[1], fields[2], fields[3]};
+    } else if (values) {
+      const auto listed = params.members(prefix + ".Values");
+      const auto counts = params.members(prefix + ".Counts");
+      if (listed.size() > kMaxValues) {
+        return invalid_value(fmt::format(
+            "The collection {}.Values must not have a size greater than {}.", prefix, kMaxValues));
+      }
+      if (!counts.empty() && counts.size() != listed.size()) {
+        return invalid_value(fmt::format(
+            "The parameters {0}.Values and {0}.Counts must be of the same size.", prefix));
+      }
+      for (std::size_t v = 0; v < listed.size(); ++v) {
+        auto number = datapoint(listed[v], fmt::format("{}.Values.member.{}", prefix, v + 1));
+        if (!number) return number.error();
+        double count = 1;
+        if (!counts.empty()) {
+          auto parsed = datapoint(counts[v], fmt::format("{}.Counts.member.{}", prefix, v + 1));
+          if (!parsed) return parsed.error();
+          count = *parsed;
+          if (count < 0) {
+            return invalid_value(
+                fmt::format("The value {} for parameter {}.Counts.member.{} is "
+                            "invalid.",
+                            counts[v], prefix, v + 1));
+          }
+        }
+        if (count == 0) continue;
+        datum.sample.merge(Sample{count, *number * count, *number, *number});
+      }
+    } else {
+      return AwsError("InvalidParameterCombination",
+                      fmt::format("At least one of the parameters {0}.Value and "
+                                  "{0}.StatisticValues must be specified.",
+                                  prefix),
+                      400);
+    }
+    return datum;
   }
 
   Result<std::string> get_metric_statistics(storage::Store& store, const Params& params) {
@@ -284,9 +533,45 @@ class CloudWatchService final : public aws::Service {
         }
         out.element("Unit", metric->unit).close();
       }
+    } else if (!ns->starts_with("AWS/")) {
+      auto custom =
+          collect_custom(store, *ns, *name, params.dimensions("Dimensions"), start, end, *period);
+      if (!custom) return custom.error();
+      for (const auto& [bucket, sample] : custom->periods) {
+        if (sample.count <= 0) continue;
+        out.open("member").element("Timestamp", iso(bucket));
+        for (const auto& statistic_name : statistics) {
+          out.element(statistic_name, number(statistic(sample, statistic_name)));
+        }
+        out.element("Unit", custom->unit).close();
+      }
     }
     out.close();
     return out.finish();
+  }
+
+  // A published metric's samples: the series the dimensions name exactly.
+  struct CustomPeriods {
+    std::map<std::int64_t, Sample> periods;
+    std::string unit = "None";
+  };
+  Result<CustomPeriods> collect_custom(storage::Store& store, const std::string& ns,
+                                       const std::string& name,
+                                       std::vector<std::pair<std::string, std::string>> dimensions,
+                                       std::int64_t start, std::int64_t end, std::int64_t period) {
+    const std::int64_t first = start - ((start % 60) + 60) % 60;
+    if ((end - first) / period > kMaxDatapoints) {
+      return invalid_value(
+          fmt::format("You have requested up to {} datapoints, which exceeds the limit of {}.",
+                      (end - first) / period, kMaxDatapoints));
+    }
+    std::sort(dimensions.begin(), dimensions.end());
+    CustomPeriods out;
+    auto periods = custom_->collect(store, Series{ns, name, std::move(dimensions)}, first, end,
+                                    period, &out.unit);
+    if (!periods) return periods.error();
+    out.periods = std::move(*periods);
+    return out;
   }
 
   Result<std::string> get_metric_data(storage::Store& store, const Params& params) {
@@ -334,6 +619,14 @@ class CloudWatchService final : public aws::Service {
           if (samples.count > 0) {
             points.emplace_back(bucket, statistic(samples, *stat, metric->scale));
           }
+        }
+      } else if (!ns->starts_with("AWS/")) {
+        auto custom =
+            collect_custom(store, *ns, *name, params.dimensions(stat_prefix + ".Metric.Dimensions"),
+                           start, end, *period);
+        if (!custom) return custom.error();
+        for (const auto& [bucket, sample] : custom->periods) {
+          if (sample.count > 0) points.emplace_back(bucket, statistic(sample, *stat));
         }
       }
       if (!ascending) std::reverse(points.begin(), points.end());
@@ -405,18 +698,48 @@ class CloudWatchService final : public aws::Service {
             .close();
       }
     }
+    // Published with PutMetricData in the last two weeks, as ListMetrics lists.
+    auto series = custom_->list(store, now - 14 * 86'400);
+    if (!series) return series.error();
+    for (const auto& published : *series) {
+      const Series& metric = published.series;
+      if (ns && *ns != metric.ns) continue;
+      if (name && *name != metric.name) continue;
+      bool matches = true;
+      for (const auto& [filter_name, filter_value] : filters) {
+        const auto it = std::find_if(metric.dimensions.begin(), metric.dimensions.end(),
+                                     [&](const auto& d) { return d.first == filter_name; });
+        matches = matches && it != metric.dimensions.end() &&
+                  (filter_value.empty() || filter_value == it->second);
+      }
+      if (!matches) continue;
+      out.open("member")
+          .element("Namespace", metric.ns)
+          .element("MetricName", metric.name)
+          .open("Dimensions");
+      for (const auto& [dimension_name, dimension_value] : metric.dimensions) {
+        out.open("member")
+            .element("Name", dimension_name)
+            .element("Value", dimension_value)
+            .close();
+      }
+      out.close().close();
+    }
     out.close();
     return out.finish();
   }
 
   storage::AsyncStore& store_;
+  std::unique_ptr<CustomMetrics> custom_;
   aws::ServiceDescriptor descriptor_;
 };
 
 }  // namespace
 
-std::unique_ptr<aws::Service> make_cloudwatch_service(storage::AsyncStore& store) {
-  return std::make_unique<CloudWatchService>(store);
+Result<std::unique_ptr<aws::Service>> make_cloudwatch_service(storage::AsyncStore& store) {
+  auto custom = CustomMetrics::open(store.store());
+  if (!custom) return custom.error();
+  return std::unique_ptr<aws::Service>(new CloudWatchService(store, std::move(*custom)));
 }
 
 }  // namespace nimbus::services::cloudwatch
