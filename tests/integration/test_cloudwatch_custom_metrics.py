@@ -1,13 +1,15 @@
-"""PutMetricData: metrics of users' own namespaces, published with boto3,
-the AWS CLI and from a function, read back with CloudWatch's statistics,
-listed, kept across a restart, and refused as CloudWatch refuses them."""
+"""Metrics of users' own namespaces: published with PutMetricData (boto3,
+the AWS CLI, a function) or logged by functions in the embedded metric
+format, read back with CloudWatch's statistics, listed, kept across a
+restart, and refused as CloudWatch refuses them."""
 
 import datetime
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_support import create_function, invoke_json, make_zip
+from lambda_support import create_function, invoke_json, make_zip, node_zip
 from nimbus_harness import NimbusServer
 
 NORTH = [{"Name": "Store", "Value": "north"}]
@@ -145,3 +147,62 @@ def test_a_function_publishes_metrics_through_the_endpoint_it_is_given(nimbus):
         Statistics=["SampleCount", "Maximum"])["Datapoints"]
     assert [(point["SampleCount"], point["Maximum"], point["Unit"]) for point in points] == \
         [(2.0, 30.0, "Milliseconds")]
+
+
+EMF_NODE = """
+export const handler = async (event, context) => {
+  // As aws-embedded-metrics does in Lambda: console.log, which the runtime
+  // prefixes with the time, request id and level.
+  console.log(JSON.stringify({
+    _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{
+      Namespace: "Emf", Dimensions: [["service"]],
+      Metrics: [{ Name: "ColdStartMs", Unit: "Milliseconds" }, { Name: "Items", Unit: "Count" }] }] },
+    service: "cart", ColdStartMs: event.ms, Items: [1, 2, 3],
+  }));
+  console.log("not metrics: _aws is only a word here");
+  return "ok";
+};
+"""
+
+EMF_PYTHON = """
+import json, time
+
+def handler(event, context):
+    # As Powertools for AWS Lambda (Python) does: print, with no prefix.
+    print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [
+        {"Namespace": "Emf", "Dimensions": [["service"]], "Metrics": [{"Name": "Orders", "Unit": "Count"}]}]},
+        "service": "checkout", "Orders": event["orders"]}))
+    return "ok"
+"""
+
+
+def test_functions_publish_metrics_by_logging_the_embedded_metric_format(nimbus):
+    client = nimbus.client("lambda")
+    create_function(client, "emf-node", node_zip(EMF_NODE))
+    create_function(client, "emf-python", make_zip({"app.py": EMF_PYTHON}), runtime="python3.11",
+                    handler="app.handler")
+    for ms in (40, 60):
+        assert invoke_json(client, "emf-node", {"ms": ms})[1] == "ok"
+    assert invoke_json(client, "emf-python", {"orders": 7})[1] == "ok"
+
+    cw = nimbus.client("cloudwatch")
+    start = minute_ago(2)
+
+    def stats(name, service):
+        return cw.get_metric_statistics(
+            Namespace="Emf", MetricName=name, Dimensions=[{"Name": "service", "Value": service}],
+            StartTime=start, EndTime=start + datetime.timedelta(minutes=4), Period=240,
+            Statistics=["SampleCount", "Sum", "Maximum"])["Datapoints"]
+
+    deadline = time.time() + 10  # stored once a second
+    while not (stats("Orders", "checkout") and len(stats("ColdStartMs", "cart")) == 1
+               and stats("ColdStartMs", "cart")[0]["SampleCount"] == 2) and time.time() < deadline:
+        time.sleep(0.2)
+    (cold,) = stats("ColdStartMs", "cart")
+    assert (cold["SampleCount"], cold["Sum"], cold["Maximum"], cold["Unit"]) == (2.0, 100.0, 60.0, "Milliseconds")
+    (items,) = stats("Items", "cart")
+    assert (items["SampleCount"], items["Sum"], items["Unit"]) == (6.0, 12.0, "Count")
+    (orders,) = stats("Orders", "checkout")
+    assert (orders["SampleCount"], orders["Sum"]) == (1.0, 7.0)
+    listed = cw.list_metrics(Namespace="Emf")["Metrics"]
+    assert sorted(metric["MetricName"] for metric in listed) == ["ColdStartMs", "Items", "Orders"]

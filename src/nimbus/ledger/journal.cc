@@ -244,14 +244,25 @@ void Journal::append(std::vector<LogEvent> events, Usage* usage) {
   for (const auto& event : events) {
     keys.push_back(log_event_key(event.group, event.stream, event.timestamp_ms));
   }
-  std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    put_be64(keys[i], sequence_++);
-    pending_.put(events_, keys[i], events[i].message);
+  std::shared_ptr<const LogObserver> observer;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      put_be64(keys[i], sequence_++);
+      pending_.put(events_, keys[i], events[i].message);
+    }
+    if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
+    ++appended_;
+    wake_.notify_one();
+    if (!events.empty()) observer = log_observer_;
   }
-  if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
-  ++appended_;
-  wake_.notify_one();
+  if (observer) (*observer)(events);
+}
+
+void Journal::set_log_observer(LogObserver observer) {
+  auto shared = observer ? std::make_shared<const LogObserver>(std::move(observer)) : nullptr;
+  std::lock_guard lock(mutex_);
+  log_observer_ = std::move(shared);
 }
 
 void Journal::flush() {

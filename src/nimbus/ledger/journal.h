@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -103,6 +105,12 @@ class Journal {
   // Blocks until everything appended before the call is in the store.
   void flush();
 
+  // Sees every batch of log events appended here (not ones others write),
+  // on the appending thread, after the hand-off: must be cheap, must not
+  // block and must not append. Replaces any earlier observer.
+  using LogObserver = std::function<void(const std::vector<LogEvent>&)>;
+  void set_log_observer(LogObserver observer);
+
   // Counters and histograms of every usage record appended since start.
   const Metrics& metrics() const { return metrics_; }
 
@@ -145,6 +153,7 @@ class Journal {
   std::condition_variable flushed_;
   storage::WriteBatch pending_;
   std::vector<Usage> pending_usage_;
+  std::shared_ptr<const LogObserver> log_observer_;
   std::uint64_t appended_ = 0;  // batches handed in
   std::uint64_t written_ = 0;   // batches in the store
   std::uint64_t sequence_;      // tie-breaker for events in the same millisecond

@@ -49,6 +49,8 @@ class ServerImpl final : public Server {
     lambda_->stop_dispatching();
     engine_->stop();
     lambda_->stop();
+    // Metrics functions logged until they stopped.
+    cloudwatch_->stop();
     journal_->flush();
     async_store_->stop();
     if (auto synced = store_->sync(); !synced) {
@@ -171,7 +173,7 @@ class ServerImpl final : public Server {
     if (!logs) return logs.error();
     logs_ = std::move(*logs);
 
-    auto cloudwatch = services::cloudwatch::make_cloudwatch_service(*async_store_);
+    auto cloudwatch = services::cloudwatch::CloudWatchService::start(*async_store_, *journal_);
     if (!cloudwatch) return cloudwatch.error();
     cloudwatch_ = std::move(*cloudwatch);
 
@@ -186,7 +188,8 @@ class ServerImpl final : public Server {
     for (aws::Service* service :
          {static_cast<aws::Service*>(sts_.get()), static_cast<aws::Service*>(lambda_.get()),
           static_cast<aws::Service*>(apigateway_.get()), static_cast<aws::Service*>(logs_.get()),
-          cloudwatch_.get(), static_cast<aws::Service*>(dynamodb_.get())}) {
+          static_cast<aws::Service*>(cloudwatch_.get()),
+          static_cast<aws::Service*>(dynamodb_.get())}) {
       if (auto added = router_->add(*service); !added) return added.error();
     }
     endpoints_ = std::make_unique<NimbusEndpoints>(*router_, clock_);
@@ -253,7 +256,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<services::apigateway::ApiGatewayService> apigateway_;
   std::unique_ptr<services::logs::LogsService> logs_;
   std::unique_ptr<services::dynamodb::DynamoDbService> dynamodb_;
-  std::unique_ptr<aws::Service> cloudwatch_;
+  std::unique_ptr<services::cloudwatch::CloudWatchService> cloudwatch_;
   std::unique_ptr<NimbusEndpoints> endpoints_;
   std::unique_ptr<net::HttpServer> http_;
   std::string endpoint_;

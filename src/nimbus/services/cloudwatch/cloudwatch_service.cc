@@ -4,18 +4,23 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "nimbus/aws/aws_time.h"
 #include "nimbus/aws/query_protocol.h"
 #include "nimbus/aws/xml_writer.h"
 #include "nimbus/ledger/journal.h"
 #include "nimbus/services/cloudwatch/internal/custom_metrics.h"
+#include "nimbus/services/cloudwatch/internal/embedded_metrics.h"
 #include "nimbus/storage/async_store.h"
 
 namespace nimbus::services::cloudwatch {
@@ -66,34 +71,6 @@ constexpr MetricDef kMetrics[] = {
 constexpr int kMaxMetricData = 1000;
 constexpr int kMaxDimensions = 30;
 constexpr std::size_t kMaxValues = 150;
-
-constexpr std::string_view kUnits[] = {"Seconds",
-                                       "Microseconds",
-                                       "Milliseconds",
-                                       "Bytes",
-                                       "Kilobytes",
-                                       "Megabytes",
-                                       "Gigabytes",
-                                       "Terabytes",
-                                       "Bits",
-                                       "Kilobits",
-                                       "Megabits",
-                                       "Gigabits",
-                                       "Terabits",
-                                       "Percent",
-                                       "Count",
-                                       "Bytes/Second",
-                                       "Kilobytes/Second",
-                                       "Megabytes/Second",
-                                       "Gigabytes/Second",
-                                       "Terabytes/Second",
-                                       "Bits/Second",
-                                       "Kilobits/Second",
-                                       "Megabits/Second",
-                                       "Gigabits/Second",
-                                       "Terabits/Second",
-                                       "Count/Second",
-                                       "None"};
 
 // Names and values: 1 to `max` characters, none of them control characters.
 bool valid_name(std::string_view text, std::size_t max) {
@@ -246,10 +223,11 @@ double statistic(const Sample& sample, std::string_view name) {
   return sample.sum / std::max(sample.count, 1e-300);
 }
 
-class CloudWatchService final : public aws::Service {
+class CloudWatchServiceImpl final : public CloudWatchService {
  public:
-  CloudWatchService(storage::AsyncStore& store, std::unique_ptr<CustomMetrics> custom)
-      : store_(store), custom_(std::move(custom)) {
+  CloudWatchServiceImpl(storage::AsyncStore& store, ledger::Journal& journal,
+                        std::unique_ptr<CustomMetrics> custom)
+      : store_(store), journal_(journal), custom_(std::move(custom)) {
     descriptor_.name = "cloudwatch";
     descriptor_.signing_name = "monitoring";
     descriptor_.protocol = aws::Protocol::kQuery;
@@ -410,7 +388,7 @@ class CloudWatchService final : public aws::Service {
       }
     }
     if (auto unit = params.get(prefix + ".Unit")) {
-      if (std::find(std::begin(kUnits), std::end(kUnits), *unit) == std::end(kUnits)) {
+      if (!is_standard_unit(*unit)) {
         return invalid_value(
             fmt::format("The value {} for parameter {}.Unit is invalid.", *unit, prefix));
       }
@@ -729,17 +707,93 @@ class CloudWatchService final : public aws::Service {
     return out.finish();
   }
 
+  // Embedded metric format: datums from functions' log lines, queued on
+  // the logging thread and stored once a second by this service's thread.
+  void observe(const std::vector<ledger::LogEvent>& events) {
+    std::vector<Datum> found;
+    for (const auto& event : events) {
+      if (!event.group.starts_with("/aws/lambda/")) continue;
+      auto datums = parse_embedded_metrics(event.message);
+      found.insert(found.end(), std::make_move_iterator(datums.begin()),
+                   std::make_move_iterator(datums.end()));
+    }
+    if (found.empty()) return;
+    std::lock_guard lock(embedded_mutex_);
+    embedded_.insert(embedded_.end(), std::make_move_iterator(found.begin()),
+                     std::make_move_iterator(found.end()));
+  }
+
+  void store_embedded() {
+    std::vector<Datum> datums;
+    {
+      std::lock_guard lock(embedded_mutex_);
+      datums.swap(embedded_);
+    }
+    if (datums.empty()) return;
+    const auto now = now_seconds();
+    // CloudWatch's window for a datum's time, as PutMetricData's.
+    std::erase_if(datums, [now](const Datum& datum) {
+      return datum.time_s < now - 14 * 86'400 || datum.time_s > now + 2 * 3600;
+    });
+    if (auto stored = custom_->put(store_.store(), datums, now); !stored) {
+      spdlog::warn("cloudwatch: cannot store {} embedded metric values: {}", datums.size(),
+                   stored.error().message());
+    }
+  }
+
+  void run_embedded() {
+    std::unique_lock lock(embedded_mutex_);
+    while (!stopping_) {
+      embedded_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+      lock.unlock();
+      store_embedded();
+      lock.lock();
+    }
+  }
+
+ public:
+  void start_reading_logs() {
+    embedded_thread_ = std::thread([this] { run_embedded(); });
+    journal_.set_log_observer(
+        [this](const std::vector<ledger::LogEvent>& events) { observe(events); });
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(embedded_mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    journal_.set_log_observer(nullptr);
+    embedded_wake_.notify_all();
+    if (embedded_thread_.joinable()) embedded_thread_.join();
+    store_embedded();
+  }
+
+  ~CloudWatchServiceImpl() override { stop(); }
+
+ private:
   storage::AsyncStore& store_;
+  ledger::Journal& journal_;
   std::unique_ptr<CustomMetrics> custom_;
   aws::ServiceDescriptor descriptor_;
+
+  std::mutex embedded_mutex_;
+  std::condition_variable embedded_wake_;
+  bool stopping_ = false;
+  std::vector<Datum> embedded_;
+  std::thread embedded_thread_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<aws::Service>> make_cloudwatch_service(storage::AsyncStore& store) {
+Result<std::unique_ptr<CloudWatchService>> CloudWatchService::start(storage::AsyncStore& store,
+                                                                    ledger::Journal& journal) {
   auto custom = CustomMetrics::open(store.store());
   if (!custom) return custom.error();
-  return std::unique_ptr<aws::Service>(new CloudWatchService(store, std::move(*custom)));
+  auto service = std::make_unique<CloudWatchServiceImpl>(store, journal, std::move(*custom));
+  service->start_reading_logs();
+  return std::unique_ptr<CloudWatchService>(std::move(service));
 }
 
 }  // namespace nimbus::services::cloudwatch

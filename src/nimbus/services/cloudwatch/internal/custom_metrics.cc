@@ -82,6 +82,37 @@ std::optional<Series> decode_series(std::string_view key) {
 
 }  // namespace
 
+bool is_standard_unit(std::string_view unit) {
+  static constexpr std::string_view kUnits[] = {"Seconds",
+                                                "Microseconds",
+                                                "Milliseconds",
+                                                "Bytes",
+                                                "Kilobytes",
+                                                "Megabytes",
+                                                "Gigabytes",
+                                                "Terabytes",
+                                                "Bits",
+                                                "Kilobits",
+                                                "Megabits",
+                                                "Gigabits",
+                                                "Terabits",
+                                                "Percent",
+                                                "Count",
+                                                "Bytes/Second",
+                                                "Kilobytes/Second",
+                                                "Megabytes/Second",
+                                                "Gigabytes/Second",
+                                                "Terabytes/Second",
+                                                "Bits/Second",
+                                                "Kilobits/Second",
+                                                "Megabits/Second",
+                                                "Gigabits/Second",
+                                                "Terabits/Second",
+                                                "Count/Second",
+                                                "None"};
+  return std::find(std::begin(kUnits), std::end(kUnits), unit) != std::end(kUnits);
+}
+
 void Sample::merge(const Sample& other) {
   if (other.count <= 0) return;
   if (count <= 0) {

@@ -40,6 +40,9 @@ struct Datum {
   Sample sample;
 };
 
+// One of CloudWatch's StandardUnit values ("Count", "Milliseconds", ...).
+bool is_standard_unit(std::string_view unit);
+
 struct PublishedSeries {
   Series series;
   std::string unit;
