@@ -2,6 +2,7 @@
 AWS/ApiGateway metrics computed from what the server did, per minute, with
 CloudWatch's statistics."""
 
+import concurrent.futures
 import datetime
 import time
 
@@ -100,6 +101,50 @@ def test_lambda_metrics_match_the_invocations(nimbus):
                      "--start-time", start.isoformat(), "--end-time", end.isoformat(),
                      "--period", "3600", "--statistics", "Sum")
     assert sum(p["Sum"] for p in out["Datapoints"]) == 4
+
+
+def test_throttles_and_concurrent_executions(nimbus):
+    lam = nimbus.client("lambda")
+    create_function(lam, "crowded", node_zip(SOMETIMES_FAILING), Timeout=10)
+    create_function(lam, "narrow", node_zip(SOMETIMES_FAILING), Timeout=10)
+    lam.put_function_concurrency(FunctionName="narrow", ReservedConcurrentExecutions=1)
+    # Clients that do not retry: each 429 is one refused invocation.
+    # (botocore's "max_attempts" counts retries; "total_max_attempts" counts all.)
+    once = nimbus.client("lambda", retries={"total_max_attempts": 1, "mode": "standard"})
+
+    def invoke(name):
+        try:
+            once.invoke(FunctionName=name, Payload=b'{"ms": 1500}')
+            return 200
+        except ClientError as error:
+            return error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    # Three at once of each: all three of "crowded" run together; "narrow"
+    # runs one and refuses the others.
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        crowded = [pool.submit(invoke, "crowded") for _ in range(3)]
+        time.sleep(0.3)  # "narrow"'s first is admitted before the others arrive
+        narrow = [pool.submit(invoke, "narrow") for _ in range(3)]
+        statuses = {"crowded": [f.result() for f in crowded], "narrow": [f.result() for f in narrow]}
+    assert statuses["crowded"] == [200, 200, 200]
+    assert sorted(statuses["narrow"]) == [200, 429, 429]
+
+    cw = nimbus.client("cloudwatch")
+    throttles = wait_for_sum(cw, [{"Name": "FunctionName", "Value": "narrow"}], "Throttles", 2)
+    assert sum(p["Sum"] for p in throttles) == 2
+    assert wait_for_sum(cw, [{"Name": "FunctionName", "Value": "crowded"}], "Throttles", 0) == []
+    start, end = window()
+
+    def peak(dims):
+        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="ConcurrentExecutions",
+                                          Dimensions=dims, StartTime=start, EndTime=end, Period=3600,
+                                          Statistics=["Maximum"])["Datapoints"]
+        return max(p["Maximum"] for p in points)
+
+    assert peak([{"Name": "FunctionName", "Value": "crowded"}]) == 3
+    assert peak([{"Name": "FunctionName", "Value": "narrow"}]) == 1
+    # The account's: "crowded"'s three and "narrow"'s one overlapped.
+    assert peak([]) == 4
 
 
 def test_api_gateway_metrics(nimbus):

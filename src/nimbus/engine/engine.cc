@@ -157,6 +157,9 @@ struct Invocation {
   std::string payload;
   InvokeOptions options;
   SteadyClock::time_point enqueued;
+  // In flight when admitted, this one included (set under the engine's mutex).
+  std::uint32_t concurrency = 0;
+  std::uint32_t account_concurrency = 0;
 
   // The result hand-off, under `mutex`. The waiting caller's handler and a
   // work-tracking executor of the caller's are held only until completion,
@@ -987,6 +990,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
     usage.outcome = outcome;
     usage.bytes_in = invocation->payload.size();
     usage.bytes_out = payload.size();
+    usage.concurrency = invocation->concurrency;
+    usage.account_concurrency = invocation->account_concurrency;
     flush_lines(&usage);
 
     InvokeResult result;
@@ -1261,7 +1266,12 @@ class EngineImpl final : public Engine, public InstanceHost {
     invocation->payload = std::move(payload);
     invocation->options = std::move(options);
     invocation->enqueued = SteadyClock::now();
-    if (auto admitted = admit(key, invocation); !admitted) co_return admitted.error();
+    if (auto admitted = admit(key, invocation); !admitted) {
+      if (admitted.error().http_status() == 429) {
+        journal_->append_usage(throttle_usage(key.substr(0, key.find(':')), now_us()));
+      }
+      co_return admitted.error();
+    }
     co_await async_wait_completion(invocation, asio::use_awaitable);
     std::lock_guard lock(invocation->mutex);
     co_return std::move(invocation->result);
@@ -1425,6 +1435,8 @@ class EngineImpl final : public Engine, public InstanceHost {
       usage.cold_start = true;
       usage.outcome = InvocationOutcome::kInitError;
       usage.bytes_in = invocation->payload.size();
+      usage.concurrency = invocation->concurrency;
+      usage.account_concurrency = invocation->account_concurrency;
       journal_->append_usage(to_usage(usage));
       complete(invocation, std::move(result));
     }
@@ -1536,6 +1548,8 @@ class EngineImpl final : public Engine, public InstanceHost {
         wake->assigned = invocation;
         ++function.busy;
         ++in_use_;
+        invocation->concurrency = in_use_by_function(function.config.name);
+        invocation->account_concurrency = in_use_;
       } else {
         if (in_use_ >= options_.max_concurrency) {
           ++counters_.throttles;
@@ -1550,6 +1564,8 @@ class EngineImpl final : public Engine, public InstanceHost {
           ++counters_.throttles;
           return throttled("ConcurrentInvocationLimitExceeded");
         }
+        invocation->concurrency = in_use_by_function(function.config.name);
+        invocation->account_concurrency = in_use_;
       }
     }
     if (wake) wake->wake();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "nimbus/core/request_id.h"
 #include "nimbus/ledger/meters.h"
 
 namespace nimbus::engine {
@@ -30,6 +31,11 @@ ledger::Usage to_usage(const UsageRecord& record) {
   if (record.cold_start && record.init_ms > 0) {
     usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
                                     record.init_ms / 1000);
+  }
+  if (record.concurrency > 0) {
+    usage.observations.emplace_back(ledger::observation::kLambdaConcurrency, record.concurrency);
+    usage.observations.emplace_back(ledger::observation::kLambdaAccountConcurrency,
+                                    record.account_concurrency);
   }
   // The record's head carries the name, request id and start time. Written
   // directly: one per invocation, and every field is a number or a name
@@ -69,6 +75,17 @@ std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
     // A record this version does not understand: not one of ours.
     return std::nullopt;
   }
+}
+
+ledger::Usage throttle_usage(const std::string& function, std::int64_t time_us) {
+  ledger::Usage usage;
+  usage.service = "lambda";
+  usage.resource = function;
+  usage.id = new_request_id();
+  usage.time_us = time_us;
+  usage.quantities = {{std::string(ledger::meter::kLambdaThrottles), 1}};
+  usage.detail_json = R"({"outcome":"throttled"})";
+  return usage;
 }
 
 }  // namespace nimbus::engine

@@ -34,7 +34,14 @@ struct UsageRecord {
   InvocationOutcome outcome = InvocationOutcome::kSuccess;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  // Invocations in flight when this one was admitted, itself included: the
+  // function's (all versions) and the account's. Not persisted.
+  std::uint32_t concurrency = 0;
+  std::uint32_t account_concurrency = 0;
 };
+
+// A refused invocation (TooManyRequestsException): counted, not billed.
+ledger::Usage throttle_usage(const std::string& function, std::int64_t time_us);
 
 ledger::Usage to_usage(const UsageRecord& record);
 // nullopt for another service's record or a malformed one.

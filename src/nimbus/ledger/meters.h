@@ -25,6 +25,8 @@ inline constexpr std::string_view kLambdaComputeArm = "lambda.compute.arm64";
 inline constexpr std::string_view kLambdaBilledMs = "lambda.billed-ms";
 inline constexpr std::string_view kLambdaColdStarts = "lambda.cold-starts";
 inline constexpr std::string_view kLambdaErrors = "lambda.errors";
+// Invocations refused for concurrency (not billed, as on AWS).
+inline constexpr std::string_view kLambdaThrottles = "lambda.throttles";
 inline constexpr std::string_view kHttpApiRequests = "apigateway.http.requests";
 inline constexpr std::string_view kRestApiRequests = "apigateway.rest.requests";
 inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";
@@ -48,6 +50,7 @@ inline constexpr std::array kMeters = {
     MeterInfo{meter::kLambdaBilledMs, "ms", "ms", 1},
     MeterInfo{meter::kLambdaColdStarts, "cold starts", "cold starts", 1},
     MeterInfo{meter::kLambdaErrors, "errors", "errors", 1},
+    MeterInfo{meter::kLambdaThrottles, "throttles", "throttles", 1},
     // HTTP APIs bill a request per 512 KB of it: the service records billed requests.
     MeterInfo{meter::kHttpApiRequests, "requests", "requests", 1},
     MeterInfo{meter::kRestApiRequests, "requests", "requests", 1},
@@ -67,10 +70,15 @@ inline constexpr std::array kMeters = {
     MeterInfo{meter::kExpressCompute, "MB-ms", "GB-seconds", 1'024'000},
 };
 
-// Durations a usage record carries for latency histograms (metrics.h), in seconds.
+// Values a usage record carries for latency histograms (metrics.h) and
+// CloudWatch statistics: durations in seconds, unless said otherwise.
 namespace observation {
 inline constexpr std::string_view kLambdaDuration = "lambda.duration";
 inline constexpr std::string_view kLambdaInitDuration = "lambda.init-duration";
+// Not durations: invocations in flight (the function's, all its versions;
+// the account's) when an invocation was admitted, itself included.
+inline constexpr std::string_view kLambdaConcurrency = "lambda.concurrency";
+inline constexpr std::string_view kLambdaAccountConcurrency = "lambda.account-concurrency";
 inline constexpr std::string_view kApiGatewayLatency = "apigateway.latency";
 }  // namespace observation
 

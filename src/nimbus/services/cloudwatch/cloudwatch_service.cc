@@ -39,6 +39,9 @@ struct MetricDef {
   std::string_view unit;
   double scale;  // stored unit -> metric unit
   enum class Api { kAny, kHttp, kRest } api = Api::kAny;
+  // Read instead of `source` when no dimension names a resource (a metric
+  // of the whole account that is not the sum of its resources').
+  std::string_view account_source = {};
 };
 
 constexpr MetricDef kMetrics[] = {
@@ -46,6 +49,10 @@ constexpr MetricDef kMetrics[] = {
     {"AWS/Lambda", "Errors", "lambda", "FunctionName", "m:lambda.errors", "Count", 1},
     {"AWS/Lambda", "Duration", "lambda", "FunctionName", "o:lambda.duration", "Milliseconds",
      0.001},
+    {"AWS/Lambda", "Throttles", "lambda", "FunctionName", "m:lambda.throttles", "Count", 1},
+    // Observations are kept in millionths.
+    {"AWS/Lambda", "ConcurrentExecutions", "lambda", "FunctionName", "o:lambda.concurrency",
+     "Count", 1e-6, MetricDef::Api::kAny, "o:lambda.account-concurrency"},
     {"AWS/ApiGateway", "Count", "apigateway", "ApiId", "m:apigateway.requests", "Count", 1},
     {"AWS/ApiGateway", "4xx", "apigateway", "ApiId", "m:apigateway.4xx", "Count", 1,
      MetricDef::Api::kHttp},
@@ -293,8 +300,10 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
     if (!minutes) return minutes.error();
+    const std::string_view source =
+        !resource && !metric.account_source.empty() ? metric.account_source : metric.source;
     for (const auto& minute : *minutes) {
-      if (minute.name != metric.source) continue;
+      if (minute.name != source) continue;
       if (resource && minute.resource != *resource) continue;
       const std::int64_t bucket = first + (minute.minute_start_s - first) / period * period;
       buckets[bucket].merge(minute.stat);
