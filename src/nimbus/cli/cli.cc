@@ -30,6 +30,7 @@ struct ServerFlags {
   std::string runtimes_dir;
   double function_idle_timeout_seconds = 300;
   double lambda_async_retry_delay_seconds = 60;
+  double dynamodb_ttl_interval_seconds = 60;
 };
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT".
@@ -181,6 +182,13 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
                   "written from AWS's September 2023 prices when missing)")
       ->envname("NIMBUS_PRICE_BOOK");
   command
+      .add_option("--dynamodb-ttl-interval", flags.dynamodb_ttl_interval_seconds,
+                  "Seconds between searches for DynamoDB items whose time to live has passed "
+                  "(DynamoDB deletes them within days; Nimbus within this)")
+      ->envname("NIMBUS_DYNAMODB_TTL_INTERVAL")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
       .add_option("--function-idle-timeout", flags.function_idle_timeout_seconds,
                   "Seconds an idle function instance stays warm before it is stopped")
       ->envname("NIMBUS_FUNCTION_IDLE_TIMEOUT")
@@ -212,6 +220,8 @@ int run_server(const ServerFlags& flags) {
       std::chrono::milliseconds(static_cast<long>(flags.function_idle_timeout_seconds * 1000));
   config.lambda_async_retry_delay =
       std::chrono::milliseconds(static_cast<long>(flags.lambda_async_retry_delay_seconds * 1000));
+  config.dynamodb_ttl_interval =
+      std::chrono::milliseconds(static_cast<long>(flags.dynamodb_ttl_interval_seconds * 1000));
 
   // Block the stop signals before any thread starts, so only sigwait() below
   // receives them and no I/O thread is interrupted.

@@ -37,6 +37,8 @@ inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";
 inline constexpr std::string_view kDynamoDbWriteUnits = "dynamodb.write-request-units";
 inline constexpr std::string_view kDynamoDbStorage = "dynamodb.storage";
+// Items time to live deleted (free, as on AWS).
+inline constexpr std::string_view kDynamoDbExpiredItems = "dynamodb.expired-items";
 inline constexpr std::string_view kStandardTransitions = "stepfunctions.standard.transitions";
 inline constexpr std::string_view kExpressRequests = "stepfunctions.express.requests";
 inline constexpr std::string_view kExpressCompute = "stepfunctions.express.compute";
@@ -65,6 +67,7 @@ inline constexpr std::array kMeters = {
     // average month; byte-minutes keep a small table's storage from rounding away.
     MeterInfo{meter::kDynamoDbStorage, "byte-minutes", "GB-months",
               (std::int64_t{1} << 30) * 43'800},
+    MeterInfo{meter::kDynamoDbExpiredItems, "items", "items", 1},
     MeterInfo{meter::kStandardTransitions, "state transitions", "state transitions", 1},
     MeterInfo{meter::kExpressRequests, "requests", "requests", 1},
     MeterInfo{meter::kExpressCompute, "MB-ms", "GB-seconds", 1'024'000},

@@ -180,6 +180,7 @@ class ServerImpl final : public Server {
     services::dynamodb::DynamoDbServiceOptions dynamodb_options;
     dynamodb_options.region = config.region;
     dynamodb_options.account_id = config.account_id;
+    dynamodb_options.expiry_interval = config.dynamodb_ttl_interval;
     auto dynamodb =
         services::dynamodb::DynamoDbService::start(dynamodb_options, *async_store_, *journal_);
     if (!dynamodb) return dynamodb.error();

@@ -49,6 +49,10 @@ struct ServerConfig {
   double apigateway_rate_limit = 10'000;
   std::int64_t apigateway_burst_limit = 5'000;
 
+  // DynamoDB: how often tables with time to live on are searched for
+  // expired items (DynamoDB deletes them within a few days).
+  std::chrono::milliseconds dynamodb_ttl_interval{60'000};
+
   // Usage records (the ledger `nimbus cost` reads) and function log capture:
   // off only to measure what they cost.
   bool metering = true;

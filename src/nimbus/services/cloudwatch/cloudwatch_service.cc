@@ -73,6 +73,8 @@ constexpr MetricDef kMetrics[] = {
      "m:dynamodb.read-request-units", "Count", 0.5},
     {"AWS/DynamoDB", "ConsumedWriteCapacityUnits", "dynamodb", "TableName",
      "m:dynamodb.write-request-units", "Count", 1},
+    {"AWS/DynamoDB", "TimeToLiveDeletedItemCount", "dynamodb", "TableName",
+     "m:dynamodb.expired-items", "Count", 1},
 };
 
 constexpr int kMaxMetricData = 1000;

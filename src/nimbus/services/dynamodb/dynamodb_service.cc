@@ -180,6 +180,7 @@ DynamoDbServiceImpl::DynamoDbServiceImpl(
       {"ListTagsOfResource", &DynamoDbServiceImpl::list_tags_of_resource},
       {"DescribeLimits", &DynamoDbServiceImpl::describe_limits},
       {"DescribeTimeToLive", &DynamoDbServiceImpl::describe_time_to_live},
+      {"UpdateTimeToLive", &DynamoDbServiceImpl::update_time_to_live},
       {"PutItem", &DynamoDbServiceImpl::put_item},
       {"GetItem", &DynamoDbServiceImpl::get_item},
       {"UpdateItem", &DynamoDbServiceImpl::update_item},
@@ -327,6 +328,7 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
 void DynamoDbServiceImpl::metering_loop() {
   // The first storage pass starts every table's clock (and counts its size).
   auto next_storage = std::chrono::steady_clock::now();
+  auto next_expiry = std::chrono::steady_clock::now() + options_.expiry_interval;
   std::unique_lock lock(metering_mutex_);
   while (!stopping_) {
     if (std::chrono::steady_clock::now() >= next_storage) {
@@ -334,6 +336,12 @@ void DynamoDbServiceImpl::metering_loop() {
       meter_all_storage();
       lock.lock();
       next_storage = std::chrono::steady_clock::now() + options_.storage_metering_interval;
+    }
+    if (std::chrono::steady_clock::now() >= next_expiry) {
+      lock.unlock();
+      expire_items();
+      lock.lock();
+      next_expiry = std::chrono::steady_clock::now() + options_.expiry_interval;
     }
     metering_wake_.wait_for(lock, options_.metering_interval, [this] { return stopping_; });
     lock.unlock();

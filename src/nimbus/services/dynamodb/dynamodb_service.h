@@ -30,6 +30,8 @@ struct DynamoDbServiceOptions {
   // Each table's size is metered as storage this often (and at stop and
   // DeleteTable), for the time since it was last metered.
   std::chrono::milliseconds storage_metering_interval{60'000};
+  // Tables with time to live on are searched for expired items this often.
+  std::chrono::milliseconds expiry_interval{60'000};
 };
 
 class DynamoDbService : public aws::Service {

@@ -609,8 +609,69 @@ Result<json::object> DynamoDbServiceImpl::describe_time_to_live(Store& store,
     if (table.error().code() == "ResourceNotFoundException" && name) return table_not_found(*name);
     return table.error();
   }
-  // Time to live cannot be enabled on Nimbus yet (UpdateTimeToLive is 501).
-  return json::object{{"TimeToLiveDescription", {{"TimeToLiveStatus", "DISABLED"}}}};
+  const TableRecord& record = *table->record;
+  if (!record.ttl_enabled) {
+    return json::object{{"TimeToLiveDescription", {{"TimeToLiveStatus", "DISABLED"}}}};
+  }
+  return json::object{{"TimeToLiveDescription",
+                       {{"TimeToLiveStatus", "ENABLED"}, {"AttributeName", record.ttl_attribute}}}};
+}
+
+Result<json::object> DynamoDbServiceImpl::update_time_to_live(Store& store, const json::object& in,
+                                                              const aws::RequestContext&) {
+  const auto* specification = member(in, "TimeToLiveSpecification");
+  if (specification == nullptr) {
+    return constraint("null", "timeToLiveSpecification", "Member must not be null");
+  }
+  if (!specification->is_object()) {
+    return AwsError::serialization("TimeToLiveSpecification must be a structure");
+  }
+  const auto& spec = specification->get_object();
+  const auto* enabled = member(spec, "Enabled");
+  if (enabled == nullptr) {
+    return constraint("null", "timeToLiveSpecification.enabled", "Member must not be null");
+  }
+  if (!enabled->is_bool()) return AwsError::serialization("Enabled must be a boolean");
+  const auto attribute = string_member(spec, "AttributeName");
+  if (!attribute) {
+    return constraint("null", "timeToLiveSpecification.attributeName", "Member must not be null");
+  }
+  if (attribute->empty() || attribute->size() > 255) {
+    return constraint(*attribute, "timeToLiveSpecification.attributeName",
+                      attribute->empty() ? "Member must have length greater than or equal to 1"
+                                         : "Member must have length less than or equal to 255");
+  }
+  auto handle = table(store, in);
+  if (!handle) return handle.error();
+  const bool enable = enabled->get_bool();
+  auto changed = tables_->mutate(
+      handle->record->name,
+      [&](const TableRecord* current) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (current == nullptr) return table_not_found(handle->record->name);
+        TableRecord updated = *current;
+        if (enable) {
+          if (current->ttl_enabled) {
+            return AwsError::validation("TimeToLive is already enabled");
+          }
+          updated.ttl_enabled = true;
+          updated.ttl_attribute = *attribute;
+        } else {
+          if (!current->ttl_enabled) {
+            return AwsError::validation("TimeToLive is already disabled");
+          }
+          if (current->ttl_attribute != *attribute) {
+            return AwsError::validation(
+                fmt::format("TimeToLive is active on a different AttributeName: current "
+                            "AttributeName is {}",
+                            current->ttl_attribute));
+          }
+          updated.ttl_enabled = false;
+        }
+        return updated;
+      });
+  if (!changed) return changed.error();
+  return json::object{
+      {"TimeToLiveSpecification", {{"Enabled", enable}, {"AttributeName", *attribute}}}};
 }
 
 }  // namespace nimbus::services::dynamodb

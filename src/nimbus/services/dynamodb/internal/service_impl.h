@@ -148,6 +148,8 @@ class DynamoDbServiceImpl final : public DynamoDbService {
                                        const aws::RequestContext&);
   Result<json::object> describe_time_to_live(storage::Store&, const json::object&,
                                              const aws::RequestContext&);
+  Result<json::object> update_time_to_live(storage::Store&, const json::object&,
+                                           const aws::RequestContext&);
   json::object describe(const TableRecord& table, std::string_view status, TableSize size);
 
   // items.cc
@@ -196,6 +198,10 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   void flush_metering();
   // Meters every table's storage up to now (table_sizes.cc).
   void meter_all_storage();
+  // Deletes expired items of the tables with time to live on (time_to_live.cc).
+  void expire_items();
+  Result<std::int64_t> expire_items(storage::Store& store, const TableHandle& handle,
+                                    std::int64_t now_s);
 
   struct Operation {
     Handler handler;

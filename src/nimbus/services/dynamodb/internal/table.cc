@@ -100,6 +100,10 @@ std::string TableRecord::encode() const {
   json::array tag_list;
   for (const auto& [key, value] : tags) tag_list.push_back(json::array{key, value});
   out["tags"] = std::move(tag_list);
+  if (!ttl_attribute.empty()) {
+    out["ttlEnabled"] = ttl_enabled;
+    out["ttlAttribute"] = ttl_attribute;
+  }
   std::string bytes(1, kTableFormat);
   bytes += json::serialize(out);
   return bytes;
@@ -144,6 +148,10 @@ Result<TableRecord> TableRecord::decode(std::string_view bytes) {
   if (const auto* protection = in.if_contains("deletionProtection");
       protection != nullptr && protection->is_bool()) {
     out.deletion_protection = protection->get_bool();
+  }
+  if (const auto* ttl = in.if_contains("ttlEnabled"); ttl != nullptr && ttl->is_bool()) {
+    out.ttl_enabled = ttl->get_bool();
+    out.ttl_attribute = string_of(in, "ttlAttribute");
   }
   if (const auto* tags = in.if_contains("tags"); tags != nullptr && tags->is_array()) {
     for (const auto& tag : tags->get_array()) {

@@ -39,6 +39,10 @@ struct TableRecord {
   std::string table_class = "STANDARD";
   bool deletion_protection = false;
   std::vector<std::pair<std::string, std::string>> tags;
+  // Time to live: items whose `ttl_attribute` is a number of epoch seconds
+  // in the past are deleted in the background while `ttl_enabled`.
+  bool ttl_enabled = false;
+  std::string ttl_attribute;
 
   std::string items_keyspace() const { return "dynamodb.items." + id; }
   std::string encode() const;
