@@ -189,6 +189,8 @@ DynamoDbServiceImpl::DynamoDbServiceImpl(
       {"Scan", &DynamoDbServiceImpl::scan},
       {"BatchGetItem", &DynamoDbServiceImpl::batch_get_item},
       {"BatchWriteItem", &DynamoDbServiceImpl::batch_write_item},
+      {"TransactWriteItems", &DynamoDbServiceImpl::transact_write_items},
+      {"TransactGetItems", &DynamoDbServiceImpl::transact_get_items},
   };
   for (const auto& [name, handler] : handlers) {
     operations_.emplace(name, Operation{handler, std::make_shared<OperationCounters>()});

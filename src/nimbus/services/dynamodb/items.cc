@@ -36,14 +36,21 @@ Result<bool> return_old_on_failure(const json::object& in) {
   return *value == "ALL_OLD";
 }
 
-// What every write takes besides its item or key: ReturnValues,
-// ReturnValuesOnConditionCheckFailure, the capacity modes, and its
-// condition (and, for UpdateItem, update) expression.
-struct WriteParameters {
-  std::string returns;
-  bool return_old_on_failure = false;
-  RequestExpressions expressions;
-};
+}  // namespace
+
+Result<void> check_key_untouched(const TableRecord& table,
+                                 const std::vector<UpdateAction>& actions) {
+  for (const UpdateAction& action : actions) {
+    const std::string& top = action.path.elements.front().name;
+    if (top == table.hash.name || (table.range && top == table.range->name)) {
+      return AwsError::validation(fmt::format(
+          "One or more parameter values were invalid: Cannot update attribute {}. This attribute "
+          "is part of the key",
+          top));
+    }
+  }
+  return ok();
+}
 
 Result<WriteParameters> write_parameters(const json::object& in, bool updates) {
   WriteParameters out;
@@ -62,15 +69,6 @@ Result<WriteParameters> write_parameters(const json::object& in, bool updates) {
   out.expressions = std::move(*expressions);
   return out;
 }
-
-// UpdateItem's and DeleteItem's common request: the table, the key, and
-// the write's parameters.
-struct KeyedWrite {
-  TableHandle handle;
-  Item key_item;
-  std::string key;
-  WriteParameters parameters;
-};
 
 Result<KeyedWrite> keyed_write(DynamoDbServiceImpl& service, Store& store, const json::object& in,
                                bool updates) {
@@ -91,8 +89,6 @@ AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
   if (return_old && old) error.with_json_field("Item", json::serialize(to_json(*old)));
   return error;
 }
-
-}  // namespace
 
 Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::object& in,
                                                    const aws::RequestContext&) {
@@ -180,15 +176,7 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
   const auto& expressions = parameters.expressions;
   const std::vector<UpdateAction> actions =
       expressions.update ? *expressions.update : std::vector<UpdateAction>{};
-  for (const UpdateAction& action : actions) {
-    const std::string& top = action.path.elements.front().name;
-    if (top == table.hash.name || (table.range && top == table.range->name)) {
-      return AwsError::validation(fmt::format(
-          "One or more parameter values were invalid: Cannot update attribute {}. This attribute "
-          "is part of the key",
-          top));
-    }
-  }
+  if (auto valid = check_key_untouched(table, actions); !valid) return valid.error();
 
   std::lock_guard lock(stripe(stripe_of(table, key)));
   auto existing = read_item(store, handle.items, key);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -23,6 +24,7 @@
 #include "nimbus/services/dynamodb/dynamodb_service.h"
 #include "nimbus/services/dynamodb/internal/attribute_value.h"
 #include "nimbus/services/dynamodb/internal/expression.h"
+#include "nimbus/services/dynamodb/internal/request_expressions.h"
 #include "nimbus/services/dynamodb/internal/table.h"
 #include "nimbus/storage/record_catalog.h"
 #include "nimbus/storage/store.h"
@@ -103,11 +105,41 @@ struct OperationCounters {
   std::atomic<std::uint64_t> system_errors{0};  // 5xx
 };
 
+// What every write takes besides its item or key: ReturnValues,
+// ReturnValuesOnConditionCheckFailure, the capacity modes, and its
+// condition (and, for UpdateItem, update) expression (items.cc).
+struct WriteParameters {
+  std::string returns;
+  bool return_old_on_failure = false;
+  RequestExpressions expressions;
+};
+Result<WriteParameters> write_parameters(const json::object& in, bool updates);
+
+// Refuses an update of a key attribute, as DynamoDB does.
+Result<void> check_key_untouched(const TableRecord& table,
+                                 const std::vector<UpdateAction>& actions);
+
+// ConditionalCheckFailedException, with the old item when asked for.
+AwsError condition_failed(const std::optional<Item>& old, bool return_old);
+
 // What a request consumed, for ReturnConsumedCapacity and the ledger.
 struct Consumed {
   std::int64_t read_half_units = 0;  // eventually consistent reads of 4 KB
   std::int64_t write_units = 0;      // writes of 1 KB
 };
+
+class DynamoDbServiceImpl;
+
+// UpdateItem's, DeleteItem's (and transactions' ConditionCheck's) common
+// request: the table, the key, and the write's parameters (items.cc).
+struct KeyedWrite {
+  TableHandle handle;
+  Item key_item;
+  std::string key;
+  WriteParameters parameters;
+};
+Result<KeyedWrite> keyed_write(DynamoDbServiceImpl& service, storage::Store& store,
+                               const json::object& in, bool updates);
 
 class DynamoDbServiceImpl final : public DynamoDbService {
  public:
@@ -170,6 +202,17 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   Result<json::object> batch_write_item(storage::Store&, const json::object&,
                                         const aws::RequestContext&);
 
+  // transactions.cc
+  Result<json::object> transact_write_items(storage::Store&, const json::object&,
+                                            const aws::RequestContext&);
+  Result<json::object> transact_get_items(storage::Store&, const json::object&,
+                                          const aws::RequestContext&);
+  // One idempotency token's request, kept ten minutes as DynamoDB keeps them.
+  struct TransactionToken {
+    std::size_t request_hash = 0;
+    std::chrono::steady_clock::time_point expires;
+  };
+
  public:
   // Shared by the operation files.
   Result<TableHandle> table(storage::Store& store, const json::object& in);
@@ -225,6 +268,9 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   std::map<std::string, OpenTable> open_tables_;
 
   std::array<std::mutex, kStripes> stripes_;
+
+  std::mutex tokens_mutex_;
+  std::map<std::string, TransactionToken> tokens_;  // TransactWriteItems' ClientRequestToken
 
   std::mutex metering_mutex_;
   std::condition_variable metering_wake_;
