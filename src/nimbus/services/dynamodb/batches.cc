@@ -214,11 +214,7 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
 
   std::vector<std::size_t> stripes;
   for (const auto& write : writes) stripes.push_back(stripe_of(*write.handle.record, write.key));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(stripes.size());
-  for (const std::size_t index : stripes) locks.emplace_back(stripe(index));
+  auto locks = lock_stripes(std::move(stripes));
 
   storage::WriteBatch batch;
   batch.reserve(writes.size());

@@ -301,6 +301,16 @@ std::size_t DynamoDbServiceImpl::stripe_of(const TableRecord& table, std::string
   return hash % kStripes;
 }
 
+std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripes(
+    std::vector<std::size_t> stripes) {
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(stripes.size());
+  for (const std::size_t index : stripes) locks.emplace_back(stripe(index));
+  return locks;
+}
+
 void DynamoDbServiceImpl::meter(const std::string& table, const Consumed& consumed) {
   std::lock_guard lock(metering_mutex_);
   Consumed& pending = pending_[table];

@@ -183,11 +183,7 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
   std::vector<std::size_t> stripes;
   for (const auto& action : actions)
     stripes.push_back(stripe_of(*action.handle.record, action.key));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(stripes.size());
-  for (const std::size_t stripe_index : stripes) locks.emplace_back(stripe(stripe_index));
+  auto locks = lock_stripes(std::move(stripes));
 
   // Every condition is checked and every update applied before anything is
   // written; one failure cancels all.
@@ -308,11 +304,7 @@ Result<json::object> DynamoDbServiceImpl::transact_get_items(Store& store, const
   // Locked together: the items are read as of one moment, no write between.
   std::vector<std::size_t> stripes;
   for (const auto& get : gets) stripes.push_back(stripe_of(*get.handle.record, get.key));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(stripes.size());
-  for (const std::size_t stripe_index : stripes) locks.emplace_back(stripe(stripe_index));
+  auto locks = lock_stripes(std::move(stripes));
   std::vector<std::optional<std::string>> stored;
   for (const auto& get : gets) {
     auto bytes = store.get(get.handle.items, get.key);

@@ -221,6 +221,9 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   // and read-modify-writes) without serialising writes to different items.
   std::size_t stripe_of(const TableRecord& table, std::string_view key) const;
   std::mutex& stripe(std::size_t index) { return stripes_[index]; }
+  // Locks each stripe once, in index order (so writers of several items,
+  // all locking in that order, never deadlock); unlocked when dropped.
+  std::vector<std::unique_lock<std::mutex>> lock_stripes(std::vector<std::size_t> stripes);
   static constexpr std::size_t kStripes = 512;
 
   // The table's live size; counted from the store the first time (blocks).
