@@ -86,4 +86,5 @@ def test_rest_api_access_logs_and_usage(nimbus):
             break
         time.sleep(0.1)
     assert lines == [{"service": "apigateway", "resource": api_id, "meter": "apigateway.rest.requests",
-                      "unit": "requests", "usage": "1", "freeTier": "0", "cost": "0.0000035000"}]
+                      "unit": "requests", "usage": "1", "recorded": 1, "recordedUnit": "requests",
+                      "freeTier": "0", "cost": "0.0000035000"}]
