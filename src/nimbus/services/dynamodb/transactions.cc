@@ -163,12 +163,31 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
     actions.push_back(std::move(action));
   }
 
-  // A token seen in the last ten minutes with the same request: done already.
+  // A token seen in the last ten minutes with the same request: done
+  // already (or still running). Otherwise the token is claimed until the
+  // transaction ends: kept if it succeeded, released if not.
   const std::size_t request_hash = std::hash<std::string>{}(json::serialize(in));
+  struct TokenClaim {
+    DynamoDbServiceImpl& service;
+    std::optional<std::string> token;
+    bool succeeded = false;
+    ~TokenClaim() {
+      if (!token) return;
+      std::lock_guard lock(service.tokens_mutex_);
+      if (succeeded) {
+        service.tokens_[*token].in_progress = false;
+      } else {
+        service.tokens_.erase(*token);
+      }
+    }
+  };
+  TokenClaim claim{*this, std::nullopt};
   if (token) {
     std::lock_guard lock(tokens_mutex_);
     const auto now = std::chrono::steady_clock::now();
-    std::erase_if(tokens_, [now](const auto& entry) { return entry.second.expires < now; });
+    std::erase_if(tokens_, [now](const auto& entry) {
+      return !entry.second.in_progress && entry.second.expires < now;
+    });
     if (const auto it = tokens_.find(*token); it != tokens_.end()) {
       if (it->second.request_hash != request_hash) {
         return AwsError("IdempotentParameterMismatchException",
@@ -176,8 +195,15 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
                         "same idempotent token",
                         400);
       }
+      if (it->second.in_progress) {
+        return AwsError("TransactionInProgressException",
+                        "The transaction with the given request token is already in progress.",
+                        400);
+      }
       return json::object{};
     }
+    tokens_[*token] = TransactionToken{request_hash, now + std::chrono::minutes(10), true};
+    claim.token = token;
   }
 
   std::vector<std::size_t> stripes;
@@ -251,11 +277,7 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
     }
   }
   locks.clear();
-  if (token) {
-    std::lock_guard lock(tokens_mutex_);
-    tokens_[*token] =
-        TransactionToken{request_hash, std::chrono::steady_clock::now() + std::chrono::minutes(10)};
-  }
+  claim.succeeded = true;
 
   json::object out;
   json::array capacities;

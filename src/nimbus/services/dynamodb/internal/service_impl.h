@@ -211,6 +211,7 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   struct TransactionToken {
     std::size_t request_hash = 0;
     std::chrono::steady_clock::time_point expires;
+    bool in_progress = false;
   };
 
  public:
