@@ -239,15 +239,9 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
   }
   locks.clear();
 
-  json::array capacities;
-  for (const auto& [table, units] : consumed) {
-    meter(table, units);
-    if (auto capacity = consumed_capacity(in, table, units)) {
-      capacities.push_back(std::move(*capacity));
-    }
-  }
+  for (const auto& [table, units] : consumed) meter(table, units);
   json::object out{{"UnprocessedItems", json::object{}}};
-  if (!capacities.empty()) out["ConsumedCapacity"] = std::move(capacities);
+  add_consumed_capacities(in, consumed, out);
   return out;
 }
 

@@ -153,6 +153,12 @@ Result<void> check_capacity_modes(const json::object& in) {
   return ok();
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::int64_t units_of(std::size_t bytes, std::size_t unit) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>((bytes + unit - 1) / unit));
 }
@@ -295,6 +301,16 @@ Result<TableHandle> DynamoDbServiceImpl::table(storage::Store& store, const json
   return table_named(store, *name);
 }
 
+Result<TableHandle> DynamoDbServiceImpl::named_table(storage::Store& store,
+                                                     const json::object& in) {
+  auto handle = table(store, in);
+  if (!handle) {
+    const auto name = string_member(in, "TableName");
+    if (handle.error().code() == "ResourceNotFoundException" && name) return table_not_found(*name);
+  }
+  return handle;
+}
+
 std::size_t DynamoDbServiceImpl::stripe_of(const TableRecord& table, std::string_view key) const {
   std::size_t hash = std::hash<std::string_view>{}(key);
   hash ^= std::hash<std::string>{}(table.id) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
@@ -335,6 +351,18 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
     out["Table"] = std::move(on_table);
   }
   return out;
+}
+
+void DynamoDbServiceImpl::add_consumed_capacities(const json::object& in,
+                                                  const std::map<std::string, Consumed>& consumed,
+                                                  json::object& out) {
+  json::array capacities;
+  for (const auto& [table, units] : consumed) {
+    if (auto capacity = consumed_capacity(in, table, units)) {
+      capacities.push_back(std::move(*capacity));
+    }
+  }
+  if (!capacities.empty()) out["ConsumedCapacity"] = std::move(capacities);
 }
 
 void DynamoDbServiceImpl::metering_loop() {

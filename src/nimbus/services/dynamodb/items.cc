@@ -84,6 +84,26 @@ Result<KeyedWrite> keyed_write(DynamoDbServiceImpl& service, Store& store, const
                     std::move(*parameters)};
 }
 
+Result<ItemWrite> item_write(DynamoDbServiceImpl& service, Store& store, const json::object& in,
+                             std::string_view item_field) {
+  auto handle = service.table(store, in);
+  if (!handle) return handle.error();
+  const auto* wire = member(in, "Item");
+  if (wire == nullptr) return constraint("null", item_field, "Member must not be null");
+  auto item = parse_item(*wire);
+  if (!item) return item.error();
+  auto parameters = write_parameters(in, false);
+  if (!parameters) return parameters.error();
+  auto key = storage_key(*handle->record, *item, KeySource::kItem);
+  if (!key) return key.error();
+  const std::size_t size = item_size(*item);
+  if (size > kMaxItemBytes) {
+    return AwsError::validation("Item size has exceeded the maximum allowed size");
+  }
+  return ItemWrite{std::move(*handle), std::move(*item), std::move(*key), size,
+                   std::move(*parameters)};
+}
+
 AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
   AwsError error("ConditionalCheckFailedException", "The conditional request failed", 400);
   if (return_old && old) error.with_json_field("Item", json::serialize(to_json(*old)));
@@ -92,37 +112,26 @@ AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
 
 Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::object& in,
                                                    const aws::RequestContext&) {
-  auto handle = table(store, in);
-  if (!handle) return handle.error();
-  const TableRecord& table = *handle->record;
-  const auto* wire = member(in, "Item");
-  if (wire == nullptr) return constraint("null", "item", "Member must not be null");
-  auto item = parse_item(*wire);
-  if (!item) return item.error();
-  auto parameters = write_parameters(in, false);
-  if (!parameters) return parameters.error();
-  const auto& returns = parameters->returns;
-  const auto& expressions = parameters->expressions;
-  auto key = storage_key(table, *item, KeySource::kItem);
-  if (!key) return key.error();
-  const std::size_t size = item_size(*item);
-  if (size > kMaxItemBytes) {
-    return AwsError::validation("Item size has exceeded the maximum allowed size");
-  }
-  const std::string encoded = encode_item(*item, size);
+  auto request = item_write(*this, store, in, "item");
+  if (!request) return request.error();
+  const auto& [handle, item, key, size, parameters] = *request;
+  const TableRecord& table = *handle.record;
+  const auto& returns = parameters.returns;
+  const auto& expressions = parameters.expressions;
+  const std::string encoded = encode_item(item, size);
 
-  std::lock_guard lock(stripe(stripe_of(table, *key)));
+  std::lock_guard lock(stripe(stripe_of(table, key)));
   const bool old_needed = expressions.condition.has_value() || returns == "ALL_OLD";
-  auto existing = read_item(store, handle->items, *key, old_needed);
+  auto existing = read_item(store, handle.items, key, old_needed);
   if (!existing) return existing.error();
   Consumed consumed;
   consumed.write_units = units_of(std::max(size, existing->size), 1024);
   if (expressions.condition && !evaluate(*expressions.condition, existing->item_or_empty())) {
     meter(table.name, consumed);
-    return condition_failed(existing->item, parameters->return_old_on_failure);
+    return condition_failed(existing->item, parameters.return_old_on_failure);
   }
-  if (auto stored = store.put(handle->items, *key, encoded); !stored) return stored.error();
-  handle->stats->changed(existing->size, size);
+  if (auto stored = store.put(handle.items, key, encoded); !stored) return stored.error();
+  handle.stats->changed(existing->size, size);
   meter(table.name, consumed);
   json::object out;
   if (returns == "ALL_OLD" && existing->item) out["Attributes"] = to_json(*existing->item);

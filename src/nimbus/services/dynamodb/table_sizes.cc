@@ -2,6 +2,7 @@
 // storage they are billed for, and the service's Prometheus metrics.
 
 #include <chrono>
+#include <numeric>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,12 +21,6 @@ namespace {
 constexpr std::int64_t kItemOverheadBytes = 100;
 constexpr std::int64_t kMsPerMinute = 60'000;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Result<TableSize> DynamoDbServiceImpl::table_size(storage::Store& store,
@@ -40,9 +35,9 @@ Result<TableSize> DynamoDbServiceImpl::table_size(storage::Store& store,
       std::int64_t items_then = 0;
       std::int64_t bytes_then = 0;
       {
-        std::vector<std::unique_lock<std::mutex>> all;
-        all.reserve(kStripes);
-        for (std::size_t index = 0; index < kStripes; ++index) all.emplace_back(stripe(index));
+        std::vector<std::size_t> every(kStripes);
+        std::iota(every.begin(), every.end(), std::size_t{0});
+        auto all = lock_stripes(std::move(every));
         snapshot = store.snapshot();
         items_then = stats.items.load(std::memory_order_relaxed);
         bytes_then = stats.bytes.load(std::memory_order_relaxed);

@@ -18,12 +18,6 @@ using storage::Store;
 constexpr std::int64_t kMaxCapacityUnits = 40'000;
 constexpr std::size_t kMaxTags = 50;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 AwsError invalid(std::string_view message) {
@@ -354,11 +348,7 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
 
 Result<json::object> DynamoDbServiceImpl::describe_table(Store& store, const json::object& in,
                                                          const aws::RequestContext&) {
-  const auto name = string_member(in, "TableName");
-  if (!name) return constraint("null", "tableName", "Member must not be null");
-  if (auto valid = validate_table_name(*name); !valid) return valid.error();
-  if (!tables_->find(*name)) return table_not_found(*name);
-  auto handle = table_named(store, *name);
+  auto handle = named_table(store, in);
   if (!handle) return handle.error();
   auto size = table_size(store, *handle);
   if (!size) return size.error();
@@ -603,12 +593,8 @@ Result<json::object> DynamoDbServiceImpl::describe_limits(Store&, const json::ob
 Result<json::object> DynamoDbServiceImpl::describe_time_to_live(Store& store,
                                                                 const json::object& in,
                                                                 const aws::RequestContext&) {
-  auto table = this->table(store, in);
-  if (!table) {
-    const auto name = string_member(in, "TableName");
-    if (table.error().code() == "ResourceNotFoundException" && name) return table_not_found(*name);
-    return table.error();
-  }
+  auto table = named_table(store, in);
+  if (!table) return table.error();
   const TableRecord& record = *table->record;
   if (!record.ttl_enabled) {
     return json::object{{"TimeToLiveDescription", {{"TimeToLiveStatus", "DISABLED"}}}};

@@ -2,7 +2,6 @@
 // that has passed are deleted in the background, as DynamoDB deletes them:
 // without consuming capacity, counted in TimeToLiveDeletedItemCount.
 
-#include <chrono>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -61,9 +60,7 @@ Result<std::int64_t> DynamoDbServiceImpl::expire_items(storage::Store& store,
 
 void DynamoDbServiceImpl::expire_items() {
   storage::Store& store = store_.store();
-  const auto now = std::chrono::system_clock::now();
-  const std::int64_t now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::int64_t now_s = now_ms() / 1000;
   for (const auto& record : tables_->all()) {
     if (!record->ttl_enabled) continue;
     auto handle = table_named(store, record->name);

@@ -111,27 +111,14 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
     }
     const auto& object = body->get_object();
     if (action.kind == WriteAction::Kind::kPut) {
-      auto handle = table(store, object);
-      if (!handle) return handle.error();
-      const auto* wire = member(object, "Item");
-      if (wire == nullptr) {
-        return constraint("null", fmt::format("transactItems.{}.member.put.item", index),
-                          "Member must not be null");
-      }
-      auto item = parse_item(*wire);
-      if (!item) return item.error();
-      auto parameters = write_parameters(object, false);
-      if (!parameters) return parameters.error();
-      auto key = storage_key(*handle->record, *item, KeySource::kItem);
-      if (!key) return key.error();
-      action.size = item_size(*item);
-      if (action.size > kMaxItemBytes) {
-        return AwsError::validation("Item size has exceeded the maximum allowed size");
-      }
-      action.handle = std::move(*handle);
-      action.key = std::move(*key);
-      action.item = std::move(*item);
-      action.parameters = std::move(*parameters);
+      auto put =
+          item_write(*this, store, object, fmt::format("transactItems.{}.member.put.item", index));
+      if (!put) return put.error();
+      action.handle = std::move(put->handle);
+      action.key = std::move(put->key);
+      action.item = std::move(put->item);
+      action.size = put->size;
+      action.parameters = std::move(put->parameters);
     } else {
       auto keyed = keyed_write(*this, store, object, action.kind == WriteAction::Kind::kUpdate);
       if (!keyed) return keyed.error();
@@ -280,13 +267,7 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
   claim.succeeded = true;
 
   json::object out;
-  json::array capacities;
-  for (const auto& [table, units] : consumed) {
-    if (auto capacity = consumed_capacity(in, table, units)) {
-      capacities.push_back(std::move(*capacity));
-    }
-  }
-  if (!capacities.empty()) out["ConsumedCapacity"] = std::move(capacities);
+  add_consumed_capacities(in, consumed, out);
   return out;
 }
 
@@ -349,15 +330,9 @@ Result<json::object> DynamoDbServiceImpl::transact_get_items(Store& store, const
     consumed[gets[i].handle.record->name].read_half_units += 4 * units_of(size, 4096);
     responses.push_back(std::move(response));
   }
+  for (const auto& [table, units] : consumed) meter(table, units);
   json::object out{{"Responses", std::move(responses)}};
-  json::array capacities;
-  for (const auto& [table, units] : consumed) {
-    meter(table, units);
-    if (auto capacity = consumed_capacity(in, table, units)) {
-      capacities.push_back(std::move(*capacity));
-    }
-  }
-  if (!capacities.empty()) out["ConsumedCapacity"] = std::move(capacities);
+  add_consumed_capacities(in, consumed, out);
   return out;
 }
 

@@ -51,6 +51,8 @@ Result<std::string> enum_member(const json::object& in, std::string_view name,
 Result<void> check_capacity_modes(const json::object& in);
 // Rounds a size up to whole units of `unit` bytes, at least one.
 std::int64_t units_of(std::size_t bytes, std::size_t unit);
+// Unix epoch milliseconds, now.
+std::int64_t now_ms();
 
 struct TableSize {
   std::int64_t items = 0;
@@ -141,6 +143,19 @@ struct KeyedWrite {
 Result<KeyedWrite> keyed_write(DynamoDbServiceImpl& service, storage::Store& store,
                                const json::object& in, bool updates);
 
+// PutItem's (and transactions' Put's) request: the table, the item, its
+// key and size, and the write's parameters; `item_field` names a missing
+// Item in the error (items.cc).
+struct ItemWrite {
+  TableHandle handle;
+  Item item;
+  std::string key;
+  std::size_t size = 0;
+  WriteParameters parameters;
+};
+Result<ItemWrite> item_write(DynamoDbServiceImpl& service, storage::Store& store,
+                             const json::object& in, std::string_view item_field);
+
 class DynamoDbServiceImpl final : public DynamoDbService {
  public:
   DynamoDbServiceImpl(DynamoDbServiceOptions options, storage::AsyncStore& store,
@@ -218,6 +233,9 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   // Shared by the operation files.
   Result<TableHandle> table(storage::Store& store, const json::object& in);
   Result<TableHandle> table_named(storage::Store& store, const std::string& name);
+  // table(), with the table's name in a ResourceNotFoundException (as the
+  // table operations report it; item operations do not).
+  Result<TableHandle> named_table(storage::Store& store, const json::object& in);
   // Stripe locks serialise writes to one item (and so conditional writes
   // and read-modify-writes) without serialising writes to different items.
   std::size_t stripe_of(const TableRecord& table, std::string_view key) const;
@@ -239,6 +257,10 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   static std::optional<json::object> consumed_capacity(const json::object& in,
                                                        const std::string& table,
                                                        const Consumed& consumed);
+  // A multi-table operation's ConsumedCapacity list into `out`, if asked for.
+  static void add_consumed_capacities(const json::object& in,
+                                      const std::map<std::string, Consumed>& consumed,
+                                      json::object& out);
 
  private:
   void metering_loop();
