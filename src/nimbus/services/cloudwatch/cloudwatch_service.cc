@@ -94,6 +94,13 @@ std::int64_t now_seconds() {
       .count();
 }
 
+constexpr std::int64_t kTwoWeeksS = 14 * 86'400;
+
+// CloudWatch takes a datum timed from two weeks back to two hours ahead.
+bool within_datum_window(std::int64_t time_s, std::int64_t now_s) {
+  return time_s >= now_s - kTwoWeeksS && time_s <= now_s + 2 * 3600;
+}
+
 AwsError invalid_value(std::string message);
 
 // A datapoint's number: finite and within CloudWatch's range (2^-360 to
@@ -390,8 +397,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       }
       datum.time_s =
           std::chrono::duration_cast<std::chrono::seconds>(time->time_since_epoch()).count();
-      // CloudWatch takes data from two weeks back to two hours ahead.
-      if (datum.time_s < now - 14 * 86'400 || datum.time_s > now + 2 * 3600) {
+      if (!within_datum_window(datum.time_s, now)) {
         return invalid_value(fmt::format(
             "The parameter {}.Timestamp must specify a time no more than two weeks in the past "
             "and no more than two hours in the future.",
@@ -633,9 +639,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     const auto ns = params.get("Namespace");
     const auto name = params.get("MetricName");
     const auto filters = params.dimensions("Dimensions");
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = now_seconds();
     // What was published in the retention window: resources per service,
     // and which APIs are REST APIs. The hourly counters say it with 60
     // times fewer keys than the minute aggregates.
@@ -688,7 +692,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       }
     }
     // Published with PutMetricData in the last two weeks, as ListMetrics lists.
-    auto series = custom_->list(store, now - 14 * 86'400);
+    auto series = custom_->list(store, now - kTwoWeeksS);
     if (!series) return series.error();
     for (const auto& published : *series) {
       const Series& metric = published.series;
@@ -742,10 +746,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     if (datums.empty()) return;
     const auto now = now_seconds();
-    // CloudWatch's window for a datum's time, as PutMetricData's.
-    std::erase_if(datums, [now](const Datum& datum) {
-      return datum.time_s < now - 14 * 86'400 || datum.time_s > now + 2 * 3600;
-    });
+    // Outside the window PutMetricData refuses: dropped.
+    std::erase_if(datums,
+                  [now](const Datum& datum) { return !within_datum_window(datum.time_s, now); });
     if (auto stored = custom_->put(store_.store(), datums, now); !stored) {
       spdlog::warn("cloudwatch: cannot store {} embedded metric values: {}", datums.size(),
                    stored.error().message());
