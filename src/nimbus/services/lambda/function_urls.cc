@@ -142,31 +142,14 @@ net::HttpResponse streamed_url_response(const engine::InvokeResult& result) {
   return std::move(*response);
 }
 
-// The rest of a RESPONSE_STREAM URL's answer, sent as the function writes it.
-class UrlBody final : public net::BodyStream, public std::enable_shared_from_this<UrlBody> {
- public:
-  UrlBody(std::shared_ptr<InvocationStream> stream, std::string first)
-      : stream_(std::move(stream)), first_(std::move(first)) {}
-
-  void read(std::function<void(std::optional<std::string>)> ready) override {
-    if (!first_.empty()) return ready(std::exchange(first_, std::string()));
-    if (ended_) return ready(std::nullopt);
-    const auto version = stream_->state().version;
-    auto taken = stream_->take();
-    // A function error after the stream began just ends the body.
-    if (taken.result) ended_ = true;
-    if (!taken.bytes.empty()) return ready(std::move(taken.bytes));
-    if (ended_) return ready(std::nullopt);
-    stream_->on_change(version, [self = shared_from_this(), ready = std::move(ready)]() mutable {
-      self->read(std::move(ready));
-    });
-  }
-
- private:
-  std::shared_ptr<InvocationStream> stream_;
-  std::string first_;
-  bool ended_ = false;
-};
+// The rest of a RESPONSE_STREAM URL's answer, sent as the function writes
+// it; a function error after the stream began just ends the body.
+std::shared_ptr<net::BodyStream> url_body(std::shared_ptr<InvocationStream> stream,
+                                          std::string first) {
+  return stream_body(
+      std::move(stream), std::move(first), [](std::string bytes) { return bytes; },
+      [](const Result<engine::InvokeResult>&) { return std::string(); });
+}
 
 }  // namespace
 
@@ -322,13 +305,13 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::stream_url(std::string key
       head += stream->take().bytes;
       if (state.content_type != kHttpIntegration) {
         auto response = net::HttpResponse::with_body(200, state.content_type, "");
-        response.stream = std::make_shared<UrlBody>(stream, std::move(head));
+        response.stream = url_body(stream, std::move(head));
         co_return response;
       }
       if (const auto end = head.find(kPreludeEnd); end != std::string::npos) {
         auto response = prelude_response(std::string_view(head).substr(0, end));
         if (!response) co_return message_response(502, "Internal Server Error");
-        response->stream = std::make_shared<UrlBody>(stream, head.substr(end + kPreludeEnd.size()));
+        response->stream = url_body(stream, head.substr(end + kPreludeEnd.size()));
         co_return std::move(*response);
       }
     }

@@ -648,35 +648,6 @@ std::string complete_event(const Result<engine::InvokeResult>& result, bool tail
   return aws::encode_event("InvokeComplete", "application/json", json::serialize(complete));
 }
 
-// The rest of an InvokeWithResponseStream answer whose function is
-// streaming: PayloadChunk events as the bytes arrive, then InvokeComplete.
-class EventStreamBody final : public net::BodyStream,
-                              public std::enable_shared_from_this<EventStreamBody> {
- public:
-  EventStreamBody(std::shared_ptr<InvocationStream> stream, bool tail)
-      : stream_(std::move(stream)), tail_(tail) {}
-
-  void read(std::function<void(std::optional<std::string>)> ready) override {
-    if (completed_) return ready(std::nullopt);
-    const auto version = stream_->state().version;
-    auto taken = stream_->take();
-    std::string events = payload_events(taken.bytes);
-    if (taken.result) {
-      events += complete_event(*taken.result, tail_);
-      completed_ = true;
-    }
-    if (!events.empty()) return ready(std::move(events));
-    stream_->on_change(version, [self = shared_from_this(), ready = std::move(ready)]() mutable {
-      self->read(std::move(ready));
-    });
-  }
-
- private:
-  std::shared_ptr<InvocationStream> stream_;
-  bool tail_;
-  bool completed_ = false;
-};
-
 }  // namespace
 
 // InvokeWithResponseStream: errors before the function answers are plain
@@ -695,7 +666,12 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke_streaming(std::string key, std:
   net::HttpResponse response;
   if (state.started) {
     response.headers.add("Content-Type", state.content_type);
-    response.stream = std::make_shared<EventStreamBody>(stream, tail);
+    // PayloadChunk events as the bytes arrive, then InvokeComplete.
+    response.stream = stream_body(
+        stream, std::string(), [](std::string bytes) { return payload_events(bytes); },
+        [tail](const Result<engine::InvokeResult>& result) {
+          return complete_event(result, tail);
+        });
   } else {
     // Over before any streaming: a buffered handler, or a refusal.
     const auto& result = *stream->take().result;

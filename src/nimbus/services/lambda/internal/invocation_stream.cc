@@ -1,5 +1,7 @@
 #include "nimbus/services/lambda/internal/invocation_stream.h"
 
+#include <utility>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -98,6 +100,53 @@ asio::awaitable<void> changed_since(InvocationStream& stream, std::uint64_t vers
         });
       },
       asio::use_awaitable);
+}
+
+namespace {
+
+class StreamBody final : public net::BodyStream, public std::enable_shared_from_this<StreamBody> {
+ public:
+  StreamBody(std::shared_ptr<InvocationStream> stream, std::string first,
+             std::function<std::string(std::string)> frame,
+             std::function<std::string(const Result<engine::InvokeResult>&)> last)
+      : stream_(std::move(stream)),
+        first_(std::move(first)),
+        frame_(std::move(frame)),
+        last_(std::move(last)) {}
+
+  void read(std::function<void(std::optional<std::string>)> ready) override {
+    if (!first_.empty()) return ready(std::exchange(first_, std::string()));
+    if (ended_) return ready(std::nullopt);
+    const auto version = stream_->state().version;
+    auto taken = stream_->take();
+    std::string piece = taken.bytes.empty() ? std::string() : frame_(std::move(taken.bytes));
+    if (taken.result) {
+      piece += last_(*taken.result);
+      ended_ = true;
+    }
+    if (!piece.empty()) return ready(std::move(piece));
+    if (ended_) return ready(std::nullopt);
+    stream_->on_change(version, [self = shared_from_this(), ready = std::move(ready)]() mutable {
+      self->read(std::move(ready));
+    });
+  }
+
+ private:
+  std::shared_ptr<InvocationStream> stream_;
+  std::string first_;
+  std::function<std::string(std::string)> frame_;
+  std::function<std::string(const Result<engine::InvokeResult>&)> last_;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<net::BodyStream> stream_body(
+    std::shared_ptr<InvocationStream> stream, std::string first,
+    std::function<std::string(std::string bytes)> frame,
+    std::function<std::string(const Result<engine::InvokeResult>& result)> last) {
+  return std::make_shared<StreamBody>(std::move(stream), std::move(first), std::move(frame),
+                                      std::move(last));
 }
 
 }  // namespace nimbus::services::lambda::internal

@@ -19,6 +19,7 @@
 
 #include "nimbus/core/result.h"
 #include "nimbus/engine/engine.h"
+#include "nimbus/net/http_message.h"
 
 namespace nimbus::services::lambda::internal {
 
@@ -64,5 +65,13 @@ class InvocationStream final : public engine::ResponseSink {
 
 // Resumes on the caller's executor once `stream` has changed since `version`.
 boost::asio::awaitable<void> changed_since(InvocationStream& stream, std::uint64_t version);
+
+// The rest of a streamed answer as an HTTP body: `first` (bytes taken
+// already), then each piece as it arrives through `frame`, then `last` of
+// the invocation's result, and the end.
+std::shared_ptr<net::BodyStream> stream_body(
+    std::shared_ptr<InvocationStream> stream, std::string first,
+    std::function<std::string(std::string bytes)> frame,
+    std::function<std::string(const Result<engine::InvokeResult>& result)> last);
 
 }  // namespace nimbus::services::lambda::internal
