@@ -11,6 +11,12 @@
 //       and receiving its first Runtime API request.
 //   engine_bench memory [--instances 50]
 //       Server memory held per idle warm instance.
+//   engine_bench journal [--threads 2] [--rate 10000] [--warmup 0] [--seconds 4]
+//       What the journal costs per invocation on its own: each thread hands
+//       in what one warm invocation produces (START, END and REPORT lines and
+//       its usage record) at `rate` invocations a second in all (0: as fast
+//       as it can); process CPU per invocation with logs and metering on and
+//       each alone, less the same with both off.
 //
 // Run through bench/engine_bench.py, which reproduces the numbers quoted on
 // the issue. Needs the engine_native_echo test function (built with the tests).
@@ -34,7 +40,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "nimbus/core/request_id.h"
 #include "nimbus/engine/engine.h"
+#include "nimbus/engine/usage_record.h"
 #include "nimbus/env/process.h"
 #include "nimbus/ledger/journal.h"
 #include "nimbus/storage/store.h"
@@ -527,11 +535,113 @@ int memory(const Args& args) {
   return 0;
 }
 
+// ------------------------------------------------------------------ journal
+
+// Hands what `threads` warm invocations produce to `journal` for `length`;
+// returns how many invocations were handed in.
+std::uint64_t feed_journal(nimbus::ledger::Journal& journal, std::size_t threads, double rate,
+                           std::chrono::duration<double> length) {
+  const std::string group = "/aws/lambda/warm";
+  std::atomic<std::uint64_t> done{0};
+  std::vector<std::thread> appenders;
+  for (std::size_t t = 0; t < threads; ++t) {
+    appenders.emplace_back([&, t] {
+      const std::string stream =
+          fmt::format("2026/11/27/[$LATEST]{:032x}", static_cast<unsigned>(t + 1));
+      journal.create_stream(group, stream, 0);
+      const auto start = Clock::now();
+      // Paced at `rate` invocations a second in all, in bursts of 8, as
+      // warm invocations arrive; 0: as fast as the journal takes them.
+      const auto burst_gap = std::chrono::duration<double>(rate > 0 ? 8.0 * threads / rate : 0);
+      auto next_burst = start;
+      std::uint64_t count = 0;
+      while (Clock::now() - start < length) {
+        if (rate > 0) {
+          next_burst += std::chrono::duration_cast<Clock::duration>(burst_gap);
+          std::this_thread::sleep_until(next_burst);
+        }
+        for (int i = 0; i < 8; ++i, ++count) {
+          const std::string id = nimbus::new_request_id();
+          const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+          std::vector<nimbus::ledger::LogEvent> lines;
+          lines.push_back({group, stream, now_us / 1000,
+                           fmt::format("START RequestId: {} Version: $LATEST", id)});
+          lines.push_back({group, stream, now_us / 1000, fmt::format("END RequestId: {}", id)});
+          lines.push_back({group, stream, now_us / 1000,
+                           fmt::format("REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled "
+                                       "Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: "
+                                       "{} MB",
+                                       id, 0.31, 1, 128, 9)});
+          nimbus::engine::UsageRecord record;
+          record.function = "warm";
+          record.version = "$LATEST";
+          record.request_id = id;
+          record.start_time_us = now_us;
+          record.duration_ms = 0.31;
+          record.billed_ms = 1;
+          record.memory_mb = 128;
+          record.bytes_in = 40;
+          record.bytes_out = 40;
+          record.concurrency = 8;
+          record.account_concurrency = 8;
+          auto usage = nimbus::engine::to_usage(record);
+          journal.append(std::move(lines), &usage);
+        }
+      }
+      done += count;
+    });
+  }
+  for (auto& appender : appenders) appender.join();
+  return done.load();
+}
+
+// CPU per invocation of a journal on a new store, counted after `warmup`
+// of the same load (a new store's memtables fault in fresh pages until the
+// memory RocksDB and malloc recycle has grown to its working size).
+double journal_cpu_us(const fs::path& dir, nimbus::ledger::Journal::Options options,
+                      std::size_t threads, double rate, std::chrono::duration<double> warmup,
+                      std::chrono::duration<double> length) {
+  fs::remove_all(dir / "store");
+  Ledger ledger(dir, options);
+  if (warmup.count() > 0) {
+    feed_journal(*ledger.journal, threads, rate, warmup);
+    ledger.journal->flush();
+  }
+  const double cpu_before = process_cpu_us();
+  const auto done = feed_journal(*ledger.journal, threads, rate, length);
+  ledger.journal->flush();
+  return (process_cpu_us() - cpu_before) / static_cast<double>(done);
+}
+
+int journal(const Args& args) {
+  auto threads = static_cast<std::size_t>(args.get("threads", 2));
+  const double rate = args.get("rate", 10'000);
+  std::chrono::duration<double> warmup(args.get("warmup", 0));
+  std::chrono::duration<double> length(args.get("seconds", 4));
+  fs::path dir = scratch_dir();
+  auto measure = [&](bool metering, bool logs) {
+    return journal_cpu_us(dir, {.metering = metering, .logs = logs}, threads, rate, warmup, length);
+  };
+  const double both = measure(true, true);
+  const double logs = measure(false, true);
+  const double metering = measure(true, false);
+  // What producing the lines and records costs the bench itself.
+  const double neither = measure(false, false);
+  fs::remove_all(dir);
+  fmt::print("journal, {} threads at {:.0f} invocations/s, after {:.0f} s of warm-up\n", threads,
+             rate, warmup.count());
+  fmt::print("  CPU per invocation, us: logs and metering {:.2f}, logs {:.2f}, metering {:.2f}\n",
+             both - neither, logs - neither, metering - neither);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: engine_bench warm|cold|memory [--name value]...\n";
+    std::cerr << "usage: engine_bench warm|cold|memory|journal [--name value]...\n";
     return 2;
   }
   Args args;
@@ -541,6 +651,7 @@ int main(int argc, char** argv) {
   if (mode == "warm") return warm(args);
   if (mode == "cold") return cold(args);
   if (mode == "memory") return memory(args);
+  if (mode == "journal") return journal(args);
   std::cerr << "unknown mode " << mode << "\n";
   return 2;
 }

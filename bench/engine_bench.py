@@ -8,6 +8,8 @@ run (build/bench/engine_bench does the measuring):
           worker count; repeated, medians of the runs, and the ratio
   cold    cold start per runtime beside the bare spawn-to-first-request cost
   memory  server memory per idle warm instance
+  journal the journal's own CPU per invocation (log lines and usage record),
+          fed directly at 10,000 invocations/s: where metering's cost goes
 
     bench/engine_bench.py [--runs 3] [--seconds 3]
 """
@@ -60,6 +62,8 @@ def main():
     print(subprocess.run([str(BENCH), "cold", "--runs", str(options.cold_runs)],
                          capture_output=True, text=True, check=True).stdout)
     print(subprocess.run([str(BENCH), "memory", "--instances", "50"],
+                         capture_output=True, text=True, check=True).stdout)
+    print(subprocess.run([str(BENCH), "journal", "--seconds", str(options.seconds)],
                          capture_output=True, text=True, check=True).stdout)
 
 

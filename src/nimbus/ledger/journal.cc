@@ -329,7 +329,8 @@ void Journal::run() {
     // The next batch will be about as big: no regrowing it write by write.
     pending_.reserve(batch.writes().size());
     std::vector<Usage> usage = std::move(pending_usage_);
-    pending_usage_.clear();
+    pending_usage_ = std::vector<Usage>();
+    pending_usage_.reserve(usage.size());
     std::uint64_t covered = appended_;
     lock.unlock();
     // Records and the counters they add to go in one batch: a crash keeps
