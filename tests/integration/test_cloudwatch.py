@@ -186,3 +186,86 @@ def test_bad_requests_get_cloudwatch_errors(nimbus):
     with pytest.raises(ClientError) as alarm:
         cw.describe_alarms()
     assert alarm.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_dynamodb_request_metrics_by_table_and_operation(nimbus):
+    """SuccessfulRequestLatency, ReturnedItemCount and SystemErrors by
+    TableName and Operation; ConditionalCheckFailedRequests by TableName;
+    UserErrors for the account, without dimensions: what DynamoDB publishes."""
+    ddb = nimbus.client("dynamodb")
+    cw = nimbus.client("cloudwatch")
+    ddb.create_table(TableName="orders",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "N"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     BillingMode="PAY_PER_REQUEST")
+    for pk, sk in (("a", 1), ("a", 2), ("a", 3), ("b", 1)):
+        ddb.put_item(TableName="orders", Item={"pk": {"S": pk}, "sk": {"N": str(sk)}})
+    ddb.get_item(TableName="orders", Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    counts = [ddb.query(TableName="orders", KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": pk}})["Count"] for pk in "abc"]
+    assert counts == [3, 1, 0]
+    assert ddb.scan(TableName="orders")["Count"] == 4
+    for _ in range(2):  # failed conditions: ConditionalCheckFailedRequests, not UserErrors
+        with pytest.raises(ClientError) as failed:
+            ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"N": "1"}},
+                         ConditionExpression="attribute_not_exists(pk)")
+        assert failed.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError):  # no such table
+        ddb.get_item(TableName="missing", Key={"pk": {"S": "a"}})
+    with pytest.raises(ClientError):  # a key without its sort key
+        ddb.get_item(TableName="orders", Key={"pk": {"S": "a"}})
+    with pytest.raises(ClientError):  # not an operation of a table
+        ddb.describe_table(TableName="missing")
+
+    table = {"Name": "TableName", "Value": "orders"}
+    start, end = window()
+
+    def stats(metric, dims, wanted_count):
+        deadline = time.time() + 10
+        while True:
+            points = cw.get_metric_statistics(
+                Namespace="AWS/DynamoDB", MetricName=metric, Dimensions=dims, StartTime=start,
+                EndTime=end, Period=3600,
+                Statistics=["Sum", "SampleCount", "Minimum", "Maximum"])["Datapoints"]
+            if sum(p["SampleCount"] for p in points) >= wanted_count or time.time() > deadline:
+                assert len(points) <= 1
+                return points[0] if points else None
+            time.sleep(0.1)
+
+    def op(name):
+        return [table, {"Name": "Operation", "Value": name}]
+
+    puts = stats("SuccessfulRequestLatency", op("PutItem"), 4)
+    assert puts["SampleCount"] == 4  # the two refused puts are not successes
+    assert puts["Unit"] == "Milliseconds"
+    assert 0 < puts["Minimum"] <= puts["Maximum"] < 5000
+    assert stats("SuccessfulRequestLatency", op("GetItem"), 1)["SampleCount"] == 1
+    assert stats("SuccessfulRequestLatency", op("Query"), 3)["SampleCount"] == 3
+    queried = stats("ReturnedItemCount", op("Query"), 3)
+    assert (queried["Sum"], queried["SampleCount"], queried["Minimum"], queried["Maximum"]) == \
+        (4.0, 3.0, 0.0, 3.0)
+    assert stats("ReturnedItemCount", op("Scan"), 1)["Sum"] == 4.0
+    assert stats("ConditionalCheckFailedRequests", [table], 1)["Sum"] == 2.0
+    assert stats("UserErrors", [], 1)["Sum"] == 3.0
+    # Published only with the dimensions DynamoDB publishes them with.
+    assert stats("SuccessfulRequestLatency", [table], 0) is None
+    assert stats("UserErrors", [table], 0) is None
+    assert stats("SystemErrors", op("PutItem"), 0) is None
+
+    listed = nimbus.aws("cloudwatch", "list-metrics", "--namespace", "AWS/DynamoDB")["Metrics"]
+    names = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+             for m in listed}
+    for operation in ("PutItem", "GetItem", "Query", "Scan"):
+        assert ("SuccessfulRequestLatency",
+                (("Operation", operation), ("TableName", "orders"))) in names
+    assert ("ReturnedItemCount", (("Operation", "Query"), ("TableName", "orders"))) in names
+    assert ("ReturnedItemCount", (("Operation", "GetItem"), ("TableName", "orders"))) not in names
+    assert ("ConditionalCheckFailedRequests", (("TableName", "orders"),)) in names
+    assert ("UserErrors", ()) in names
+    assert not any(m == "SystemErrors" for m, _ in names)
+    only_query = cw.list_metrics(Namespace="AWS/DynamoDB", MetricName="SuccessfulRequestLatency",
+                                 Dimensions=[{"Name": "Operation", "Value": "Query"}])["Metrics"]
+    assert [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in only_query] == \
+        [[("Operation", "Query"), ("TableName", "orders")]]

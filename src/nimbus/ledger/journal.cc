@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -366,7 +367,17 @@ void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::Writ
     // Zero amounts are samples too: an invocation without an error makes
     // the Errors average an error rate.
     for (const auto& [meter_name, amount] : usage.quantities) {
-      added[{minute, usage.service, usage.resource, 'm', meter_name}].add(amount);
+      const bool merged = std::any_of(
+          usage.merged_samples.begin(), usage.merged_samples.end(), [&](const auto& samples) {
+            return samples.first.starts_with("m:") &&
+                   std::string_view(samples.first).substr(2) == meter_name;
+          });
+      if (!merged) added[{minute, usage.service, usage.resource, 'm', meter_name}].add(amount);
+    }
+    for (const auto& [name, stat] : usage.merged_samples) {
+      if (name.size() < 3 || name[1] != ':') continue;
+      added[{minute, usage.service, usage.resource, name[0], std::string_view(name).substr(2)}]
+          .merge(stat);
     }
     for (const auto& [name, seconds] : usage.observations) {
       added[{minute, usage.service, usage.resource, 'o', name}].add(

@@ -27,6 +27,18 @@
 
 namespace nimbus::ledger {
 
+// One minute's samples of one meter or observation: what CloudWatch's
+// statistics (Sum, SampleCount, Average, Minimum, Maximum) are made from.
+// Meters' samples are their amounts; observations' are micro-seconds.
+struct MinuteStat {
+  std::int64_t count = 0;
+  std::int64_t sum = 0;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  void add(std::int64_t value);
+  void merge(const MinuteStat& other);
+};
+
 // One unit of work as a service meters it: what was used (quantities, by
 // meter name, in the meter's recorded unit: meters.h) and what happened
 // (`detail`, a JSON object the service defines, kept verbatim).
@@ -38,6 +50,11 @@ struct Usage {
   std::vector<std::pair<std::string, std::int64_t>> quantities;
   // Durations for the live latency histograms (meters.h), in seconds; not stored.
   std::vector<std::pair<std::string, double>> observations;
+  // Samples the service has already merged (many requests in one record),
+  // by "m:<meter>" or "o:<observation>" (micro-seconds): they go into the
+  // minute aggregates as they are, and an "m:" entry stands in for its
+  // meter's amount there (which still goes to the hourly counters). Not stored.
+  std::vector<std::pair<std::string, MinuteStat>> merged_samples;
   std::string detail_json = "{}";
 };
 
@@ -48,18 +65,6 @@ struct HourlyCounter {
   std::string resource;
   std::string meter;
   std::int64_t amount = 0;
-};
-
-// One minute's samples of one meter or observation: what CloudWatch's
-// statistics (Sum, SampleCount, Average, Minimum, Maximum) are made from.
-// Meters' samples are their amounts; observations' are micro-seconds.
-struct MinuteStat {
-  std::int64_t count = 0;
-  std::int64_t sum = 0;
-  std::int64_t min = 0;
-  std::int64_t max = 0;
-  void add(std::int64_t value);
-  void merge(const MinuteStat& other);
 };
 
 struct MinuteAggregate {

@@ -155,6 +155,56 @@ TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
   EXPECT_TRUE(Journal::read_minutely(*store, "apigateway", kMinute, kMinute + 120)->empty());
 }
 
+TEST(Journal, MergedSamplesStandInForTheirMetersAmountInMinuteAggregates) {
+  storage::TempDir dir;
+  const std::int64_t kMinute = (std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                        .count() /
+                                    60 -
+                                5) *
+                               60;
+  auto store = storage::open_store(dir.path());
+  {
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    // One record for three requests returning 2, 0 and 7 items, 1 ms, 3 ms
+    // and 2 ms: the hourly counter takes the amount (9), the minute the
+    // three samples; a meter without merged samples is one sample.
+    Usage usage;
+    usage.service = "dynamodb";
+    usage.resource = "t";
+    usage.id = "r1";
+    usage.time_us = kMinute * 1'000'000 + 5;
+    usage.quantities = {{"dynamodb.returned-items.Query", 9}, {"dynamodb.requests.Query", 3}};
+    MinuteStat items;
+    for (std::int64_t n : {2, 0, 7}) items.add(n);
+    MinuteStat latency;
+    for (std::int64_t us : {1'000, 3'000, 2'000}) latency.add(us);
+    usage.merged_samples = {{"m:dynamodb.returned-items.Query", items},
+                            {"o:dynamodb.latency.Query", latency}};
+    (*journal)->append_usage(std::move(usage));
+  }
+  auto minutes = Journal::read_minutely(*store, "dynamodb", kMinute, kMinute + 60);
+  ASSERT_TRUE(minutes);
+  std::map<std::string, MinuteStat> by;
+  for (const auto& m : *minutes) by[m.name] = m.stat;
+  ASSERT_EQ(by.size(), 3u);
+  EXPECT_EQ(by["m:dynamodb.returned-items.Query"].count, 3);
+  EXPECT_EQ(by["m:dynamodb.returned-items.Query"].sum, 9);
+  EXPECT_EQ(by["m:dynamodb.returned-items.Query"].min, 0);
+  EXPECT_EQ(by["m:dynamodb.returned-items.Query"].max, 7);
+  EXPECT_EQ(by["o:dynamodb.latency.Query"].count, 3);
+  EXPECT_EQ(by["o:dynamodb.latency.Query"].sum, 6'000);
+  EXPECT_EQ(by["m:dynamodb.requests.Query"].count, 1);
+  EXPECT_EQ(by["m:dynamodb.requests.Query"].sum, 3);
+  auto hours = Journal::read_hourly(*store, kMinute - 3600, kMinute + 3600);
+  ASSERT_TRUE(hours);
+  std::map<std::string, std::int64_t> counters;
+  for (const auto& hour : *hours) counters[hour.meter] = hour.amount;
+  EXPECT_EQ(counters["dynamodb.returned-items.Query"], 9);
+  EXPECT_EQ(counters["dynamodb.requests.Query"], 3);
+}
+
 TEST(Journal, MeteringAndLogsCanBeTurnedOff) {
   storage::TempDir dir;
   auto store = storage::open_store(dir.path());

@@ -39,6 +39,16 @@ inline constexpr std::string_view kDynamoDbWriteUnits = "dynamodb.write-request-
 inline constexpr std::string_view kDynamoDbStorage = "dynamodb.storage";
 // Items time to live deleted (free, as on AWS).
 inline constexpr std::string_view kDynamoDbExpiredItems = "dynamodb.expired-items";
+// Request statistics behind CloudWatch's AWS/DynamoDB metrics (not priced),
+// per table. A name ending in '.' is a prefix: the operation follows it
+// ("dynamodb.system-errors.GetItem").
+inline constexpr std::string_view kDynamoDbSuccessfulRequests = "dynamodb.successful-requests.";
+inline constexpr std::string_view kDynamoDbReturnedItems = "dynamodb.returned-items.";
+inline constexpr std::string_view kDynamoDbSystemErrors = "dynamodb.system-errors.";
+inline constexpr std::string_view kDynamoDbConditionalCheckFailures =
+    "dynamodb.conditional-check-failures";
+// The account's (resource ""): 400s other than failed conditions, as UserErrors counts.
+inline constexpr std::string_view kDynamoDbUserErrors = "dynamodb.user-errors";
 inline constexpr std::string_view kStandardTransitions = "stepfunctions.standard.transitions";
 inline constexpr std::string_view kExpressRequests = "stepfunctions.express.requests";
 inline constexpr std::string_view kExpressCompute = "stepfunctions.express.compute";
@@ -83,6 +93,9 @@ inline constexpr std::string_view kLambdaInitDuration = "lambda.init-duration";
 inline constexpr std::string_view kLambdaConcurrency = "lambda.concurrency";
 inline constexpr std::string_view kLambdaAccountConcurrency = "lambda.account-concurrency";
 inline constexpr std::string_view kApiGatewayLatency = "apigateway.latency";
+// A prefix, the operation follows: successful requests' time in DynamoDB,
+// merged by the service (Usage::merged_samples).
+inline constexpr std::string_view kDynamoDbLatency = "dynamodb.latency.";
 }  // namespace observation
 
 inline const MeterInfo* find_meter(std::string_view name) {

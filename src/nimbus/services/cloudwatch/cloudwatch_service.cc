@@ -34,7 +34,7 @@ struct MetricDef {
   std::string_view ns;
   std::string_view name;
   std::string_view service;    // the ledger's
-  std::string_view dimension;  // the one dimension naming a resource
+  std::string_view dimension;  // the one dimension naming a resource; empty: none
   std::string_view source;     // "m:<meter>" or "o:<observation>"
   std::string_view unit;
   double scale;  // stored unit -> metric unit
@@ -42,6 +42,13 @@ struct MetricDef {
   // Read instead of `source` when no dimension names a resource (a metric
   // of the whole account that is not the sum of its resources').
   std::string_view account_source = {};
+  // Published per resource and operation, with the dimensions `dimension`
+  // and Operation together only: `source` and `listed_by` are prefixes the
+  // operation's name completes.
+  bool per_operation = false;
+  // The hourly counter ListMetrics lists the metric for (a resource, or a
+  // resource's operation) by; empty: any of the resource's.
+  std::string_view listed_by = {};
 };
 
 constexpr MetricDef kMetrics[] = {
@@ -75,7 +82,66 @@ constexpr MetricDef kMetrics[] = {
      "m:dynamodb.write-request-units", "Count", 1},
     {"AWS/DynamoDB", "TimeToLiveDeletedItemCount", "dynamodb", "TableName",
      "m:dynamodb.expired-items", "Count", 1},
+    // Latency samples are micro-seconds.
+    {"AWS/DynamoDB",
+     "SuccessfulRequestLatency",
+     "dynamodb",
+     "TableName",
+     "o:dynamodb.latency.",
+     "Milliseconds",
+     0.001,
+     MetricDef::Api::kAny,
+     {},
+     true,
+     "dynamodb.successful-requests."},
+    {"AWS/DynamoDB",
+     "ReturnedItemCount",
+     "dynamodb",
+     "TableName",
+     "m:dynamodb.returned-items.",
+     "Count",
+     1,
+     MetricDef::Api::kAny,
+     {},
+     true,
+     "dynamodb.returned-items."},
+    {"AWS/DynamoDB",
+     "SystemErrors",
+     "dynamodb",
+     "TableName",
+     "m:dynamodb.system-errors.",
+     "Count",
+     1,
+     MetricDef::Api::kAny,
+     {},
+     true,
+     "dynamodb.system-errors."},
+    {"AWS/DynamoDB",
+     "ConditionalCheckFailedRequests",
+     "dynamodb",
+     "TableName",
+     "m:dynamodb.conditional-check-failures",
+     "Count",
+     1,
+     MetricDef::Api::kAny,
+     {},
+     false,
+     "dynamodb.conditional-check-failures"},
+    // The account's: published without dimensions.
+    {"AWS/DynamoDB",
+     "UserErrors",
+     "dynamodb",
+     "",
+     "m:dynamodb.user-errors",
+     "Count",
+     1,
+     MetricDef::Api::kAny,
+     {},
+     false,
+     "dynamodb.user-errors"},
 };
+
+constexpr std::string_view kOperationDimension = "Operation";
 
 constexpr int kMaxMetricData = 1000;
 constexpr int kMaxDimensions = 30;
@@ -296,11 +362,28 @@ class CloudWatchServiceImpl final : public CloudWatchService {
                                  std::int64_t start, std::int64_t end, std::int64_t period) {
     Buckets buckets;
     std::optional<std::string> resource;
-    if (dimensions.size() > 1 ||
-        (dimensions.size() == 1 && dimensions[0].first != metric.dimension)) {
+    std::string source(!metric.account_source.empty() && dimensions.empty() ? metric.account_source
+                                                                            : metric.source);
+    if (metric.per_operation) {
+      auto value_of = [&](std::string_view name) -> const std::string* {
+        for (const auto& [dimension_name, value] : dimensions) {
+          if (dimension_name == name) return &value;
+        }
+        return nullptr;
+      };
+      const std::string* table = value_of(metric.dimension);
+      const std::string* operation = value_of(kOperationDimension);
+      if (dimensions.size() != 2 || table == nullptr || operation == nullptr) {
+        return buckets;  // published only with both
+      }
+      resource = *table;
+      source += *operation;
+    } else if (dimensions.size() > 1 ||
+               (dimensions.size() == 1 && dimensions[0].first != metric.dimension)) {
       return buckets;  // a dimension set this metric is not published with
+    } else if (dimensions.size() == 1) {
+      resource = dimensions[0].second;
     }
-    if (dimensions.size() == 1) resource = dimensions[0].second;
     const std::int64_t first = start - ((start % 60) + 60) % 60;
     if ((end - first) / period > kMaxDatapoints) {
       return invalid_value(
@@ -309,8 +392,6 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
     if (!minutes) return minutes.error();
-    const std::string_view source =
-        !resource && !metric.account_source.empty() ? metric.account_source : metric.source;
     for (const auto& minute : *minutes) {
       if (minute.name != source) continue;
       if (resource && minute.resource != *resource) continue;
@@ -643,31 +724,69 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     // What was published in the retention window: resources per service,
     // and which APIs are REST APIs. The hourly counters say it with 60
     // times fewer keys than the minute aggregates.
-    std::map<std::string, std::set<std::string>> resources;
+    // service -> resource -> the meters it has counters of
+    std::map<std::string, std::map<std::string, std::set<std::string>>> resources;
     std::set<std::string> rest_apis;
     auto hours =
         ledger::Journal::read_hourly(store, now - ledger::Journal::kMinutelyRetentionS, now + 3600);
     if (!hours) return hours.error();
     for (const auto& hour : *hours) {
-      resources[hour.service].insert(hour.resource);
+      resources[hour.service][hour.resource].insert(hour.meter);
       if (hour.meter == "apigateway.rest.requests") rest_apis.insert(hour.resource);
     }
     aws::XmlWriter out;
     out.open("Metrics");
+    auto member = [&out](const MetricDef& metric,
+                         const std::vector<std::pair<std::string_view, std::string_view>>& dims) {
+      out.open("member")
+          .element("Namespace", metric.ns)
+          .element("MetricName", metric.name)
+          .open("Dimensions");
+      for (const auto& [dimension_name, value] : dims) {
+        out.open("member").element("Name", dimension_name).element("Value", value).close();
+      }
+      out.close().close();
+    };
     for (const auto& metric : kMetrics) {
       if (ns && *ns != metric.ns) continue;
       if (name && *name != metric.name) continue;
       const auto& published = resources[std::string(metric.service)];
       // Lambda's metrics are also published for the whole account, without dimensions.
       if (metric.service == "lambda" && !published.empty() && filters.empty()) {
-        out.open("member")
-            .element("Namespace", metric.ns)
-            .element("MetricName", metric.name)
-            .open("Dimensions")
-            .close()
-            .close();
+        member(metric, {});
       }
-      for (const auto& resource : published) {
+      if (metric.dimension.empty()) {
+        const bool counted = std::any_of(published.begin(), published.end(), [&](const auto& r) {
+          return r.second.contains(std::string(metric.listed_by));
+        });
+        if (counted && filters.empty()) member(metric, {});
+        continue;
+      }
+      if (metric.per_operation) {
+        for (const auto& [resource, meters] : published) {
+          for (const auto& meter : meters) {
+            if (!meter.starts_with(metric.listed_by)) continue;
+            const std::string_view operation =
+                std::string_view(meter).substr(metric.listed_by.size());
+            const bool matches = std::all_of(filters.begin(), filters.end(), [&](const auto& f) {
+              const std::string_view value =
+                  f.first == metric.dimension
+                      ? std::string_view(resource)
+                      : (f.first == kOperationDimension ? operation : std::string_view());
+              return (f.first == metric.dimension || f.first == kOperationDimension) &&
+                     (f.second.empty() || f.second == value);
+            });
+            if (matches) {
+              member(metric, {{kOperationDimension, operation},
+                              {metric.dimension, std::string_view(resource)}});
+            }
+          }
+        }
+        continue;
+      }
+      for (const auto& [resource, meters] : published) {
+        if (resource.empty()) continue;  // the account's own records
+        if (!metric.listed_by.empty() && !meters.contains(std::string(metric.listed_by))) continue;
         const bool rest = rest_apis.contains(resource);
         if ((metric.api == MetricDef::Api::kHttp && rest) ||
             (metric.api == MetricDef::Api::kRest && !rest)) {
@@ -679,16 +798,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
                     (filter_value.empty() || filter_value == resource);
         }
         if (!matches) continue;
-        out.open("member")
-            .element("Namespace", metric.ns)
-            .element("MetricName", metric.name)
-            .open("Dimensions")
-            .open("member")
-            .element("Name", metric.dimension)
-            .element("Value", resource)
-            .close()
-            .close()
-            .close();
+        member(metric, {{metric.dimension, std::string_view(resource)}});
       }
     }
     // Published with PutMetricData in the last two weeks, as ListMetrics lists.

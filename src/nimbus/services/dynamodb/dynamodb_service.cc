@@ -81,6 +81,35 @@ constexpr std::array<std::string_view, 6> kMemoryReadable = {
     "BatchGetItem", "GetItem", "ListTables", "ListTagsOfResource", "Query", "Scan",
 };
 
+// The operations CloudWatch's per-operation metrics (SuccessfulRequestLatency,
+// SystemErrors, ReturnedItemCount) are published for (sorted).
+constexpr std::array<std::string_view, 10> kDataOperations = {
+    "BatchGetItem", "BatchWriteItem",   "DeleteItem",         "GetItem",    "PutItem", "Query",
+    "Scan",         "TransactGetItems", "TransactWriteItems", "UpdateItem",
+};
+
+// The tables a request names: its TableName, its RequestItems' keys, or its
+// TransactItems' tables.
+std::vector<std::string> request_tables(const json::object& in) {
+  if (auto name = string_member(in, "TableName")) return {*name};
+  std::vector<std::string> tables;
+  if (const auto* items = in.if_contains("RequestItems"); items && items->is_object()) {
+    for (const auto& [table, _] : items->as_object()) tables.emplace_back(table);
+  }
+  if (const auto* items = in.if_contains("TransactItems"); items && items->is_array()) {
+    for (const auto& item : items->as_array()) {
+      if (!item.is_object()) continue;
+      for (const auto& [_, action] : item.as_object()) {
+        if (!action.is_object()) continue;
+        if (auto name = string_member(action.as_object(), "TableName")) tables.push_back(*name);
+      }
+    }
+  }
+  std::sort(tables.begin(), tables.end());
+  tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
+  return tables;
+}
+
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -246,6 +275,7 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
   }
   OperationCounters& counters = *operation->second.counters;
   counters.requests.fetch_add(1, std::memory_order_relaxed);
+  const auto started = std::chrono::steady_clock::now();
   auto run = [this, handler = operation->second.handler, &decoded,
               &context](storage::Store& store) {
     return (this->*handler)(store, decoded->input, context);
@@ -260,6 +290,10 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
   } else {
     result = co_await store_.run(std::move(run));
   }
+  record_request(decoded->operation, decoded->input, result,
+                 std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
   if (!result) {
     auto& errors =
         result.error().http_status() >= 500 ? counters.system_errors : counters.user_errors;
@@ -329,9 +363,51 @@ std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripes(
 
 void DynamoDbServiceImpl::meter(const std::string& table, const Consumed& consumed) {
   std::lock_guard lock(metering_mutex_);
-  Consumed& pending = pending_[table];
+  Consumed& pending = pending_[table].consumed;
   pending.read_half_units += consumed.read_half_units;
   pending.write_units += consumed.write_units;
+}
+
+void DynamoDbServiceImpl::record_request(std::string_view operation, const json::object& in,
+                                         const Result<json::object>& result,
+                                         std::int64_t latency_us) {
+  const bool data_operation =
+      std::binary_search(kDataOperations.begin(), kDataOperations.end(), operation);
+  // As on AWS: a failed condition is not a user error, and user errors are
+  // the account's, without a table.
+  const bool failed_condition =
+      !result && result.error().code() == "ConditionalCheckFailedException";
+  const bool user_error = !result && !failed_condition && result.error().http_status() < 500;
+  if (!data_operation && !user_error) return;
+  const auto tables = data_operation ? request_tables(in) : std::vector<std::string>();
+  std::int64_t returned_items = -1;
+  if (result && (operation == "Query" || operation == "Scan")) {
+    if (const auto* count = result->if_contains("Count"); count && count->is_int64()) {
+      returned_items = count->as_int64();
+    }
+  }
+  std::lock_guard lock(metering_mutex_);
+  if (user_error) {
+    ++pending_user_errors_;
+    return;
+  }
+  for (const auto& table : tables) {
+    TableActivity& activity = pending_[table];
+    if (failed_condition) {
+      ++activity.conditional_check_failures;
+      continue;
+    }
+    auto by = activity.operations.find(operation);
+    if (by == activity.operations.end()) {
+      by = activity.operations.emplace(std::string(operation), TableActivity::ByOperation{}).first;
+    }
+    if (!result) {
+      ++by->second.system_errors;
+      continue;
+    }
+    by->second.latency_us.add(latency_us);
+    if (returned_items >= 0) by->second.returned_items.add(returned_items);
+  }
 }
 
 std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::object& in,
@@ -391,24 +467,59 @@ void DynamoDbServiceImpl::metering_loop() {
 }
 
 void DynamoDbServiceImpl::flush_metering() {
-  std::map<std::string, Consumed> pending;
+  std::map<std::string, TableActivity, std::less<>> pending;
+  std::int64_t user_errors = 0;
   {
     std::lock_guard lock(metering_mutex_);
     pending.swap(pending_);
+    std::swap(user_errors, pending_user_errors_);
   }
   const std::int64_t time_us = now_us();
-  for (const auto& [table, consumed] : pending) {
+  auto record = [&](std::string resource) {
     ledger::Usage usage;
     usage.service = "dynamodb";
-    usage.resource = table;
+    usage.resource = std::move(resource);
     usage.id = new_request_id();
     usage.time_us = time_us;
+    return usage;
+  };
+  // Only what is not zero, as DynamoDB publishes its metrics.
+  for (const auto& [table, activity] : pending) {
+    ledger::Usage usage = record(table);
+    const Consumed& consumed = activity.consumed;
     if (consumed.read_half_units > 0) {
       usage.quantities.emplace_back(ledger::meter::kDynamoDbReadUnits, consumed.read_half_units);
     }
     if (consumed.write_units > 0) {
       usage.quantities.emplace_back(ledger::meter::kDynamoDbWriteUnits, consumed.write_units);
     }
+    if (activity.conditional_check_failures > 0) {
+      usage.quantities.emplace_back(ledger::meter::kDynamoDbConditionalCheckFailures,
+                                    activity.conditional_check_failures);
+    }
+    for (const auto& [operation, by] : activity.operations) {
+      if (by.latency_us.count > 0) {
+        usage.quantities.emplace_back(
+            fmt::format("{}{}", ledger::meter::kDynamoDbSuccessfulRequests, operation),
+            by.latency_us.count);
+        usage.merged_samples.emplace_back(
+            fmt::format("o:{}{}", ledger::observation::kDynamoDbLatency, operation), by.latency_us);
+      }
+      if (by.returned_items.sum > 0) {
+        std::string meter = fmt::format("{}{}", ledger::meter::kDynamoDbReturnedItems, operation);
+        usage.merged_samples.emplace_back("m:" + meter, by.returned_items);
+        usage.quantities.emplace_back(std::move(meter), by.returned_items.sum);
+      }
+      if (by.system_errors > 0) {
+        usage.quantities.emplace_back(
+            fmt::format("{}{}", ledger::meter::kDynamoDbSystemErrors, operation), by.system_errors);
+      }
+    }
+    if (!usage.quantities.empty()) journal_.append_usage(std::move(usage));
+  }
+  if (user_errors > 0) {
+    ledger::Usage usage = record("");
+    usage.quantities.emplace_back(ledger::meter::kDynamoDbUserErrors, user_errors);
     journal_.append_usage(std::move(usage));
   }
 }

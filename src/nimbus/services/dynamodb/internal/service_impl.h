@@ -21,6 +21,7 @@
 #include <boost/json/object.hpp>
 
 #include "nimbus/aws/json_protocol.h"
+#include "nimbus/ledger/journal.h"
 #include "nimbus/services/dynamodb/dynamodb_service.h"
 #include "nimbus/services/dynamodb/internal/attribute_value.h"
 #include "nimbus/services/dynamodb/internal/expression.h"
@@ -128,6 +129,19 @@ AwsError condition_failed(const std::optional<Item>& old, bool return_old);
 struct Consumed {
   std::int64_t read_half_units = 0;  // eventually consistent reads of 4 KB
   std::int64_t write_units = 0;      // writes of 1 KB
+};
+
+// What one table saw between two ledger flushes: its usage record, and
+// through it CloudWatch's AWS/DynamoDB metrics.
+struct TableActivity {
+  struct ByOperation {
+    ledger::MinuteStat latency_us;      // successful requests
+    ledger::MinuteStat returned_items;  // Query and Scan
+    std::int64_t system_errors = 0;
+  };
+  Consumed consumed;
+  std::int64_t conditional_check_failures = 0;
+  std::map<std::string, ByOperation, std::less<>> operations;
 };
 
 class DynamoDbServiceImpl;
@@ -253,6 +267,10 @@ class DynamoDbServiceImpl final : public DynamoDbService {
 
   // Adds to the ledger's next flush and answers ReturnConsumedCapacity.
   void meter(const std::string& table, const Consumed& consumed);
+  // Adds one request's outcome to the ledger's next flush (CloudWatch's
+  // request metrics): its latency or error, by table and operation.
+  void record_request(std::string_view operation, const json::object& in,
+                      const Result<json::object>& result, std::int64_t latency_us);
   // The ConsumedCapacity member for `in`'s ReturnConsumedCapacity, or null.
   static std::optional<json::object> consumed_capacity(const json::object& in,
                                                        const std::string& table,
@@ -301,7 +319,8 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   std::mutex metering_mutex_;
   std::condition_variable metering_wake_;
   bool stopping_ = false;
-  std::map<std::string, Consumed> pending_;  // by table name
+  std::map<std::string, TableActivity, std::less<>> pending_;  // by table name
+  std::int64_t pending_user_errors_ = 0;
   std::thread metering_thread_;
 };
 
