@@ -145,6 +145,19 @@ def test_throttles_and_concurrent_executions(nimbus):
     assert peak([{"Name": "FunctionName", "Value": "narrow"}]) == 1
     # The account's: "crowded"'s three and "narrow"'s one overlapped.
     assert peak([]) == 4
+    # Unreserved: only "crowded"'s, "narrow" has reserved concurrency; the
+    # account's alone, as on AWS.
+    unreserved = cw.get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="UnreservedConcurrentExecutions", StartTime=start,
+        EndTime=end, Period=3600, Statistics=["Maximum"])["Datapoints"]
+    assert [p["Maximum"] for p in unreserved] == [3]
+    assert cw.get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="UnreservedConcurrentExecutions",
+        Dimensions=[{"Name": "FunctionName", "Value": "crowded"}], StartTime=start, EndTime=end,
+        Period=3600, Statistics=["Maximum"])["Datapoints"] == []
+    listed = cw.list_metrics(Namespace="AWS/Lambda",
+                             MetricName="UnreservedConcurrentExecutions")["Metrics"]
+    assert [m["Dimensions"] for m in listed] == [[]]
 
 
 def test_api_gateway_metrics(nimbus):

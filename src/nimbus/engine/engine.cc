@@ -160,6 +160,8 @@ struct Invocation {
   // In flight when admitted, this one included (set under the engine's mutex).
   std::uint32_t concurrency = 0;
   std::uint32_t account_concurrency = 0;
+  // ...of functions without reserved concurrency.
+  std::uint32_t unreserved_concurrency = 0;
 
   // The result hand-off, under `mutex`. The waiting caller's handler and a
   // work-tracking executor of the caller's are held only until completion,
@@ -992,6 +994,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
     usage.bytes_out = payload.size();
     usage.concurrency = invocation->concurrency;
     usage.account_concurrency = invocation->account_concurrency;
+    usage.unreserved_concurrency = invocation->unreserved_concurrency;
     flush_lines(&usage);
 
     InvokeResult result;
@@ -1437,6 +1440,7 @@ class EngineImpl final : public Engine, public InstanceHost {
       usage.bytes_in = invocation->payload.size();
       usage.concurrency = invocation->concurrency;
       usage.account_concurrency = invocation->account_concurrency;
+      usage.unreserved_concurrency = invocation->unreserved_concurrency;
       journal_->append_usage(to_usage(usage));
       complete(invocation, std::move(result));
     }
@@ -1548,8 +1552,7 @@ class EngineImpl final : public Engine, public InstanceHost {
         wake->assigned = invocation;
         ++function.busy;
         ++in_use_;
-        invocation->concurrency = in_use_by_function(function.config.name);
-        invocation->account_concurrency = in_use_;
+        count_concurrency(function, *invocation);
       } else {
         if (in_use_ >= options_.max_concurrency) {
           ++counters_.throttles;
@@ -1564,12 +1567,27 @@ class EngineImpl final : public Engine, public InstanceHost {
           ++counters_.throttles;
           return throttled("ConcurrentInvocationLimitExceeded");
         }
-        invocation->concurrency = in_use_by_function(function.config.name);
-        invocation->account_concurrency = in_use_;
+        count_concurrency(function, *invocation);
       }
     }
     if (wake) wake->wake();
     return ok();
+  }
+
+  // Under mutex_, as `invocation` of `function` is admitted: what is in
+  // flight, it included, for CloudWatch's concurrency metrics.
+  void count_concurrency(const FunctionState& function, Invocation& invocation) const {
+    invocation.concurrency = in_use_by_function(function.config.name);
+    invocation.account_concurrency = static_cast<std::uint32_t>(in_use_);
+    // Reserved concurrency can change while invocations run: counted now,
+    // not kept as a running total.
+    std::uint64_t reserved = 0;
+    for (const auto& [key, other] : functions_) {
+      if (other->config.reserved_concurrency) {
+        reserved += other->busy + other->pending.size();
+      }
+    }
+    invocation.unreserved_concurrency = static_cast<std::uint32_t>(in_use_ - reserved);
   }
 
   // Under mutex_: invocations running or queued for any version of the

@@ -36,6 +36,8 @@ ledger::Usage to_usage(const UsageRecord& record) {
     usage.observations.emplace_back(ledger::observation::kLambdaConcurrency, record.concurrency);
     usage.observations.emplace_back(ledger::observation::kLambdaAccountConcurrency,
                                     record.account_concurrency);
+    usage.observations.emplace_back(ledger::observation::kLambdaUnreservedConcurrency,
+                                    record.unreserved_concurrency);
   }
   // The record's head carries the name, request id and start time. Written
   // directly: one per invocation, and every field is a number or a name

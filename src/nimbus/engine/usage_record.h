@@ -38,6 +38,8 @@ struct UsageRecord {
   // function's (all versions) and the account's. Not persisted.
   std::uint32_t concurrency = 0;
   std::uint32_t account_concurrency = 0;
+  // The account's invocations of functions without reserved concurrency.
+  std::uint32_t unreserved_concurrency = 0;
 };
 
 // A refused invocation (TooManyRequestsException): counted, not billed.

@@ -92,6 +92,8 @@ inline constexpr std::string_view kLambdaInitDuration = "lambda.init-duration";
 // the account's) when an invocation was admitted, itself included.
 inline constexpr std::string_view kLambdaConcurrency = "lambda.concurrency";
 inline constexpr std::string_view kLambdaAccountConcurrency = "lambda.account-concurrency";
+// The account's invocations of functions without reserved concurrency.
+inline constexpr std::string_view kLambdaUnreservedConcurrency = "lambda.unreserved-concurrency";
 inline constexpr std::string_view kApiGatewayLatency = "apigateway.latency";
 // A prefix, the operation follows: successful requests' time in DynamoDB,
 // merged by the service (Usage::merged_samples).

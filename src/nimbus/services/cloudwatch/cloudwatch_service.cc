@@ -60,6 +60,18 @@ constexpr MetricDef kMetrics[] = {
     // Observations are kept in millionths.
     {"AWS/Lambda", "ConcurrentExecutions", "lambda", "FunctionName", "o:lambda.concurrency",
      "Count", 1e-6, MetricDef::Api::kAny, "o:lambda.account-concurrency"},
+    // The account's only, over functions without reserved concurrency.
+    {"AWS/Lambda",
+     "UnreservedConcurrentExecutions",
+     "lambda",
+     "",
+     "o:lambda.unreserved-concurrency",
+     "Count",
+     1e-6,
+     MetricDef::Api::kAny,
+     {},
+     false,
+     "lambda.requests"},
     {"AWS/ApiGateway", "Count", "apigateway", "ApiId", "m:apigateway.requests", "Count", 1},
     {"AWS/ApiGateway", "4xx", "apigateway", "ApiId", "m:apigateway.4xx", "Count", 1,
      MetricDef::Api::kHttp},
@@ -752,7 +764,8 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       if (name && *name != metric.name) continue;
       const auto& published = resources[std::string(metric.service)];
       // Lambda's metrics are also published for the whole account, without dimensions.
-      if (metric.service == "lambda" && !published.empty() && filters.empty()) {
+      if (metric.service == "lambda" && !metric.dimension.empty() && !published.empty() &&
+          filters.empty()) {
         member(metric, {});
       }
       if (metric.dimension.empty()) {
