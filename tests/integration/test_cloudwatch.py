@@ -103,6 +103,50 @@ def test_lambda_metrics_match_the_invocations(nimbus):
     assert sum(p["Sum"] for p in out["Datapoints"]) == 4
 
 
+def test_duration_percentiles(nimbus):
+    """ExtendedStatistics and percentile Stats: nearest rank over the
+    minute's samples, within 1.1% of the sample (ranks 1 and N exactly)."""
+    lam = nimbus.client("lambda")
+    create_function(lam, "paced", node_zip(SOMETIMES_FAILING))
+    for ms in (50, 100, 150, 200, 250):
+        invoke_json(lam, "paced", {"ms": ms})
+    cw = nimbus.client("cloudwatch")
+    dims = [{"Name": "FunctionName", "Value": "paced"}]
+    wait_for_sum(cw, dims, "Invocations", 5)
+    start, end = window()
+    common = dict(Namespace="AWS/Lambda", MetricName="Duration", Dimensions=dims,
+                  StartTime=start, EndTime=end, Period=3600)
+    [plain] = cw.get_metric_statistics(Statistics=["Minimum", "Maximum"], **common)["Datapoints"]
+    [point] = cw.get_metric_statistics(ExtendedStatistics=["p20", "p50", "p99.9", "p100"],
+                                       **common)["Datapoints"]
+    extended = point["ExtendedStatistics"]
+    assert set(extended) == {"p20", "p50", "p99.9", "p100"}
+    assert extended["p20"] == plain["Minimum"]  # rank 1 of 5
+    assert extended["p99.9"] == extended["p100"] == plain["Maximum"]  # rank 5
+    assert 150 * 0.989 <= extended["p50"] <= 150 * 1.011 + 40  # the 150 ms one, and its overhead
+    assert point["Unit"] == "Milliseconds"
+    assert "Minimum" not in point
+
+    data = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+        {"Id": "p50", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Duration",
+                                                "Dimensions": dims},
+                                     "Period": 3600, "Stat": "p50"}}])["MetricDataResults"]
+    assert data[0]["Values"] == [extended["p50"]]
+    out = nimbus.aws("cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
+                     "--metric-name", "Duration", "--dimensions", "Name=FunctionName,Value=paced",
+                     "--start-time", start.isoformat(), "--end-time", end.isoformat(),
+                     "--period", "3600", "--extended-statistics", "p90")
+    assert out["Datapoints"][0]["ExtendedStatistics"]["p90"] == plain["Maximum"]  # rank 5 of 5
+
+    for bad, code in ((dict(Statistics=["Sum"], ExtendedStatistics=["p50"]),
+                       "InvalidParameterCombination"),
+                      (dict(ExtendedStatistics=["p101"]), "InvalidParameterValue"),
+                      (dict(ExtendedStatistics=["median"]), "InvalidParameterValue")):
+        with pytest.raises(ClientError) as refused:
+            cw.get_metric_statistics(**common, **bad)
+        assert refused.value.response["Error"]["Code"] == code
+
+
 def test_throttles_and_concurrent_executions(nimbus):
     lam = nimbus.client("lambda")
     create_function(lam, "crowded", node_zip(SOMETIMES_FAILING), Timeout=10)
@@ -255,6 +299,10 @@ def test_dynamodb_request_metrics_by_table_and_operation(nimbus):
     assert puts["Unit"] == "Milliseconds"
     assert 0 < puts["Minimum"] <= puts["Maximum"] < 5000
     assert stats("SuccessfulRequestLatency", op("GetItem"), 1)["SampleCount"] == 1
+    [slowest] = cw.get_metric_statistics(
+        Namespace="AWS/DynamoDB", MetricName="SuccessfulRequestLatency", Dimensions=op("PutItem"),
+        StartTime=start, EndTime=end, Period=3600, ExtendedStatistics=["p100"])["Datapoints"]
+    assert slowest["ExtendedStatistics"]["p100"] == puts["Maximum"]
     assert stats("SuccessfulRequestLatency", op("Query"), 3)["SampleCount"] == 3
     queried = stats("ReturnedItemCount", op("Query"), 3)
     assert (queried["Sum"], queried["SampleCount"], queried["Minimum"], queried["Maximum"]) == \

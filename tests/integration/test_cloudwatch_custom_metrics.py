@@ -116,6 +116,14 @@ def test_bad_data_is_refused_as_cloudwatch_refuses_it(nimbus):
         {"MetricName": "x", "Value": 1, "Dimensions": [{"Name": "d", "Value": "1"}, {"Name": "d", "Value": "2"}]}])
     # Nothing of a refused request was kept.
     assert cw.list_metrics(Namespace="App")["Metrics"] == []
+    # Published values keep no distribution here: percentiles are refused, not made up.
+    cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "x", "Value": 1}])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with pytest.raises(ClientError) as percentile:
+        cw.get_metric_statistics(Namespace="App", MetricName="x", StartTime=now - datetime.timedelta(hours=1),
+                                 EndTime=now + datetime.timedelta(hours=1), Period=60,
+                                 ExtendedStatistics=["p99"])
+    assert percentile.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
 PUBLISHER = """

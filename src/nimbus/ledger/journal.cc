@@ -21,6 +21,9 @@ constexpr auto kLinger = std::chrono::milliseconds(2);
 constexpr std::int64_t kHourUs = 3'600'000'000;
 // Counters the journal thread remembers; past this it forgets and rereads.
 constexpr std::size_t kCounterCacheLimit = 100'000;
+// Minute aggregates carry their distributions (up to a few hundred buckets
+// each) and are written to for a minute or two: fewer are kept.
+constexpr std::size_t kMinuteCacheLimit = 20'000;
 
 std::int64_t hour_start_s(std::int64_t time_us) {
   std::int64_t hour = time_us / kHourUs;
@@ -80,23 +83,43 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return value;
 }
 
-// "count sum min max"
+// "count sum min max" then " bucket:samples" for each bucket
 std::string encode_stat(const MinuteStat& stat) {
-  return std::to_string(stat.count) + ' ' + std::to_string(stat.sum) + ' ' +
-         std::to_string(stat.min) + ' ' + std::to_string(stat.max);
+  std::string out = std::to_string(stat.count) + ' ' + std::to_string(stat.sum) + ' ' +
+                    std::to_string(stat.min) + ' ' + std::to_string(stat.max);
+  for (const auto& [bucket, samples] : stat.buckets) {
+    out += ' ';
+    out += std::to_string(bucket);
+    out += ':';
+    out += std::to_string(samples);
+  }
+  return out;
 }
 
 std::optional<MinuteStat> decode_stat(std::string_view text) {
   MinuteStat stat;
   std::int64_t* fields[] = {&stat.count, &stat.sum, &stat.min, &stat.max};
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0;; ++i) {
     const auto space = text.find(' ');
-    auto value = parse_int(text.substr(0, space));
-    if (!value || (i < 3) == (space == std::string_view::npos)) return std::nullopt;
-    *fields[i] = *value;
-    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    const std::string_view field = text.substr(0, space);
+    if (i < 4) {
+      auto value = parse_int(field);
+      if (!value) return std::nullopt;
+      *fields[i] = *value;
+    } else {
+      const auto colon = field.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;
+      auto bucket = parse_int(field.substr(0, colon));
+      auto samples = parse_int(field.substr(colon + 1));
+      if (!bucket || !samples || *samples <= 0 || std::abs(*bucket) > 4096 ||
+          (!stat.buckets.empty() && *bucket <= stat.buckets.back().first)) {
+        return std::nullopt;
+      }
+      stat.buckets.emplace_back(static_cast<std::int32_t>(*bucket), *samples);
+    }
+    if (space == std::string_view::npos) return i >= 3 ? std::optional(stat) : std::nullopt;
+    text = text.substr(space + 1);
   }
-  return stat;
 }
 
 // be64(sortable(time_s)) service NUL resource NUL name: the hourly and
@@ -152,11 +175,27 @@ std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
 
 }  // namespace
 
+std::int32_t MinuteStat::bucket_of(std::int64_t value) {
+  if (value == 0) return 0;
+  const double magnitude = std::abs(static_cast<double>(value));
+  const auto index =
+      static_cast<std::int32_t>(std::floor(std::log2(magnitude) * kBucketsPerOctave));
+  return value > 0 ? index + 1 : -(index + 1);
+}
+
 void MinuteStat::add(std::int64_t value) {
   min = count == 0 ? value : std::min(min, value);
   max = count == 0 ? value : std::max(max, value);
   ++count;
   sum += value;
+  const std::int32_t bucket = bucket_of(value);
+  auto it = std::lower_bound(buckets.begin(), buckets.end(), bucket,
+                             [](const auto& entry, std::int32_t b) { return entry.first < b; });
+  if (it != buckets.end() && it->first == bucket) {
+    ++it->second;
+  } else {
+    buckets.insert(it, {bucket, 1});
+  }
 }
 
 void MinuteStat::merge(const MinuteStat& other) {
@@ -165,6 +204,46 @@ void MinuteStat::merge(const MinuteStat& other) {
   max = count == 0 ? other.max : std::max(max, other.max);
   count += other.count;
   sum += other.sum;
+  if (other.buckets.empty()) return;
+  std::vector<std::pair<std::int32_t, std::int64_t>> merged;
+  merged.reserve(buckets.size() + other.buckets.size());
+  auto a = buckets.begin();
+  auto b = other.buckets.begin();
+  while (a != buckets.end() || b != other.buckets.end()) {
+    if (b == other.buckets.end() || (a != buckets.end() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == buckets.end() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, a->second + b->second);
+      ++a;
+      ++b;
+    }
+  }
+  buckets = std::move(merged);
+}
+
+std::optional<double> MinuteStat::percentile(double p) const {
+  std::int64_t total = 0;
+  for (const auto& entry : buckets) total += entry.second;
+  if (total == 0) return std::nullopt;
+  const auto rank = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(p / 100.0 * static_cast<double>(total) - 1e-9)));
+  // The first and last ranks are the extremes, known exactly.
+  if (rank == 1) return static_cast<double>(min);
+  if (rank >= total) return static_cast<double>(max);
+  std::int64_t seen = 0;
+  for (const auto& [bucket, samples] : buckets) {
+    seen += samples;
+    if (seen < rank) continue;
+    double value = 0;
+    if (bucket != 0) {
+      value = std::exp2((std::abs(bucket) - 1 + 0.5) / kBucketsPerOctave);
+      if (bucket < 0) value = -value;
+    }
+    return std::clamp(value, static_cast<double>(min), static_cast<double>(max));
+  }
+  return static_cast<double>(max);
 }
 
 Result<std::unique_ptr<Journal>> Journal::open(storage::Store& store, Options options) {
@@ -384,7 +463,7 @@ void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::Writ
           static_cast<std::int64_t>(std::llround(seconds * 1e6)));
     }
   }
-  if (minutes_.size() > kCounterCacheLimit) minutes_.clear();
+  if (minutes_.size() > kMinuteCacheLimit) minutes_.clear();
   for (const auto& [key_parts, stat] : added) {
     const auto& [minute, service, resource, kind, name] = key_parts;
     const std::string minute_key =

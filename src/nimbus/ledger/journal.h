@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,15 +29,30 @@
 namespace nimbus::ledger {
 
 // One minute's samples of one meter or observation: what CloudWatch's
-// statistics (Sum, SampleCount, Average, Minimum, Maximum) are made from.
-// Meters' samples are their amounts; observations' are micro-seconds.
+// statistics (Sum, SampleCount, Average, Minimum, Maximum, percentiles)
+// are made from. Meters' samples are their amounts; observations' are
+// micro-seconds.
 struct MinuteStat {
+  // Buckets per doubling: a bucket is 2.2% wide, so a percentile read
+  // from it is within 1.1% of the sample's value.
+  static constexpr int kBucketsPerOctave = 32;
+
   std::int64_t count = 0;
   std::int64_t sum = 0;
   std::int64_t min = 0;
   std::int64_t max = 0;
+  // The samples' distribution: (bucket, samples in it), ordered by bucket,
+  // which orders by value. Bucket 0 holds zero; bucket ±(i + 1) holds the
+  // values of magnitude [2^(i/32), 2^((i+1)/32)), signed.
+  std::vector<std::pair<std::int32_t, std::int64_t>> buckets;
+
   void add(std::int64_t value);
   void merge(const MinuteStat& other);
+  // The nearest-rank percentile `p` (0..100) of the bucketed samples: the
+  // bucket's middle, kept within [min, max]; nullopt without buckets
+  // (aggregates written before they were kept).
+  std::optional<double> percentile(double p) const;
+  static std::int32_t bucket_of(std::int64_t value);
 };
 
 // One unit of work as a service meters it: what was used (quantities, by

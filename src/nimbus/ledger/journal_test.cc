@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -148,6 +149,9 @@ TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
   EXPECT_EQ(duration.sum, 262'000);  // micro-seconds
   EXPECT_EQ(duration.min, 2'000);
   EXPECT_EQ(duration.max, 250'000);
+  // The distribution is kept too: the median of 2, 10 and 250 ms.
+  ASSERT_TRUE(duration.percentile(50));
+  EXPECT_NEAR(*duration.percentile(50), 10'000, 10'000 * 0.012);
   const auto errors = stat(kMinute, "m:lambda.errors");
   EXPECT_EQ(errors.count, 3);  // zeros are samples
   EXPECT_EQ(errors.sum, 1);
@@ -203,6 +207,33 @@ TEST(Journal, MergedSamplesStandInForTheirMetersAmountInMinuteAggregates) {
   for (const auto& hour : *hours) counters[hour.meter] = hour.amount;
   EXPECT_EQ(counters["dynamodb.returned-items.Query"], 9);
   EXPECT_EQ(counters["dynamodb.requests.Query"], 3);
+}
+
+TEST(MinuteStat, PercentilesAreWithinTheBucketWidthOfTheSamples) {
+  MinuteStat stat;
+  for (std::int64_t value = 1; value <= 1000; ++value) stat.add(value * 1000);
+  for (double p : {1.0, 10.0, 50.0, 90.0, 99.0, 99.9}) {
+    const double exact = std::ceil(p * 10) * 1000;  // nearest rank of 1000 samples
+    ASSERT_TRUE(stat.percentile(p));
+    EXPECT_NEAR(*stat.percentile(p), exact, exact * 0.012) << "p" << p;
+  }
+  EXPECT_EQ(stat.percentile(100), 1'000'000);
+  EXPECT_EQ(stat.percentile(0), 1'000);
+  // Identical samples: exact, kept within [min, max].
+  MinuteStat same;
+  for (int i = 0; i < 5; ++i) same.add(777);
+  EXPECT_EQ(same.percentile(50), 777);
+  // Merging keeps the distribution; zero and negative samples order first.
+  MinuteStat low;
+  MinuteStat high;
+  for (std::int64_t value : {-50, 0, 3}) low.add(value);
+  for (std::int64_t value : {100, 200, 300, 400}) high.add(value);
+  high.merge(low);
+  EXPECT_EQ(high.count, 7);
+  EXPECT_EQ(high.percentile(100.0 / 7), -50);
+  EXPECT_EQ(high.percentile(200.0 / 7), 0);
+  EXPECT_NEAR(*high.percentile(50), 100, 1.2);
+  EXPECT_FALSE(MinuteStat{}.percentile(50));
 }
 
 TEST(Journal, MeteringAndLogsCanBeTurnedOff) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
@@ -300,7 +301,33 @@ bool is_statistic(std::string_view stat) {
          stat == "Maximum";
 }
 
-double statistic(const ledger::MinuteStat& stat, std::string_view name, double scale) {
+// "p99", "p99.9", "p0" ... "p100": the percentile, or nullopt for anything else.
+std::optional<double> percentile_of(std::string_view stat) {
+  if (stat.size() < 2 || stat.size() > 14 || stat[0] != 'p') return std::nullopt;
+  const std::string_view digits = stat.substr(1);
+  if (!std::isdigit(static_cast<unsigned char>(digits.front())) ||
+      !std::isdigit(static_cast<unsigned char>(digits.back())) ||
+      std::count(digits.begin(), digits.end(), '.') > 1 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) {
+        return c == '.' || std::isdigit(static_cast<unsigned char>(c));
+      })) {
+    return std::nullopt;
+  }
+  double value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value > 100) return std::nullopt;
+  return value;
+}
+
+// A statistic of the ledger's samples, in the metric's unit: nullopt for a
+// percentile of samples kept without their distribution.
+std::optional<double> statistic(const ledger::MinuteStat& stat, std::string_view name,
+                                double scale) {
+  if (const auto p = percentile_of(name)) {
+    const auto value = stat.percentile(*p);
+    if (!value) return std::nullopt;
+    return *value * scale;
+  }
   if (name == "SampleCount") return static_cast<double>(stat.count);
   if (name == "Sum") return static_cast<double>(stat.sum) * scale;
   if (name == "Minimum") return static_cast<double>(stat.min) * scale;
@@ -605,19 +632,47 @@ class CloudWatchServiceImpl final : public CloudWatchService {
                         stat));
       }
     }
-    if (!extended.empty()) {
-      return invalid_value("Nimbus keeps no percentiles: ExtendedStatistics are not supported.");
+    if (!statistics.empty() && !extended.empty()) {
+      return AwsError("InvalidParameterCombination",
+                      "Must specify either Statistics or ExtendedStatistics, but not both.", 400);
+    }
+    if (extended.size() > 10) {
+      return invalid_value(
+          "The collection ExtendedStatistics must not have a size greater than 10.");
+    }
+    for (const auto& stat : extended) {
+      if (!percentile_of(stat)) {
+        return invalid_value(fmt::format(
+            "The value {} for parameter ExtendedStatistics is not a percentile (p0.0 to p100).",
+            stat));
+      }
+    }
+    const auto* metric = find_metric(*ns, *name);
+    if (!extended.empty() && metric == nullptr && !ns->starts_with("AWS/")) {
+      return invalid_value(
+          "Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of metrics "
+          "published with PutMetricData.");
     }
     aws::XmlWriter out;
     out.element("Label", *name).open("Datapoints");
-    if (const auto* metric = find_metric(*ns, *name)) {
+    if (metric != nullptr) {
       auto buckets = collect(store, *metric, params.dimensions("Dimensions"), start, end, *period);
       if (!buckets) return buckets.error();
       for (const auto& [bucket, stat] : *buckets) {
         if (stat.count == 0) continue;
         out.open("member").element("Timestamp", iso(bucket));
         for (const auto& statistic_name : statistics) {
-          out.element(statistic_name, number(statistic(stat, statistic_name, metric->scale)));
+          out.element(statistic_name,
+                      number(statistic(stat, statistic_name, metric->scale).value_or(0)));
+        }
+        if (!extended.empty()) {
+          out.open("ExtendedStatistics");
+          for (const auto& percentile : extended) {
+            if (const auto value = statistic(stat, percentile, metric->scale)) {
+              out.open("entry").element("key", percentile).element("value", number(*value)).close();
+            }
+          }
+          out.close();
         }
         out.element("Unit", metric->unit).close();
       }
@@ -685,11 +740,19 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       auto name = params.get(stat_prefix + ".Metric.MetricName");
       auto stat = params.get(stat_prefix + ".Stat");
       if (!ns || !name || !stat) return missing(stat_prefix);
-      if (!is_statistic(*stat)) {
+      const bool percentile = percentile_of(*stat).has_value();
+      if (!is_statistic(*stat) && !percentile) {
         return invalid_value(fmt::format(
             "The value {} for parameter {}.Stat is not supported by Nimbus (Average, Sum, "
-            "SampleCount, Maximum, Minimum).",
+            "SampleCount, Maximum, Minimum, and percentiles p0 to p100).",
             *stat, stat_prefix));
+      }
+      const auto* metric = find_metric(*ns, *name);
+      if (percentile && metric == nullptr && !ns->starts_with("AWS/")) {
+        return invalid_value(fmt::format(
+            "{}.Stat: Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of "
+            "metrics published with PutMetricData.",
+            stat_prefix));
       }
       auto period = period_param(params.get(stat_prefix + ".Period"), stat_prefix + ".Period");
       if (!period) return period.error();
@@ -698,14 +761,15 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       out.open("member").element("Id", *id).element("Label",
                                                     params.get(query + ".Label").value_or(*name));
       std::vector<std::pair<std::int64_t, double>> points;
-      if (const auto* metric = find_metric(*ns, *name)) {
+      if (metric != nullptr) {
         auto buckets =
             collect(store, *metric, params.dimensions(stat_prefix + ".Metric.Dimensions"), start,
                     end, *period);
         if (!buckets) return buckets.error();
         for (const auto& [bucket, samples] : *buckets) {
-          if (samples.count > 0) {
-            points.emplace_back(bucket, statistic(samples, *stat, metric->scale));
+          if (samples.count == 0) continue;
+          if (const auto value = statistic(samples, *stat, metric->scale)) {
+            points.emplace_back(bucket, *value);
           }
         }
       } else if (!ns->starts_with("AWS/")) {
