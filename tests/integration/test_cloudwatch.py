@@ -88,6 +88,24 @@ def test_lambda_metrics_match_the_invocations(nimbus):
     assert data[1]["Label"] == "everything"
     assert data[0]["Timestamps"] == sorted(data[0]["Timestamps"], reverse=True)
 
+    # Metric math: the error rate, from two hidden queries.
+    def stat(metric, stat="Sum"):
+        return {"Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dims},
+                "Period": 3600, "Stat": stat}
+
+    math = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+        {"Id": "calls", "MetricStat": stat("Invocations"), "ReturnData": False},
+        {"Id": "errors", "MetricStat": stat("Errors"), "ReturnData": False},
+        {"Id": "rate", "Expression": "100 * FILL(errors, 0) / calls", "Label": "Error rate"},
+        {"Id": "total", "Expression": "SUM(METRICS())"},
+    ])["MetricDataResults"]
+    assert [(r["Id"], r["Label"]) for r in math] == [("rate", "Error rate"), ("total", "total")]
+    assert math[0]["Values"] == [25.0] and math[1]["Values"] == [5.0]
+    with pytest.raises(ClientError) as cycle:
+        cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+            {"Id": "a", "Expression": "b * 2"}, {"Id": "b", "Expression": "a + 1"}])
+    assert cycle.value.response["Error"]["Code"] == "ValidationError"
+
     listed = cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]
     names = {(m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"]))
              for m in listed}
@@ -232,10 +250,11 @@ def test_bad_requests_get_cloudwatch_errors(nimbus):
         cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
                                  StartTime=end, EndTime=start, Period=60, Statistics=["Sum"])
     assert order.value.response["Error"]["Code"] == "InvalidParameterValue"
-    with pytest.raises(ClientError) as math:
-        cw.get_metric_data(StartTime=start, EndTime=end,
-                           MetricDataQueries=[{"Id": "m", "Expression": "SUM(METRICS())"}])
-    assert math.value.response["Error"]["Code"] == "InvalidParameterValue"
+    for expression in ("PERCENTILE(m, 2)", "m +", "unknown * 2"):
+        with pytest.raises(ClientError) as math:
+            cw.get_metric_data(StartTime=start, EndTime=end,
+                               MetricDataQueries=[{"Id": "m", "Expression": expression}])
+        assert math.value.response["Error"]["Code"] == "ValidationError", expression
     # A metric nobody published has no datapoints, not an error.
     empty = cw.get_metric_statistics(Namespace="AWS/DynamoDB", MetricName="ConsumedReadCapacityUnits",
                                      StartTime=start, EndTime=end, Period=60, Statistics=["Sum"])

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "nimbus/ledger/journal.h"
 #include "nimbus/services/cloudwatch/internal/custom_metrics.h"
 #include "nimbus/services/cloudwatch/internal/embedded_metrics.h"
+#include "nimbus/services/cloudwatch/internal/metric_math.h"
 #include "nimbus/storage/async_store.h"
 
 namespace nimbus::services::cloudwatch {
@@ -717,13 +719,114 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     return out;
   }
 
+  // One of GetMetricData's queries: a metric's statistic or an expression.
+  struct DataQuery {
+    std::string id;
+    std::string prefix;  // "MetricDataQueries.member.N"
+    std::optional<std::string> label;
+    bool return_data = true;
+    std::optional<MathExpression> math;
+    // A MetricStat's:
+    std::string ns;
+    std::string name;
+    std::string stat;
+    const MetricDef* metric = nullptr;
+    std::int64_t period = 60;
+  };
+
+  Result<DataQuery> parse_data_query(const Params& params, const std::string& query,
+                                     std::string id) {
+    DataQuery parsed;
+    parsed.id = std::move(id);
+    parsed.prefix = query;
+    parsed.label = params.get(query + ".Label");
+    parsed.return_data = params.get(query + ".ReturnData").value_or("true") != "false";
+    if (parsed.id.empty() || !std::islower(static_cast<unsigned char>(parsed.id[0])) ||
+        !std::all_of(parsed.id.begin(), parsed.id.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        })) {
+      return AwsError("ValidationError",
+                      fmt::format("Invalid metric data query id {}: an id starts with a lowercase "
+                                  "letter and holds only letters, digits and underscores.",
+                                  parsed.id),
+                      400);
+    }
+    if (auto expression = params.get(query + ".Expression")) {
+      auto math = MathExpression::parse(*expression);
+      if (!math) {
+        return AwsError(
+            "ValidationError",
+            fmt::format("Error in expression {}: {}", parsed.id, math.error().message()), 400);
+      }
+      parsed.math = std::move(*math);
+      if (auto period = params.get(query + ".Period")) {
+        auto valid = period_param(period, query + ".Period");
+        if (!valid) return valid.error();
+        parsed.period = *valid;
+      }
+      return parsed;
+    }
+    const std::string stat_prefix = query + ".MetricStat";
+    auto ns = params.get(stat_prefix + ".Metric.Namespace");
+    auto name = params.get(stat_prefix + ".Metric.MetricName");
+    auto stat = params.get(stat_prefix + ".Stat");
+    if (!ns || !name || !stat) return missing(stat_prefix);
+    const bool percentile = percentile_of(*stat).has_value();
+    if (!is_statistic(*stat) && !percentile) {
+      return invalid_value(fmt::format(
+          "The value {} for parameter {}.Stat is not supported by Nimbus (Average, Sum, "
+          "SampleCount, Maximum, Minimum, and percentiles p0 to p100).",
+          *stat, stat_prefix));
+    }
+    parsed.metric = find_metric(*ns, *name);
+    if (percentile && parsed.metric == nullptr && !ns->starts_with("AWS/")) {
+      return invalid_value(fmt::format(
+          "{}.Stat: Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of "
+          "metrics published with PutMetricData.",
+          stat_prefix));
+    }
+    auto period = period_param(params.get(stat_prefix + ".Period"), stat_prefix + ".Period");
+    if (!period) return period.error();
+    parsed.ns = std::move(*ns);
+    parsed.name = std::move(*name);
+    parsed.stat = std::move(*stat);
+    parsed.period = *period;
+    return parsed;
+  }
+
+  // A MetricStat query's datapoints, in time order.
+  Result<TimeSeries> metric_series(storage::Store& store, const Params& params,
+                                   const DataQuery& query, std::int64_t start, std::int64_t end) {
+    TimeSeries series;
+    series.label = query.label.value_or(query.name);
+    const auto dimensions = params.dimensions(query.prefix + ".MetricStat.Metric.Dimensions");
+    if (query.metric != nullptr) {
+      auto buckets = collect(store, *query.metric, dimensions, start, end, query.period);
+      if (!buckets) return buckets.error();
+      for (const auto& [bucket, samples] : *buckets) {
+        if (samples.count == 0) continue;
+        if (const auto value = statistic(samples, query.stat, query.metric->scale)) {
+          series.points.emplace_back(bucket, *value);
+        }
+      }
+    } else if (!query.ns.starts_with("AWS/")) {
+      auto custom =
+          collect_custom(store, query.ns, query.name, dimensions, start, end, query.period);
+      if (!custom) return custom.error();
+      for (const auto& [bucket, sample] : custom->periods) {
+        if (sample.count > 0) series.points.emplace_back(bucket, statistic(sample, query.stat));
+      }
+    }
+    return series;
+  }
+
   Result<std::string> get_metric_data(storage::Store& store, const Params& params) {
     auto range = time_range(params);
     if (!range) return range.error();
     const auto [start, end] = *range;
     const bool ascending = params.get("ScanBy").value_or("") == "TimestampAscending";
-    aws::XmlWriter out;
-    out.open("MetricDataResults");
+    std::vector<DataQuery> queries;
+    std::map<std::string, std::size_t, std::less<>> by_id;
     for (int i = 1;; ++i) {
       const std::string query = fmt::format("MetricDataQueries.member.{}", i);
       auto id = params.get(query + ".Id");
@@ -731,62 +834,87 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         if (i == 1) return missing("MetricDataQueries");
         break;
       }
-      if (params.get(query + ".Expression")) {
-        return invalid_value(fmt::format(
-            "{}.Expression: metric math is not supported by Nimbus; use MetricStat.", query));
+      if (i > 500) {
+        return invalid_value(
+            "The collection MetricDataQueries must not have a size greater "
+            "than 500.");
       }
-      const std::string stat_prefix = query + ".MetricStat";
-      auto ns = params.get(stat_prefix + ".Metric.Namespace");
-      auto name = params.get(stat_prefix + ".Metric.MetricName");
-      auto stat = params.get(stat_prefix + ".Stat");
-      if (!ns || !name || !stat) return missing(stat_prefix);
-      const bool percentile = percentile_of(*stat).has_value();
-      if (!is_statistic(*stat) && !percentile) {
-        return invalid_value(fmt::format(
-            "The value {} for parameter {}.Stat is not supported by Nimbus (Average, Sum, "
-            "SampleCount, Maximum, Minimum, and percentiles p0 to p100).",
-            *stat, stat_prefix));
+      auto parsed = parse_data_query(params, query, std::move(*id));
+      if (!parsed) return parsed.error();
+      if (!by_id.emplace(parsed->id, queries.size()).second) {
+        return AwsError("ValidationError",
+                        fmt::format("The metric data query id {} is used twice.", parsed->id), 400);
       }
-      const auto* metric = find_metric(*ns, *name);
-      if (percentile && metric == nullptr && !ns->starts_with("AWS/")) {
-        return invalid_value(fmt::format(
-            "{}.Stat: Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of "
-            "metrics published with PutMetricData.",
-            stat_prefix));
-      }
-      auto period = period_param(params.get(stat_prefix + ".Period"), stat_prefix + ".Period");
-      if (!period) return period.error();
-      if (params.get(query + ".ReturnData").value_or("true") == "false") continue;
+      queries.push_back(std::move(*parsed));
+    }
 
-      out.open("member").element("Id", *id).element("Label",
-                                                    params.get(query + ".Label").value_or(*name));
-      std::vector<std::pair<std::int64_t, double>> points;
-      if (metric != nullptr) {
-        auto buckets =
-            collect(store, *metric, params.dimensions(stat_prefix + ".Metric.Dimensions"), start,
-                    end, *period);
-        if (!buckets) return buckets.error();
-        for (const auto& [bucket, samples] : *buckets) {
-          if (samples.count == 0) continue;
-          if (const auto value = statistic(samples, *stat, metric->scale)) {
-            points.emplace_back(bucket, *value);
-          }
-        }
-      } else if (!ns->starts_with("AWS/")) {
-        auto custom =
-            collect_custom(store, *ns, *name, params.dimensions(stat_prefix + ".Metric.Dimensions"),
-                           start, end, *period);
-        if (!custom) return custom.error();
-        for (const auto& [bucket, sample] : custom->periods) {
-          if (sample.count > 0) points.emplace_back(bucket, statistic(sample, *stat));
-        }
+    // Expressions read other queries' results: each is computed once, when
+    // first needed; a cycle is an error.
+    MathContext context;
+    std::int64_t grid_period = 0;
+    for (const auto& query : queries) {
+      if (query.math) continue;
+      context.metric_queries.emplace_back(query.id, query.label.value_or(query.name));
+      grid_period = grid_period == 0 ? query.period : std::min(grid_period, query.period);
+    }
+    if (grid_period == 0) grid_period = queries.front().period;
+    const std::int64_t first = start - ((start % 60) + 60) % 60;
+    for (std::int64_t t = first; t < end && context.grid.size() < kMaxDatapoints;
+         t += grid_period) {
+      context.grid.push_back(t);
+    }
+    std::map<std::string, std::vector<TimeSeries>, std::less<>> results;
+    std::set<std::string, std::less<>> computing;
+    std::function<Result<std::vector<TimeSeries>>(std::string_view)> result_of =
+        [&](std::string_view id) -> Result<std::vector<TimeSeries>> {
+      if (auto done = results.find(id); done != results.end()) return done->second;
+      const auto found = by_id.find(id);
+      if (found == by_id.end()) {
+        return AwsError("ValidationError",
+                        fmt::format("The expression refers to {}, which is no query's id.", id),
+                        400);
       }
-      if (!ascending) std::reverse(points.begin(), points.end());
-      out.open("Timestamps");
-      for (const auto& point : points) out.element("member", iso(point.first));
-      out.close().open("Values");
-      for (const auto& point : points) out.element("member", number(point.second));
-      out.close().element("StatusCode", "Complete").close();
+      const DataQuery& query = queries[found->second];
+      if (!computing.insert(query.id).second) {
+        return AwsError("ValidationError",
+                        fmt::format("Circular dependency between queries at {}.", query.id), 400);
+      }
+      std::vector<TimeSeries> computed;
+      if (query.math) {
+        auto evaluated = query.math->evaluate(context);
+        if (!evaluated) {
+          return AwsError(
+              "ValidationError",
+              fmt::format("Error in expression {}: {}", query.id, evaluated.error().message()),
+              400);
+        }
+        computed = std::move(*evaluated);
+        if (computed.size() == 1) computed[0].label = query.label.value_or(query.id);
+      } else {
+        auto series = metric_series(store, params, query, start, end);
+        if (!series) return series.error();
+        computed.push_back(std::move(*series));
+      }
+      computing.erase(query.id);
+      return results.emplace(query.id, std::move(computed)).first->second;
+    };
+    context.series = result_of;
+
+    aws::XmlWriter out;
+    out.open("MetricDataResults");
+    for (const auto& query : queries) {
+      if (!query.return_data) continue;
+      auto computed = result_of(query.id);
+      if (!computed) return computed.error();
+      for (auto series : *computed) {
+        if (!ascending) std::reverse(series.points.begin(), series.points.end());
+        out.open("member").element("Id", query.id).element("Label", series.label);
+        out.open("Timestamps");
+        for (const auto& point : series.points) out.element("member", iso(point.first));
+        out.close().open("Values");
+        for (const auto& point : series.points) out.element("member", number(point.second));
+        out.close().element("StatusCode", "Complete").close();
+      }
     }
     out.close();
     return out.finish();
