@@ -445,13 +445,16 @@ void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::Writ
     const std::int64_t minute = floor_div(usage.time_us, 60'000'000) * 60;
     // Zero amounts are samples too: an invocation without an error makes
     // the Errors average an error rate.
-    for (const auto& [meter_name, amount] : usage.quantities) {
+    for (const auto& quantity : usage.quantities) {
+      const std::string_view meter_name = quantity.first;
       const bool merged = std::any_of(
           usage.merged_samples.begin(), usage.merged_samples.end(), [&](const auto& samples) {
             return samples.first.starts_with("m:") &&
                    std::string_view(samples.first).substr(2) == meter_name;
           });
-      if (!merged) added[{minute, usage.service, usage.resource, 'm', meter_name}].add(amount);
+      if (!merged) {
+        added[{minute, usage.service, usage.resource, 'm', meter_name}].add(quantity.second);
+      }
     }
     for (const auto& [name, stat] : usage.merged_samples) {
       if (name.size() < 3 || name[1] != ':') continue;

@@ -823,7 +823,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
   Result<std::string> get_metric_data(storage::Store& store, const Params& params) {
     auto range = time_range(params);
     if (!range) return range.error();
-    const auto [start, end] = *range;
+    // Named, not a structured binding: captured by the resolver below.
+    const std::int64_t start = range->first;
+    const std::int64_t end = range->second;
     const bool ascending = params.get("ScanBy").value_or("") == "TimestampAscending";
     std::vector<DataQuery> queries;
     std::map<std::string, std::size_t, std::less<>> by_id;
@@ -968,8 +970,10 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         continue;
       }
       if (metric.per_operation) {
-        for (const auto& [resource, meters] : published) {
-          for (const auto& meter : meters) {
+        for (const auto& published_resource : published) {
+          // Named, not a structured binding: captured by the lambda below.
+          const std::string& resource = published_resource.first;
+          for (const auto& meter : published_resource.second) {
             if (!meter.starts_with(metric.listed_by)) continue;
             const std::string_view operation =
                 std::string_view(meter).substr(metric.listed_by.size());
@@ -1014,11 +1018,11 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       if (ns && *ns != metric.ns) continue;
       if (name && *name != metric.name) continue;
       bool matches = true;
-      for (const auto& [filter_name, filter_value] : filters) {
+      for (const auto& filter : filters) {
         const auto it = std::find_if(metric.dimensions.begin(), metric.dimensions.end(),
-                                     [&](const auto& d) { return d.first == filter_name; });
+                                     [&](const auto& d) { return d.first == filter.first; });
         matches = matches && it != metric.dimensions.end() &&
-                  (filter_value.empty() || filter_value == it->second);
+                  (filter.second.empty() || filter.second == it->second);
       }
       if (!matches) continue;
       out.open("member")

@@ -65,8 +65,11 @@ class Parser {
 
   Result<NodePtr> expression(int depth) {
     if (depth > kMaxDepth) return invalid("Metric math: the expression is nested too deeply.");
-    auto left = term(depth);
-    if (!left) return left;
+    // The running result is a plain pointer: GCC (with ASan) misreads
+    // assignments to a Result as reading an uninitialised error.
+    auto first = term(depth);
+    if (!first) return first;
+    NodePtr left = std::move(*first);
     for (;;) {
       char op = 0;
       if (take('+')) {
@@ -77,14 +80,15 @@ class Parser {
         return left;
       }
       auto right = term(depth);
-      if (!right) return right;
-      left = binary(op, *left, *right);
+      if (!right) return right.error();
+      left = binary(op, std::move(left), std::move(*right));
     }
   }
 
   Result<NodePtr> term(int depth) {
-    auto left = power(depth);
-    if (!left) return left;
+    auto first = power(depth);
+    if (!first) return first;
+    NodePtr left = std::move(*first);
     for (;;) {
       char op = 0;
       if (take('*')) {
@@ -95,8 +99,8 @@ class Parser {
         return left;
       }
       auto right = power(depth);
-      if (!right) return right;
-      left = binary(op, *left, *right);
+      if (!right) return right.error();
+      left = binary(op, std::move(left), std::move(*right));
     }
   }
 
