@@ -109,15 +109,18 @@ TEST(Journal, UsageRecordsAndHourlyCountersSurviveReopen) {
   EXPECT_EQ(next->size(), 2u);
 }
 
+// The start of the minute `minutes` ago: recent, as older aggregates are
+// trimmed (kMinutelyRetentionS).
+std::int64_t minutes_ago(std::int64_t minutes) {
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  return (now_s / 60 - minutes) * 60;
+}
+
 TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
   storage::TempDir dir;
-  // Recent: older aggregates are trimmed (kMinutelyRetentionS).
-  const std::int64_t kMinute = (std::chrono::duration_cast<std::chrono::seconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                        .count() /
-                                    60 -
-                                10) *
-                               60;
+  const std::int64_t kMinute = minutes_ago(10);
   {
     auto store = storage::open_store(dir.path());
     auto journal = Journal::open(*store);
@@ -161,12 +164,7 @@ TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
 
 TEST(Journal, MergedSamplesStandInForTheirMetersAmountInMinuteAggregates) {
   storage::TempDir dir;
-  const std::int64_t kMinute = (std::chrono::duration_cast<std::chrono::seconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                        .count() /
-                                    60 -
-                                5) *
-                               60;
+  const std::int64_t kMinute = minutes_ago(5);
   auto store = storage::open_store(dir.path());
   {
     auto journal = Journal::open(*store);

@@ -65,42 +65,27 @@ class Parser {
 
   Result<NodePtr> expression(int depth) {
     if (depth > kMaxDepth) return invalid("Metric math: the expression is nested too deeply.");
-    // The running result is a plain pointer: GCC (with ASan) misreads
-    // assignments to a Result as reading an uninitialised error.
-    auto first = term(depth);
-    if (!first) return first;
-    NodePtr left = std::move(*first);
-    for (;;) {
-      char op = 0;
-      if (take('+')) {
-        op = '+';
-      } else if (take('-')) {
-        op = '-';
-      } else {
-        return left;
-      }
-      auto right = term(depth);
-      if (!right) return right.error();
-      left = binary(op, std::move(left), std::move(*right));
-    }
+    return left_associative("+-", [&] { return term(depth); });
   }
 
   Result<NodePtr> term(int depth) {
-    auto first = power(depth);
+    return left_associative("*/", [&] { return power(depth); });
+  }
+
+  // Operands `next` parses, joined by any of `ops`, grouped from the left.
+  template <class Next>
+  Result<NodePtr> left_associative(std::string_view ops, Next next) {
+    // The running result is a plain pointer: GCC (with ASan) misreads
+    // assignments to a Result as reading an uninitialised error.
+    auto first = next();
     if (!first) return first;
     NodePtr left = std::move(*first);
     for (;;) {
-      char op = 0;
-      if (take('*')) {
-        op = '*';
-      } else if (take('/')) {
-        op = '/';
-      } else {
-        return left;
-      }
-      auto right = power(depth);
+      const auto op = std::find_if(ops.begin(), ops.end(), [this](char c) { return take(c); });
+      if (op == ops.end()) return left;
+      auto right = next();
       if (!right) return right.error();
-      left = binary(op, std::move(left), std::move(*right));
+      left = binary(*op, std::move(left), std::move(*right));
     }
   }
 
