@@ -328,6 +328,14 @@ def test_dynamodb_request_metrics_by_table_and_operation(nimbus):
         (4.0, 3.0, 0.0, 3.0)
     assert stats("ReturnedItemCount", op("Scan"), 1)["Sum"] == 4.0
     assert stats("ConditionalCheckFailedRequests", [table], 1)["Sum"] == 2.0
+    # Consumed capacity per request: six 1-unit puts (a refused conditional
+    # put consumes too), and five eventually consistent reads of half a
+    # unit each (a Query finding nothing included).
+    written = stats("ConsumedWriteCapacityUnits", [table], 6)
+    assert (written["Sum"], written["SampleCount"], written["Maximum"]) == (6.0, 6.0, 1.0)
+    read = stats("ConsumedReadCapacityUnits", [table], 5)
+    assert (read["Sum"], read["SampleCount"], read["Minimum"], read["Maximum"]) == \
+        (2.5, 5.0, 0.5, 0.5)
     assert stats("UserErrors", [], 1)["Sum"] == 3.0
     # Published only with the dimensions DynamoDB publishes them with.
     assert stats("SuccessfulRequestLatency", [table], 0) is None

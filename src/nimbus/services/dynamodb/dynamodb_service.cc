@@ -363,9 +363,11 @@ std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripes(
 
 void DynamoDbServiceImpl::meter(const std::string& table, const Consumed& consumed) {
   std::lock_guard lock(metering_mutex_);
-  Consumed& pending = pending_[table].consumed;
-  pending.read_half_units += consumed.read_half_units;
-  pending.write_units += consumed.write_units;
+  TableActivity& activity = pending_[table];
+  activity.consumed.read_half_units += consumed.read_half_units;
+  activity.consumed.write_units += consumed.write_units;
+  if (consumed.read_half_units > 0) activity.read_samples.add(consumed.read_half_units);
+  if (consumed.write_units > 0) activity.write_samples.add(consumed.write_units);
 }
 
 void DynamoDbServiceImpl::record_request(std::string_view operation, const json::object& in,
@@ -487,11 +489,16 @@ void DynamoDbServiceImpl::flush_metering() {
   for (const auto& [table, activity] : pending) {
     ledger::Usage usage = record(table);
     const Consumed& consumed = activity.consumed;
+    // The sums for the counters; each request a sample in the minute.
     if (consumed.read_half_units > 0) {
       usage.quantities.emplace_back(ledger::meter::kDynamoDbReadUnits, consumed.read_half_units);
+      usage.merged_samples.emplace_back(fmt::format("m:{}", ledger::meter::kDynamoDbReadUnits),
+                                        activity.read_samples);
     }
     if (consumed.write_units > 0) {
       usage.quantities.emplace_back(ledger::meter::kDynamoDbWriteUnits, consumed.write_units);
+      usage.merged_samples.emplace_back(fmt::format("m:{}", ledger::meter::kDynamoDbWriteUnits),
+                                        activity.write_samples);
     }
     if (activity.conditional_check_failures > 0) {
       usage.quantities.emplace_back(ledger::meter::kDynamoDbConditionalCheckFailures,

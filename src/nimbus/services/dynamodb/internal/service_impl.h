@@ -140,6 +140,10 @@ struct TableActivity {
     std::int64_t system_errors = 0;
   };
   Consumed consumed;
+  // Per request, as CloudWatch's consumed capacity statistics are (in the
+  // ledger's units: half read units, write units).
+  ledger::MinuteStat read_samples;
+  ledger::MinuteStat write_samples;
   std::int64_t conditional_check_failures = 0;
   std::map<std::string, ByOperation, std::less<>> operations;
 };
