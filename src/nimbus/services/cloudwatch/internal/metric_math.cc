@@ -426,6 +426,16 @@ class Evaluator {
       }
       return argument;
     }
+    if (name == "DIFF" || name == "DIFF_TIME" || name == "RATE") {
+      if (count != 1) return invalid(fmt::format("Metric math: {} takes one argument.", name));
+      auto argument = evaluate(*node.children[0]);
+      if (!argument) return argument;
+      if (argument->kind == Value::Kind::kScalar) {
+        return invalid(fmt::format("Metric math: {}'s argument must be a time series.", name));
+      }
+      for (auto& series : argument->series) series = changes(name, series);
+      return argument;
+    }
     if (name == "FILL") {
       if (count != 2) return invalid("Metric math: FILL takes a time series and a value.");
       auto argument = evaluate(*node.children[0]);
@@ -448,6 +458,25 @@ class Evaluator {
       return argument;
     }
     return invalid(fmt::format("Metric math: the function {} is not supported by Nimbus.", name));
+  }
+
+  // Each value against the one before it: DIFF the difference, DIFF_TIME
+  // the seconds between them, RATE the difference per second. The first
+  // value has none before it and gives no datapoint.
+  static TimeSeries changes(std::string_view function, const TimeSeries& series) {
+    TimeSeries out;
+    out.label = series.label;
+    for (std::size_t i = 1; i < series.points.size(); ++i) {
+      const auto& [time, value] = series.points[i];
+      const auto& previous = series.points[i - 1];
+      const auto seconds = static_cast<double>(time - previous.first);
+      const double difference = value - previous.second;
+      push_finite(out, time,
+                  function == "DIFF"        ? difference
+                  : function == "DIFF_TIME" ? seconds
+                                            : difference / seconds);
+    }
+    return out;
   }
 
   // Every grid period gets a value: `with`, or else the one before it

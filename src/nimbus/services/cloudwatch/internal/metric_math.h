@@ -4,7 +4,8 @@
 // the time series its other queries return. A subset of CloudWatch's
 // language (docs/compatibility/cloudwatch.md): numbers, query ids,
 // + - * / ^, parentheses, [a, b] lists, and the functions METRICS, SUM,
-// AVG, MIN, MAX, ABS and FILL. Outside input: parsed with a depth limit.
+// AVG, MIN, MAX, ABS, DIFF, DIFF_TIME, RATE and FILL. Outside input:
+// parsed with a depth limit.
 
 #include <cstdint>
 #include <functional>

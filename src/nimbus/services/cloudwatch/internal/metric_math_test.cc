@@ -91,6 +91,18 @@ TEST_F(MetricMathTest, FunctionsOverListsAndSeries) {
   EXPECT_EQ((*filtered)[0].label, "Invocations");
 }
 
+TEST_F(MetricMathTest, ChangesAgainstThePreviousValue) {
+  // calls: 10 at 0, 20 at 60, 5 at 120, 8 at 180; errors skip 120.
+  EXPECT_EQ(points("DIFF(calls)"), (Points{{60, 10}, {120, -15}, {180, 3}}));
+  EXPECT_EQ(points("DIFF_TIME(errors)"), (Points{{60, 60}, {180, 120}}));
+  EXPECT_EQ(points("RATE(errors)"), (Points{{60, -1.0 / 60}, {180, 4.0 / 120}}));
+  auto both = run("DIFF(METRICS())");
+  ASSERT_TRUE(both);
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[1].points.size(), 3u);
+  EXPECT_EQ(error("RATE(3)"), "Metric math: RATE's argument must be a time series.");
+}
+
 TEST_F(MetricMathTest, MistakesAreValidationErrors) {
   EXPECT_EQ(error("errors +"), "Metric math: the expression ends too early.");
   EXPECT_EQ(error("errors $ 2"), "Metric math: unexpected '$' at position 8.");
