@@ -207,6 +207,17 @@ const MetricDef* find_metric(std::string_view ns, std::string_view name) {
 AwsError invalid_value(std::string message) {
   return AwsError("InvalidParameterValue", std::move(message), 400);
 }
+
+// A percentile asked of a metric published with PutMetricData, whose
+// minutes keep no distribution; `parameter` names where, if it is not the
+// request's ExtendedStatistics.
+AwsError custom_percentiles_refused(std::string_view parameter) {
+  constexpr std::string_view kWhy =
+      "Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of metrics published "
+      "with PutMetricData.";
+  if (parameter.empty()) return invalid_value(std::string(kWhy));
+  return invalid_value(fmt::format("{}: {}", parameter, kWhy));
+}
 AwsError missing(std::string_view name) {
   return AwsError("MissingParameter", fmt::format("The parameter {} is required.", name), 400);
 }
@@ -651,9 +662,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     const auto* metric = find_metric(*ns, *name);
     if (!extended.empty() && metric == nullptr && !ns->starts_with("AWS/")) {
-      return invalid_value(
-          "Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of metrics "
-          "published with PutMetricData.");
+      return custom_percentiles_refused("");
     }
     aws::XmlWriter out;
     out.element("Label", *name).open("Datapoints");
@@ -780,10 +789,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     parsed.metric = find_metric(*ns, *name);
     if (percentile && parsed.metric == nullptr && !ns->starts_with("AWS/")) {
-      return invalid_value(fmt::format(
-          "{}.Stat: Nimbus keeps percentiles of the AWS/ namespaces' metrics only, not of "
-          "metrics published with PutMetricData.",
-          stat_prefix));
+      return custom_percentiles_refused(stat_prefix + ".Stat");
     }
     auto period = period_param(params.get(stat_prefix + ".Period"), stat_prefix + ".Period");
     if (!period) return period.error();

@@ -293,7 +293,16 @@ Result<Value> arithmetic(char op, const Value& a, const Value& b) {
   return out;
 }
 
-// SUM, AVG, MIN, MAX of the values at each timestamp any series has.
+// SUM, AVG, MIN or MAX of some values (at least one).
+double aggregate(std::string_view function, const std::vector<double>& values) {
+  if (function == "MIN") return *std::min_element(values.begin(), values.end());
+  if (function == "MAX") return *std::max_element(values.begin(), values.end());
+  double sum = 0;
+  for (double value : values) sum += value;
+  return function == "AVG" ? sum / static_cast<double>(values.size()) : sum;
+}
+
+// The function of the values at each timestamp any series has.
 TimeSeries across(std::string_view function, const std::vector<TimeSeries>& list) {
   std::map<std::int64_t, std::vector<double>> at;
   for (const auto& series : list) {
@@ -301,37 +310,17 @@ TimeSeries across(std::string_view function, const std::vector<TimeSeries>& list
   }
   TimeSeries out;
   out.label = std::string(function);
-  for (const auto& [time, values] : at) {
-    double result = values[0];
-    if (function == "MIN") {
-      result = *std::min_element(values.begin(), values.end());
-    } else if (function == "MAX") {
-      result = *std::max_element(values.begin(), values.end());
-    } else {
-      result = 0;
-      for (double value : values) result += value;
-      if (function == "AVG") result /= static_cast<double>(values.size());
-    }
-    push_finite(out, time, result);
-  }
+  for (const auto& [time, values] : at) push_finite(out, time, aggregate(function, values));
   return out;
 }
 
 // SUM(m1) and the like of one series: a number over all its values.
 std::optional<double> reduce(std::string_view function, const TimeSeries& series) {
   if (series.points.empty()) return std::nullopt;
-  double result = function == "MIN" || function == "MAX" ? series.points[0].second : 0;
-  for (const auto& [time, value] : series.points) {
-    if (function == "MIN") {
-      result = std::min(result, value);
-    } else if (function == "MAX") {
-      result = std::max(result, value);
-    } else {
-      result += value;
-    }
-  }
-  if (function == "AVG") result /= static_cast<double>(series.points.size());
-  return result;
+  std::vector<double> values;
+  values.reserve(series.points.size());
+  for (const auto& point : series.points) values.push_back(point.second);
+  return aggregate(function, values);
 }
 
 class Evaluator {
