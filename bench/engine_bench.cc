@@ -5,7 +5,7 @@
 //       a minimal relay written here: the same worker binary, the same
 //       Runtime API long poll, nothing else (no scheduling, no limits, no
 //       logs, no usage records).
-//   engine_bench cold  [--runs 30]
+//   engine_bench cold  [--runs 30] [--process-isolation 1] [--prepared-sandboxes 2]
 //       Cold start (invoke to result on a new instance) for native, bash,
 //       node and python, beside the bare cost of spawning the same process
 //       and receiving its first Runtime API request.
@@ -405,6 +405,8 @@ int cold(const Args& args) {
   auto options = engine_options(dir);
   if (args.get("process-isolation", 0) != 0)
     options.isolation = nimbus::engine::Isolation::kProcess;
+  options.prepared_sandboxes = static_cast<std::size_t>(
+      args.get("prepared-sandboxes", static_cast<double>(options.prepared_sandboxes)));
   auto engine = nimbus::engine::Engine::start(options, *ledger.journal);
   if (!engine) return 1;
 
@@ -493,7 +495,8 @@ int cold(const Args& args) {
                nimbus50 - bare50, percentile(init, 0.5), percentile(nimbus, 0.99));
   }
   auto stats = (*engine)->stats();
-  fmt::print("isolation: {}, cgroups: {}\n", stats.isolation, stats.cgroups);
+  fmt::print("isolation: {}, cgroups: {}, cold starts in a prepared sandbox: {} of {}\n",
+             stats.isolation, stats.cgroups, stats.prepared_starts, stats.cold_starts);
   (*engine)->stop();
   fs::remove_all(dir);
   return 0;

@@ -6,7 +6,8 @@ run (build/bench/engine_bench does the measuring):
           (as it runs, and with metering and log capture off, to show their cost),
           beside a minimal Runtime API relay with the same worker binary and
           worker count; repeated, medians of the runs, and the ratio
-  cold    cold start per runtime beside the bare spawn-to-first-request cost
+  cold    cold start per runtime beside the bare spawn-to-first-request cost,
+          with sandboxes prepared ahead of need and without
   memory  server memory per idle warm instance
   journal the journal's own CPU per invocation (log lines and usage record),
           fed directly at 10,000 invocations/s: where metering's cost goes
@@ -59,7 +60,12 @@ def main():
     warm(2, 2, options.seconds, options.runs)
     warm(2, 16, options.seconds, options.runs)
     warm(16, 16, options.seconds, options.runs)
+    print("cold start, sandboxes prepared ahead of need (the default)")
     print(subprocess.run([str(BENCH), "cold", "--runs", str(options.cold_runs)],
+                         capture_output=True, text=True, check=True).stdout)
+    print("cold start, each sandbox made at its cold start (--prepared-sandboxes 0)")
+    print(subprocess.run([str(BENCH), "cold", "--runs", str(options.cold_runs),
+                          "--prepared-sandboxes", "0"],
                          capture_output=True, text=True, check=True).stdout)
     print(subprocess.run([str(BENCH), "memory", "--instances", "50"],
                          capture_output=True, text=True, check=True).stdout)

@@ -141,6 +141,13 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->envname("NIMBUS_MEMORY_BUDGET_MB")
       ->capture_default_str();
   command
+      .add_option("--prepared-sandboxes", flags.config.prepared_sandboxes,
+                  "Function sandboxes kept ready so cold starts skip making them "
+                  "(namespaces isolation; 0: none)")
+      ->envname("NIMBUS_PREPARED_SANDBOXES")
+      ->check(CLI::Range(0u, 64u))
+      ->capture_default_str();
+  command
       .add_option("--lambda-code-storage", flags.config.lambda_code_storage_bytes,
                   "Bytes all Lambda deployment packages may take together (Lambda's 75 GB); "
                   "past it CreateFunction gets CodeStorageExceededException")

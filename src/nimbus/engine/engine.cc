@@ -48,6 +48,7 @@
 #include "nimbus/core/strings.h"
 #include "nimbus/engine/internal/cgroups.h"
 #include "nimbus/engine/internal/runtimes.h"
+#include "nimbus/engine/internal/sandbox.h"
 #include "nimbus/engine/usage_record.h"
 #include "nimbus/env/process.h"
 #include "nimbus/ledger/journal.h"
@@ -240,6 +241,11 @@ class InstanceHost {
   virtual internal::CgroupPool& cgroups() = 0;
   virtual bool namespaces() const = 0;
   virtual void count_cold_start() = 0;
+  virtual void count_prepared_start() = 0;
+  // A sandbox prepared ahead of need (namespaces isolation only), or null.
+  virtual std::unique_ptr<internal::PreparedSandbox> take_prepared_sandbox() = 0;
+  virtual void refill_sandboxes() = 0;
+  virtual int nice() const = 0;  // the server's scheduling priority
   // A user id no other live instance runs as (root only); nullopt when all
   // are taken.
   virtual std::optional<uid_t> acquire_uid() = 0;
@@ -360,25 +366,15 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     std::uint16_t port = acceptor_.local_endpoint().port();
 
-    std::error_code fs_error;
-    scratch_ = options.work_dir / "instances" / id_;
-    fs::create_directories(scratch_ / "tmp", fs_error);
-    bool drop_user = geteuid() == 0;
-    if (drop_user) {
-      uid_ = host_.acquire_uid();
-      if (!uid_) {
-        fail_start("Runtime.Unknown", "no free sandbox user id");
-        co_return;
-      }
-    }
-    if (!fs_error && uid_) {
-      if (chown((scratch_ / "tmp").c_str(), *uid_, *uid_) != 0 ||
-          chmod((scratch_ / "tmp").c_str(), 0700) != 0) {
-        fs_error.assign(errno, std::generic_category());
-      }
-    }
-    if (fs_error) {
-      fail_start("Runtime.Unknown", fmt::format("instance /tmp: {}", fs_error.message()));
+    std::unique_ptr<internal::PreparedSandbox> prepared;
+    if (host_.namespaces() && !options.init_path.empty()) prepared = host_.take_prepared_sandbox();
+    if (prepared) {
+      // The instance owns the sandbox's user and scratch from here on.
+      from_prepared_ = true;
+      uid_ = std::exchange(prepared->uid, std::nullopt);
+      scratch_ = std::exchange(prepared->scratch, {});
+    } else if (auto prepared_error = prepare_scratch(); !prepared_error.empty()) {
+      fail_start("Runtime.Unknown", std::move(prepared_error));
       co_return;
     }
 
@@ -389,63 +385,44 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     cgroup_ = std::move(*cgroup);
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      fail_start("Runtime.Unknown", "log pipe");
-      co_return;
-    }
-    log_pipe_.assign(fds[0]);
-
-    env::SpawnOptions spawn;
-    spawn.argv = function_->launch.argv;
-    spawn.env = function_->environment;
-    spawn.env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", port));
-    spawn.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + stream_);
-    spawn.working_dir = config.code_dir;
-    spawn.stdout_fd = fds[1];
-    spawn.stderr_fd = fds[1];
+    std::vector<std::string> environment = function_->environment;
+    environment.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", port));
+    environment.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + stream_);
     // Lambda's own limits: 1,024 open files, no core dumps.
-    spawn.limits = {env::ResourceLimit{RLIMIT_NOFILE, 1024, 1024},
-                    env::ResourceLimit{RLIMIT_CORE, 0, 0}};
+    std::vector<env::ResourceLimit> limits = {env::ResourceLimit{RLIMIT_NOFILE, 1024, 1024},
+                                              env::ResourceLimit{RLIMIT_CORE, 0, 0}};
     // Each instance has a user of its own, so the per-user process limit is
     // per instance: a fork bomb stops there even without a pids cgroup.
-    if (uid_) spawn.limits.push_back(env::ResourceLimit{RLIMIT_NPROC, 1024, 1024});
-    if (cgroup_) spawn.cgroup_procs_fds = cgroup_->procs_fds();
-    std::string private_tmp = (scratch_ / "tmp").string();
-    int status_write_end = -1;
-    if (host_.namespaces()) {
-      spawn.namespace_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-      if (!options.init_path.empty()) {
-        // The runtime must not be pid 1 (pid 1 drops signals it has no
-        // handler for, abort()'s included): nimbus-init is, and reports the
-        // runtime's exit status through a pipe on its fd 3.
-        int status_fds[2];
-        if (pipe2(status_fds, O_CLOEXEC | O_NONBLOCK) == 0) {
-          status_pipe_ = status_fds[0];
-          status_write_end = status_fds[1];
-          spawn.namespace_flags |= CLONE_NEWPID;
-          spawn.fd3 = status_write_end;
-          spawn.argv.insert(spawn.argv.begin(), options.init_path.string());
-        }
+    if (uid_) limits.push_back(env::ResourceLimit{RLIMIT_NPROC, 1024, 1024});
+
+    if (prepared) {
+      log_pipe_.assign(std::exchange(prepared->log_read, -1));
+      status_pipe_ = std::exchange(prepared->status_read, -1);
+      internal::SandboxPlan plan;
+      plan.uid = *uid_;
+      plan.gid = *uid_;
+      plan.nice = host_.nice();
+      plan.limits = std::move(limits);
+      plan.working_dir = config.code_dir;
+      plan.code_dir = config.code_dir;
+      plan.argv = function_->launch.argv;
+      plan.env = std::move(environment);
+      static const std::vector<int> kNoCgroup;
+      auto launched = internal::launch(*prepared, plan, cgroup_ ? cgroup_->procs_fds() : kNoCgroup);
+      if (!launched) {
+        fail_start("Runtime.Unknown", launched.error().message());
+        co_return;
       }
-      std::vector<fs::path> visible = {config.code_dir, options.runtimes_dir};
-      if (!options.init_path.empty()) visible.push_back(options.init_path.parent_path());
-      spawn.mounts = sandbox_mounts(std::move(visible), private_tmp, options.hidden_paths);
+      child_ = std::move(prepared->init);
+      host_.count_prepared_start();
     } else {
-      spawn.env.push_back("TMPDIR=" + private_tmp);
+      auto child = spawn(std::move(environment), std::move(limits));
+      if (!child) {
+        fail_start("Runtime.InvalidEntrypoint", child.error().message());
+        co_return;
+      }
+      child_ = std::move(*child);
     }
-    if (uid_) {
-      spawn.uid = *uid_;
-      spawn.gid = *uid_;
-    }
-    auto child = env::spawn_process(spawn);
-    ::close(fds[1]);
-    if (status_write_end >= 0) ::close(status_write_end);
-    if (!child) {
-      fail_start("Runtime.InvalidEntrypoint", child.error().message());
-      co_return;
-    }
-    child_ = std::move(*child);
     if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
     exit_watch_.assign(::dup(child_.pidfd()));
     boost::system::error_code nb_error;
@@ -470,60 +447,85 @@ class Instance : public std::enable_shared_from_this<Instance> {
     });
   }
 
-  // The instance's view of the filesystem: everything read-only, its own
-  // /tmp, the hidden paths (the data directory: other functions' code, the
-  // store) covered by empty tmpfs, and what it must still see — its code,
-  // the runtime clients, nimbus-init — read-only at their own paths (held
-  // before anything hides them, then bound back).
-  static std::vector<env::MountStep> sandbox_mounts(std::vector<fs::path> visible,
-                                                    const std::string& private_tmp,
-                                                    const std::vector<fs::path>& hidden_paths) {
-    using Kind = env::MountStep::Kind;
-    auto under = [](const fs::path& path, const fs::path& root) {
-      auto relative = path.lexically_relative(root);
-      return !relative.empty() && *relative.begin() != ".." && relative != ".";
-    };
-    std::vector<fs::path> covers = {"/tmp"};
-    for (const auto& hidden : hidden_paths) {
-      fs::path normal = hidden.lexically_normal();
-      // Under /tmp, the private /tmp hides it already.
-      if (!under(normal, "/tmp") && normal != "/tmp") covers.push_back(normal);
+  // Without a prepared sandbox: the instance's user and its private /tmp.
+  // Returns what went wrong, or "".
+  std::string prepare_scratch() {
+    std::error_code fs_error;
+    scratch_ = host_.options().work_dir / "instances" / id_;
+    fs::create_directories(scratch_ / "tmp", fs_error);
+    if (geteuid() == 0) {
+      uid_ = host_.acquire_uid();
+      if (!uid_) return "no free sandbox user id";
     }
-    // What would be hidden and must come back; a path inside another comes
-    // with it.
-    std::vector<std::pair<fs::path, fs::path>> restore;  // path, the cover hiding it
-    for (auto& path : visible) path = path.lexically_normal();
-    std::sort(visible.begin(), visible.end());
-    for (const auto& path : visible) {
-      if (!restore.empty() && (path == restore.back().first || under(path, restore.back().first))) {
-        continue;
+    if (!fs_error && uid_) {
+      if (chown((scratch_ / "tmp").c_str(), *uid_, *uid_) != 0 ||
+          chmod((scratch_ / "tmp").c_str(), 0700) != 0) {
+        fs_error.assign(errno, std::generic_category());
       }
-      for (const auto& cover : covers) {
-        if (under(path, cover)) {
-          restore.emplace_back(path, cover);
-          break;
+    }
+    if (fs_error) return fmt::format("instance /tmp: {}", fs_error.message());
+    return "";
+  }
+
+  // Without a prepared sandbox: namespaces, mounts and nimbus-init made now.
+  Result<env::ChildProcess> spawn(std::vector<std::string> environment,
+                                  std::vector<env::ResourceLimit> limits) {
+    const auto& options = host_.options();
+    const auto& config = function_->config;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return AwsError::internal("log pipe");
+    log_pipe_.assign(fds[0]);
+
+    env::SpawnOptions spawn;
+    spawn.argv = function_->launch.argv;
+    spawn.env = std::move(environment);
+    spawn.working_dir = config.code_dir;
+    spawn.stdout_fd = fds[1];
+    spawn.stderr_fd = fds[1];
+    spawn.limits = std::move(limits);
+    if (cgroup_) spawn.cgroup_procs_fds = cgroup_->procs_fds();
+    std::string private_tmp = (scratch_ / "tmp").string();
+    int status_write_end = -1;
+    if (host_.namespaces()) {
+      spawn.namespace_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+      if (!options.init_path.empty()) {
+        // The runtime must not be pid 1 (pid 1 drops signals it has no
+        // handler for, abort()'s included): nimbus-init is, and reports the
+        // runtime's exit status through a pipe on its fd 3.
+        int status_fds[2];
+        if (pipe2(status_fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+          status_pipe_ = status_fds[0];
+          status_write_end = status_fds[1];
+          spawn.namespace_flags |= CLONE_NEWPID;
+          spawn.inherited_fds = {status_write_end};
+          spawn.argv.insert(spawn.argv.begin(), options.init_path.string());
         }
       }
+      std::vector<fs::path> visible = {config.code_dir, options.runtimes_dir};
+      if (!options.init_path.empty()) visible.push_back(options.init_path.parent_path());
+      spawn.mounts =
+          internal::sandbox_mounts(std::move(visible), private_tmp, options.hidden_paths);
+    } else {
+      spawn.env.push_back("TMPDIR=" + private_tmp);
     }
-    std::vector<env::MountStep> steps;
-    for (const auto& [path, cover] : restore) steps.push_back({Kind::kHold, path.string()});
-    steps.push_back({Kind::kReadOnlyTree, "/"});
-    steps.push_back({Kind::kBind, "/tmp", private_tmp});
-    for (std::size_t i = 1; i < covers.size(); ++i) {
-      steps.push_back({Kind::kEmptyTmpfs, covers[i].string()});
+    if (uid_) {
+      spawn.uid = *uid_;
+      spawn.gid = *uid_;
     }
-    for (const auto& [path, cover] : restore) {
-      fs::path dir = cover;
-      for (const auto& part : path.lexically_relative(cover)) {
-        dir /= part;
-        steps.push_back({Kind::kMakeDir, dir.string()});
-      }
-      steps.push_back({Kind::kBindHeldReadOnly, path.string()});
-    }
-    return steps;
+    auto child = env::spawn_process(spawn);
+    ::close(fds[1]);
+    if (status_write_end >= 0) ::close(status_write_end);
+    return child;
+  }
+
+  // The pool prepares a replacement only now, so that work does not compete
+  // with this cold start.
+  void cold_start_over() {
+    if (std::exchange(from_prepared_, false)) host_.refill_sandboxes();
   }
 
   void fail_start(std::string_view type, std::string message) {
+    cold_start_over();
     spdlog::warn("engine: {} instance {} failed to start: {}", function_->config.name, id_,
                  message);
     init_error_ = error_document(type, message);
@@ -562,6 +564,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   void exited(const env::ExitStatus& status) {
+    cold_start_over();
     drain_logs_now();
     bool out_of_memory = cgroup_ && cgroup_->oom_kills() > oom_kills_at_start_;
     std::string reason = status.describe();
@@ -777,6 +780,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
       init_done_ = true;
       init_timer_.cancel();
       init_duration_ms_ = ms_between(spawned_at_, SteadyClock::now());
+      cold_start_over();
     }
     // A runtime that gives up on a long poll and asks again leaves the old
     // request waiting on a dead connection: only the newest may take work.
@@ -1137,6 +1141,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   fs::path scratch_;
   env::ChildProcess child_;
   std::unique_ptr<internal::InstanceCgroup> cgroup_;
+  bool from_prepared_ = false;  // until its cold start is over
   std::vector<std::weak_ptr<tcp::socket>> connections_;
   int status_pipe_ = -1;
   int exec_errno_ = 0;
@@ -1180,6 +1185,16 @@ class EngineImpl final : public Engine, public InstanceHost {
     }
     if (cgroups_->mode() == "none") {
       spdlog::warn("engine: no writable cgroup hierarchy: function memory limits are not enforced");
+    }
+    errno = 0;
+    nice_ = getpriority(PRIO_PROCESS, 0);
+    if (errno != 0) nice_ = 0;
+    if (namespaces_ && !options_.init_path.empty() && options_.prepared_sandboxes > 0) {
+      internal::SandboxLayout layout{options_.init_path, options_.runtimes_dir,
+                                     options_.hidden_paths, options_.work_dir / "instances"};
+      sandbox_pool_ = std::make_unique<internal::SandboxPool>(
+          std::move(layout), options_.prepared_sandboxes, [this] { return acquire_uid(); },
+          [this](uid_t uid) { release_uid(uid); });
     }
     std::size_t threads = std::max<std::size_t>(1, options_.threads);
     for (std::size_t i = 0; i < threads; ++i) {
@@ -1299,6 +1314,7 @@ class EngineImpl final : public Engine, public InstanceHost {
       stats.pending += function->pending.size();
     }
     stats.memory_reserved_mb = memory_reserved_mb_;
+    if (sandbox_pool_) stats.prepared_sandboxes = sandbox_pool_->ready();
     return stats;
   }
 
@@ -1316,6 +1332,7 @@ class EngineImpl final : public Engine, public InstanceHost {
       }
       for (auto& instance : instances_) to_stop.push_back(instance);
     }
+    if (sandbox_pool_) sandbox_pool_->stop();
     for (auto& invocation : to_fail) {
       complete(invocation,
                AwsError("ServiceException", "Nimbus is shutting down.", 500, Fault::kServer));
@@ -1524,6 +1541,21 @@ class EngineImpl final : public Engine, public InstanceHost {
     std::lock_guard lock(mutex_);
     ++counters_.cold_starts;
   }
+
+  void count_prepared_start() override {
+    std::lock_guard lock(mutex_);
+    ++counters_.prepared_starts;
+  }
+
+  std::unique_ptr<internal::PreparedSandbox> take_prepared_sandbox() override {
+    return sandbox_pool_ ? sandbox_pool_->take() : nullptr;
+  }
+
+  void refill_sandboxes() override {
+    if (sandbox_pool_) sandbox_pool_->refill();
+  }
+
+  int nice() const override { return nice_; }
 
  private:
   Result<void> admit(const std::string& key, const std::shared_ptr<Invocation>& invocation) {
@@ -1735,6 +1767,7 @@ class EngineImpl final : public Engine, public InstanceHost {
   ledger::Journal* journal_;
   std::unique_ptr<internal::CgroupPool> cgroups_;
   bool namespaces_ = false;
+  int nice_ = 0;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
@@ -1754,6 +1787,8 @@ class EngineImpl final : public Engine, public InstanceHost {
   static constexpr uid_t kSandboxUidCount = 65'536;
   std::vector<uid_t> free_uids_;
   uid_t next_uid_offset_ = 0;
+  // Last, so it goes first: its thread takes and gives back user ids.
+  std::unique_ptr<internal::SandboxPool> sandbox_pool_;
 };
 
 }  // namespace

@@ -119,6 +119,9 @@ struct EngineOptions {
   std::chrono::milliseconds init_timeout{10'000};
   std::chrono::milliseconds shutdown_grace{500};
   Isolation isolation = Isolation::kNamespaces;  // falls back to kProcess if not permitted
+  // Sandboxes (namespaces, mounts, nimbus-init) kept ready for cold starts,
+  // so a cold start does not wait for them; 0: each is made when needed.
+  std::size_t prepared_sandboxes = 2;
 };
 
 struct EngineStats {
@@ -133,6 +136,8 @@ struct EngineStats {
   std::uint64_t memory_reserved_mb = 0;
   std::uint64_t invocations = 0;
   std::uint64_t cold_starts = 0;
+  std::uint64_t prepared_starts = 0;     // cold starts in a sandbox prepared ahead of need
+  std::uint64_t prepared_sandboxes = 0;  // sandboxes ready for the next cold starts
   std::uint64_t throttles = 0;
   std::uint64_t instance_exits = 0;
 };

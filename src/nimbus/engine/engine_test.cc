@@ -5,6 +5,7 @@
 #include "nimbus/engine/engine.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,29 +277,6 @@ TEST_F(EngineTest, CrashDuringInvokeFailsOnlyThatInvocation) {
   auto next = invoke(config.key(), R"({"op":"echo"})");
   ASSERT_TRUE(next);
   EXPECT_EQ(next->payload, R"({"op":"echo"})");
-}
-
-TEST_F(EngineTest, ExitDuringInitFailsThePendingInvocation) {
-  start();
-  auto config =
-      script("badinit", "provided.al2023", "x", "bootstrap", "#!/bin/sh\necho boom\nexit 3\n");
-  ASSERT_TRUE(engine_->put_function(config));
-  auto result = invoke(config.key(), "{}");
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->function_error, "Unhandled");
-  auto error = parse(result->payload);
-  EXPECT_EQ(error["errorType"], "Runtime.ExitError");
-  EXPECT_EQ(error["errorMessage"], "Runtime exited with error: exit status 3");
-}
-
-TEST_F(EngineTest, MissingBootstrapIsAnInvalidEntrypoint) {
-  start();
-  auto config = native("nobootstrap");
-  fs::remove(config.code_dir / "bootstrap");
-  ASSERT_TRUE(engine_->put_function(config));
-  auto result = invoke(config.key(), "{}");
-  ASSERT_TRUE(result);
-  EXPECT_EQ(parse(result->payload)["errorType"], "Runtime.InvalidEntrypoint");
 }
 
 TEST_F(EngineTest, InitErrorPostedByTheRuntimeIsReturned) {
@@ -606,64 +584,6 @@ done
   EXPECT_EQ(result->payload, "400");
 }
 
-TEST_F(EngineTest, OutOfMemoryIsReportedAsLambdaDoes) {
-  start();
-  if (engine_->stats().cgroups == "none") GTEST_SKIP() << "no memory cgroup to enforce the limit";
-  auto config = script("hungry", "python3.11", "app.handler", "app.py", R"PY(
-def handler(event, context):
-    hoard = []
-    for _ in range(64):
-        hoard.append(bytearray(16 * 1024 * 1024))  # 1 GiB in all, far past 128 MB
-    return len(hoard)
-)PY");
-  config.timeout = 10s;
-  ASSERT_TRUE(engine_->put_function(config));
-  auto result = invoke(config.key(), "{}");
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->function_error, "Unhandled");
-  auto error = parse(result->payload);
-  EXPECT_EQ(error["errorType"], "Runtime.OutOfMemory") << result->payload;
-  EXPECT_EQ(
-      json::value_to<std::string>(error["errorMessage"]),
-      "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: killed");
-}
-
-TEST_F(EngineTest, AnInstanceCannotUseAnotherInstancesEndpoint) {
-  if (geteuid() != 0) GTEST_SKIP() << "per-instance users need root";
-  start();
-  auto victim = native("victim");
-  victim.environment = {{"NIMBUS_TEST_MARKER", "victim-marker"}};
-  victim.provisioned_concurrency = 1;
-  ASSERT_TRUE(engine_->put_function(victim));
-  for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
-  std::string endpoint =
-      env_of_process_with("NIMBUS_TEST_MARKER=victim-marker", "AWS_LAMBDA_RUNTIME_API");
-  ASSERT_FALSE(endpoint.empty());
-  // The thief answers with what it got from the victim's endpoint.
-  auto thief = script("thief", "provided", "x", "bootstrap", R"SH(#!/bin/bash
-API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
-while true; do
-  HEADERS="$(mktemp)"
-  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
-  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  STOLEN=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -d x "http://$EVENT/2018-06-01/runtime/invocation/some-id/response")
-  curl -sS "$API/invocation/$ID/response" -d "got:$STOLEN" >/dev/null
-done
-)SH");
-  ASSERT_TRUE(engine_->put_function(thief));
-  auto results = invoke_many(thief.key(), {endpoint});
-  ASSERT_TRUE(results[0]);
-  // Refused outright (an accepted connection would answer 400 for the id).
-  EXPECT_EQ(results[0]->payload, "got:000");
-  // The victim still gets its own invocations.
-  auto own = invoke(victim.key(), R"({"op":"echo"})");
-  ASSERT_TRUE(own);
-  EXPECT_EQ(own->payload, R"({"op":"echo"})");
-}
-
-// AWS's own runtime interface client (npm aws-lambda-ric, with its native
-// Runtime API client) as a function's bootstrap, exactly as a user would ship
-// it. scripts/test.sh builds it once into a cache and sets the variable.
 TEST_F(EngineTest, OfficialNodeRuntimeInterfaceClientWorksUnchanged) {
   const char* ric = std::getenv("NIMBUS_AWS_LAMBDA_RIC_DIR");
   if (ric == nullptr)
@@ -704,49 +624,6 @@ export const handler = async (event, context) => {
   auto again = invoke(config.key(), R"({"n":6})");  // still the same warm instance
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->cold_start);
-}
-
-TEST_F(EngineTest, HiddenPathsAreInvisibleTheRestReadOnlyAndOwnCodeStillRuns) {
-  if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
-  // A stand-in for the data directory, outside /tmp: another function's
-  // code beside this one's.
-  fs::path secret = fs::path("/var/tmp") / fmt::format("nimbus-hidden-{}", getpid());
-  fs::remove_all(secret);
-  fs::create_directories(secret / "other");
-  std::ofstream(secret / "other" / "code.py") << "SECRET = 1\n";
-  fs::create_directories(secret / "mine");
-  std::ofstream(secret / "mine" / "app.py") << R"PY(
-import os
-def handler(event, context):
-    root = event["secret"]
-    try:
-        open("/var/tmp/escape", "w").write("x")
-        outside = "writable"
-    except OSError:
-        outside = "read-only"
-    return {"listing": sorted(os.listdir(root)), "other": os.path.exists(root + "/other/code.py"),
-            "outside": outside, "task_root": os.environ["LAMBDA_TASK_ROOT"]}
-)PY";
-  EngineOptions options;
-  options.hidden_paths = {secret};
-  start(options);
-  FunctionConfig config;
-  config.name = "hidden";
-  config.arn = "arn:aws:lambda:us-east-1:000000000000:function:hidden";
-  config.runtime = "python3.11";
-  config.handler = "app.handler";
-  config.code_dir = secret / "mine";
-  config.timeout = 5s;
-  ASSERT_TRUE(engine_->put_function(config));
-  auto result = invoke(config.key(), fmt::format(R"({{"secret":"{}"}})", secret.string()));
-  fs::remove_all(secret);
-  ASSERT_TRUE(result) << result.error().message();
-  ASSERT_EQ(result->function_error, "") << result->payload;
-  auto body = parse(result->payload);
-  EXPECT_EQ(json::serialize(body["listing"]), R"(["mine"])");  // nothing else of the hidden tree
-  EXPECT_EQ(body["other"], false);
-  EXPECT_EQ(body["outside"], "read-only");
-  EXPECT_EQ(json::value_to<std::string>(body["task_root"]), (secret / "mine").string());
 }
 
 TEST_F(EngineTest, ForkBombStaysInsideItsInstance) {
@@ -876,11 +753,90 @@ TEST_F(EngineTest, PythonMissingHandlerIsHandlerNotFound) {
   EXPECT_EQ(error["errorMessage"], "Handler 'nope' missing on module 'app'");
 }
 
-TEST_F(EngineTest, CodeIsReadOnlyAndTmpIsPrivate) {
+// The sandbox (namespaces, mounts, user, limits) is the same whether it was
+// prepared ahead of need or made for the cold start.
+enum class SandboxSource { kPrepared, kOnDemand };
+
+class SandboxTest : public EngineTest, public ::testing::WithParamInterface<SandboxSource> {
+ protected:
+  void start_sandboxed(EngineOptions options = {}) {
+    if (GetParam() == SandboxSource::kPrepared && geteuid() != 0) {
+      GTEST_SKIP() << "sandboxes are prepared for namespaces, which need root";
+    }
+    options.prepared_sandboxes = GetParam() == SandboxSource::kPrepared ? 2 : 0;
+    start(options);
+    wait_until_prepared();
+  }
+  void wait_until_prepared() {
+    if (GetParam() == SandboxSource::kOnDemand) return;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (engine_->stats().prepared_sandboxes < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_EQ(engine_->stats().prepared_sandboxes, 2U);
+  }
+  std::uint64_t expected_prepared_starts(std::uint64_t cold_starts) const {
+    return GetParam() == SandboxSource::kPrepared ? cold_starts : 0;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Sandboxes, SandboxTest,
+                         ::testing::Values(SandboxSource::kPrepared, SandboxSource::kOnDemand),
+                         [](const auto& info) {
+                           return info.param == SandboxSource::kPrepared ? "Prepared" : "OnDemand";
+                         });
+
+TEST_P(SandboxTest, HiddenPathsAreInvisibleTheRestReadOnlyAndOwnCodeStillRuns) {
   if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
-  start();
+  // A stand-in for the data directory, outside /tmp: another function's
+  // code beside this one's.
+  fs::path secret = fs::path("/var/tmp") / fmt::format("nimbus-hidden-{}", getpid());
+  fs::remove_all(secret);
+  fs::create_directories(secret / "other");
+  std::ofstream(secret / "other" / "code.py") << "SECRET = 1\n";
+  fs::create_directories(secret / "mine");
+  std::ofstream(secret / "mine" / "app.py") << R"PY(
+import os
+def handler(event, context):
+    root = event["secret"]
+    try:
+        open("/var/tmp/escape", "w").write("x")
+        outside = "writable"
+    except OSError:
+        outside = "read-only"
+    return {"listing": sorted(os.listdir(root)), "other": os.path.exists(root + "/other/code.py"),
+            "outside": outside, "task_root": os.environ["LAMBDA_TASK_ROOT"]}
+)PY";
+  EngineOptions options;
+  options.hidden_paths = {secret};
+  start_sandboxed(options);
+  if (HasFatalFailure()) fs::remove_all(secret);
+  ASSERT_FALSE(HasFatalFailure());
+  FunctionConfig config;
+  config.name = "hidden";
+  config.arn = "arn:aws:lambda:us-east-1:000000000000:function:hidden";
+  config.runtime = "python3.11";
+  config.handler = "app.handler";
+  config.code_dir = secret / "mine";
+  config.timeout = 5s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), fmt::format(R"({{"secret":"{}"}})", secret.string()));
+  fs::remove_all(secret);
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  EXPECT_EQ(json::serialize(body["listing"]), R"(["mine"])");  // nothing else of the hidden tree
+  EXPECT_EQ(body["other"], false);
+  EXPECT_EQ(body["outside"], "read-only");
+  EXPECT_EQ(json::value_to<std::string>(body["task_root"]), (secret / "mine").string());
+  EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(1));
+}
+
+TEST_P(SandboxTest, CodeIsReadOnlyAndTmpIsPrivate) {
+  if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
+  ASSERT_NO_FATAL_FAILURE(start_sandboxed());
   auto config = script("sandbox", "python3.11", "app.handler", "app.py", R"PY(
-import os, time
+import os, resource, time
 def handler(event, context):
     try:
         open(os.environ["LAMBDA_TASK_ROOT"] + "/written", "w").write("x")
@@ -891,7 +847,12 @@ def handler(event, context):
     seen = os.path.exists(marker)
     open(marker, "w").write("x")
     time.sleep(0.5)  # hold this instance so the other invocation gets its own
-    return {"code": code, "seen_marker": seen, "tmp": sorted(os.listdir("/tmp"))}
+    return {"code": code, "seen_marker": seen, "tmp": sorted(os.listdir("/tmp")),
+            "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+            "cwd": os.getcwd(), "nice": os.nice(0),
+            "nofile": resource.getrlimit(resource.RLIMIT_NOFILE),
+            "nproc": resource.getrlimit(resource.RLIMIT_NPROC),
+            "core": resource.getrlimit(resource.RLIMIT_CORE)}
 )PY");
   config.reserved_concurrency = 2;
   ASSERT_TRUE(engine_->put_function(config));
@@ -902,8 +863,117 @@ def handler(event, context):
     EXPECT_EQ(body["code"], "read-only");
     // Two instances at once: neither saw the other's /tmp.
     EXPECT_EQ(body["seen_marker"], false) << result->payload;
+    // A user of its own, nothing of root's; the runtime is pid 2, under
+    // nimbus-init; Lambda's limits; the server's own priority.
+    EXPECT_GE(body["uid"].as_int64(), 2'000'000'000);
+    EXPECT_EQ(body["gid"], body["uid"]);
+    EXPECT_EQ(json::serialize(body["groups"]), "[]");
+    EXPECT_EQ(body["pid"], 2);
+    EXPECT_EQ(json::value_to<std::string>(body["cwd"]), config.code_dir.string());
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    EXPECT_EQ(body["nice"], errno == 0 ? nice : 0);
+    EXPECT_EQ(json::serialize(body["nofile"]), "[1024,1024]");
+    EXPECT_EQ(json::serialize(body["nproc"]), "[1024,1024]");
+    EXPECT_EQ(json::serialize(body["core"]), "[0,0]");
   }
+  EXPECT_NE(json::serialize(parse(results[0]->payload)["uid"]),
+            json::serialize(parse(results[1]->payload)["uid"]));
+  EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(2));
 }
+
+TEST_P(SandboxTest, ExitDuringInitFailsThePendingInvocation) {
+  ASSERT_NO_FATAL_FAILURE(start_sandboxed());
+  if (IsSkipped()) return;
+  auto config =
+      script("badinit", "provided.al2023", "x", "bootstrap", "#!/bin/sh\necho boom\nexit 3\n");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.ExitError");
+  EXPECT_EQ(error["errorMessage"], "Runtime exited with error: exit status 3");
+  EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(1));
+}
+
+TEST_P(SandboxTest, MissingBootstrapIsAnInvalidEntrypoint) {
+  ASSERT_NO_FATAL_FAILURE(start_sandboxed());
+  if (IsSkipped()) return;
+  auto config = native("nobootstrap");
+  fs::remove(config.code_dir / "bootstrap");
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(parse(result->payload)["errorType"], "Runtime.InvalidEntrypoint");
+  EXPECT_EQ(json::value_to<std::string>(parse(result->payload)["errorMessage"]),
+            fmt::format("Couldn't find valid bootstrap(s): [{}]",
+                        (config.code_dir / "bootstrap").string()));
+  EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(1));
+  // A failed cold start still gives its prepared sandbox a replacement.
+  ASSERT_NO_FATAL_FAILURE(wait_until_prepared());
+}
+
+TEST_P(SandboxTest, OutOfMemoryIsReportedAsLambdaDoes) {
+  ASSERT_NO_FATAL_FAILURE(start_sandboxed());
+  if (IsSkipped()) return;
+  if (engine_->stats().cgroups == "none") GTEST_SKIP() << "no memory cgroup to enforce the limit";
+  auto config = script("hungry", "python3.11", "app.handler", "app.py", R"PY(
+def handler(event, context):
+    hoard = []
+    for _ in range(64):
+        hoard.append(bytearray(16 * 1024 * 1024))  # 1 GiB in all, far past 128 MB
+    return len(hoard)
+)PY");
+  config.timeout = 10s;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.OutOfMemory") << result->payload;
+  EXPECT_EQ(
+      json::value_to<std::string>(error["errorMessage"]),
+      "RequestId: " + result->request_id + " Error: Runtime exited with error: signal: killed");
+}
+
+TEST_P(SandboxTest, AnInstanceCannotUseAnotherInstancesEndpoint) {
+  if (geteuid() != 0) GTEST_SKIP() << "per-instance users need root";
+  ASSERT_NO_FATAL_FAILURE(start_sandboxed());
+  if (IsSkipped()) return;
+  auto victim = native("victim");
+  victim.environment = {{"NIMBUS_TEST_MARKER", "victim-marker"}};
+  victim.provisioned_concurrency = 1;
+  ASSERT_TRUE(engine_->put_function(victim));
+  for (int i = 0; i < 200 && engine_->stats().idle < 1; ++i) std::this_thread::sleep_for(10ms);
+  std::string endpoint =
+      env_of_process_with("NIMBUS_TEST_MARKER=victim-marker", "AWS_LAMBDA_RUNTIME_API");
+  ASSERT_FALSE(endpoint.empty());
+  // The thief answers with what it got from the victim's endpoint.
+  auto thief = script("thief", "provided", "x", "bootstrap", R"SH(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  STOLEN=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -d x "http://$EVENT/2018-06-01/runtime/invocation/some-id/response")
+  curl -sS "$API/invocation/$ID/response" -d "got:$STOLEN" >/dev/null
+done
+)SH");
+  ASSERT_TRUE(engine_->put_function(thief));
+  auto results = invoke_many(thief.key(), {endpoint});
+  ASSERT_TRUE(results[0]);
+  // Refused outright (an accepted connection would answer 400 for the id).
+  EXPECT_EQ(results[0]->payload, "got:000");
+  // The victim still gets its own invocations.
+  auto own = invoke(victim.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->payload, R"({"op":"echo"})");
+}
+
+// AWS's own runtime interface client (npm aws-lambda-ric, with its native
+// Runtime API client) as a function's bootstrap, exactly as a user would ship
+// it. scripts/test.sh builds it once into a cache and sets the variable.
 
 }  // namespace
 }  // namespace nimbus::engine

@@ -46,7 +46,8 @@ struct ChildPlan {
   const char* working_dir = nullptr;
   int stdout_fd = -1;
   int stderr_fd = -1;
-  int fd3 = -1;
+  const int* inherited_fds = nullptr;
+  std::size_t inherited_count = 0;
   bool new_process_group = true;
   const ResourceLimit* limits = nullptr;
   std::size_t limit_count = 0;
@@ -180,10 +181,22 @@ int child_main(void* arg) {
   int out = plan.stdout_fd >= 0 ? plan.stdout_fd : null_fd;
   int err = plan.stderr_fd >= 0 ? plan.stderr_fd : null_fd;
   if (dup2(null_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) child_fail(plan, "dup2");
-  if (plan.fd3 == 3) {
-    if (fcntl(3, F_SETFD, 0) != 0) child_fail(plan, "fcntl");  // keep it across exec
-  } else if (plan.fd3 >= 0 && dup2(plan.fd3, 3) < 0) {
-    child_fail(plan, "dup2");
+  // Each inherited fd first moves above every target number, so placing one
+  // cannot close another that is still to be placed.
+  constexpr std::size_t kMaxInherited = 8;
+  if (plan.inherited_count > kMaxInherited) {
+    errno = E2BIG;
+    child_fail(plan, "inherited fds");
+  }
+  int lifted[kMaxInherited];
+  int first_free = 3 + static_cast<int>(plan.inherited_count);
+  for (std::size_t i = 0; i < plan.inherited_count; ++i) {
+    lifted[i] = fcntl(plan.inherited_fds[i], F_DUPFD_CLOEXEC, first_free);
+    if (lifted[i] < 0) child_fail(plan, "inherited fds");
+  }
+  for (std::size_t i = 0; i < plan.inherited_count; ++i) {
+    // dup2 clears close-on-exec on the copy: it is kept across exec.
+    if (dup2(lifted[i], 3 + static_cast<int>(i)) < 0) child_fail(plan, "dup2");
   }
   if (plan.working_dir != nullptr && chdir(plan.working_dir) != 0) child_fail(plan, "chdir");
   if (plan.set_gid) {
@@ -191,7 +204,7 @@ int child_main(void* arg) {
   }
   if (plan.set_uid && setuid(plan.uid) != 0) child_fail(plan, "setuid");
   // Nothing of the server's leaks into the function: no sockets, no store files.
-  unsigned first_closed = plan.fd3 >= 0 ? 4U : 3U;
+  auto first_closed = static_cast<unsigned>(3 + plan.inherited_count);
   if (syscall(SYS_close_range, first_closed, ~0U, 0U) != 0) child_fail(plan, "close_range");
   sigset_t none;
   sigemptyset(&none);
@@ -322,7 +335,8 @@ Result<ChildProcess> spawn_process(const SpawnOptions& options) {
   plan.working_dir = working_dir.empty() ? nullptr : working_dir.c_str();
   plan.stdout_fd = options.stdout_fd;
   plan.stderr_fd = options.stderr_fd;
-  plan.fd3 = options.fd3;
+  plan.inherited_fds = options.inherited_fds.data();
+  plan.inherited_count = options.inherited_fds.size();
   plan.new_process_group = options.new_process_group;
   plan.limits = options.limits.data();
   plan.limit_count = options.limits.size();

@@ -53,7 +53,8 @@ struct SpawnOptions {
   std::filesystem::path working_dir;
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;  // -1: /dev/null; may equal stdout_fd
-  int fd3 = -1;        // passed as the child's fd 3 (a status pipe, say); -1: none
+  // Passed as the child's fds 3, 4, ... in this order (a status pipe, say).
+  std::vector<int> inherited_fds;
   // The child leads a new process group, so a signal to -pid reaches
   // everything it starts.
   bool new_process_group = true;

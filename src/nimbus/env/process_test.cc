@@ -57,6 +57,29 @@ TEST(SpawnProcess, RunsWithOnlyTheGivenEnvironmentAndDirectory) {
   EXPECT_EQ(status.describe(), "exit status 3");
 }
 
+TEST(SpawnProcess, InheritedFdsArriveInOrderFrom3AndNothingElseLeaks) {
+  if (fcntl(3, F_GETFD) != -1) GTEST_SKIP() << "fd 3 is in use here";
+  // Holds fd 3 while the pipes are made, so none of them gets it.
+  ASSERT_EQ(open("/dev/null", O_RDONLY | O_CLOEXEC), 3);
+  Pipe first, second, listing;
+  // The second fd is the child's 3: placing the first at 3 must not close it
+  // before it reaches 4.
+  ASSERT_EQ(dup2(second.write, 3), 3);
+  close(second.write);
+  second.write = 3;
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo one >&3; echo two >&4; ls /proc/self/fd"};
+  options.stdout_fd = listing.write;
+  options.inherited_fds = {first.write, second.write};
+  auto child = spawn_process(options);
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(child->wait().code, 0);
+  EXPECT_EQ(first.drain(), "one\n");
+  EXPECT_EQ(second.drain(), "two\n");
+  // 0-2, the two inherited, and the directory ls reads: nothing of ours.
+  EXPECT_EQ(listing.drain(), "0\n1\n2\n3\n4\n5\n");
+}
+
 TEST(SpawnProcess, AMissingProgramIsAnErrorNotAChild) {
   SpawnOptions options;
   options.argv = {"/nonexistent/bootstrap"};

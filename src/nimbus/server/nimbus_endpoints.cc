@@ -418,6 +418,8 @@ net::HttpResponse NimbusEndpoints::health() const {
                          {"memory_reserved_mb", stats.memory_reserved_mb},
                          {"invocations", stats.invocations},
                          {"cold_starts", stats.cold_starts},
+                         {"prepared_starts", stats.prepared_starts},
+                         {"prepared_sandboxes", stats.prepared_sandboxes},
                          {"throttles", stats.throttles},
                          {"instance_exits", stats.instance_exits}};
   }

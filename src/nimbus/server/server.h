@@ -33,7 +33,8 @@ struct ServerConfig {
   std::filesystem::path runtimes_dir;    // empty: the runtimes/ beside the build
   std::string isolation = "namespaces";  // namespaces | process
   std::uint32_t max_concurrency = 1000;
-  std::uint64_t memory_budget_mb = 0;  // 0: three quarters of physical memory
+  std::uint64_t memory_budget_mb = 0;    // 0: three quarters of physical memory
+  std::uint32_t prepared_sandboxes = 2;  // ready for cold starts (namespaces isolation)
   std::chrono::milliseconds function_idle_timeout{300'000};
   std::string node_path = "/usr/bin/node";
   std::string python_path = "/usr/bin/python3";
