@@ -3,6 +3,7 @@ configured the way the AWS CLI tutorials and SAM's Api events do: a resource
 tree, methods, Lambda proxy / HTTP proxy / MOCK integrations, deployments
 and stages; called over HTTP with the REST flavour of the 1.0 event."""
 
+import datetime
 import json
 import signal
 
@@ -272,6 +273,65 @@ def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": other["value"]})[0] == 403
     client.delete_usage_plan_key(usagePlanId=plan["id"], keyId=other["id"])
     assert [item["name"] for item in client.get_usage_plans()["items"]] == ["basic"]
+
+
+def test_usage_plan_stages_get_usage_and_quotas_that_survive_a_restart(tmp_path):
+    data = tmp_path / "data"
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    yesterday = today - datetime.timedelta(days=1)
+    with NimbusServer(data_dir=data) as first:
+        api_id, _ = proxy_api(first)
+        client = first.client("apigateway")
+        root_id = next(item["id"] for item in client.get_resources(restApiId=api_id)["items"]
+                       if item["path"] == "/")
+        paid = client.create_resource(restApiId=api_id, parentId=root_id, pathPart="paid")["id"]
+        client.put_method(restApiId=api_id, resourceId=paid, httpMethod="GET",
+                          authorizationType="NONE", apiKeyRequired=True)
+        client.put_integration(restApiId=api_id, resourceId=paid, httpMethod="GET",
+                               type="AWS_PROXY", integrationHttpMethod="POST", uri=lambda_uri(
+                                   "arn:aws:lambda:us-east-1:000000000000:function:echo"))
+        client.create_deployment(restApiId=api_id, stageName="prod")
+        key = client.create_api_key(name="customer", enabled=True)
+        plan = client.create_usage_plan(name="metered", quota={"limit": 3, "period": "DAY"})
+        client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        with_key = {"x-api-key": key["value"]}
+        # The plan grants no stage yet.
+        assert execute(first, api_id, "/prod/paid", headers=with_key)[0] == 403
+
+        added = client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+            {"op": "add", "path": "/apiStages", "value": f"{api_id}:prod"}])
+        assert added["apiStages"] == [{"apiId": api_id, "stage": "prod"}]
+        for value in (f"{api_id}:prod", f"{api_id}:nostage", "nosuchapi:prod"):
+            with pytest.raises(botocore.exceptions.ClientError) as refused:
+                client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+                    {"op": "add", "path": "/apiStages", "value": value}])
+            assert refused.value.response["Error"]["Code"] == "BadRequestException"
+        assert [execute(first, api_id, "/prod/paid", headers=with_key)[0] for _ in range(2)] == [200, 200]
+
+        usage = client.get_usage(usagePlanId=plan["id"], startDate=str(yesterday),
+                                 endDate=str(today))
+        assert usage["usagePlanId"] == plan["id"]
+        assert (usage["startDate"], usage["endDate"]) == (str(yesterday), str(today))
+        # [used, remaining] a day; yesterday's quota was untouched.
+        assert usage["items"] == {key["id"]: [[0, 3], [2, 1]]}
+        with pytest.raises(botocore.exceptions.ClientError) as backwards:
+            client.get_usage(usagePlanId=plan["id"], startDate=str(today), endDate=str(yesterday))
+        assert backwards.value.response["Error"]["Code"] == "BadRequestException"
+        assert first.stop() == 0
+
+    with NimbusServer(data_dir=data) as second:
+        client = second.client("apigateway")
+        with_key = {"x-api-key": key["value"]}
+        # Two of three were used before the restart: one is left.
+        assert [execute(second, api_id, "/prod/paid", headers=with_key)[0] for _ in range(2)] == [200, 429]
+        usage = second.aws("apigateway", "get-usage", "--usage-plan-id", plan["id"],
+                           "--start-date", str(today), "--end-date", str(today),
+                           "--key-id", key["id"])
+        assert usage["items"] == {key["id"]: [[3, 0]]}
+        client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+            {"op": "remove", "path": "/apiStages", "value": f"{api_id}:prod"}])
+        assert client.get_usage_plan(usagePlanId=plan["id"])["apiStages"] == []
+        assert execute(second, api_id, "/prod/paid", headers=with_key)[0] == 403
 
 
 def test_stage_method_settings_throttle_rest_methods(nimbus):

@@ -33,6 +33,9 @@ inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";
 inline constexpr std::string_view kApiGatewayRequests = "apigateway.requests";  // 1 each
 inline constexpr std::string_view kApiGateway4xx = "apigateway.4xx";
 inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
+// Requests a usage plan let through for one API key (not priced), under the
+// resource "usageplan/<plan id>/<key id>": quotas and GetUsage count these.
+inline constexpr std::string_view kApiGatewayUsagePlanRequests = "apigateway.usage-plan.requests";
 // DynamoDB's are recorded; Step Functions' are priced, recorded once it lands.
 inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";
 inline constexpr std::string_view kDynamoDbWriteUnits = "dynamodb.write-request-units";

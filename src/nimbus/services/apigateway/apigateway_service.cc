@@ -98,6 +98,7 @@ Result<void> ApiGatewayServiceImpl::open() {
   auto usage_plans = JsonCatalog::open(store_.store(), kUsagePlansKeyspace);
   if (!usage_plans) return usage_plans.error();
   usage_plans_ = std::move(*usage_plans);
+  if (auto restored = restore_quotas(); !restored) return restored.error();
   spdlog::info("apigateway: {} HTTP APIs, {} REST APIs", catalog_->all().size(),
                rest_catalog_->all().size());
   return ok();
@@ -308,6 +309,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.CreateUsagePlanKey") co_return co_await create_usage_plan_key(call);
   if (op == "RestApis.GetUsagePlanKeys") co_return co_await get_usage_plan_keys(call);
   if (op == "RestApis.DeleteUsagePlanKey") co_return co_await delete_usage_plan_key(call);
+  if (op == "RestApis.GetUsage") co_return co_await get_usage(call);
   if (op == "RestApis.UpdateAuthorizer") co_return co_await update_rest_authorizer(call);
   if (op == "RestApis.UpdateUsagePlan") co_return co_await update_usage_plan(call);
   if (op == "ResetAuthorizersCache") co_return co_await reset_authorizers_cache(call);

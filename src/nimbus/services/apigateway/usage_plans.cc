@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "nimbus/core/strings.h"
+#include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/meters.h"
 #include "nimbus/services/apigateway/internal/rest_wire.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
 
@@ -61,7 +63,176 @@ std::int64_t period_index(std::string_view period, std::chrono::system_clock::ti
   return days.time_since_epoch().count();
 }
 
+// Where the ledger counts the requests a plan let through for a key.
+std::string usage_resource(std::string_view plan_id, std::string_view key_id) {
+  return fmt::format("usageplan/{}/{}", plan_id, key_id);
+}
+
+const json::object* quota_of(const json::object& plan) {
+  const auto* quota = plan.if_contains("quota");
+  if (quota == nullptr || !quota->is_object()) return nullptr;
+  const auto* limit = quota->as_object().if_contains("limit");
+  return limit && limit->is_int64() ? &quota->as_object() : nullptr;
+}
+
+// "2016-01-31" as the Unix second its UTC day starts at.
+std::optional<std::int64_t> day_start(std::string_view date) {
+  unsigned y = 0, m = 0, d = 0;
+  char extra = 0;
+  const std::string text(date);
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4u-%2u-%2u%c", &y, &m, &d, &extra) != 3) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year(static_cast<int>(y)),
+                                        std::chrono::month(m), std::chrono::day(d)};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days(ymd).time_since_epoch().count() * 86'400;
+}
+
+std::string date_text(std::int64_t day_start_s) {
+  const std::chrono::year_month_day ymd{
+      std::chrono::sys_days(std::chrono::days(day_start_s / 86'400))};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+}
+
+// The first second of the quota period `time_s` falls in.
+std::int64_t period_start(std::string_view period, std::int64_t time_s) {
+  const std::int64_t day = time_s / 86'400;
+  if (period == "WEEK") return (day - (day + 3) % 7) * 86'400;  // weeks start on Monday
+  if (period == "MONTH") {
+    const std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(day))};
+    return std::chrono::sys_days(ymd.year() / ymd.month() / 1).time_since_epoch().count() * 86'400;
+  }
+  return day * 86'400;
+}
+
 }  // namespace
+
+Result<void> ApiGatewayServiceImpl::restore_quotas() {
+  const auto now = std::chrono::system_clock::now();
+  const std::int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // The longest period is a month; a week may start in the month before.
+  const std::int64_t from_s = std::min(period_start("MONTH", now_s), period_start("WEEK", now_s));
+  auto counters = ledger::Journal::read_hourly(store_.store(), from_s, now_s + 3600);
+  if (!counters) return counters.error();
+  std::lock_guard lock(mutex_);
+  for (const auto& counter : *counters) {
+    if (counter.service != "apigateway" ||
+        counter.meter != ledger::meter::kApiGatewayUsagePlanRequests ||
+        !counter.resource.starts_with("usageplan/")) {
+      continue;
+    }
+    const std::string ids = counter.resource.substr(std::string_view("usageplan/").size());
+    const auto slash = ids.find('/');
+    if (slash == std::string::npos) continue;
+    const auto plan = usage_plans_->find(ids.substr(0, slash));
+    const auto* quota = plan ? quota_of(plan->value) : nullptr;
+    if (quota == nullptr) continue;
+    const std::string period = text_member(*quota, "period");
+    if (counter.hour_start_s < period_start(period, now_s)) continue;
+    quota_used_[fmt::format("{}/{}", ids, period_index(period, now))] += counter.amount;
+  }
+  return ok();
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
+  const auto plan = usage_plans_->find(call.label("usageplanId"));
+  if (!plan) co_return invalid("Usage Plan");
+  const auto start_date = call.query("startDate");
+  const auto end_date = call.query("endDate");
+  const auto start = day_start(start_date);
+  const auto end = day_start(end_date);
+  if (!start || !end) co_return bad_request("Invalid date format: dates are YYYY-MM-DD");
+  if (*end < *start) co_return bad_request("The end date must not be before the start date");
+  if (*end - *start > 90 * 86'400) {
+    co_return bad_request("Usage data may be requested for at most 90 days at a time");
+  }
+  std::int64_t limit = 25;
+  if (const auto text = call.query("limit"); !text.empty()) {
+    char* parse_end = nullptr;
+    const std::string copy(text);
+    limit = std::strtoll(copy.c_str(), &parse_end, 10);
+    if (parse_end != copy.c_str() + copy.size() || limit < 1 || limit > 500) {
+      co_return bad_request("Invalid limit: between 1 and 500");
+    }
+  }
+  // The plan's keys (or the one asked for), paged by position.
+  std::vector<std::string> keys;
+  if (const auto* ids = plan->value.if_contains("keyIds"); ids && ids->is_array()) {
+    for (const auto& id : ids->as_array()) {
+      if (id.is_string()) keys.emplace_back(id.as_string());
+    }
+  }
+  if (const auto key_id = call.query("keyId"); !key_id.empty()) {
+    if (std::find(keys.begin(), keys.end(), key_id) == keys.end()) co_return invalid("API Key");
+    keys = {std::string(key_id)};
+  }
+  std::size_t first = 0;
+  if (const auto position = call.query("position"); !position.empty()) {
+    char* parse_end = nullptr;
+    const std::string copy(position);
+    first = std::strtoull(copy.c_str(), &parse_end, 10);
+    if (parse_end != copy.c_str() + copy.size() || first > keys.size()) {
+      co_return bad_request("Invalid position");
+    }
+  }
+  const std::size_t last = std::min(keys.size(), first + static_cast<std::size_t>(limit));
+
+  const auto* quota = quota_of(plan->value);
+  const std::string period = quota ? text_member(*quota, "period") : std::string("DAY");
+  const std::int64_t quota_limit = quota ? quota->at("limit").as_int64() : 0;
+  // From the start of the first day's quota period: what remains on a day
+  // counts the period's earlier days too.
+  const std::int64_t from_s = period_start(period, *start);
+  const std::int64_t until_s = *end + 86'400;
+  const std::string plan_id = text_member(plan->value, "id");
+  std::map<std::string, std::map<std::int64_t, std::int64_t>> daily;  // key -> day -> used
+  auto read = co_await store_.run([&](storage::Store& store) -> Result<void> {
+    auto counters = ledger::Journal::read_hourly(store, from_s, until_s);
+    if (!counters) return counters.error();
+    for (const auto& counter : *counters) {
+      if (counter.service != "apigateway" ||
+          counter.meter != ledger::meter::kApiGatewayUsagePlanRequests) {
+        continue;
+      }
+      for (std::size_t i = first; i < last; ++i) {
+        if (counter.resource == usage_resource(plan_id, keys[i])) {
+          daily[keys[i]][counter.hour_start_s / 86'400 * 86'400] += counter.amount;
+        }
+      }
+    }
+    return ok();
+  });
+  if (!read) co_return read.error();
+
+  json::object items;
+  for (std::size_t i = first; i < last; ++i) {
+    const auto& days = daily[keys[i]];
+    json::array log;
+    std::int64_t period_used = 0;
+    std::int64_t current_period = -1;
+    for (std::int64_t day = from_s; day < until_s; day += 86'400) {
+      if (const std::int64_t begins = period_start(period, day); begins != current_period) {
+        current_period = begins;
+        period_used = 0;
+      }
+      const auto found = days.find(day);
+      const std::int64_t used = found == days.end() ? 0 : found->second;
+      period_used += used;
+      if (day < *start) continue;
+      log.push_back(json::array{used, std::max<std::int64_t>(0, quota_limit - period_used)});
+    }
+    items[keys[i]] = std::move(log);
+  }
+  json::object usage{{"usagePlanId", plan_id},
+                     {"startDate", date_text(*start)},
+                     {"endDate", date_text(*end)},
+                     {"values", std::move(items)}};  // the model's wire name for items
+  if (last < keys.size()) usage["position"] = std::to_string(last);
+  co_return json_reply(200, usage);
+}
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::create_api_key(Call& call) {
   auto name = string_member(call.body, "name", false);
@@ -205,7 +376,30 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
   auto change = [&](const JsonRecord* current) -> Result<std::optional<JsonRecord>> {
     if (current == nullptr) return invalid("Usage Plan");
     json::object plan = current->value;
-    if (auto patched = apply_patch(plan, call.body, {"name", "description", "throttle", "quota"});
+    // add/remove of "/apiStages" (value "apiId:stage") here; the rest is a
+    // plain patch.
+    json::object body = call.body;
+    if (auto* operations = body.if_contains("patchOperations");
+        operations && operations->is_array()) {
+      json::array plain;
+      for (const auto& item : operations->as_array()) {
+        const auto* operation = item.if_object();
+        const std::string path = operation ? text_member(*operation, "path") : std::string();
+        if (!path.starts_with("/apiStages")) {
+          plain.push_back(item);
+          continue;
+        }
+        if (path != "/apiStages") {
+          return bad_request(fmt::format(
+              "Invalid patch path {}: Nimbus does not implement per-method throttling of usage "
+              "plan stages",
+              path));
+        }
+        if (auto changed = patch_api_stages(plan, *operation); !changed) return changed.error();
+      }
+      *operations = std::move(plain);
+    }
+    if (auto patched = apply_patch(plan, body, {"name", "description", "throttle", "quota"});
         !patched) {
       return patched.error();
     }
@@ -235,6 +429,43 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
   auto stored = co_await change_json_record(*usage_plans_, id, change);
   if (!stored) co_return stored.error();
   co_return json_reply(200, plan_view(updated));
+}
+
+Result<void> ApiGatewayServiceImpl::patch_api_stages(json::object& plan,
+                                                     const json::object& operation) const {
+  const std::string op = text_member(operation, "op");
+  const std::string value = text_member(operation, "value");
+  const auto colon = value.find(':');
+  const std::string api_id = value.substr(0, colon);
+  const std::string stage = colon == std::string::npos ? std::string() : value.substr(colon + 1);
+  auto& stages = plan["apiStages"];
+  if (!stages.is_array()) stages = json::array();
+  auto& list = stages.as_array();
+  const auto matches = [&](const json::value& item) {
+    return item.is_object() && text_member(item.as_object(), "apiId") == api_id &&
+           text_member(item.as_object(), "stage") == stage;
+  };
+  const bool present = std::any_of(list.begin(), list.end(), matches);
+  if (op == "add") {
+    const auto record = rest_catalog_->find(api_id);
+    if (colon == std::string::npos || record == nullptr || !record->stages.contains(stage)) {
+      return bad_request(fmt::format("Invalid API Stage {{api: {}, stage: {}}}", api_id, stage));
+    }
+    if (present) {
+      return bad_request(fmt::format(
+          "API Stage {{api: {}, stage: {}}} is already in the usage plan", api_id, stage));
+    }
+    list.push_back(json::object{{"apiId", api_id}, {"stage", stage}});
+    return ok();
+  }
+  if (op == "remove") {
+    if (!present) {
+      return bad_request(fmt::format("Invalid API Stage {{api: {}, stage: {}}}", api_id, stage));
+    }
+    list.erase(std::remove_if(list.begin(), list.end(), matches), list.end());
+    return ok();
+  }
+  return bad_request(fmt::format("Invalid patch operation: {} /apiStages is not supported", op));
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_usage_plan(Call& call) {
@@ -396,6 +627,17 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
       ++used;
     }
   }
+  // Durable through the journal: GetUsage reads it, and a restart rebuilds
+  // the quota counts from it.
+  ledger::Usage usage;
+  usage.service = "apigateway";
+  usage.resource = usage_resource(plan_id, key_id);
+  usage.id = facts.request_id;
+  usage.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  usage.quantities = {{std::string(ledger::meter::kApiGatewayUsagePlanRequests), 1}};
+  journal_.append_usage(std::move(usage));
   facts.api_key = std::string(*value);
   facts.api_key_id = key_id;
   return std::nullopt;

@@ -153,6 +153,13 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> create_usage_plan_key(Call& call);
   boost::asio::awaitable<Reply> get_usage_plan_keys(Call& call);
   boost::asio::awaitable<Reply> delete_usage_plan_key(Call& call);
+  boost::asio::awaitable<Reply> get_usage(Call& call);
+  // An add or remove of "/apiStages" in UpdateUsagePlan.
+  Result<void> patch_api_stages(boost::json::object& plan,
+                                const boost::json::object& operation) const;
+  // At open: each key's use of its plan's current quota period, from the
+  // ledger, so a restart does not start the period afresh.
+  Result<void> restore_quotas();
   // Stores (or with nullopt removes) one account-level record after
   // `change(current)` allows it; serialised with every other change. Takes
   // a reference, like update().
