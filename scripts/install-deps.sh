@@ -14,6 +14,8 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # Lambda deployment packages are zip files
   libzip-dev
+  # the trust store HTTPS integrations (HTTP_PROXY, JWKS) check servers against
+  ca-certificates
   # real AWS clients and load tools the tests and benchmarks drive Nimbus with
   awscli python3-boto3 python3-pytest wrk curl
   # minting JWTs (RS256, ES256) for the API Gateway JWT authorizer tests

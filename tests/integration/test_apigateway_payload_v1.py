@@ -3,14 +3,23 @@ event (single- and multi-value headers and query strings, identity,
 nulls), the 1.0 response rules, and requests passed through to an HTTP
 backend."""
 
+import datetime
 import http.server
 import json
+import socket
+import ssl
 import threading
+import time
 import urllib.parse
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from apigateway_support import echo_function, execute, execute_json, http_api, raw_request
+from nimbus_harness import NimbusServer
 
 
 def test_the_v1_event_carries_every_documented_field(nimbus):
@@ -69,7 +78,7 @@ def test_v1_responses_merge_headers_and_require_a_status(nimbus):
 class Backend:
     """An HTTP server the HTTP_PROXY integration forwards to; echoes what it got."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         class Handler(http.server.BaseHTTPRequestHandler):
             def answer(self):
                 length = int(self.headers.get("Content-Length", 0))
@@ -89,8 +98,11 @@ class Backend:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def close(self):
         self.server.shutdown()
@@ -129,3 +141,66 @@ def test_http_proxy_passes_requests_through(nimbus, backend):
     backend.close()
     status, _, body = execute_json(nimbus, api_id, "/else/where")
     assert (status, body) == (502, {"message": "Bad Gateway"})
+
+
+def self_signed_certificate(directory, name):
+    """A certificate for `name` (and its key), signed by itself."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_http_proxy_to_https_checks_the_certificate_and_a_silent_backend_times_out(tmp_path):
+    cert, key = self_signed_certificate(tmp_path, "localhost")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    secure = Backend(tls)
+    # Accepts connections and never answers.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        # The backend's certificate is the only one this server trusts.
+        with NimbusServer(env={"SSL_CERT_FILE": str(cert), "SSL_CERT_DIR": str(tmp_path)}) as nimbus:
+            client = nimbus.client("apigatewayv2")
+            api_id = client.create_api(Name="tls", ProtocolType="HTTP")["ApiId"]
+            routes = {
+                "ANY /secure/{proxy+}": {"IntegrationUri": f"https://localhost:{secure.port}/{{proxy}}"},
+                # Right server, wrong name: the certificate is for localhost.
+                "ANY /misnamed": {"IntegrationUri": f"https://127.0.0.1:{secure.port}/"},
+                "ANY /silent": {"IntegrationUri": f"http://127.0.0.1:{silent.getsockname()[1]}/",
+                                "TimeoutInMillis": 1000},
+            }
+            for route, settings in routes.items():
+                integration = client.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY",
+                                                        IntegrationMethod="ANY", **settings)
+                client.create_route(ApiId=api_id, RouteKey=route,
+                                    Target=f"integrations/{integration['IntegrationId']}")
+            client.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+
+            status, headers, body = execute_json(nimbus, api_id, "/secure/a?q=1", method="POST",
+                                                 body=b"over tls", headers={"x-custom": "kept"})
+            assert status == 207 and headers["x-backend"] == "yes"
+            assert body == {"method": "POST", "path": "/a?q=1", "body": "over tls", "header": "kept"}
+            status, _, body = execute_json(nimbus, api_id, "/misnamed")
+            assert (status, body) == (502, {"message": "Bad Gateway"})
+            started = time.monotonic()
+            status, _, body = execute_json(nimbus, api_id, "/silent")
+            assert (status, body) == (504, {"message": "Gateway Timeout"})
+            assert time.monotonic() - started < 10
+    finally:
+        secure.close()
+        silent.close()

@@ -220,9 +220,8 @@ def test_lambda_authorizers_guard_rest_methods(nimbus):
     assert names == ["request", "token"]
 
 
-def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
-    api_id, _ = proxy_api(nimbus)
-    client = nimbus.client("apigateway")
+def add_paid_method(client, api_id):
+    """GET /paid to the echo function, with apiKeyRequired, redeployed to prod."""
     root_id = next(item["id"] for item in client.get_resources(restApiId=api_id)["items"]
                    if item["path"] == "/")
     paid = client.create_resource(restApiId=api_id, parentId=root_id, pathPart="paid")["id"]
@@ -232,6 +231,12 @@ def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
                            integrationHttpMethod="POST", uri=lambda_uri(
                                "arn:aws:lambda:us-east-1:000000000000:function:echo"))
     client.create_deployment(restApiId=api_id, stageName="prod")
+
+
+def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    add_paid_method(client, api_id)
     key = client.create_api_key(name="customer", enabled=True)
     assert len(key["value"]) >= 20
     assert "value" not in client.get_api_keys()["items"][0]
@@ -282,15 +287,7 @@ def test_usage_plan_stages_get_usage_and_quotas_that_survive_a_restart(tmp_path)
     with NimbusServer(data_dir=data) as first:
         api_id, _ = proxy_api(first)
         client = first.client("apigateway")
-        root_id = next(item["id"] for item in client.get_resources(restApiId=api_id)["items"]
-                       if item["path"] == "/")
-        paid = client.create_resource(restApiId=api_id, parentId=root_id, pathPart="paid")["id"]
-        client.put_method(restApiId=api_id, resourceId=paid, httpMethod="GET",
-                          authorizationType="NONE", apiKeyRequired=True)
-        client.put_integration(restApiId=api_id, resourceId=paid, httpMethod="GET",
-                               type="AWS_PROXY", integrationHttpMethod="POST", uri=lambda_uri(
-                                   "arn:aws:lambda:us-east-1:000000000000:function:echo"))
-        client.create_deployment(restApiId=api_id, stageName="prod")
+        add_paid_method(client, api_id)
         key = client.create_api_key(name="customer", enabled=True)
         plan = client.create_usage_plan(name="metered", quota={"limit": 3, "period": "DAY"})
         client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")

@@ -14,8 +14,11 @@
 namespace nimbus::net {
 
 // Sends `request` (method, target, headers, body) to `base_url`
-// ("http://host:port"), setting Host and Content-Length. Errors name the
-// address and what failed.
+// ("http://host:port" or "https://host:port"), setting Host and
+// Content-Length. HTTPS checks the server's certificate and name against the
+// machine's trust store (SSL_CERT_FILE / SSL_CERT_DIR override it). The
+// whole call, connect to answer, ends after `timeout`. Errors name the
+// address and what failed ("timed out" for the timeout).
 Result<HttpResponse> http_call(std::string_view base_url, HttpRequest request,
                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
 

@@ -535,8 +535,9 @@ asio::awaitable<Result<std::string>> ApiGatewayServiceImpl::fetch(
     const aws::RequestContext& context, const std::string& url) {
   (void)context;
   const auto scheme_end = url.find("://");
-  if (!url.starts_with("http://") || scheme_end == std::string::npos) {
-    co_return AwsError::internal(fmt::format("{}: Nimbus fetches http:// URLs only", url));
+  if (!(url.starts_with("http://") || url.starts_with("https://")) ||
+      scheme_end == std::string::npos) {
+    co_return AwsError::internal(fmt::format("{}: not an http:// or https:// URL", url));
   }
   const auto path_start = url.find('/', scheme_end + 3);
   net::HttpRequest request;
@@ -786,8 +787,9 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
     std::chrono::milliseconds timeout) {
   std::string uri = text_member(integration, "integrationUri");
   const auto scheme_end = uri.find("://");
-  if (!uri.starts_with("http://") || scheme_end == std::string::npos) {
-    spdlog::info("apigateway: HTTP_PROXY to {} is not served (http:// only) [{}]", uri,
+  if (!(uri.starts_with("http://") || uri.starts_with("https://")) ||
+      scheme_end == std::string::npos) {
+    spdlog::info("apigateway: HTTP_PROXY to {} is not served (not http:// or https://) [{}]", uri,
                  context.request_id);
     co_return aws::gateway_message(500, "Internal Server Error");
   }
