@@ -378,12 +378,26 @@ class Instance : public std::enable_shared_from_this<Instance> {
       co_return;
     }
 
-    auto cgroup = host_.cgroups().acquire(config.memory_mb);
-    if (!cgroup) {
-      fail_start("Runtime.Unknown", cgroup.error().message());
-      co_return;
+    // A prepared sandbox comes in a cgroup of its own already.
+    std::unique_ptr<internal::InstanceCgroup> own_group;
+    if (prepared && prepared->cgroup) {
+      own_group = std::move(prepared->cgroup);
+    } else {
+      auto acquired = host_.cgroups().acquire(config.memory_mb);
+      if (!acquired) {
+        fail_start("Runtime.Unknown", acquired.error().message());
+        co_return;
+      }
+      own_group = std::move(*acquired);
     }
-    cgroup_ = std::move(*cgroup);
+    if (own_group) {
+      if (auto configured = own_group->configure(config.memory_mb); !configured) {
+        host_.cgroups().release(std::move(own_group));
+        fail_start("Runtime.Unknown", configured.error().message());
+        co_return;
+      }
+    }
+    cgroup_ = std::move(own_group);
 
     std::vector<std::string> environment = function_->environment;
     environment.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", port));
@@ -407,8 +421,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
       plan.code_dir = config.code_dir;
       plan.argv = function_->launch.argv;
       plan.env = std::move(environment);
-      static const std::vector<int> kNoCgroup;
-      auto launched = internal::launch(*prepared, plan, cgroup_ ? cgroup_->procs_fds() : kNoCgroup);
+      auto launched = internal::launch(*prepared, plan);
       if (!launched) {
         fail_start("Runtime.Unknown", launched.error().message());
         co_return;
@@ -1193,8 +1206,8 @@ class EngineImpl final : public Engine, public InstanceHost {
       internal::SandboxLayout layout{options_.init_path, options_.runtimes_dir,
                                      options_.hidden_paths, options_.work_dir / "instances"};
       sandbox_pool_ = std::make_unique<internal::SandboxPool>(
-          std::move(layout), options_.prepared_sandboxes, [this] { return acquire_uid(); },
-          [this](uid_t uid) { release_uid(uid); });
+          std::move(layout), options_.prepared_sandboxes, *cgroups_,
+          [this] { return acquire_uid(); }, [this](uid_t uid) { release_uid(uid); });
     }
     std::size_t threads = std::max<std::size_t>(1, options_.threads);
     for (std::size_t i = 0; i < threads; ++i) {

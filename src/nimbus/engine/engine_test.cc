@@ -753,6 +753,43 @@ TEST_F(EngineTest, PythonMissingHandlerIsHandlerNotFound) {
   EXPECT_EQ(error["errorMessage"], "Handler 'nope' missing on module 'app'");
 }
 
+// cgroups are reused between instances: each new tenant gets its own
+// function's limit, up or down, never the last tenant's.
+TEST_F(EngineTest, AReusedCgroupTakesEachFunctionsMemoryLimit) {
+  start();
+  if (engine_->stats().cgroups == "none") GTEST_SKIP() << "no memory cgroup to enforce the limit";
+  const std::string code = R"PY(
+def handler(event, context):
+    hoard = bytearray(event["mb"] * 1024 * 1024)
+    return len(hoard) // (1024 * 1024)
+)PY";
+  auto run = [&](const std::string& name, std::uint32_t memory_mb, int allocate_mb) {
+    auto config = script(name, "python3.11", "app.handler", "app.py", code);
+    config.memory_mb = memory_mb;
+    config.timeout = 10s;
+    EXPECT_TRUE(engine_->put_function(config));
+    auto result = invoke(config.key(), fmt::format(R"({{"mb":{}}})", allocate_mb));
+    engine_->remove_function(config.key());
+    // Its instance gone, its group is free for the next.
+    for (int i = 0; i < 500 && engine_->stats().instances > 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(engine_->stats().instances, 0U);
+    return result;
+  };
+  auto small = run("small", 128, 32);
+  ASSERT_TRUE(small) << small.error().message();
+  EXPECT_EQ(small->payload, "32");
+  // More than the last tenant's limit, within its own.
+  auto big = run("big", 1024, 400);
+  ASSERT_TRUE(big) << big.error().message();
+  EXPECT_EQ(big->payload, "400") << big->payload;
+  // And down again: the same allocation is now too much.
+  auto small_again = run("small-again", 128, 400);
+  ASSERT_TRUE(small_again) << small_again.error().message();
+  EXPECT_EQ(parse(small_again->payload)["errorType"], "Runtime.OutOfMemory")
+      << small_again->payload;
+}
+
 // The sandbox (namespaces, mounts, user, limits) is the same whether it was
 // prepared ahead of need or made for the cold start.
 enum class SandboxSource { kPrepared, kOnDemand };

@@ -109,18 +109,30 @@ InstanceCgroup::~InstanceCgroup() {
   }
 }
 
-Result<void> InstanceCgroup::configure(std::uint32_t memory_mb) {
-  std::uint64_t bytes = std::uint64_t{memory_mb} * 1024 * 1024;
+void InstanceCgroup::reset() {
   // Lowering the limit below what an earlier tenant left charged fails;
   // force_empty releases it first.
   write_file(memory_ / "memory.force_empty", "0");
-  if (!write_file(memory_ / "memory.limit_in_bytes", std::to_string(bytes))) {
+  write_file(memory_ / "memory.max_usage_in_bytes", "0");
+}
+
+Result<void> InstanceCgroup::configure(std::uint32_t memory_mb) {
+  if (memory_mb == memory_mb_) return ok();
+  std::uint64_t bytes = std::uint64_t{memory_mb} * 1024 * 1024;
+  // memsw (memory plus swap) may never be below the plain limit: when
+  // growing it goes first, otherwise (a new group starts unlimited) the
+  // plain limit does. Without swap accounting memsw is absent; the plain
+  // limit still holds.
+  const std::string limit = std::to_string(bytes);
+  const bool growing = memory_mb_ != 0 && memory_mb > memory_mb_;
+  if (growing) write_file(memory_ / "memory.memsw.limit_in_bytes", limit);
+  if (!write_file(memory_ / "memory.limit_in_bytes", limit)) {
+    memory_mb_ = 0;
     return AwsError::internal(fmt::format("cgroup: cannot set {}", memory_.string()));
   }
-  // Without swap accounting the file is absent; the limit above still holds.
-  write_file(memory_ / "memory.memsw.limit_in_bytes", std::to_string(bytes));
-  write_file(memory_ / "memory.max_usage_in_bytes", "0");
-  if (!pids_.empty()) write_file(pids_ / "pids.max", std::to_string(kPidsMax));
+  if (!growing) write_file(memory_ / "memory.memsw.limit_in_bytes", limit);
+  if (memory_mb_ == 0 && !pids_.empty()) write_file(pids_ / "pids.max", std::to_string(kPidsMax));
+  memory_mb_ = memory_mb;
   // 1,769 MB is one vCPU on Lambda; shares keep that proportion between instances.
   if (!cpu_.empty()) {
     write_file(cpu_ / "cpu.shares",
@@ -214,7 +226,10 @@ Result<std::unique_ptr<InstanceCgroup>> CgroupPool::acquire(std::uint32_t memory
         root_memory_ / leaf, root_pids_.empty() ? fs::path() : root_pids_ / leaf,
         root_cpu_.empty() ? fs::path() : root_cpu_ / leaf, std::move(fds));
   }
-  if (auto configured = group->configure(memory_mb); !configured) return configured.error();
+  if (auto configured = group->configure(memory_mb); !configured) {
+    release(std::move(group));
+    return configured.error();
+  }
   return group;
 }
 
@@ -222,6 +237,7 @@ void CgroupPool::release(std::unique_ptr<InstanceCgroup> group) {
   if (!group) return;
   group->kill_all();
   if (!group->empty()) return;  // still dying: let the destructor try to remove it
+  group->reset();
   std::lock_guard lock(mutex_);
   free_.push_back(std::move(group));
 }

@@ -154,16 +154,9 @@ PreparedSandbox::~PreparedSandbox() {
   if (!scratch.empty()) fs::remove_all(scratch, ignored);
 }
 
-Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan,
-                    const std::vector<int>& cgroup_procs_fds) {
+Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan) {
   auto message = encode_plan(plan);
   if (!message) return message.error();
-  std::string pid = std::to_string(sandbox.init.pid());
-  for (int fd : cgroup_procs_fds) {
-    if (::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
-      return AwsError::internal(fmt::format("join cgroup: {}", errno_text()));
-    }
-  }
   int tree = -1;
   if (!plan.code_dir.empty()) {
     auto opened = read_only_tree(plan.code_dir);
@@ -194,10 +187,11 @@ Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan,
   return ok();
 }
 
-SandboxPool::SandboxPool(SandboxLayout layout, std::size_t size, AcquireUid acquire_uid,
-                         ReleaseUid release_uid)
+SandboxPool::SandboxPool(SandboxLayout layout, std::size_t size, CgroupPool& cgroups,
+                         AcquireUid acquire_uid, ReleaseUid release_uid)
     : layout_(std::move(layout)),
       size_(size),
+      cgroups_(cgroups),
       acquire_uid_(std::move(acquire_uid)),
       release_uid_(std::move(release_uid)) {
   if (size_ > 0) thread_ = std::thread([this] { run(); });
@@ -237,6 +231,8 @@ void SandboxPool::stop() {
 
 void SandboxPool::discard(std::unique_ptr<PreparedSandbox> sandbox) {
   if (sandbox->uid) release_uid_(*sandbox->uid);
+  sandbox->init = env::ChildProcess();  // kills and reaps it, emptying its group
+  cgroups_.release(std::move(sandbox->cgroup));
   sandbox.reset();
 }
 
@@ -313,12 +309,19 @@ Result<std::unique_ptr<PreparedSandbox>> SandboxPool::prepare() {
   sandbox->status_read = status[0];
   sandbox->log_read = logs[0];
   sandbox->plan_socket = plan[0];
+  auto cgroup = cgroups_.acquire(kPreparedMemoryMb);
+  if (!cgroup) {
+    close_child_ends();
+    return fail(cgroup.error().message());
+  }
+  sandbox->cgroup = std::move(*cgroup);
 
   env::SpawnOptions spawn;
   spawn.argv = {layout_.init_path.string(), "--plan"};
   spawn.stdout_fd = logs[1];
   spawn.stderr_fd = logs[1];
   spawn.inherited_fds = {status[1], plan[1]};
+  if (sandbox->cgroup) spawn.cgroup_procs_fds = sandbox->cgroup->procs_fds();
   spawn.namespace_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
   spawn.mounts = sandbox_mounts({layout_.runtimes_dir, layout_.init_path.parent_path()},
                                 tmp.string(), layout_.hidden_paths);

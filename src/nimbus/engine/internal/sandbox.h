@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "nimbus/core/result.h"
+#include "nimbus/engine/internal/cgroups.h"
 #include "nimbus/env/process.h"
 
 namespace nimbus::engine::internal {
@@ -69,16 +70,21 @@ struct PreparedSandbox {
 
   std::filesystem::path scratch;  // its tmp/ is the sandbox's /tmp
   std::optional<uid_t> uid;       // the user the runtime will run as
+  // nimbus-init is already in it (limits for kPreparedMemoryMb until the
+  // instance sets its own): moving a process between groups costs time a
+  // cold start should not wait for. Null without cgroups.
+  std::unique_ptr<InstanceCgroup> cgroup;
   env::ChildProcess init;
   int plan_socket = -1;  // ours; nimbus-init's fd 4
   int status_read = -1;  // nimbus-init's fd 3: the runtime's exit
   int log_read = -1;     // nimbus-init's (and so the runtime's) stdout and stderr
 };
 
-// Moves the sandbox into the instance's cgroups (the runtime inherits them)
-// and sends the plan. On success the runtime is starting.
-Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan,
-                    const std::vector<int>& cgroup_procs_fds);
+inline constexpr std::uint32_t kPreparedMemoryMb = 128;  // Lambda's default memory size
+
+// Sends the plan. On success the runtime is starting, in the sandbox's
+// cgroup (the caller has set its limits).
+Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan);
 
 // Keeps `size` sandboxes prepared, on a thread of its own at the lowest CPU
 // priority: preparing one never slows a cold start under way.
@@ -87,7 +93,7 @@ class SandboxPool {
   using AcquireUid = std::function<std::optional<uid_t>()>;
   using ReleaseUid = std::function<void(uid_t)>;
 
-  SandboxPool(SandboxLayout layout, std::size_t size, AcquireUid acquire_uid,
+  SandboxPool(SandboxLayout layout, std::size_t size, CgroupPool& cgroups, AcquireUid acquire_uid,
               ReleaseUid release_uid);
   ~SandboxPool();
   SandboxPool(const SandboxPool&) = delete;
@@ -110,6 +116,7 @@ class SandboxPool {
 
   SandboxLayout layout_;
   std::size_t size_;
+  CgroupPool& cgroups_;
   AcquireUid acquire_uid_;
   ReleaseUid release_uid_;
   mutable std::mutex mutex_;
