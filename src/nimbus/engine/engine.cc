@@ -1808,6 +1808,9 @@ class EngineImpl final : public Engine, public InstanceHost {
 
 Result<std::unique_ptr<Engine>> Engine::start(EngineOptions options, ledger::Journal& journal) {
   std::error_code ec;
+  // Scratch left by a server that was killed: no instance of it runs any
+  // more (the data directory is this server's alone).
+  fs::remove_all(options.work_dir / "instances", ec);
   fs::create_directories(options.work_dir / "instances", ec);
   if (ec) {
     return AwsError::internal(fmt::format("cannot create {}: {}",

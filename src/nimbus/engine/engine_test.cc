@@ -753,6 +753,15 @@ TEST_F(EngineTest, PythonMissingHandlerIsHandlerNotFound) {
   EXPECT_EQ(error["errorMessage"], "Handler 'nope' missing on module 'app'");
 }
 
+TEST_F(EngineTest, ScratchLeftByAKilledServerIsRemovedAtStart) {
+  fs::path stale = dir_.path() / "engine" / "instances" / "0123abcd" / "tmp";
+  fs::create_directories(stale);
+  std::ofstream(stale / "left-behind") << "x";
+  start();
+  EXPECT_FALSE(fs::exists(stale.parent_path()));
+  EXPECT_TRUE(fs::is_directory(dir_.path() / "engine" / "instances"));
+}
+
 // cgroups are reused between instances: each new tenant gets its own
 // function's limit, up or down, never the last tenant's.
 TEST_F(EngineTest, AReusedCgroupTakesEachFunctionsMemoryLimit) {
