@@ -6,8 +6,10 @@ run (build/bench/engine_bench does the measuring):
           (as it runs, and with metering and log capture off, to show their cost),
           beside a minimal Runtime API relay with the same worker binary and
           worker count; repeated, medians of the runs, and the ratio
-  cold    cold start per runtime beside the bare spawn-to-first-request cost,
-          with sandboxes prepared ahead of need and without
+  cold    cold start per runtime (invoke to result, and spawn to first request)
+          beside the bare process doing the same (spawned, given the same
+          event, until its response), with sandboxes prepared ahead of need
+          and without
   memory  server memory per idle warm instance
   journal the journal's own CPU per invocation (log lines and usage record),
           fed directly at 10,000 invocations/s: where metering's cost goes
