@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -210,6 +211,14 @@ int child_main(void* arg) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   execve(plan.program, plan.argv, plan.envp);
+  // ETXTBSY: a child another thread is starting at this moment holds a copy
+  // of the descriptor that wrote the program (until its own exec closes
+  // it). That passes within moments: wait it out rather than fail.
+  for (int tries = 0; errno == ETXTBSY && tries < 1000; ++tries) {
+    const timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+    execve(plan.program, plan.argv, plan.envp);
+  }
   child_fail(plan, "execve");
 }
 
