@@ -58,7 +58,9 @@ std::optional<net::HttpResponse> call(const ClientFlags& client, net::HttpReques
     aws::sign_request(request, key, secret, region, std::string(service),
                       std::chrono::system_clock::now());
   }
-  auto response = net::http_call(client.endpoint, std::move(request));
+  // Long enough for a synchronous invoke of a function at Lambda's longest
+  // timeout (900 s).
+  auto response = net::http_call(client.endpoint, std::move(request), std::chrono::seconds(910));
   if (!response) {
     fmt::print(stderr, "nimbus: {}\n", response.error().message());
     return std::nullopt;
