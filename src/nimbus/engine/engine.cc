@@ -531,8 +531,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
     return child;
   }
 
-  // The pool prepares a replacement only now, so that work does not compete
-  // with this cold start.
+  // The pool prepares a replacement only once this cold start (init and the
+  // first invocation) is over, so that work does not compete with it:
+  // preparing moves a process between cgroups, which holds up every fork on
+  // the machine for a moment, and a bash runtime forks for each request.
   void cold_start_over() {
     if (std::exchange(from_prepared_, false)) host_.refill_sandboxes();
   }
@@ -793,7 +795,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
       init_done_ = true;
       init_timer_.cancel();
       init_duration_ms_ = ms_between(spawned_at_, SteadyClock::now());
-      cold_start_over();
     }
     // A runtime that gives up on a long poll and asks again leaves the old
     // request waiting on a dead connection: only the newest may take work.
@@ -974,6 +975,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
     if (current_ != invocation) return;
     current_.reset();
     invoke_timer_.cancel();
+    cold_start_over();
     const auto& config = function_->config;
     auto finished = SteadyClock::now();
     double duration = ms_between(delivered_at_, finished);
