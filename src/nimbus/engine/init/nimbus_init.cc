@@ -64,7 +64,7 @@ constexpr long kSysMoveMount = 429;
 constexpr unsigned kMoveMountFromEmptyPath = 0x4;
 
 // Makes every missing directory of `path` (they can only be missing inside
-// the empty tmpfs that hides the data directory).
+// the empty tmpfs that hides the data directory, or in the private /tmp).
 void make_dirs(char* path) {
   for (char* at = path + 1; *at != '\0'; ++at) {
     if (*at != '/') continue;
