@@ -49,23 +49,17 @@ json::object plan_view(const json::object& plan) {
 
 bool query_flag(const Call& call, std::string_view name) { return call.query(name) == "true"; }
 
-// The start of the quota period `now` falls in, as a number that changes
-// when the period does (UTC days, weeks from Monday, calendar months).
-std::int64_t period_index(std::string_view period, std::chrono::system_clock::time_point now) {
-  const auto days = std::chrono::floor<std::chrono::days>(now);
-  if (period == "WEEK")
-    return (days.time_since_epoch().count() + 3) / 7;  // 1970-01-01 was a Thursday
-  if (period == "MONTH") {
-    const std::chrono::year_month_day date{days};
-    return static_cast<int>(date.year()) * 12 +
-           static_cast<int>(static_cast<unsigned>(date.month()));
-  }
-  return days.time_since_epoch().count();
+// Where the ledger counts the requests a plan let through for a key:
+// "usageplan/<plan id>/<key id>".
+constexpr std::string_view kUsageResourcePrefix = "usageplan/";
+
+std::string usage_resource(std::string_view plan_id, std::string_view key_id) {
+  return fmt::format("{}{}/{}", kUsageResourcePrefix, plan_id, key_id);
 }
 
-// Where the ledger counts the requests a plan let through for a key.
-std::string usage_resource(std::string_view plan_id, std::string_view key_id) {
-  return fmt::format("usageplan/{}/{}", plan_id, key_id);
+// The key the quota counts of one plan, key and period go under.
+std::string quota_counter_prefix(std::string_view plan_id, std::string_view key_id) {
+  return fmt::format("{}/{}/", plan_id, key_id);
 }
 
 const json::object* quota_of(const json::object& plan) {
@@ -96,7 +90,8 @@ std::string date_text(std::int64_t day_start_s) {
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }
 
-// The first second of the quota period `time_s` falls in.
+// The first second of the quota period `time_s` falls in (UTC days, weeks
+// from Monday, calendar months).
 std::int64_t period_start(std::string_view period, std::int64_t time_s) {
   const std::int64_t day = time_s / 86'400;
   if (period == "WEEK") return (day - (day + 3) % 7) * 86'400;  // weeks start on Monday
@@ -110,9 +105,9 @@ std::int64_t period_start(std::string_view period, std::int64_t time_s) {
 }  // namespace
 
 Result<void> ApiGatewayServiceImpl::restore_quotas() {
-  const auto now = std::chrono::system_clock::now();
-  const std::int64_t now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
   // The longest period is a month; a week may start in the month before.
   const std::int64_t from_s = std::min(period_start("MONTH", now_s), period_start("WEEK", now_s));
   auto counters = ledger::Journal::read_hourly(store_.store(), from_s, now_s + 3600);
@@ -121,18 +116,20 @@ Result<void> ApiGatewayServiceImpl::restore_quotas() {
   for (const auto& counter : *counters) {
     if (counter.service != "apigateway" ||
         counter.meter != ledger::meter::kApiGatewayUsagePlanRequests ||
-        !counter.resource.starts_with("usageplan/")) {
+        !counter.resource.starts_with(kUsageResourcePrefix)) {
       continue;
     }
-    const std::string ids = counter.resource.substr(std::string_view("usageplan/").size());
+    const std::string ids = counter.resource.substr(kUsageResourcePrefix.size());
     const auto slash = ids.find('/');
     if (slash == std::string::npos) continue;
-    const auto plan = usage_plans_->find(ids.substr(0, slash));
+    const std::string plan_id = ids.substr(0, slash);
+    const auto plan = usage_plans_->find(plan_id);
     const auto* quota = plan ? quota_of(plan->value) : nullptr;
     if (quota == nullptr) continue;
-    const std::string period = text_member(*quota, "period");
-    if (counter.hour_start_s < period_start(period, now_s)) continue;
-    quota_used_[fmt::format("{}/{}", ids, period_index(period, now))] += counter.amount;
+    const std::int64_t period = period_start(text_member(*quota, "period"), now_s);
+    if (counter.hour_start_s < period) continue;
+    quota_used_[quota_counter_prefix(plan_id, ids.substr(slash + 1)) + std::to_string(period)] +=
+        counter.amount;
   }
   return ok();
 }
@@ -149,14 +146,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   if (*end - *start > 90 * 86'400) {
     co_return bad_request("Usage data may be requested for at most 90 days at a time");
   }
-  std::int64_t limit = 25;
+  std::uint64_t limit = 25;
   if (const auto text = call.query("limit"); !text.empty()) {
-    char* parse_end = nullptr;
-    const std::string copy(text);
-    limit = std::strtoll(copy.c_str(), &parse_end, 10);
-    if (parse_end != copy.c_str() + copy.size() || limit < 1 || limit > 500) {
+    const auto parsed = parse_uint(text);
+    if (!parsed || *parsed < 1 || *parsed > 500) {
       co_return bad_request("Invalid limit: between 1 and 500");
     }
+    limit = *parsed;
   }
   // The plan's keys (or the one asked for), paged by position.
   std::vector<std::string> keys;
@@ -171,12 +167,9 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   }
   std::size_t first = 0;
   if (const auto position = call.query("position"); !position.empty()) {
-    char* parse_end = nullptr;
-    const std::string copy(position);
-    first = std::strtoull(copy.c_str(), &parse_end, 10);
-    if (parse_end != copy.c_str() + copy.size() || first > keys.size()) {
-      co_return bad_request("Invalid position");
-    }
+    const auto parsed = parse_uint(position);
+    if (!parsed || *parsed > keys.size()) co_return bad_request("Invalid position");
+    first = static_cast<std::size_t>(*parsed);
   }
   const std::size_t last = std::min(keys.size(), first + static_cast<std::size_t>(limit));
 
@@ -188,6 +181,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   const std::int64_t from_s = period_start(period, *start);
   const std::int64_t until_s = *end + 86'400;
   const std::string plan_id = text_member(plan->value, "id");
+  std::map<std::string, std::string> key_of;  // ledger resource -> key id, for this page
+  for (std::size_t i = first; i < last; ++i) key_of[usage_resource(plan_id, keys[i])] = keys[i];
   std::map<std::string, std::map<std::int64_t, std::int64_t>> daily;  // key -> day -> used
   auto read = co_await store_.run([&](storage::Store& store) -> Result<void> {
     auto counters = ledger::Journal::read_hourly(store, from_s, until_s);
@@ -197,10 +192,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
           counter.meter != ledger::meter::kApiGatewayUsagePlanRequests) {
         continue;
       }
-      for (std::size_t i = first; i < last; ++i) {
-        if (counter.resource == usage_resource(plan_id, keys[i])) {
-          daily[keys[i]][counter.hour_start_s / 86'400 * 86'400] += counter.amount;
-        }
+      if (const auto key = key_of.find(counter.resource); key != key_of.end()) {
+        daily[key->second][counter.hour_start_s / 86'400 * 86'400] += counter.amount;
       }
     }
     return ok();
@@ -606,26 +599,24 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
       }
     }
   }
-  if (const auto* quota = plan->value.if_contains("quota"); quota && quota->is_object()) {
-    const auto& settings = quota->as_object();
-    const auto* limit = settings.if_contains("limit");
-    if (limit && limit->is_int64()) {
-      const auto period =
-          period_index(text_member(settings, "period"), std::chrono::system_clock::now());
-      const std::string prefix = fmt::format("{}/{}/", plan_id, key_id);
-      const std::string counter = prefix + std::to_string(period);
-      std::lock_guard lock(mutex_);
-      if (!quota_used_.contains(counter)) {
-        // A new period: the key's counts of earlier ones are done with.
-        for (auto it = quota_used_.lower_bound(prefix);
-             it != quota_used_.end() && it->first.starts_with(prefix);) {
-          it = quota_used_.erase(it);
-        }
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (const auto* quota = quota_of(plan->value)) {
+    const std::string prefix = quota_counter_prefix(plan_id, key_id);
+    const std::string counter =
+        prefix + std::to_string(period_start(text_member(*quota, "period"), now_us / 1'000'000));
+    std::lock_guard lock(mutex_);
+    if (!quota_used_.contains(counter)) {
+      // A new period: the key's counts of earlier ones are done with.
+      for (auto it = quota_used_.lower_bound(prefix);
+           it != quota_used_.end() && it->first.starts_with(prefix);) {
+        it = quota_used_.erase(it);
       }
-      auto& used = quota_used_[counter];
-      if (used >= limit->as_int64()) return aws::gateway_message(429, "Limit Exceeded");
-      ++used;
     }
+    auto& used = quota_used_[counter];
+    if (used >= quota->at("limit").as_int64()) return aws::gateway_message(429, "Limit Exceeded");
+    ++used;
   }
   // Durable through the journal: GetUsage reads it, and a restart rebuilds
   // the quota counts from it.
@@ -633,9 +624,7 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
   usage.service = "apigateway";
   usage.resource = usage_resource(plan_id, key_id);
   usage.id = facts.request_id;
-  usage.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  usage.time_us = now_us;
   usage.quantities = {{std::string(ledger::meter::kApiGatewayUsagePlanRequests), 1}};
   journal_.append_usage(std::move(usage));
   facts.api_key = std::string(*value);
