@@ -463,21 +463,12 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // Without a prepared sandbox: the instance's user and its private /tmp.
   // Returns what went wrong, or "".
   std::string prepare_scratch() {
-    std::error_code fs_error;
     scratch_ = host_.options().work_dir / "instances" / id_;
-    fs::create_directories(scratch_ / "tmp", fs_error);
     if (geteuid() == 0) {
       uid_ = host_.acquire_uid();
       if (!uid_) return "no free sandbox user id";
     }
-    if (!fs_error && uid_) {
-      if (chown((scratch_ / "tmp").c_str(), *uid_, *uid_) != 0 ||
-          chmod((scratch_ / "tmp").c_str(), 0700) != 0) {
-        fs_error.assign(errno, std::generic_category());
-      }
-    }
-    if (fs_error) return fmt::format("instance /tmp: {}", fs_error.message());
-    return "";
+    return internal::make_private_tmp(scratch_, uid_);
   }
 
   // Without a prepared sandbox: namespaces, mounts and nimbus-init made now.

@@ -145,6 +145,16 @@ std::vector<env::MountStep> sandbox_mounts(std::vector<fs::path> visible,
   return steps;
 }
 
+std::string make_private_tmp(const fs::path& scratch, std::optional<uid_t> uid) {
+  const fs::path tmp = scratch / "tmp";
+  std::error_code fs_error;
+  fs::create_directories(tmp, fs_error);
+  if (!fs_error && uid && (chown(tmp.c_str(), *uid, *uid) != 0 || chmod(tmp.c_str(), 0700) != 0)) {
+    fs_error.assign(errno, std::generic_category());
+  }
+  return fs_error ? fmt::format("instance /tmp: {}", fs_error.message()) : std::string();
+}
+
 PreparedSandbox::~PreparedSandbox() {
   close_fd(plan_socket);
   close_fd(status_read);
@@ -285,13 +295,10 @@ Result<std::unique_ptr<PreparedSandbox>> SandboxPool::prepare() {
   std::string id = new_request_id();
   std::erase(id, '-');
   sandbox->scratch = layout_.instances_dir / id;
-  fs::path tmp = sandbox->scratch / "tmp";
-  std::error_code fs_error;
-  fs::create_directories(tmp, fs_error);
-  if (fs_error) return fail(fmt::format("instance /tmp: {}", fs_error.message()));
-  if (chown(tmp.c_str(), *sandbox->uid, *sandbox->uid) != 0 || chmod(tmp.c_str(), 0700) != 0) {
-    return fail(fmt::format("instance /tmp: {}", errno_text()));
+  if (auto error = make_private_tmp(sandbox->scratch, sandbox->uid); !error.empty()) {
+    return fail(std::move(error));
   }
+  const fs::path tmp = sandbox->scratch / "tmp";
 
   int status[2] = {-1, -1}, logs[2] = {-1, -1}, plan[2] = {-1, -1};
   auto close_child_ends = [&] {

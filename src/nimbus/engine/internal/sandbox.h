@@ -40,6 +40,10 @@ std::vector<env::MountStep> sandbox_mounts(std::vector<std::filesystem::path> vi
                                            const std::string& private_tmp,
                                            const std::vector<std::filesystem::path>& hidden_paths);
 
+// Makes `scratch`/tmp, an instance's private /tmp: owned by `uid` with mode
+// 0700 when the instance has a user of its own. Returns what went wrong, or "".
+std::string make_private_tmp(const std::filesystem::path& scratch, std::optional<uid_t> uid);
+
 // What every prepared sandbox shares.
 struct SandboxLayout {
   std::filesystem::path init_path;     // nimbus-init
