@@ -33,10 +33,14 @@ namespace nimbus::env {
 namespace {
 
 constexpr std::size_t kChildStackBytes = 64 * 1024;
-// mount_setattr(2) (Linux 5.12); glibc 2.36 has no wrapper.
+// open_tree(2) and mount_setattr(2) (Linux 5.2, 5.12); glibc 2.36 has no
+// wrappers.
+constexpr long kSysOpenTree = 428;
 constexpr long kSysMountSetattr = 442;
-constexpr std::uint64_t kMountAttrReadOnly = 0x1;
+constexpr unsigned kOpenTreeClone = 1;
 constexpr unsigned kAtRecursive = 0x8000;
+constexpr unsigned kAtEmptyPath = 0x1000;
+constexpr std::uint64_t kMountAttrReadOnly = 0x1, kMountAttrNoSuid = 0x2, kMountAttrNoDev = 0x4;
 
 // Everything the child needs, prepared by the parent: between clone and exec
 // the child shares the parent's memory and may only make system calls.
@@ -402,6 +406,24 @@ Result<ChildProcess> spawn_process(const SpawnOptions& options) {
                                           plan.failed_step, std::strerror(plan.failed_errno)));
   }
   return child;
+}
+
+Result<int> detached_read_only_tree(const std::filesystem::path& path) {
+  int tree = static_cast<int>(
+      syscall(kSysOpenTree, AT_FDCWD, path.c_str(), kOpenTreeClone | O_CLOEXEC | kAtRecursive));
+  if (tree < 0) {
+    return AwsError::internal(fmt::format("open_tree {}: {}", path.string(), std::strerror(errno)));
+  }
+  struct {
+    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+  } attributes{kMountAttrReadOnly | kMountAttrNoSuid | kMountAttrNoDev, 0, 0, 0};
+  if (syscall(kSysMountSetattr, tree, "", kAtEmptyPath | kAtRecursive, &attributes,
+              sizeof attributes) != 0) {
+    std::string error = std::strerror(errno);
+    close(tree);
+    return AwsError::internal(fmt::format("read-only {}: {}", path.string(), error));
+  }
+  return tree;
 }
 
 }  // namespace nimbus::env

@@ -114,4 +114,10 @@ class ChildProcess {
 
 Result<ChildProcess> spawn_process(const SpawnOptions& options);
 
+// A detached, read-only (nosuid, nodev) copy of the mounts at `path`, as a
+// descriptor (open_tree(2); needs privilege). A process in another mount
+// namespace can move it into place with move_mount(2), which a bind mount
+// cannot do.
+Result<int> detached_read_only_tree(const std::filesystem::path& path);
+
 }  // namespace nimbus::env

@@ -5,7 +5,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,37 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// open_tree(2) and mount_setattr(2) (Linux 5.2, 5.12); glibc 2.36 has no
-// wrappers.
-constexpr long kSysOpenTree = 428;
-constexpr long kSysMountSetattr = 442;
-constexpr unsigned kOpenTreeClone = 1;
-constexpr unsigned kAtRecursive = 0x8000;
-constexpr unsigned kAtEmptyPath = 0x1000;
-constexpr std::uint64_t kMountAttrReadOnly = 0x1, kMountAttrNoSuid = 0x2, kMountAttrNoDev = 0x4;
-
 std::string errno_text() { return std::strerror(errno); }
-
-// A detached, read-only copy of the mounts at `path`: what nimbus-init moves
-// into its own namespace (a bind mount cannot cross namespaces; a detached
-// tree can).
-Result<int> read_only_tree(const fs::path& path) {
-  int tree = static_cast<int>(
-      syscall(kSysOpenTree, AT_FDCWD, path.c_str(), kOpenTreeClone | O_CLOEXEC | kAtRecursive));
-  if (tree < 0) {
-    return AwsError::internal(fmt::format("open_tree {}: {}", path.string(), errno_text()));
-  }
-  struct {
-    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
-  } attributes{kMountAttrReadOnly | kMountAttrNoSuid | kMountAttrNoDev, 0, 0, 0};
-  if (syscall(kSysMountSetattr, tree, "", kAtEmptyPath | kAtRecursive, &attributes,
-              sizeof attributes) != 0) {
-    std::string error = errno_text();
-    ::close(tree);
-    return AwsError::internal(fmt::format("read-only {}: {}", path.string(), error));
-  }
-  return tree;
-}
 
 Result<std::string> encode_plan(const SandboxPlan& plan) {
   PlanHeader header{};
@@ -169,7 +138,8 @@ Result<void> launch(PreparedSandbox& sandbox, const SandboxPlan& plan) {
   if (!message) return message.error();
   int tree = -1;
   if (!plan.code_dir.empty()) {
-    auto opened = read_only_tree(plan.code_dir);
+    // A bind mount cannot cross namespaces; a detached tree can.
+    auto opened = env::detached_read_only_tree(plan.code_dir);
     if (!opened) return opened.error();
     tree = *opened;
   }
