@@ -535,8 +535,7 @@ asio::awaitable<Result<std::string>> ApiGatewayServiceImpl::fetch(
     const aws::RequestContext& context, const std::string& url) {
   (void)context;
   const auto scheme_end = url.find("://");
-  if (!(url.starts_with("http://") || url.starts_with("https://")) ||
-      scheme_end == std::string::npos) {
+  if (!is_http_url(url) || scheme_end == std::string::npos) {
     co_return AwsError::internal(fmt::format("{}: not an http:// or https:// URL", url));
   }
   const auto path_start = url.find('/', scheme_end + 3);
@@ -787,8 +786,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
     std::chrono::milliseconds timeout) {
   std::string uri = text_member(integration, "integrationUri");
   const auto scheme_end = uri.find("://");
-  if (!(uri.starts_with("http://") || uri.starts_with("https://")) ||
-      scheme_end == std::string::npos) {
+  if (!is_http_url(uri) || scheme_end == std::string::npos) {
     spdlog::info("apigateway: HTTP_PROXY to {} is not served (not http:// or https://) [{}]", uri,
                  context.request_id);
     co_return aws::gateway_message(500, "Internal Server Error");

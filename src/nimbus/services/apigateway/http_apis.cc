@@ -80,10 +80,6 @@ bool is_lambda_target(std::string_view uri) {
          uri.ends_with("/invocations");
 }
 
-bool is_http_url(std::string_view uri) {
-  return uri.starts_with("http://") || uri.starts_with("https://");
-}
-
 Result<void> check_integration(json::object& integration) {
   const auto type = text_member(integration, "integrationType");
   const auto uri = text_member(integration, "integrationUri");

@@ -366,7 +366,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::put_integration(Call& call) {
       co_return bad_request("AWS_PROXY integrations must use integrationHttpMethod POST");
     }
   } else if (*type == "HTTP_PROXY") {
-    if (!uri.starts_with("http://") && !uri.starts_with("https://")) {
+    if (!is_http_url(uri)) {
       co_return bad_request("Invalid HTTP endpoint specified for URI");
     }
     if (text_member(integration, "httpMethod").empty()) {

@@ -39,6 +39,10 @@ std::string text_member(const json::object& object, std::string_view key) {
   return {};
 }
 
+bool is_http_url(std::string_view uri) {
+  return uri.starts_with("http://") || uri.starts_with("https://");
+}
+
 std::map<std::string, json::object> object_map(const json::value* value) {
   std::map<std::string, json::object> out;
   if (value == nullptr || !value->is_object()) return out;

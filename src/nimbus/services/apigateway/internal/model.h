@@ -25,6 +25,8 @@ namespace nimbus::services::apigateway::internal {
 
 // The string at `key`, or "" when it is absent or not a string.
 std::string text_member(const boost::json::object& object, std::string_view key);
+// Whether `uri` is an http:// or https:// URL (HTTP_PROXY targets, JWT issuers).
+bool is_http_url(std::string_view uri);
 // Child collections as records keep them: a JSON object of objects as a
 // map (members that are not objects are dropped), and back.
 std::map<std::string, boost::json::object> object_map(const boost::json::value* value);
