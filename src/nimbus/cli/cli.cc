@@ -148,6 +148,13 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
       ->check(CLI::Range(0u, 64u))
       ->capture_default_str();
   command
+      .add_option("--cgroups", flags.config.cgroups,
+                  "cgroup hierarchy for function instances' limits: auto (v1 where its memory "
+                  "controller is mounted, else v2), v1, v2 or none")
+      ->envname("NIMBUS_CGROUPS")
+      ->check(CLI::IsMember({"auto", "v1", "v2", "none"}))
+      ->capture_default_str();
+  command
       .add_option("--lambda-code-storage", flags.config.lambda_code_storage_bytes,
                   "Bytes all Lambda deployment packages may take together (Lambda's 75 GB); "
                   "past it CreateFunction gets CodeStorageExceededException")

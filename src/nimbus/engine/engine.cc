@@ -1182,15 +1182,19 @@ class EngineImpl final : public Engine, public InstanceHost {
     }
     std::error_code absolute_error;
     options_.runtimes_dir = fs::absolute(options_.runtimes_dir, absolute_error).lexically_normal();
-    cgroups_ = internal::CgroupPool::detect(fmt::format("nimbus-{}", getpid()));
+    cgroups_ = internal::CgroupPool::detect(fmt::format("nimbus-{}", getpid()), options_.cgroups);
     namespaces_ = options_.isolation == Isolation::kNamespaces && geteuid() == 0;
     if (!namespaces_) {
       spdlog::warn(
           "engine: functions run with process-level isolation only (own process group, working "
           "directory and rlimits): namespaces need root");
     }
-    if (cgroups_->mode() == "none") {
+    if (cgroups_->mode() == "none" && options_.cgroups != "none") {
       spdlog::warn("engine: no writable cgroup hierarchy: function memory limits are not enforced");
+    } else if (cgroups_->mode() == "v2" && !cgroups_->limits_memory()) {
+      spdlog::warn(
+          "engine: cgroup v2 without the memory controller: function memory limits are "
+          "not enforced");
     }
     errno = 0;
     nice_ = getpriority(PRIO_PROCESS, 0);

@@ -122,6 +122,10 @@ struct EngineOptions {
   // Sandboxes (namespaces, mounts, nimbus-init) kept ready for cold starts,
   // so a cold start does not wait for them; 0: each is made when needed.
   std::size_t prepared_sandboxes = 2;
+  // Which cgroup hierarchy holds instances: "auto" (v1 where its memory
+  // controller is mounted, else v2), "v1", "v2" (taken even without the
+  // memory controller, whose limits then go unenforced) or "none".
+  std::string cgroups = "auto";
 };
 
 struct EngineStats {

@@ -878,6 +878,37 @@ def handler(event, context):
   EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(1));
 }
 
+// --cgroups v2 on a machine whose memory controller is bound to v1 still
+// puts every instance, prepared or not, in a v2 group of the server's pool,
+// and each next tenant of a released group gets it made again.
+TEST_P(SandboxTest, InstancesRunInCgroupV2GroupsWhenAskedFor) {
+  EngineOptions options;
+  options.cgroups = "v2";
+  start_sandboxed(options);
+  ASSERT_FALSE(HasFatalFailure());
+  if (engine_->stats().cgroups != "v2") GTEST_SKIP() << "no writable cgroup v2 hierarchy";
+  const std::string code = R"PY(
+def handler(event, context):
+    return [line[3:] for line in open("/proc/self/cgroup").read().splitlines()
+            if line.startswith("0::")][0]
+)PY";
+  const std::string pool = fmt::format("/nimbus-{}/i", getpid());
+  for (int tenant = 0; tenant < 3; ++tenant) {
+    auto config = script(fmt::format("v2-{}", tenant), "python3.11", "app.handler", "app.py", code);
+    ASSERT_TRUE(engine_->put_function(config));
+    auto result = invoke(config.key(), "{}");
+    ASSERT_TRUE(result) << result.error().message();
+    ASSERT_EQ(result->function_error, "") << result->payload;
+    const std::string group = json::value_to<std::string>(json::parse(result->payload));
+    EXPECT_NE(group.find(pool), std::string::npos) << group;
+    engine_->remove_function(config.key());
+    for (int i = 0; i < 500 && engine_->stats().instances > 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(engine_->stats().instances, 0U);
+  }
+  EXPECT_EQ(engine_->stats().prepared_starts, expected_prepared_starts(3));
+}
+
 TEST_P(SandboxTest, CodeIsReadOnlyAndTmpIsPrivate) {
   if (geteuid() != 0) GTEST_SKIP() << "namespaces need root";
   ASSERT_NO_FATAL_FAILURE(start_sandboxed());

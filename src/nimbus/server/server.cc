@@ -123,6 +123,7 @@ class ServerImpl final : public Server {
     engine_options.max_concurrency = config.max_concurrency;
     engine_options.memory_budget_mb = config.memory_budget_mb;
     engine_options.prepared_sandboxes = config.prepared_sandboxes;
+    engine_options.cgroups = config.cgroups;
     engine_options.idle_timeout = config.function_idle_timeout;
     engine_options.isolation = config.isolation == "process" ? engine::Isolation::kProcess
                                                              : engine::Isolation::kNamespaces;

@@ -35,6 +35,7 @@ struct ServerConfig {
   std::uint32_t max_concurrency = 1000;
   std::uint64_t memory_budget_mb = 0;    // 0: three quarters of physical memory
   std::uint32_t prepared_sandboxes = 2;  // ready for cold starts (namespaces isolation)
+  std::string cgroups = "auto";          // auto | v1 | v2 | none
   std::chrono::milliseconds function_idle_timeout{300'000};
   std::string node_path = "/usr/bin/node";
   std::string python_path = "/usr/bin/python3";

@@ -5,14 +5,17 @@
 // proportion to memory. Groups are created once and reused, because creating
 // a cgroup costs milliseconds at the tail and a cold start must not.
 //
-// Only the cgroup v1 hierarchy is driven today; on a v2-only machine the
-// engine runs without cgroups and says so (EngineStats::cgroups == "none").
+// Both hierarchies are driven: v1 (a directory per controller) where its
+// memory controller is mounted, otherwise v2 (one unified directory per
+// group, the default on Debian 12). With neither writable the engine runs
+// without cgroups and says so (EngineStats::cgroups == "none").
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nimbus/core/result.h"
@@ -21,8 +24,11 @@ namespace nimbus::engine::internal {
 
 class InstanceCgroup {
  public:
+  // v1: a directory in each controller's hierarchy (pids and cpu may be empty).
   InstanceCgroup(std::filesystem::path memory, std::filesystem::path pids,
                  std::filesystem::path cpu, std::vector<int> procs_fds);
+  // v2: the group's one directory.
+  InstanceCgroup(std::filesystem::path unified, int procs_fd);
   ~InstanceCgroup();
   InstanceCgroup(const InstanceCgroup&) = delete;
   InstanceCgroup& operator=(const InstanceCgroup&) = delete;
@@ -35,8 +41,8 @@ class InstanceCgroup {
   Result<void> configure(std::uint32_t memory_mb);
   // Makes an emptied group ready for its next tenant: the last one's charged
   // memory released and its peak forgotten. Done at release, so a cold start
-  // does not wait for it.
-  void reset();
+  // does not wait for it. False when the group could not be made ready.
+  bool reset();
   // Kills whatever is left inside (a daemonised grandchild) so the group can be reused.
   void kill_all() const;
   bool empty() const;
@@ -44,9 +50,12 @@ class InstanceCgroup {
   const std::filesystem::path& memory_dir() const { return memory_; }
 
  private:
+  Result<void> configure_unified(std::uint32_t memory_mb, std::uint64_t bytes);
+
   std::filesystem::path memory_;
   std::filesystem::path pids_;
   std::filesystem::path cpu_;
+  bool unified_ = false;  // v2: memory_ is the group's only directory
   std::vector<int> procs_fds_;
   int max_usage_fd_ = -1;        // kept open: read after every invocation
   std::uint32_t memory_mb_ = 0;  // what the limits are set for; 0: not yet
@@ -54,12 +63,23 @@ class InstanceCgroup {
 
 class CgroupPool {
  public:
-  // Finds a writable v1 hierarchy below this process's own groups; returns a
-  // pool in "none" mode (acquire() gives null) when there is none.
-  static std::unique_ptr<CgroupPool> detect(const std::string& name);
+  // `mode` "auto": a writable v1 hierarchy below this process's own groups,
+  // else a v2 one with the memory controller; "v1" or "v2": that one only
+  // (v2 even without the memory controller); "none": none. Returns a pool
+  // in "none" mode (acquire() gives null) when there is no such hierarchy.
+  static std::unique_ptr<CgroupPool> detect(const std::string& name,
+                                            std::string_view mode = "auto");
+  // The v2 part of detect(). `require_memory` false accepts a hierarchy
+  // without the memory controller, whose groups then have no limits: for
+  // tests on machines whose memory controller is bound to v1.
+  static std::unique_ptr<CgroupPool> detect_v2(const std::string& name, bool require_memory);
   ~CgroupPool();  // removes the groups it made
 
-  std::string mode() const { return root_memory_.empty() ? "none" : "v1"; }
+  std::string mode() const { return root_memory_.empty() ? "none" : unified_ ? "v2" : "v1"; }
+  // Whether its groups limit memory (v2 pools may be made without that controller).
+  bool limits_memory() const { return limits_memory_; }
+  // The directory this pool makes its groups in (v1: the memory hierarchy's).
+  const std::filesystem::path& root() const { return root_memory_; }
 
   // A group configured for `memory_mb`, or null without cgroups.
   Result<std::unique_ptr<InstanceCgroup>> acquire(std::uint32_t memory_mb);
@@ -67,9 +87,12 @@ class CgroupPool {
 
  private:
   CgroupPool() = default;
+  Result<std::unique_ptr<InstanceCgroup>> make_group();
   std::filesystem::path root_memory_;
   std::filesystem::path root_pids_;
   std::filesystem::path root_cpu_;
+  bool unified_ = false;
+  bool limits_memory_ = false;
   std::mutex mutex_;
   std::vector<std::unique_ptr<InstanceCgroup>> free_;
   std::uint64_t next_slot_ = 0;
