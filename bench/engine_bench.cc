@@ -275,7 +275,8 @@ int warm(const Args& args) {
 
   // Baseline: the relay with `workers` copies of the same worker binary.
   LoadResult relay_result;
-  {
+  // --relay 0 skips the baseline (profiling the engine alone).
+  if (args.get("relay", 1) != 0) {
     Relay relay;
     std::vector<nimbus::env::ChildProcess> children;
     for (std::uint32_t i = 0; i < workers; ++i) {
