@@ -3,9 +3,11 @@
 // endpoint, its log pipe). Threading (docs/threading.md):
 //   - Scheduler state lives under one mutex, `mutex_`; critical sections are
 //     short and never do I/O.
-//   - Each instance lives on one engine event loop: its Runtime API
-//     connections, log pipe, timers and exit watcher all run there, so an
-//     instance's own fields need no lock.
+//   - Each instance lives on one event loop: its Runtime API connections,
+//     log pipe, timers and exit watcher all run there, so an instance's own
+//     fields need no lock. With shared loops (the server's I/O threads) it is
+//     the loop of the invocation that started it, and the blocking part of
+//     its life runs on the engine's own thread; otherwise an engine loop.
 //   - invoke() runs on the caller's executor; the result comes back through a
 //     thread-safe one-shot channel that resumes the caller there.
 
@@ -246,6 +248,8 @@ class InstanceHost {
   virtual std::unique_ptr<internal::PreparedSandbox> take_prepared_sandbox() = 0;
   virtual void refill_sandboxes() = 0;
   virtual int nice() const = 0;  // the server's scheduling priority
+  // The engine's own thread: blocking work of instances living on shared loops.
+  virtual asio::any_io_executor blocking_executor() = 0;
   // A user id no other live instance runs as (root only); nullopt when all
   // are taken.
   virtual std::optional<uid_t> acquire_uid() = 0;
@@ -299,9 +303,14 @@ void complete(const std::shared_ptr<Invocation>& invocation, Result<InvokeResult
 
 class Instance : public std::enable_shared_from_this<Instance> {
  public:
-  Instance(InstanceHost& host, std::shared_ptr<FunctionState> function, asio::io_context& context)
+  // `shared_loop`: `context` is not the engine's own (the HTTP server's), so
+  // blocking work is done on the engine's thread instead.
+  Instance(InstanceHost& host, std::shared_ptr<FunctionState> function, asio::io_context& context,
+           bool shared_loop)
       : host_(host),
         function_(std::move(function)),
+        loop_(&context),
+        shared_loop_(shared_loop),
         executor_(context.get_executor()),
         acceptor_(context),
         work_(context.get_executor(), 1),
@@ -322,6 +331,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   const std::shared_ptr<FunctionState>& function() const { return function_; }
   const std::string& id() const { return id_; }
   asio::any_io_executor executor() const { return executor_; }
+  // Whether this instance's loop is the calling thread's.
+  bool on_this_thread() const { return loop_->get_executor().running_in_this_thread(); }
 
   // Wakes a /next waiting for work (an assignment or a stop).
   void wake() { work_.try_send(boost::system::error_code{}); }
@@ -350,7 +361,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   asio::awaitable<void> start() {
     const auto& options = host_.options();
-    const auto& config = function_->config;
     spawned_at_ = SteadyClock::now();
     if (stopping_) {
       host_.instance_exited(*this);
@@ -366,6 +376,61 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     std::uint16_t port = acceptor_.local_endpoint().port();
 
+    // Spawning, cgroup files and the scratch directory block: on a shared
+    // loop they run on the engine's thread. Until this returns, terminate()
+    // only records the stop (nothing else here touches what it sets up).
+    std::optional<StartFailure> failure;
+    if (shared_loop_) {
+      starting_elsewhere_ = true;
+      failure = co_await asio::co_spawn(
+          host_.blocking_executor(),
+          [this, port]() -> asio::awaitable<std::optional<StartFailure>> {
+            co_return start_process(port);
+          },
+          asio::use_awaitable);
+      starting_elsewhere_ = false;
+    } else {
+      failure = start_process(port);
+    }
+    if (failure) {
+      fail_start(failure->type, std::move(failure->message));
+      co_return;
+    }
+    if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
+    exit_watch_.assign(::dup(child_.pidfd()));
+    boost::system::error_code nb_error;
+    log_pipe_.non_blocking(true, nb_error);
+    host_.journal().create_stream(group(), stream_, now_ms());
+
+    asio::co_spawn(executor_, watch_exit(shared_from_this()), log_if_thrown("exit watcher"));
+    asio::co_spawn(executor_, pump_logs(shared_from_this()), log_if_thrown("log pump"));
+    asio::co_spawn(executor_, accept_loop(shared_from_this()), log_if_thrown("Runtime API"));
+    init_timer_.expires_after(options.init_timeout);
+    init_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
+      auto self = weak.lock();
+      if (error || !self || self->init_done_) return;
+      self->log_line(
+          fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: timeout",
+                      ms_between(self->spawned_at_, SteadyClock::now())));
+      self->init_error_ = error_document(
+          "Sandbox.Timedout",
+          fmt::format("Init timed out after {:.2f} seconds",
+                      std::chrono::duration<double>(self->host_.options().init_timeout).count()));
+      self->kill();
+    });
+    // Stopped while the process was being started elsewhere.
+    if (stopping_) kill();
+  }
+
+  struct StartFailure {
+    std::string type;
+    std::string message;
+  };
+
+  // The sandbox, cgroup and process of start(); what went wrong, if anything.
+  std::optional<StartFailure> start_process(std::uint16_t port) {
+    const auto& options = host_.options();
+    const auto& config = function_->config;
     std::unique_ptr<internal::PreparedSandbox> prepared;
     if (host_.namespaces() && !options.init_path.empty()) prepared = host_.take_prepared_sandbox();
     if (prepared) {
@@ -374,8 +439,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
       uid_ = std::exchange(prepared->uid, std::nullopt);
       scratch_ = std::exchange(prepared->scratch, {});
     } else if (auto prepared_error = prepare_scratch(); !prepared_error.empty()) {
-      fail_start("Runtime.Unknown", std::move(prepared_error));
-      co_return;
+      return StartFailure{"Runtime.Unknown", std::move(prepared_error)};
     }
 
     // A prepared sandbox comes in a cgroup of its own already.
@@ -385,16 +449,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
     } else {
       auto acquired = host_.cgroups().acquire(config.memory_mb);
       if (!acquired) {
-        fail_start("Runtime.Unknown", acquired.error().message());
-        co_return;
+        return StartFailure{"Runtime.Unknown", acquired.error().message()};
       }
       own_group = std::move(*acquired);
     }
     if (own_group) {
       if (auto configured = own_group->configure(config.memory_mb); !configured) {
         host_.cgroups().release(std::move(own_group));
-        fail_start("Runtime.Unknown", configured.error().message());
-        co_return;
+        return StartFailure{"Runtime.Unknown", configured.error().message()};
       }
     }
     cgroup_ = std::move(own_group);
@@ -423,41 +485,18 @@ class Instance : public std::enable_shared_from_this<Instance> {
       plan.env = std::move(environment);
       auto launched = internal::launch(*prepared, plan);
       if (!launched) {
-        fail_start("Runtime.Unknown", launched.error().message());
-        co_return;
+        return StartFailure{"Runtime.Unknown", launched.error().message()};
       }
       child_ = std::move(prepared->init);
       host_.count_prepared_start();
     } else {
       auto child = spawn(std::move(environment), std::move(limits));
       if (!child) {
-        fail_start("Runtime.InvalidEntrypoint", child.error().message());
-        co_return;
+        return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
       }
       child_ = std::move(*child);
     }
-    if (cgroup_) oom_kills_at_start_ = cgroup_->oom_kills();
-    exit_watch_.assign(::dup(child_.pidfd()));
-    boost::system::error_code nb_error;
-    log_pipe_.non_blocking(true, nb_error);
-    host_.journal().create_stream(group(), stream_, now_ms());
-
-    asio::co_spawn(executor_, watch_exit(shared_from_this()), log_if_thrown("exit watcher"));
-    asio::co_spawn(executor_, pump_logs(shared_from_this()), log_if_thrown("log pump"));
-    asio::co_spawn(executor_, accept_loop(shared_from_this()), log_if_thrown("Runtime API"));
-    init_timer_.expires_after(options.init_timeout);
-    init_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
-      auto self = weak.lock();
-      if (error || !self || self->init_done_) return;
-      self->log_line(
-          fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: timeout",
-                      ms_between(self->spawned_at_, SteadyClock::now())));
-      self->init_error_ = error_document(
-          "Sandbox.Timedout",
-          fmt::format("Init timed out after {:.2f} seconds",
-                      std::chrono::duration<double>(self->host_.options().init_timeout).count()));
-      self->kill();
-    });
+    return std::nullopt;
   }
 
   // Without a prepared sandbox: the instance's user and its private /tmp.
@@ -617,14 +656,23 @@ class Instance : public std::enable_shared_from_this<Instance> {
     }
     connections_.clear();
     child_ = env::ChildProcess();  // kills what is left and reaps
-    if (cgroup_) host_.cgroups().release(std::move(cgroup_));
     exit_watch_.close(ignored);
     log_pipe_.close(ignored);
-    std::error_code fs_ignored;
-    if (!scratch_.empty()) fs::remove_all(scratch_, fs_ignored);
-    if (uid_) {
-      host_.release_uid(*uid_);
-      uid_.reset();
+    // The group is emptied and the scratch removed before the user id is
+    // free again: nothing of this instance may outlive it under that id.
+    auto release = [host = &host_, cgroup = std::move(cgroup_),
+                    scratch = std::exchange(scratch_, {}),
+                    uid = std::exchange(uid_, std::nullopt)]() mutable {
+      if (cgroup) host->cgroups().release(std::move(cgroup));
+      std::error_code fs_ignored;
+      if (!scratch.empty()) fs::remove_all(scratch, fs_ignored);
+      if (uid) host->release_uid(*uid);
+    };
+    // That is disk and cgroup-file work: not on a shared loop.
+    if (shared_loop_) {
+      asio::post(host_.blocking_executor(), std::move(release));
+    } else {
+      release();
     }
     wake();
   }
@@ -637,7 +685,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   void terminate(std::chrono::milliseconds grace) {
     stopping_ = true;  // also stops a start that has not spawned yet
-    if (!child_.running()) return;
+    // Being spawned on the engine's thread: start() kills it once back.
+    if (starting_elsewhere_ || !child_.running()) return;
     wake();
     child_.signal_group(SIGTERM);
     auto timer = std::make_shared<asio::steady_timer>(executor_, grace);
@@ -1134,6 +1183,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   InstanceHost& host_;
   std::shared_ptr<FunctionState> function_;
+  asio::io_context* loop_;
+  bool shared_loop_ = false;
+  bool starting_elsewhere_ = false;  // start_process() runs on the engine's thread
   asio::any_io_executor executor_;
   tcp::acceptor acceptor_;
   Signal work_;
@@ -1308,6 +1360,11 @@ class EngineImpl final : public Engine, public InstanceHost {
   void set_endpoint_url(std::string url) override {
     std::lock_guard lock(mutex_);
     options_.endpoint_url = std::move(url);
+  }
+
+  void set_event_loops(std::vector<asio::io_context*> loops) override {
+    std::lock_guard lock(mutex_);
+    options_.event_loops = std::move(loops);
   }
 
   EngineStats stats() const override {
@@ -1566,6 +1623,7 @@ class EngineImpl final : public Engine, public InstanceHost {
   }
 
   int nice() const override { return nice_; }
+  asio::any_io_executor blocking_executor() override { return contexts_.front()->get_executor(); }
 
  private:
   Result<void> admit(const std::string& key, const std::shared_ptr<Invocation>& invocation) {
@@ -1588,8 +1646,18 @@ class EngineImpl final : public Engine, public InstanceHost {
         return throttled("ReservedFunctionConcurrentInvocationLimitExceeded");
       }
       if (!function.idle.empty() && !finishing_instance_free) {
-        wake = std::move(function.idle.back());
-        function.idle.pop_back();
+        // The most recently used, preferring one on the caller's loop.
+        auto chosen = function.idle.end() - 1;
+        if (!options_.event_loops.empty()) {
+          for (auto it = function.idle.end(); it != function.idle.begin();) {
+            if ((*--it)->on_this_thread()) {
+              chosen = it;
+              break;
+            }
+          }
+        }
+        wake = std::move(*chosen);
+        function.idle.erase(chosen);
         wake->state = InstanceState::kBusy;
         wake->assigned = invocation;
         ++function.busy;
@@ -1664,8 +1732,18 @@ class EngineImpl final : public Engine, public InstanceHost {
       oldest->memory_mb = 0;
       oldest->stop(options_.shutdown_grace);
     }
-    auto& context = *contexts_[next_context_++ % contexts_.size()];
-    auto instance = std::make_shared<Instance>(*this, function, context);
+    // On the caller's loop when it is a shared one (an invocation and its
+    // answer then cross no thread), else the next loop in turn.
+    asio::io_context* context = nullptr;
+    for (auto* loop : options_.event_loops) {
+      if (loop->get_executor().running_in_this_thread()) context = loop;
+    }
+    const bool shared = !options_.event_loops.empty();
+    if (context == nullptr) {
+      context = shared ? options_.event_loops[next_context_++ % options_.event_loops.size()]
+                       : contexts_[next_context_++ % contexts_.size()].get();
+    }
+    auto instance = std::make_shared<Instance>(*this, function, *context, shared);
     instance->memory_mb = memory;
     memory_reserved_mb_ += memory;
     ++function->starting;

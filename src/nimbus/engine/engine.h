@@ -25,6 +25,10 @@
 
 #include "nimbus/core/result.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace nimbus::ledger {
 class Journal;
 }
@@ -126,6 +130,12 @@ struct EngineOptions {
   // controller is mounted, else v2), "v1", "v2" (taken even without the
   // memory controller, whose limits then go unenforced) or "none".
   std::string cgroups = "auto";
+  // Event loops of the caller's (the HTTP server's: one thread each) that
+  // instances may live on: an instance started by an invocation from one of
+  // them runs there, so that invocation and its answer cross no thread. The
+  // engine's own thread keeps the blocking work (spawning, cgroups, scratch
+  // directories). They must keep running until stop() has returned.
+  std::vector<boost::asio::io_context*> event_loops;
 };
 
 struct EngineStats {
@@ -167,6 +177,9 @@ class Engine {
   // Where functions' SDKs should call (AWS_ENDPOINT_URL), once the server
   // knows its bound address. Applies to functions put after the call.
   virtual void set_endpoint_url(std::string url) = 0;
+  // EngineOptions::event_loops, once the server has them (its HTTP threads
+  // start after the engine). Applies to instances started after the call.
+  virtual void set_event_loops(std::vector<boost::asio::io_context*> loops) = 0;
 
   // Stops every instance (SIGTERM, then SIGKILL after the grace period),
   // fails what is pending, flushes logs and usage records, joins the

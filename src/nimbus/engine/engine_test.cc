@@ -11,13 +11,16 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
@@ -760,6 +763,62 @@ TEST_F(EngineTest, ScratchLeftByAKilledServerIsRemovedAtStart) {
   start();
   EXPECT_FALSE(fs::exists(stale.parent_path()));
   EXPECT_TRUE(fs::is_directory(dir_.path() / "engine" / "instances"));
+}
+
+// With the server's event loops shared (the HTTP threads), an instance
+// started by an invocation from one of them lives there: its Runtime API is
+// served by that loop, so a loop held up holds up that instance's next
+// invocation too, whoever makes it. Stopping the engine while the loop runs
+// leaves nothing of the engine's on it.
+TEST_F(EngineTest, AnInstanceStartedFromASharedLoopLivesOnThatLoop) {
+  asio::io_context loop(1);
+  auto guard = asio::make_work_guard(loop);
+  std::thread loop_thread([&] { loop.run(); });
+  EngineOptions options;
+  options.event_loops = {&loop};
+  start(options);
+  auto config = native("shared");
+  ASSERT_TRUE(engine_->put_function(config));
+  const std::string payload = R"({"op":"echo","data":"x"})";
+
+  // Started from the loop: a cold start, then a warm one, both answered.
+  auto from_loop = [&]() {
+    auto future =
+        asio::co_spawn(loop, engine_->invoke(config.key(), payload, {}), asio::use_future);
+    return future.get();
+  };
+  auto first = from_loop();
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(first->payload, payload);
+  auto second = from_loop();
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(engine_->stats().cold_starts, 1U);
+
+  // The loop held up for 400 ms: an invocation made elsewhere waits for it.
+  std::promise<void> holding;
+  asio::post(loop, [&] {
+    holding.set_value();
+    std::this_thread::sleep_for(400ms);
+  });
+  holding.get_future().wait();
+  const auto before = std::chrono::steady_clock::now();
+  auto third = invoke(config.key(), payload);
+  const auto waited = std::chrono::steady_clock::now() - before;
+  ASSERT_TRUE(third) << third.error().message();
+  EXPECT_EQ(third->payload, payload);
+  EXPECT_GE(waited, 300ms);
+  EXPECT_EQ(engine_->stats().cold_starts, 1U);
+
+  engine_->stop();
+  EXPECT_EQ(engine_->stats().instances, 0U);
+  guard.reset();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!loop.stopped() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(loop.stopped()) << "the engine left work on the shared loop";
+  loop.stop();
+  loop_thread.join();
 }
 
 // cgroups are reused between instances: each new tenant gets its own

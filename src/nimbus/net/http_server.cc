@@ -172,8 +172,14 @@ class HttpServerImpl final : public HttpServer {
     return {accepted_.load(), requests_.load(), rejected_.load(), open_.load()};
   }
 
-  void stop() override {
-    if (stopped_.exchange(true) || workers_.front()->guard == std::nullopt) return;
+  std::vector<asio::io_context*> event_loops() override {
+    std::vector<asio::io_context*> loops;
+    for (auto& worker : workers_) loops.push_back(&worker->context);
+    return loops;
+  }
+
+  void drain() override {
+    if (drained_.exchange(true) || workers_.front()->guard == std::nullopt) return;
     asio::post(workers_[0]->context, [this] {
       boost::system::error_code ignored;
       acceptor_->close(ignored);
@@ -199,15 +205,24 @@ class HttpServerImpl final : public HttpServer {
         });
       }
     }
-    for (auto& worker : workers_) worker->guard.reset();
     const auto hard_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (open_.load() > 0 && std::chrono::steady_clock::now() < hard_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+  }
+
+  void stop() override {
+    if (stopped_.exchange(true) || workers_.front()->guard == std::nullopt) return;
+    drain();
+    for (auto& worker : workers_) worker->guard.reset();
+    // Work not tied to a connection (a handler awaiting something that will
+    // never finish, others' work) must not keep shutdown waiting forever.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     for (auto& worker : workers_) {
-      // Work not tied to a connection (a handler awaiting something that will
-      // never finish) must not keep shutdown waiting forever.
-      if (open_.load() > 0) worker->context.stop();
+      while (!worker->context.stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      worker->context.stop();
       if (worker->thread.joinable()) worker->thread.join();
     }
   }
@@ -392,6 +407,7 @@ class HttpServerImpl final : public HttpServer {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::optional<tcp::acceptor> acceptor_;
   tcp::endpoint bound_;
+  std::atomic<bool> drained_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> requests_{0};

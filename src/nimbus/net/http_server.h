@@ -8,9 +8,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nimbus/core/result.h"
 #include "nimbus/net/http_handler.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace nimbus::net {
 
@@ -47,10 +52,17 @@ class HttpServer {
   virtual std::uint16_t port() const = 0;
   virtual std::size_t io_threads() const = 0;
   virtual HttpServerStats stats() const = 0;
+  // The I/O threads' event loops, one thread each: others (the functions
+  // engine) may run work on them until stop() returns.
+  virtual std::vector<boost::asio::io_context*> event_loops() = 0;
 
-  // Graceful shutdown: stop accepting, close idle connections, let requests in
-  // flight finish (up to drain_timeout), then join the I/O threads. Blocks;
-  // call it from outside the I/O threads. Idempotent.
+  // Stop accepting, close idle connections, let requests in flight finish
+  // (up to drain_timeout) and close what is left. The I/O threads keep
+  // running for others' work. Blocks; call it from outside the I/O
+  // threads. Idempotent.
+  virtual void drain() = 0;
+  // drain(), then join the I/O threads once their work is done (others'
+  // work still there after two seconds is abandoned). Idempotent.
   virtual void stop() = 0;
 };
 

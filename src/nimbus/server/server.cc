@@ -37,7 +37,9 @@ class ServerImpl final : public Server {
     if (stopped_) return;
     stopped_ = true;
     spdlog::info("stopping: draining in-flight requests");
-    http_->stop();
+    // The HTTP threads keep running until the engine has stopped the
+    // instances living on them.
+    http_->drain();
     // API Gateway's HTTP_PROXY calls run on its own threads: wait for them.
     apigateway_->stop();
     logs_->stop();
@@ -49,6 +51,7 @@ class ServerImpl final : public Server {
     lambda_->stop_dispatching();
     engine_->stop();
     lambda_->stop();
+    http_->stop();
     // Metrics functions logged until they stopped.
     cloudwatch_->stop();
     journal_->flush();
@@ -219,6 +222,9 @@ class ServerImpl final : public Server {
     endpoint_ = ipv6 ? fmt::format("http://[{}]:{}", http_->host(), http_->port())
                      : fmt::format("http://{}:{}", http_->host(), http_->port());
     engine_->set_endpoint_url(endpoint_);
+    // Instances live on the HTTP threads: an invocation and its answer
+    // cross no thread (the engine's own keeps the blocking work).
+    engine_->set_event_loops(http_->event_loops());
     lambda_->set_endpoint_url(endpoint_);
     apigateway_->set_endpoint_url(endpoint_);
     endpoints_->set_http_server(
