@@ -1,6 +1,7 @@
 #include "nimbus/net/http_server.h"
 
 #include <atomic>
+#include <future>
 #include <list>
 #include <optional>
 #include <thread>
@@ -180,10 +181,14 @@ class HttpServerImpl final : public HttpServer {
 
   void drain() override {
     if (drained_.exchange(true) || workers_.front()->guard == std::nullopt) return;
-    asio::post(workers_[0]->context, [this] {
+    // Closed before drain() returns: nothing listens once it has.
+    std::promise<void> closed;
+    asio::post(workers_[0]->context, [this, &closed] {
       boost::system::error_code ignored;
       acceptor_->close(ignored);
+      closed.set_value();
     });
+    closed.get_future().wait();
     for (auto& worker : workers_) {
       asio::post(worker->context, [w = worker.get()] {
         w->stopping = true;

@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -277,6 +279,33 @@ TEST_F(HttpServerTest, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   tcp::socket late(client_context_);
   late.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()), ec);
   EXPECT_TRUE(ec);
+}
+
+// drain() ends serving but not the I/O threads: others' work on them (the
+// functions engine's instances) still runs until stop(), which joins them
+// even with such work left pending.
+TEST_F(HttpServerTest, DrainKeepsTheEventLoopsRunningForOthersUntilStop) {
+  const auto loops = server_->event_loops();
+  ASSERT_EQ(loops.size(), 2u);
+  server_->drain();
+  boost::system::error_code ec;
+  tcp::socket late(client_context_);
+  late.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()), ec);
+  EXPECT_TRUE(ec) << "nothing listens after drain()";
+  for (auto* loop : loops) {
+    std::promise<std::thread::id> ran;
+    asio::post(*loop, [&] { ran.set_value(std::this_thread::get_id()); });
+    auto future = ran.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_NE(future.get(), std::this_thread::get_id());
+  }
+  // Work that would never finish on its own (an hour's timer) is abandoned.
+  asio::steady_timer forever(*loops.front(), std::chrono::hours(1));
+  forever.async_wait([](boost::system::error_code) {});
+  const auto before = std::chrono::steady_clock::now();
+  server_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(5));
+  EXPECT_TRUE(loops.front()->stopped());
 }
 
 TEST(HttpServerStartTest, FailsClearlyWhenThePortIsTaken) {
