@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,8 @@
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "nimbus/env/exec.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -214,15 +215,7 @@ int child_main(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(plan.program, plan.argv, plan.envp);
-  // ETXTBSY: a child another thread is starting at this moment holds a copy
-  // of the descriptor that wrote the program (until its own exec closes
-  // it). That passes within moments: wait it out rather than fail.
-  for (int tries = 0; errno == ETXTBSY && tries < 1000; ++tries) {
-    const timespec pause{0, 1'000'000};
-    nanosleep(&pause, nullptr);
-    execve(plan.program, plan.argv, plan.envp);
-  }
+  exec_waiting_out_busy_text(plan.program, plan.argv, plan.envp);
   child_fail(plan, "execve");
 }
 

@@ -28,13 +28,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "nimbus/engine/internal/sandbox_plan.h"
+#include "nimbus/env/exec.h"
 
 namespace {
 
@@ -196,15 +196,7 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     // fd 3 closes itself if the exec works; if not, it carries -errno.
     fcntl(3, F_SETFD, FD_CLOEXEC);
-    execve(run_argv[0], run_argv, run_env);
-    // ETXTBSY: a process being started elsewhere in the server at this
-    // moment still holds a copy of the descriptor that wrote the file (it
-    // closes it at its own exec). It goes away within moments: wait it out.
-    for (int tries = 0; errno == ETXTBSY && tries < 1000; ++tries) {
-      const timespec pause{0, 1'000'000};
-      nanosleep(&pause, nullptr);
-      execve(run_argv[0], run_argv, run_env);
-    }
+    nimbus::env::exec_waiting_out_busy_text(run_argv[0], run_argv, run_env);
     int failure = -errno;
     (void)!write(3, &failure, sizeof failure);
     say("nimbus-init: exec ");
