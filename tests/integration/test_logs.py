@@ -190,6 +190,50 @@ def test_groups_streams_and_events_through_the_api(nimbus):
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_batches_that_overlap_in_time_read_back_in_time_order(nimbus):
+    # Each PutLogEvents call is stored as one record holding its events;
+    # two calls whose times interleave must still read back merged.
+    logs = nimbus.client("logs")
+    logs.create_log_group(logGroupName="/app/merged")
+    logs.create_log_stream(logGroupName="/app/merged", logStreamName="s")
+    base = int(time.time() * 1000) - 60_000
+    for parity in (0, 1):
+        logs.put_log_events(logGroupName="/app/merged", logStreamName="s",
+                            logEvents=[{"timestamp": base + 2 * i + parity,
+                                        "message": f"e{2 * i + parity:02}"} for i in range(10)])
+    expected = [f"e{i:02}" for i in range(20)]
+
+    forward, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {"startFromHead": True}
+        page = logs.get_log_events(logGroupName="/app/merged", logStreamName="s", limit=7,
+                                   **kwargs)
+        forward += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert forward == expected
+
+    backward = []
+    page = logs.get_log_events(logGroupName="/app/merged", logStreamName="s", limit=6)
+    while page["events"]:
+        backward = [e["message"] for e in page["events"]] + backward
+        page = logs.get_log_events(logGroupName="/app/merged", logStreamName="s", limit=6,
+                                   nextToken=page["nextBackwardToken"])
+    assert backward == expected
+
+    # A time window starting and ending inside both batches.
+    window = logs.get_log_events(logGroupName="/app/merged", logStreamName="s",
+                                 startTime=base + 5, endTime=base + 12, startFromHead=True)
+    assert [e["message"] for e in window["events"]] == [f"e{i:02}" for i in range(5, 12)]
+    found = [e["message"] for page in logs.get_paginator("filter_log_events").paginate(
+        logGroupName="/app/merged", startTime=base + 3, PaginationConfig={"PageSize": 4})
+        for e in page["events"]]
+    assert found == expected[3:]
+    stream = logs.describe_log_streams(logGroupName="/app/merged")["logStreams"][0]
+    assert (stream["firstEventTimestamp"], stream["lastEventTimestamp"]) == (base, base + 19)
+
+
 def test_retention_deletes_expired_events(nimbus):
     logs = nimbus.client("logs")
     logs.create_log_group(logGroupName="/app/retained")

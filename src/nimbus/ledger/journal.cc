@@ -17,7 +17,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr auto kLinger = std::chrono::milliseconds(2);
+constexpr auto kLinger = std::chrono::milliseconds(10);
 constexpr std::int64_t kHourUs = 3'600'000'000;
 // Counters the journal thread remembers; past this it forgets and rereads.
 constexpr std::size_t kCounterCacheLimit = 100'000;
@@ -45,9 +45,19 @@ std::string usage_key(std::int64_t time_s, std::string_view service, std::string
   return key;
 }
 
-// JSON string text, quoted: Boost.JSON's escaping without building a value.
+// JSON string text, quoted: Boost.JSON's escaping without building a
+// value, and none at all for the usual names and ids that need none.
 void append_json_string(std::string& out, std::string_view text) {
-  out += json::serialize(json::string_view(text));
+  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+  if (!plain) {
+    out += json::serialize(json::string_view(text));
+    return;
+  }
+  out.push_back('"');
+  out += text;
+  out.push_back('"');
 }
 
 // Written directly rather than through a json::object: one per request.
@@ -307,10 +317,7 @@ void Journal::create_stream(const std::string& group, const std::string& stream,
 void Journal::append_usage(Usage usage) { append({}, &usage); }
 
 std::uint64_t Journal::reserve_sequences(std::size_t count) {
-  std::lock_guard lock(mutex_);
-  std::uint64_t first = sequence_;
-  sequence_ += count;
-  return first;
+  return sequence_.fetch_add(count, std::memory_order_relaxed);
 }
 
 void Journal::append(std::vector<LogEvent> events, Usage* usage) {
@@ -318,25 +325,23 @@ void Journal::append(std::vector<LogEvent> events, Usage* usage) {
   if (!options_.metering) usage = nullptr;
   if (events.empty() && usage == nullptr) return;
   if (usage != nullptr) metrics_.record(*usage);
-  // Encode outside the lock; only the hand-off is serialised.
-  std::vector<std::string> keys;
-  keys.reserve(events.size());
-  for (const auto& event : events) {
-    keys.push_back(log_event_key(event.group, event.stream, event.timestamp_ms));
-  }
-  std::shared_ptr<const LogObserver> observer;
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      put_be64(keys[i], sequence_++);
-      pending_.put(events_, keys[i], events[i].message);
+  if (!events.empty()) {
+    // The observer sees the events before they are moved into the hand-off.
+    std::shared_ptr<const LogObserver> observer;
+    {
+      std::lock_guard lock(mutex_);
+      observer = log_observer_;
     }
-    if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
-    ++appended_;
-    wake_.notify_one();
-    if (!events.empty()) observer = log_observer_;
+    if (observer) (*observer)(events);
   }
-  if (observer) (*observer)(events);
+  // Only the hand-off is serialised: keys and chunks are the journal
+  // thread's work.
+  std::lock_guard lock(mutex_);
+  pending_events_.insert(pending_events_.end(), std::make_move_iterator(events.begin()),
+                         std::make_move_iterator(events.end()));
+  if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
+  ++appended_;
+  wake_.notify_one();
 }
 
 void Journal::set_log_observer(LogObserver observer) {
@@ -361,18 +366,24 @@ void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batc
   std::map<std::tuple<std::int64_t, std::string_view, std::string_view, std::string_view>,
            std::int64_t>
       sums;
+  // The records go in one value, a usage batch (docs/formats/ledger.md).
+  std::string records_value;
+  std::int64_t first_us = records.front().time_us;
   for (const auto& usage : records) {
-    std::string key;
-    put_be64(key, sortable(usage.time_us));
-    key += usage.service;
-    key.push_back('\0');
-    key += usage.id;
-    batch.put(usage_, key, usage_value(usage));
+    first_us = std::min(first_us, usage.time_us);
+    const std::string value = usage_value(usage);
+    put_varint(records_value, value.size());
+    records_value += value;
     const std::int64_t hour = hour_start_s(usage.time_us);
     for (const auto& [meter_name, amount] : usage.quantities) {
       if (amount != 0) sums[{hour, usage.service, usage.resource, meter_name}] += amount;
     }
   }
+  std::string records_key;
+  put_be64(records_key, sortable(first_us));
+  records_key.push_back(kUsageBatchMark);
+  put_be64(records_key, sequence_.fetch_add(1, std::memory_order_relaxed));
+  batch.put(usage_, records_key, records_value);
   if (counters_.size() > kCounterCacheLimit) counters_.clear();
   for (const auto& [counter, amount] : sums) {
     const auto& [hour, service, resource, meter_name] = counter;
@@ -391,12 +402,49 @@ void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batc
   }
 }
 
+void Journal::chunk_logs(const std::vector<LogEvent>& events, storage::WriteBatch& batch) {
+  // A stream's open chunk, by (group, stream); views into `events`.
+  struct Open {
+    std::string_view group;
+    std::string_view stream;
+    LogChunkWriter chunk;
+  };
+  std::vector<Open> open;
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> by_stream;
+  auto close = [&](Open& chunk) {
+    const std::size_t count = chunk.chunk.count();
+    const std::int64_t first_ms = chunk.chunk.first_timestamp_ms();
+    batch.put(events_,
+              log_chunk_key(chunk.group, chunk.stream, first_ms,
+                            sequence_.fetch_add(count, std::memory_order_relaxed)),
+              chunk.chunk.take());
+  };
+  std::size_t last = 0;  // consecutive events are mostly of one stream
+  for (const auto& event : events) {
+    std::size_t index = last;
+    if (open.empty() || open[index].group != event.group || open[index].stream != event.stream) {
+      auto [it, added] = by_stream.try_emplace({event.group, event.stream}, open.size());
+      if (added) open.push_back(Open{event.group, event.stream, {}});
+      index = it->second;
+    }
+    last = index;
+    Open& chunk = open[index];
+    if (!chunk.chunk.accepts(event.timestamp_ms) || chunk.chunk.full()) close(chunk);
+    chunk.chunk.add(event.timestamp_ms, event.message);
+  }
+  for (auto& chunk : open) {
+    if (!chunk.chunk.empty()) close(chunk);
+  }
+}
+
 void Journal::run() {
   pthread_setname_np(pthread_self(), "nimbus-journal");
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !pending_usage_.empty(); });
-    if (pending_.empty() && pending_usage_.empty() && stopping_) return;
+    wake_.wait(lock, [&] {
+      return stopping_ || !pending_.empty() || !pending_events_.empty() || !pending_usage_.empty();
+    });
+    if (pending_.empty() && pending_events_.empty() && pending_usage_.empty() && stopping_) return;
     if (!stopping_ && flush_waiters_ == 0) {
       // Linger a moment so one write carries many requests' records: one
       // wake-up and one WAL append per batch, not per request.
@@ -408,11 +456,15 @@ void Journal::run() {
     pending_ = storage::WriteBatch();
     // The next batch will be about as big: no regrowing it write by write.
     pending_.reserve(batch.writes().size());
+    std::vector<LogEvent> events = std::move(pending_events_);
+    pending_events_ = std::vector<LogEvent>();
+    pending_events_.reserve(events.size());
     std::vector<Usage> usage = std::move(pending_usage_);
     pending_usage_ = std::vector<Usage>();
     pending_usage_.reserve(usage.size());
     std::uint64_t covered = appended_;
     lock.unlock();
+    if (!events.empty()) chunk_logs(events, batch);
     // Records and the counters they add to go in one batch: a crash keeps
     // both or neither, so the counters always equal the records' sum.
     if (!usage.empty()) {
@@ -426,7 +478,7 @@ void Journal::run() {
                     written.error().message());
       counters_.clear();
     }
-    if (std::chrono::steady_clock::now() - last_trim_ > std::chrono::hours(1)) {
+    if (!last_trim_ || std::chrono::steady_clock::now() - *last_trim_ > std::chrono::hours(1)) {
       last_trim_ = std::chrono::steady_clock::now();
       trim_minutes();
     }
@@ -534,8 +586,12 @@ Result<std::vector<LogEvent>> Journal::read_logs(storage::Store& store, const st
     for (auto& item : page->items) {
       auto key = parse_log_event_key(item.key);
       if (!key) continue;
-      events.push_back(LogEvent{std::string(key->group), std::string(key->stream),
-                                key->timestamp_ms, std::move(item.value)});
+      auto stored = decode_log_record(*key, item.value);
+      if (!stored) continue;
+      for (const auto& event : *stored) {
+        events.push_back(LogEvent{std::string(key->group), std::string(key->stream),
+                                  event.timestamp_ms, std::string(event.message)});
+      }
     }
     if (!page->cursor) break;
     options.cursor = page->cursor;
@@ -548,31 +604,45 @@ Result<std::vector<Usage>> Journal::read_usage(storage::Store& store) {
   if (!keyspace) return keyspace.error();
   storage::ScanOptions options;
   std::vector<Usage> records;
+  auto read_record = [&](std::string_view text) {
+    boost::system::error_code ec;
+    auto value = json::parse(text, ec);
+    if (ec || !value.is_object()) return;
+    const auto& o = value.as_object();
+    Usage usage;
+    if (const auto* s = o.if_contains("service"); s && s->is_string()) {
+      usage.service = s->as_string();
+    }
+    if (const auto* s = o.if_contains("resource"); s && s->is_string()) {
+      usage.resource = s->as_string();
+    }
+    if (const auto* s = o.if_contains("id"); s && s->is_string()) usage.id = s->as_string();
+    if (const auto* t = o.if_contains("timeUs"); t && t->is_int64()) usage.time_us = t->as_int64();
+    if (const auto* q = o.if_contains("quantities"); q && q->is_object()) {
+      for (const auto& [meter_name, amount] : q->as_object()) {
+        if (amount.is_int64()) usage.quantities.emplace_back(meter_name, amount.as_int64());
+      }
+    }
+    if (const auto* d = o.if_contains("detail")) usage.detail_json = json::serialize(*d);
+    records.push_back(std::move(usage));
+  };
   for (;;) {
     auto page = store.scan(*keyspace, options);
     if (!page) return page.error();
-    for (auto& item : page->items) {
-      boost::system::error_code ec;
-      auto value = json::parse(item.value, ec);
-      if (ec || !value.is_object()) continue;
-      const auto& o = value.as_object();
-      Usage usage;
-      if (const auto* s = o.if_contains("service"); s && s->is_string()) {
-        usage.service = s->as_string();
+    for (const auto& item : page->items) {
+      // A batch's key has the mark after the time; a single record's (as
+      // version 2 wrote them) the service's name.
+      if (item.key.size() <= 8 || item.key[8] != kUsageBatchMark) {
+        read_record(item.value);
+        continue;
       }
-      if (const auto* s = o.if_contains("resource"); s && s->is_string()) {
-        usage.resource = s->as_string();
+      std::string_view rest = item.value;
+      while (!rest.empty()) {
+        const auto size = get_varint(rest);
+        if (!size || *size > rest.size()) break;
+        read_record(rest.substr(0, *size));
+        rest.remove_prefix(*size);
       }
-      if (const auto* s = o.if_contains("id"); s && s->is_string()) usage.id = s->as_string();
-      if (const auto* t = o.if_contains("timeUs"); t && t->is_int64())
-        usage.time_us = t->as_int64();
-      if (const auto* q = o.if_contains("quantities"); q && q->is_object()) {
-        for (const auto& [meter_name, amount] : q->as_object()) {
-          if (amount.is_int64()) usage.quantities.emplace_back(meter_name, amount.as_int64());
-        }
-      }
-      if (const auto* d = o.if_contains("detail")) usage.detail_json = json::serialize(*d);
-      records.push_back(std::move(usage));
     }
     if (!page->cursor) break;
     options.cursor = page->cursor;

@@ -4,10 +4,12 @@
 // serves) and usage records from every service (what cost reports bill
 // from), with hourly counters kept beside the records. Writers append from
 // any thread without waiting; a journal thread group-commits what
-// accumulates over 2 ms, so an invocation or a gateway request never waits
-// on the disk and a busy server writes one batch per 2 ms, not one per
-// request. Byte formats: docs/formats/ledger.md.
+// accumulates over 10 ms, so an invocation or a gateway request never
+// waits on the disk and a busy server writes one batch per 10 ms, not one
+// per request, with each stream's lines in one chunk and the usage records
+// in one value. Byte formats: docs/formats/ledger.md.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -96,6 +98,8 @@ class Journal {
   static constexpr std::string_view kLogEventsKeyspace = "logs.events";
   static constexpr std::string_view kLogStreamsKeyspace = "logs.streams";
   static constexpr std::string_view kUsageKeyspace = "usage.records";
+  // After a usage batch key's time: no service name starts with it.
+  static constexpr char kUsageBatchMark = '\x01';
   static constexpr std::string_view kHourlyKeyspace = "usage.hourly";
   static constexpr std::string_view kMinutelyKeyspace = "usage.minutely";
   // Minute aggregates are kept as long as CloudWatch keeps 1-minute data.
@@ -127,7 +131,7 @@ class Journal {
   void flush();
 
   // Sees every batch of log events appended here (not ones others write),
-  // on the appending thread, after the hand-off: must be cheap, must not
+  // on the appending thread, before the hand-off: must be cheap, must not
   // block and must not append. Replaces any earlier observer.
   using LogObserver = std::function<void(const std::vector<LogEvent>&)>;
   void set_log_observer(LogObserver observer);
@@ -159,6 +163,8 @@ class Journal {
   void run();
   // On the journal thread: the records and their counters into `batch`.
   void meter(const std::vector<Usage>& records, storage::WriteBatch& batch);
+  // On the journal thread: `events` as chunks, one per stream and run.
+  void chunk_logs(const std::vector<LogEvent>& events, storage::WriteBatch& batch);
 
   storage::Store& store_;
   Options options_;
@@ -173,19 +179,23 @@ class Journal {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   storage::WriteBatch pending_;
+  std::vector<LogEvent> pending_events_;
   std::vector<Usage> pending_usage_;
   std::shared_ptr<const LogObserver> log_observer_;
   std::uint64_t appended_ = 0;  // batches handed in
   std::uint64_t written_ = 0;   // batches in the store
-  std::uint64_t sequence_;      // tie-breaker for events in the same millisecond
-  int flush_waiters_ = 0;       // flush() callers: no lingering while they wait
+  // Tie-breaker for events in the same millisecond; also numbers chunks.
+  std::atomic<std::uint64_t> sequence_;
+  int flush_waiters_ = 0;  // flush() callers: no lingering while they wait
   bool stopping_ = false;
 
   // Journal thread only: the counters' current values. The journal is the
   // only writer of usage.hourly, so a value read once stays true.
   std::map<std::string, std::int64_t> counters_;
   std::map<std::string, MinuteStat> minutes_;
-  std::chrono::steady_clock::time_point last_trim_{};
+  // Unset until the first trim: the steady clock counts from boot, so a
+  // default time point is not "long ago" on a machine up for under an hour.
+  std::optional<std::chrono::steady_clock::time_point> last_trim_;
 
   std::thread thread_;
 };

@@ -53,6 +53,79 @@ TEST(LogFormat, EventKeysRoundTripAndSortByTime) {
   EXPECT_EQ(stream->stream, "2026/x");
 }
 
+TEST(LogFormat, ChunksHoldOrderedEventsWithinTheirSpan) {
+  LogChunkWriter chunk;
+  EXPECT_TRUE(chunk.accepts(-40));  // anything starts a chunk
+  chunk.add(1000, "first");
+  chunk.add(1000, "");
+  chunk.add(1000 + kLogChunkSpanMs, std::string(300, 'x'));
+  EXPECT_FALSE(chunk.accepts(999));                     // earlier than the last
+  EXPECT_FALSE(chunk.accepts(1001 + kLogChunkSpanMs));  // past the span
+  EXPECT_TRUE(chunk.accepts(1000 + kLogChunkSpanMs));
+  EXPECT_EQ(chunk.count(), 3u);
+  const auto first_ms = chunk.first_timestamp_ms();
+  const std::string value = chunk.take();
+  EXPECT_TRUE(chunk.empty());
+
+  const std::string key = log_chunk_key("g", "s", first_ms, 70);
+  // A chunk sorts after a single event at its first position.
+  EXPECT_LT(log_event_key("g", "s", 1000, 70), key);
+  EXPECT_LT(key, log_event_key("g", "s", 1000, 71));
+  auto parsed = parse_log_event_key(key);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->chunk);
+  auto events = decode_log_record(*parsed, value);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].message, "first");
+  EXPECT_EQ((*events)[1].message, "");
+  EXPECT_EQ((*events)[1].sequence, 71u);
+  EXPECT_EQ((*events)[2].timestamp_ms, 1000 + kLogChunkSpanMs);
+  EXPECT_EQ((*events)[2].message, std::string(300, 'x'));
+  // Truncated or lying about its span: refused, not misread.
+  EXPECT_FALSE(decode_log_record(*parsed, value.substr(0, value.size() - 1)));
+  std::string past_span;
+  put_varint(past_span, kLogChunkSpanMs + 1);
+  put_varint(past_span, 1);
+  past_span += "x";
+  EXPECT_FALSE(decode_log_record(*parsed, past_span));
+  // A single event (as version 2 wrote every event) is its own value.
+  auto single = parse_log_event_key(log_event_key("g", "s", 5, 9));
+  ASSERT_TRUE(single);
+  EXPECT_FALSE(single->chunk);
+  auto one = decode_log_record(*single, "raw message");
+  ASSERT_TRUE(one && one->size() == 1);
+  EXPECT_EQ((*one)[0].message, "raw message");
+}
+
+TEST(Journal, LinesOfAStreamHandedInTogetherAreStoredAsOneChunk) {
+  storage::TempDir dir;
+  auto store = storage::open_store(dir.path());
+  auto journal = Journal::open(*store);
+  ASSERT_TRUE(journal);
+  std::vector<LogEvent> lines;
+  for (int i = 0; i < 50; ++i) {
+    lines.push_back({"/aws/lambda/f", "s", 1000 + i, "line " + std::to_string(i)});
+  }
+  // A line far later than the first starts another chunk.
+  lines.push_back({"/aws/lambda/f", "s", 1000 + 3 * kLogChunkSpanMs, "much later"});
+  (*journal)->append_logs(std::move(lines));
+  (*journal)->flush();
+  auto keyspace = store->open_keyspace(Journal::kLogEventsKeyspace);
+  ASSERT_TRUE(keyspace);
+  auto records = store->scan(*keyspace, storage::ScanOptions{});
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->items.size(), 2u);
+  auto first = parse_log_event_key(records->items[0].key);
+  ASSERT_TRUE(first && first->chunk);
+  EXPECT_EQ(first->timestamp_ms, 1000);
+  auto events = Journal::read_logs(*store, "/aws/lambda/f");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 51u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ((*events)[i].message, "line " + std::to_string(i));
+  EXPECT_EQ(events->back().message, "much later");
+}
+
 Usage invocation(std::string function, std::int64_t time_us, std::int64_t mb_ms) {
   Usage usage;
   usage.service = "lambda";
@@ -85,9 +158,22 @@ TEST(Journal, UsageRecordsAndHourlyCountersSurviveReopen) {
     (*journal)->append_usage(invocation("f", kHour * 1'000'000 + 77, 128));
   }
   auto store = storage::open_store(dir.path());
+  {
+    // A record as version 2 wrote them, one per key, is still read.
+    auto keyspace = store->open_keyspace(Journal::kUsageKeyspace);
+    ASSERT_TRUE(keyspace);
+    std::string key;
+    put_be64(key, sortable(kHour * 1'000'000 + 1));
+    key += std::string("lambda\0old", 10);
+    ASSERT_TRUE(store->put(*keyspace, key,
+                           R"({"service":"lambda","resource":"v2","id":"old","timeUs":1,)"
+                           R"("quantities":{"lambda.requests":1},"detail":{}})"));
+  }
   auto records = Journal::read_usage(*store);
   ASSERT_TRUE(records);
-  ASSERT_EQ(records->size(), 5u);
+  ASSERT_EQ(records->size(), 6u);
+  EXPECT_EQ((*records)[0].resource, "v2");
+  records->erase(records->begin());
   EXPECT_EQ((*records)[0].service, "lambda");
   EXPECT_EQ((*records)[0].resource, "f");
   EXPECT_EQ((*records)[0].detail_json, R"({"memoryMb":128})");

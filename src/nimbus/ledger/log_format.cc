@@ -1,5 +1,7 @@
 #include "nimbus/ledger/log_format.h"
 
+#include <utility>
+
 namespace nimbus::ledger {
 
 void put_be64(std::string& out, std::uint64_t value) {
@@ -47,17 +49,88 @@ std::string log_event_key(std::string_view group, std::string_view stream,
   return key;
 }
 
+std::string log_chunk_key(std::string_view group, std::string_view stream,
+                          std::int64_t first_timestamp_ms, std::uint64_t first_sequence) {
+  std::string key = log_event_key(group, stream, first_timestamp_ms, first_sequence);
+  key.push_back(kLogChunkMark);
+  return key;
+}
+
 std::optional<LogEventKey> parse_log_event_key(std::string_view key) {
   auto first = key.find('\0');
   if (first == std::string_view::npos) return std::nullopt;
   auto second = key.find('\0', first + 1);
-  if (second == std::string_view::npos || key.size() != second + 17) return std::nullopt;
+  if (second == std::string_view::npos) return std::nullopt;
+  const bool chunk = key.size() == second + 18 && key.back() == kLogChunkMark;
+  if (key.size() != second + 17 && !chunk) return std::nullopt;
   LogEventKey parsed;
+  parsed.chunk = chunk;
   parsed.group = key.substr(0, first);
   parsed.stream = key.substr(first + 1, second - first - 1);
   parsed.timestamp_ms = unsortable(get_be64(key.substr(second + 1)));
   parsed.sequence = get_be64(key.substr(second + 9));
   return parsed;
+}
+
+void put_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+std::optional<std::uint64_t> get_varint(std::string_view& in) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < in.size() && i < 10; ++i) {
+    const auto byte = static_cast<unsigned char>(in[i]);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      in.remove_prefix(i + 1);
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+bool LogChunkWriter::accepts(std::int64_t timestamp_ms) const {
+  return count_ == 0 || (timestamp_ms >= last_ms_ && timestamp_ms - first_ms_ <= kLogChunkSpanMs);
+}
+
+// Each event: varint(milliseconds after the first) varint(size) message.
+void LogChunkWriter::add(std::int64_t timestamp_ms, std::string_view message) {
+  if (count_ == 0) first_ms_ = timestamp_ms;
+  last_ms_ = timestamp_ms;
+  ++count_;
+  put_varint(value_, static_cast<std::uint64_t>(timestamp_ms - first_ms_));
+  put_varint(value_, message.size());
+  value_ += message;
+}
+
+std::string LogChunkWriter::take() {
+  count_ = 0;
+  return std::exchange(value_, std::string());
+}
+
+std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& key,
+                                                             std::string_view value) {
+  std::vector<StoredLogEvent> events;
+  if (!key.chunk) {
+    events.push_back({key.timestamp_ms, key.sequence, value});
+    return events;
+  }
+  while (!value.empty()) {
+    const auto offset = get_varint(value);
+    const auto size = get_varint(value);
+    if (!offset || !size || *offset > static_cast<std::uint64_t>(kLogChunkSpanMs) ||
+        *size > value.size()) {
+      return std::nullopt;
+    }
+    events.push_back({key.timestamp_ms + static_cast<std::int64_t>(*offset),
+                      key.sequence + events.size(), value.substr(0, *size)});
+    value.remove_prefix(*size);
+  }
+  return events;
 }
 
 std::optional<LogStreamKey> parse_log_stream_key(std::string_view key) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nimbus::ledger {
 
@@ -42,14 +43,63 @@ std::string log_event_key(std::string_view group, std::string_view stream,
 std::string log_event_key(std::string_view group, std::string_view stream,
                           std::int64_t timestamp_ms, std::uint64_t sequence);
 
+// Events of one stream written together share one key, a chunk: its
+// first event's key followed by kLogChunkMark. Every event of a chunk is
+// within kLogChunkSpanMs of the first and none is earlier, so the events
+// at or after time t are all in records whose key time is at least
+// t - kLogChunkSpanMs. Event i of a chunk has sequence first + i.
+constexpr char kLogChunkMark = '\x01';
+constexpr std::int64_t kLogChunkSpanMs = 1000;
+// A chunk is closed once it holds this much (one event may be bigger).
+constexpr std::size_t kLogChunkBytes = 64 * 1024;
+std::string log_chunk_key(std::string_view group, std::string_view stream,
+                          std::int64_t first_timestamp_ms, std::uint64_t first_sequence);
+
 struct LogEventKey {
   std::string_view group;
   std::string_view stream;
-  std::int64_t timestamp_ms = 0;
+  std::int64_t timestamp_ms = 0;  // of the first event, for a chunk
   std::uint64_t sequence = 0;
+  bool chunk = false;
 };
 // Views into `key`; nullopt for a key not in this format.
 std::optional<LogEventKey> parse_log_event_key(std::string_view key);
+
+// Builds a chunk's value: events in time order, none more than
+// kLogChunkSpanMs after the first.
+class LogChunkWriter {
+ public:
+  // Whether an event at `timestamp_ms` may join (always, for the first).
+  bool accepts(std::int64_t timestamp_ms) const;
+  void add(std::int64_t timestamp_ms, std::string_view message);
+  bool full() const { return value_.size() >= kLogChunkBytes; }
+  bool empty() const { return count_ == 0; }
+  std::size_t count() const { return count_; }
+  std::int64_t first_timestamp_ms() const { return first_ms_; }
+  // The value; the writer is empty again afterwards.
+  std::string take();
+
+ private:
+  std::string value_;
+  std::size_t count_ = 0;
+  std::int64_t first_ms_ = 0;
+  std::int64_t last_ms_ = 0;
+};
+
+struct StoredLogEvent {
+  std::int64_t timestamp_ms = 0;
+  std::uint64_t sequence = 0;
+  std::string_view message;  // a view into the record's value
+};
+// The events of one logs.events record, in order: one for a single
+// event, all of a chunk's. nullopt for a malformed chunk.
+std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& key,
+                                                             std::string_view value);
+
+// LEB128, as chunks and usage batches encode lengths and offsets.
+void put_varint(std::string& out, std::uint64_t value);
+// Reads one from the front of `in`, advancing it; nullopt if truncated.
+std::optional<std::uint64_t> get_varint(std::string_view& in);
 
 struct LogStreamKey {
   std::string_view group;

@@ -156,6 +156,11 @@ struct Position {
     ledger::put_be64(out, sequence);
     return out;
   }
+  // From suffix()'s 16 bytes.
+  static Position from_suffix(std::string_view suffix) {
+    return {ledger::unsortable(ledger::get_be64(suffix)), ledger::get_be64(suffix.substr(8))};
+  }
+  auto operator<=>(const Position&) const = default;
 };
 
 struct Event {
@@ -605,17 +610,13 @@ class LogsServiceImpl final : public LogsService {
   }
 
   // The first or last event of a stream, if any.
-  Result<std::optional<std::int64_t>> edge_event_time(Store& store, const std::string& stream_key,
-                                                      storage::Direction direction) {
-    auto options = storage::ScanOptions::with_prefix(stream_key + '\0');
-    options.limit = 1;
-    options.direction = direction;
-    auto page = store.scan(events_, options);
-    if (!page) return page.error();
-    if (page->items.empty()) return std::optional<std::int64_t>();
-    auto key = ledger::parse_log_event_key(page->items[0].key);
-    if (!key) return std::optional<std::int64_t>();
-    return std::optional<std::int64_t>(key->timestamp_ms);
+  Result<std::optional<std::int64_t>> edge_event_time(Store& store, const std::string& group,
+                                                      const std::string& stream, bool forward) {
+    auto events = read_stream(store, group, stream, Position{INT64_MIN, 0}, std::nullopt, forward,
+                              1, kMaxResponseBytes, {});
+    if (!events) return events.error();
+    if (events->empty()) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(events->front().position.timestamp_ms);
   }
 
   Result<json::object> describe_stream(Store& store, const std::string& group,
@@ -625,9 +626,9 @@ class LogsServiceImpl final : public LogsService {
                      {"creationTime", created},
                      {"arn", fmt::format("{}:log-stream:{}", group_arn(group), stream)},
                      {"storedBytes", 0}};
-    auto first = edge_event_time(store, key, storage::Direction::kForward);
+    auto first = edge_event_time(store, group, stream, true);
     if (!first) return first.error();
-    auto last = edge_event_time(store, key, storage::Direction::kBackward);
+    auto last = edge_event_time(store, group, stream, false);
     if (!last) return last.error();
     if (*first) out["firstEventTimestamp"] = **first;
     if (*last) {
@@ -772,9 +773,8 @@ class LogsServiceImpl final : public LogsService {
     }
     json::object rejected;
     std::optional<std::size_t> too_old, expired, too_new;
-    storage::WriteBatch batch;
-    std::uint64_t sequence = journal_.reserve_sequences(events.size());
-    for (std::size_t i = 0; i < events.size(); ++i, ++sequence) {
+    std::vector<std::size_t> accepted;
+    for (std::size_t i = 0; i < events.size(); ++i) {
       const auto t = events[i].timestamp;
       if (t > now + kMaxFutureMs) {
         if (!too_new) too_new = i;
@@ -788,8 +788,26 @@ class LogsServiceImpl final : public LogsService {
         too_old = i;
         continue;
       }
-      batch.put(events_, ledger::log_event_key(group, stream, t, sequence), events[i].message);
+      accepted.push_back(i);
     }
+    // In chunks, as the journal writes function logs (docs/formats/ledger.md).
+    storage::WriteBatch batch;
+    std::uint64_t sequence = journal_.reserve_sequences(accepted.size());
+    ledger::LogChunkWriter chunk;
+    std::uint64_t chunk_sequence = sequence;
+    auto close_chunk = [&] {
+      const auto first_ms = chunk.first_timestamp_ms();
+      const auto count = chunk.count();
+      batch.put(events_, ledger::log_chunk_key(group, stream, first_ms, chunk_sequence),
+                chunk.take());
+      chunk_sequence += count;
+    };
+    for (const std::size_t i : accepted) {
+      if (!chunk.empty() && (!chunk.accepts(events[i].timestamp) || chunk.full())) close_chunk();
+      chunk.add(events[i].timestamp, events[i].message);
+    }
+    if (!chunk.empty()) close_chunk();
+    sequence = chunk_sequence;
     if (!batch.empty()) {
       if (auto written = store.write(batch); !written) return written.error();
     }
@@ -801,30 +819,89 @@ class LogsServiceImpl final : public LogsService {
     return out;
   }
 
-  // Events of one stream between two keys, forward or backward, up to
-  // `limit` events or `max_bytes` of messages, those `keep` accepts.
-  Result<std::vector<Event>> read_stream(Store& store, const std::string& stream,
-                                         storage::ScanOptions options, std::size_t limit,
-                                         std::size_t max_bytes,
+  // Events of one stream at or after `lower` and before `upper`, in order
+  // (forward) or in reverse, up to `limit` events or `max_bytes` of
+  // messages, those `keep` accepts. A record is one event or a chunk
+  // (docs/formats/ledger.md) whose events are at most kLogChunkSpanMs
+  // after its key: the scan starts that much early, and events are merged
+  // across records, so they come out in order even where chunks overlap.
+  Result<std::vector<Event>> read_stream(Store& store, const std::string& group,
+                                         const std::string& stream, Position lower,
+                                         std::optional<Position> upper, bool forward,
+                                         std::size_t limit, std::size_t max_bytes,
                                          const std::function<bool(const Event&)>& keep) {
+    constexpr std::int64_t kSpan = ledger::kLogChunkSpanMs;
+    const std::string prefix = ledger::log_stream_events_prefix(group, stream);
+    storage::ScanOptions options = storage::ScanOptions::with_prefix(prefix);
+    if (lower.timestamp_ms > INT64_MIN + kSpan) {
+      options.lower =
+          storage::Bound{prefix + Position{lower.timestamp_ms - kSpan, 0}.suffix(), true};
+    }
+    // A record whose key is at or past `upper` holds nothing before it.
+    if (upper) options.upper = storage::Bound{prefix + upper->suffix(), false};
+    options.direction = forward ? storage::Direction::kForward : storage::Direction::kBackward;
+    options.limit = 256;
+
+    std::vector<storage::KeyValue> page;
+    std::size_t next = 0;
+    bool more = true;
+    // The next record in scan order, or null at the end.
+    auto peek = [&]() -> Result<const storage::KeyValue*> {
+      while (next == page.size()) {
+        if (!more) return nullptr;
+        auto scanned = store.scan(events_, options);
+        if (!scanned) return scanned.error();
+        page = std::move(scanned->items);
+        next = 0;
+        more = scanned->cursor.has_value();
+        if (more) options.cursor = std::move(scanned->cursor);
+      }
+      return &page[next];
+    };
+    // Events read but not yet given out; the front of the heap goes next.
+    std::vector<Event> heap;
+    auto later = [forward](const Event& a, const Event& b) {
+      return forward ? b.position < a.position : a.position < b.position;
+    };
     std::vector<Event> out;
     std::size_t bytes = 0;
-    options.limit = std::min<std::size_t>(limit, 1000);
     for (;;) {
-      auto page = store.scan(events_, options);
-      if (!page) return page.error();
-      for (auto& item : page->items) {
-        auto key = ledger::parse_log_event_key(item.key);
-        if (!key) continue;
-        Event event{stream, {key->timestamp_ms, key->sequence}, std::move(item.value)};
-        if (keep && !keep(event)) continue;
-        bytes += event.message.size() + kEventOverheadBytes;
-        if (!out.empty() && bytes > max_bytes) return out;
-        out.push_back(std::move(event));
-        if (out.size() >= limit) return out;
+      // Read records until none unread can hold an event that goes first.
+      for (;;) {
+        auto item = peek();
+        if (!item) return item.error();
+        if (*item == nullptr) break;
+        auto key = ledger::parse_log_event_key((*item)->key);
+        if (key && !heap.empty()) {
+          // The first (forward) or last (backward) position the record can hold.
+          Position edge{key->timestamp_ms, key->sequence};
+          if (!forward && key->chunk) {
+            edge = {key->timestamp_ms > INT64_MAX - kSpan ? INT64_MAX : key->timestamp_ms + kSpan,
+                    UINT64_MAX};
+          }
+          if (forward ? heap.front().position < edge : edge < heap.front().position) break;
+        }
+        if (key) {
+          if (auto events = ledger::decode_log_record(*key, (*item)->value)) {
+            for (const auto& stored : *events) {
+              const Position position{stored.timestamp_ms, stored.sequence};
+              if (position < lower || (upper && !(position < *upper))) continue;
+              heap.push_back(Event{stream, position, std::string(stored.message)});
+              std::push_heap(heap.begin(), heap.end(), later);
+            }
+          }
+        }
+        ++next;
       }
-      if (!page->cursor) return out;
-      options.cursor = page->cursor;
+      if (heap.empty()) return out;
+      std::pop_heap(heap.begin(), heap.end(), later);
+      Event event = std::move(heap.back());
+      heap.pop_back();
+      if (keep && !keep(event)) continue;
+      bytes += event.message.size() + kEventOverheadBytes;
+      if (!out.empty() && bytes > max_bytes) return out;
+      out.push_back(std::move(event));
+      if (out.size() >= limit) return out;
     }
   }
 
@@ -867,20 +944,21 @@ class LogsServiceImpl final : public LogsService {
     if (!existing) return existing.error();
     if (!*existing) return stream_not_found();
 
-    const std::string prefix = ledger::log_stream_events_prefix(group, stream);
-    storage::ScanOptions options = storage::ScanOptions::with_prefix(prefix);
-    if (start) options.lower = storage::Bound{ledger::log_event_key(group, stream, *start), true};
-    if (end) options.upper = storage::Bound{ledger::log_event_key(group, stream, *end), false};
+    Position lower{start.value_or(INT64_MIN), 0};
+    std::optional<Position> upper;
+    if (end) upper = Position{*end, 0};
     if (resume) {
+      // Exclusive: the token names the last event given out.
+      const Position at = Position::from_suffix(*resume);
       if (forward) {
-        options.lower = storage::Bound{prefix + *resume, false};
+        lower = at.sequence == UINT64_MAX ? Position{at.timestamp_ms + 1, 0}
+                                          : Position{at.timestamp_ms, at.sequence + 1};
       } else {
-        options.upper = storage::Bound{prefix + *resume, false};
+        upper = at;
       }
     }
-    options.direction = forward ? storage::Direction::kForward : storage::Direction::kBackward;
-    auto events =
-        read_stream(store, stream, options, static_cast<std::size_t>(limit), kMaxResponseBytes, {});
+    auto events = read_stream(store, group, stream, lower, upper, forward,
+                              static_cast<std::size_t>(limit), kMaxResponseBytes, {});
     if (!events) return events.error();
     if (!forward) std::reverse(events->begin(), events->end());
 
@@ -961,14 +1039,12 @@ class LogsServiceImpl final : public LogsService {
     // Each stream's first `limit` matches after the token, merged by time.
     std::vector<Event> found;
     for (const auto& stream : names) {
-      auto time_key = [&](std::int64_t t) { return ledger::log_event_key(group, stream, t); };
-      auto options =
-          storage::ScanOptions::with_prefix(ledger::log_stream_events_prefix(group, stream));
-      if (start) options.lower = storage::Bound{time_key(*start), true};
-      if (end) options.upper = storage::Bound{time_key(*end), false};
+      Position lower{start.value_or(INT64_MIN), 0};
+      std::optional<Position> upper;
+      if (end) upper = Position{*end, 0};
       if (after) {
         const auto& [t, s, seq] = *after;
-        if (!start || t > *start) options.lower = storage::Bound{time_key(t), true};
+        if (!start || t > *start) lower = Position{t, 0};
       }
       auto keep = [&](const Event& event) {
         if (after) {
@@ -980,8 +1056,8 @@ class LogsServiceImpl final : public LogsService {
         }
         return pattern->matches(event.message);
       };
-      auto events = read_stream(store, stream, options, static_cast<std::size_t>(limit),
-                                kMaxResponseBytes, keep);
+      auto events = read_stream(store, group, stream, lower, upper, true,
+                                static_cast<std::size_t>(limit), kMaxResponseBytes, keep);
       if (!events) return events.error();
       for (auto& event : *events) found.push_back(std::move(event));
     }
@@ -1070,8 +1146,11 @@ class LogsServiceImpl final : public LogsService {
           storage::ScanOptions expired;
           expired.lower =
               storage::Bound{ledger::log_stream_events_prefix(stream->group, stream->stream), true};
-          expired.upper =
-              storage::Bound{ledger::log_event_key(stream->group, stream->stream, cutoff), false};
+          // A chunk's events may be a span later than its key: only records
+          // starting a span before the cutoff are wholly expired.
+          expired.upper = storage::Bound{ledger::log_event_key(stream->group, stream->stream,
+                                                               cutoff - ledger::kLogChunkSpanMs),
+                                         false};
           if (auto deleted = delete_range(store, events_, expired); !deleted) return deleted;
         }
         if (!page->cursor) break;
