@@ -13,6 +13,7 @@ if [[ -f "$cache/node_modules/aws-lambda-ric/dist/rapid-client.node" ]]; then
   exit 0
 fi
 echo "aws-lambda-ric: building $version (once; takes a few minutes)" >&2
+mkdir -p "$(dirname "$cache")"
 work="$(mktemp -d "${cache}.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm init -y >/dev/null && npm install --no-audit --no-fund "aws-lambda-ric@$version" >&2)

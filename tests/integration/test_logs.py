@@ -41,6 +41,20 @@ def wait_for(predicate, timeout=10.0, interval=0.1):
     return predicate()
 
 
+def read_forward(logs, group, stream, limit):
+    """Every message of a stream, paging forward from the head `limit` at a
+    time until the forward token repeats (how the SDKs know it is the end)."""
+    seen, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {"startFromHead": True}
+        page = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=limit,
+                                   **kwargs)
+        seen += [event["message"] for event in page["events"]]
+        if page["nextForwardToken"] == token:
+            return seen
+        token = page["nextForwardToken"]
+
+
 def messages(events):
     return [event["message"].rstrip("\n") for event in events]
 
@@ -156,16 +170,7 @@ def test_groups_streams_and_events_through_the_api(nimbus):
     assert answer["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1}
 
     # Paging forward from the head, ten at a time, until the token repeats.
-    seen, token = [], None
-    while True:
-        kwargs = {"nextToken": token} if token else {"startFromHead": True}
-        page = logs.get_log_events(logGroupName="/app/orders", logStreamName="s1", limit=10,
-                                   **kwargs)
-        seen += [event["message"] for event in page["events"]]
-        if page["nextForwardToken"] == token:
-            break
-        token = page["nextForwardToken"]
-    assert seen == [f"order {i}" for i in range(25)]
+    assert read_forward(logs, "/app/orders", "s1", 10) == [f"order {i}" for i in range(25)]
     # Without startFromHead: the newest events, oldest first; then backwards.
     latest = logs.get_log_events(logGroupName="/app/orders", logStreamName="s1", limit=5)
     assert [e["message"] for e in latest["events"]] == [f"order {i}" for i in range(20, 25)]
@@ -203,16 +208,7 @@ def test_batches_that_overlap_in_time_read_back_in_time_order(nimbus):
                                         "message": f"e{2 * i + parity:02}"} for i in range(10)])
     expected = [f"e{i:02}" for i in range(20)]
 
-    forward, token = [], None
-    while True:
-        kwargs = {"nextToken": token} if token else {"startFromHead": True}
-        page = logs.get_log_events(logGroupName="/app/merged", logStreamName="s", limit=7,
-                                   **kwargs)
-        forward += [e["message"] for e in page["events"]]
-        if page["nextForwardToken"] == token:
-            break
-        token = page["nextForwardToken"]
-    assert forward == expected
+    assert read_forward(logs, "/app/merged", "s", 7) == expected
 
     backward = []
     page = logs.get_log_events(logGroupName="/app/merged", logStreamName="s", limit=6)
