@@ -645,7 +645,11 @@ sleep 30
   ASSERT_TRUE(engine_->put_function(config));
   auto result = invoke(config.key(), "{}");
   ASSERT_TRUE(result);
-  EXPECT_EQ(parse(result->payload)["errorType"], "Sandbox.Timedout");
+  // Stopped either way inside its instance: by the timeout, or, where the
+  // bomb's processes fill the function's memory first, by its limit.
+  const auto error_type = parse(result->payload)["errorType"];
+  EXPECT_TRUE(error_type == "Sandbox.Timedout" || error_type == "Runtime.OutOfMemory")
+      << result->payload;
   // The rest of the machine still runs functions.
   auto other = native("survivor");
   ASSERT_TRUE(engine_->put_function(other));

@@ -185,6 +185,9 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   for (std::size_t i = first; i < last; ++i) key_of[usage_resource(plan_id, keys[i])] = keys[i];
   std::map<std::string, std::map<std::int64_t, std::int64_t>> daily;  // key -> day -> used
   auto read = co_await store_.run([&](storage::Store& store) -> Result<void> {
+    // The requests counted so far may still be in the journal's hand-off:
+    // written first, so usage read right after the requests includes them.
+    journal_.flush();
     auto counters = ledger::Journal::read_hourly(store, from_s, until_s);
     if (!counters) return counters.error();
     for (const auto& counter : *counters) {
