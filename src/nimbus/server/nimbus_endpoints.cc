@@ -287,8 +287,9 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::stats(const net::Http
   }
   if ((until - since) / period > 10'000) co_return error(400, "too many points: widen the period");
 
-  auto read = [service, resource, since, until,
+  auto read = [journal = journal_, service, resource, since, until,
                period](storage::Store& store) -> Result<boost::json::object> {
+    if (journal != nullptr) journal->flush();
     auto minutes = ledger::Journal::read_minutely(store, service, since, until);
     if (!minutes) return minutes.error();
     std::map<std::int64_t, std::map<std::string, ledger::MinuteStat>> buckets;
@@ -367,8 +368,9 @@ boost::asio::awaitable<net::HttpResponse> NimbusEndpoints::cost(const net::HttpR
   cost_query.until_s = until + (3600 - ((until % 3600) + 3600) % 3600) % 3600;
   if (cost_query.until_s <= cost_query.since_s) co_return error(400, "until must be after since");
 
-  auto compute = [price_book = price_book_,
+  auto compute = [journal = journal_, price_book = price_book_,
                   cost_query](storage::Store& store) -> Result<boost::json::object> {
+    if (journal != nullptr) journal->flush();
     auto book = ledger::PriceBook::load(price_book);
     if (!book) return book.error();
     auto counters = ledger::Journal::read_hourly(store, ledger::month_start(cost_query.since_s),

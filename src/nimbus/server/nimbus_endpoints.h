@@ -43,8 +43,9 @@ class NimbusEndpoints final : public net::HttpHandler {
     metrics_sources_.push_back(std::move(source));
   }
   // Where /_nimbus/cost reads usage counters and prices, and
-  // /_nimbus/metrics the live counters of usage records.
-  void set_ledger(storage::AsyncStore* store, const ledger::Journal* journal,
+  // /_nimbus/metrics the live counters of usage records. Reports flush the
+  // journal first, so they include the work done just before.
+  void set_ledger(storage::AsyncStore* store, ledger::Journal* journal,
                   std::filesystem::path price_book) {
     store_ = store;
     journal_ = journal;
@@ -69,7 +70,7 @@ class NimbusEndpoints final : public net::HttpHandler {
   const net::HttpServer* http_server_ = nullptr;
   const engine::Engine* engine_ = nullptr;
   storage::AsyncStore* store_ = nullptr;
-  const ledger::Journal* journal_ = nullptr;
+  ledger::Journal* journal_ = nullptr;
   std::filesystem::path price_book_;
   std::vector<std::function<void(ledger::PrometheusWriter&)>> metrics_sources_;
   HealthFacts facts_;

@@ -395,6 +395,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     auto work = [this, &decoded](storage::Store& store) -> Result<std::string> {
       const Params params(*decoded);
       if (decoded->action == "PutMetricData") return put_metric_data(store, params);
+      // Usage handed to the journal may not be written yet: written first,
+      // so metrics read right after the work include it.
+      journal_.flush();
       if (decoded->action == "ListMetrics") return list_metrics(store, params);
       if (decoded->action == "GetMetricStatistics") return get_metric_statistics(store, params);
       return get_metric_data(store, params);

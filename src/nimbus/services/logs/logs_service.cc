@@ -609,14 +609,41 @@ class LogsServiceImpl final : public LogsService {
     return json::object{};
   }
 
-  // The first or last event of a stream, if any.
-  Result<std::optional<std::int64_t>> edge_event_time(Store& store, const std::string& group,
-                                                      const std::string& stream, bool forward) {
-    auto events = read_stream(store, group, stream, Position{INT64_MIN, 0}, std::nullopt, forward,
-                              1, kMaxResponseBytes, {});
+  // The first event of a stream, if any.
+  Result<std::optional<std::int64_t>> first_event_time(Store& store, const std::string& group,
+                                                       const std::string& stream) {
+    auto events = read_stream(store, group, stream, Position{INT64_MIN, 0}, std::nullopt, true, 1,
+                              kMaxResponseBytes, {});
     if (!events) return events.error();
     if (events->empty()) return std::optional<std::int64_t>();
     return std::optional<std::int64_t>(events->front().position.timestamp_ms);
+  }
+
+  // The last record's last event: the stream's last event unless chunks
+  // overlap in time (PutLogEvents calls out of order), which AWS's own
+  // eventually consistent lastEventTimestamp allows. Reading every record
+  // a span back instead would decode up to a second of a busy stream's logs
+  // per stream described.
+  Result<std::optional<std::int64_t>> last_event_time(Store& store, const std::string& group,
+                                                      const std::string& stream) {
+    auto options =
+        storage::ScanOptions::with_prefix(ledger::log_stream_events_prefix(group, stream));
+    options.direction = storage::Direction::kBackward;
+    options.limit = 1;
+    for (;;) {
+      auto page = store.scan(events_, options);
+      if (!page) return page.error();
+      for (const auto& item : page->items) {
+        auto key = ledger::parse_log_event_key(item.key);
+        if (!key) continue;
+        auto events = ledger::decode_log_record(*key, item.value);
+        if (events && !events->empty()) {
+          return std::optional<std::int64_t>(events->back().timestamp_ms);
+        }
+      }
+      if (!page->cursor) return std::optional<std::int64_t>();
+      options.cursor = page->cursor;
+    }
   }
 
   Result<json::object> describe_stream(Store& store, const std::string& group,
@@ -626,9 +653,9 @@ class LogsServiceImpl final : public LogsService {
                      {"creationTime", created},
                      {"arn", fmt::format("{}:log-stream:{}", group_arn(group), stream)},
                      {"storedBytes", 0}};
-    auto first = edge_event_time(store, group, stream, true);
+    auto first = first_event_time(store, group, stream);
     if (!first) return first.error();
-    auto last = edge_event_time(store, group, stream, false);
+    auto last = last_event_time(store, group, stream);
     if (!last) return last.error();
     if (*first) out["firstEventTimestamp"] = **first;
     if (*last) {
@@ -840,7 +867,9 @@ class LogsServiceImpl final : public LogsService {
     // A record whose key is at or past `upper` holds nothing before it.
     if (upper) options.upper = storage::Bound{prefix + upper->suffix(), false};
     options.direction = forward ? storage::Direction::kForward : storage::Direction::kBackward;
-    options.limit = 256;
+    // Records are read a page at a time: a page no bigger than the answer
+    // needs (a chunk holds many events), and never huge.
+    options.limit = std::clamp<std::size_t>(limit, 8, 256);
 
     std::vector<storage::KeyValue> page;
     std::size_t next = 0;
