@@ -429,7 +429,7 @@ void Journal::chunk_logs(const std::vector<LogEvent>& events, storage::WriteBatc
     }
     last = index;
     Open& chunk = open[index];
-    if (!chunk.chunk.accepts(event.timestamp_ms) || chunk.chunk.full()) close(chunk);
+    if (!chunk.chunk.accepts(event.timestamp_ms)) close(chunk);
     chunk.chunk.add(event.timestamp_ms, event.message);
   }
   for (auto& chunk : open) {

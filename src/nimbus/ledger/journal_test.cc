@@ -63,6 +63,12 @@ TEST(LogFormat, ChunksHoldOrderedEventsWithinTheirSpan) {
   EXPECT_FALSE(chunk.accepts(1001 + kLogChunkSpanMs));  // past the span
   EXPECT_TRUE(chunk.accepts(1000 + kLogChunkSpanMs));
   EXPECT_EQ(chunk.count(), 3u);
+  {
+    // Full once it holds kLogChunkBytes, even for an event in its span.
+    LogChunkWriter big;
+    big.add(7, std::string(kLogChunkBytes, 'b'));
+    EXPECT_FALSE(big.accepts(7));
+  }
   const auto first_ms = chunk.first_timestamp_ms();
   const std::string value = chunk.take();
   EXPECT_TRUE(chunk.empty());

@@ -94,7 +94,8 @@ std::optional<std::uint64_t> get_varint(std::string_view& in) {
 }
 
 bool LogChunkWriter::accepts(std::int64_t timestamp_ms) const {
-  return count_ == 0 || (timestamp_ms >= last_ms_ && timestamp_ms - first_ms_ <= kLogChunkSpanMs);
+  return count_ == 0 || (timestamp_ms >= last_ms_ && timestamp_ms - first_ms_ <= kLogChunkSpanMs &&
+                         value_.size() < kLogChunkBytes);
 }
 
 // Each event: varint(milliseconds after the first) varint(size) message.

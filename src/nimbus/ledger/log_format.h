@@ -69,10 +69,11 @@ std::optional<LogEventKey> parse_log_event_key(std::string_view key);
 // kLogChunkSpanMs after the first.
 class LogChunkWriter {
  public:
-  // Whether an event at `timestamp_ms` may join (always, for the first).
+  // Whether an event at `timestamp_ms` may join: always the first; later
+  // ones in time order, within the span, until the chunk holds
+  // kLogChunkBytes.
   bool accepts(std::int64_t timestamp_ms) const;
   void add(std::int64_t timestamp_ms, std::string_view message);
-  bool full() const { return value_.size() >= kLogChunkBytes; }
   bool empty() const { return count_ == 0; }
   std::size_t count() const { return count_; }
   std::int64_t first_timestamp_ms() const { return first_ms_; }

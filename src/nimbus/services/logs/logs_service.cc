@@ -830,7 +830,7 @@ class LogsServiceImpl final : public LogsService {
       chunk_sequence += count;
     };
     for (const std::size_t i : accepted) {
-      if (!chunk.empty() && (!chunk.accepts(events[i].timestamp) || chunk.full())) close_chunk();
+      if (!chunk.accepts(events[i].timestamp)) close_chunk();
       chunk.add(events[i].timestamp, events[i].message);
     }
     if (!chunk.empty()) close_chunk();
