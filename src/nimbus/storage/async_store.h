@@ -54,6 +54,16 @@ class AsyncStore {
   template <class Fn>
   boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> read(Fn fn,
                                                                  std::size_t budget_bytes = 65536);
+  // For a write that is usually of one small, cached item: as read(), but
+  // the view also applies writes that need no wait for the disk
+  // (Store::write_without_waiting), so the write is acknowledged without the
+  // round trip to a storage thread; on the storage thread otherwise. So
+  // every refusal fn can meet must come before its first write takes effect
+  // (a single write as its last fallible step), and fn must take its own
+  // locks only by trying them where store.refuses_waits().
+  template <class Fn>
+  boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> update(
+      Fn fn, std::size_t budget_bytes = 65536);
   std::uint64_t memory_reads() const { return memory_reads_.load(); }
   std::uint64_t memory_read_fallbacks() const { return memory_read_fallbacks_.load(); }
 
@@ -68,6 +78,9 @@ class AsyncStore {
 
  private:
   static AwsError overloaded();
+  template <class Fn>
+  boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> in_place_or_run(
+      Fn fn, std::size_t budget_bytes, MemoryReadStore::Writes writes);
 
   Store& store_;
   AsyncStoreOptions options_;
@@ -81,9 +94,21 @@ class AsyncStore {
 template <class Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> AsyncStore::read(
     Fn fn, std::size_t budget_bytes) {
+  return in_place_or_run(std::move(fn), budget_bytes, MemoryReadStore::Writes::kRefused);
+}
+
+template <class Fn>
+boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> AsyncStore::update(
+    Fn fn, std::size_t budget_bytes) {
+  return in_place_or_run(std::move(fn), budget_bytes, MemoryReadStore::Writes::kWithoutWaiting);
+}
+
+template <class Fn>
+boost::asio::awaitable<std::invoke_result_t<Fn&, Store&>> AsyncStore::in_place_or_run(
+    Fn fn, std::size_t budget_bytes, MemoryReadStore::Writes writes) {
   using R = std::invoke_result_t<Fn&, Store&>;
   {
-    MemoryReadStore memory(store_, budget_bytes);
+    MemoryReadStore memory(store_, budget_bytes, writes);
     R result = fn(memory);
     if (result || !is_would_block(result.error())) {
       memory_reads_.fetch_add(1, std::memory_order_relaxed);

@@ -105,6 +105,65 @@ TEST(AsyncStoreTest, ReadsFromMemoryInPlaceAndFallsBackToStorageThreads) {
   EXPECT_TRUE(done.get());
 }
 
+// Where the thread ran each try of an update, and what it read.
+struct UpdateTry {
+  std::vector<std::thread::id> ran_on;
+  Result<void> result;
+};
+
+UpdateTry update_in(Durability durability, std::string key, std::size_t budget = 65536) {
+  TempDir dir;
+  auto store = open_store(dir.path(), durability);
+  EXPECT_TRUE(store);
+  AsyncStore async(*store, {2, 64});
+  const auto table = store->create_keyspace("t").value();
+  EXPECT_TRUE(store->put(table, "cached", "old"));
+  EXPECT_TRUE(store->put(table, "large", std::string(2000, 'x')));
+
+  asio::io_context io;
+  UpdateTry out;
+  auto done = asio::co_spawn(
+      io,
+      [](AsyncStore& async, Keyspace table, std::string key, std::size_t budget,
+         UpdateTry& out) -> asio::awaitable<void> {
+        // Read, then write what was read plus one: run twice, the refused
+        // try must have written nothing.
+        auto work = [&out, table, key](Store& store) -> Result<void> {
+          out.ran_on.push_back(std::this_thread::get_id());
+          auto old = store.get(table, key);
+          if (!old) return old.error();
+          return store.put(table, key, old->value_or("") + "+");
+        };
+        out.result = co_await async.update(std::move(work), budget);
+      }(async, table, key, budget, out),
+      asio::use_future);
+  io.run();
+  done.get();
+  EXPECT_TRUE(out.result) << (out.result ? "" : out.result.error().message());
+  auto stored = store->get(table, key);
+  EXPECT_TRUE(stored);
+  const std::string expected = key == "cached" ? "old+" : std::string(2000, 'x') + "+";
+  EXPECT_EQ(stored->value_or("?"), expected);
+  return out;
+}
+
+TEST(AsyncStoreTest, UpdatesOfCachedItemsAreWrittenInPlaceUnlessTheyWouldWait) {
+  const auto io_thread = std::this_thread::get_id();
+  // Cached, and acknowledged once in the log: read and written in place.
+  auto cached = update_in(Durability::kProcessCrash, "cached");
+  EXPECT_EQ(cached.ran_on, std::vector<std::thread::id>{io_thread});
+  // The read past the budget is refused, so the whole update runs again on a
+  // storage thread, and the value is written once.
+  auto large = update_in(Durability::kProcessCrash, "large", 1000);
+  ASSERT_EQ(large.ran_on.size(), 2u);
+  EXPECT_EQ(large.ran_on.front(), io_thread);
+  EXPECT_NE(large.ran_on.back(), io_thread);
+  // A write that must be fsynced is never made in place.
+  auto synced = update_in(Durability::kSync, "cached");
+  ASSERT_EQ(synced.ran_on.size(), 2u);
+  EXPECT_NE(synced.ran_on.back(), io_thread);
+}
+
 TEST(AsyncStoreTest, RefusesPastTheQueueLimitInsteadOfQueueing) {
   TempDir dir;
   auto store = open_store(dir.path());

@@ -47,6 +47,24 @@ Result<ScanPage> MemoryReadStore::scan(const Keyspace& keyspace, const ScanOptio
   return page;
 }
 
+Result<void> MemoryReadStore::put(const Keyspace& keyspace, std::string_view key,
+                                  std::string_view value) {
+  WriteBatch batch;
+  batch.put(keyspace, key, value);
+  return write(batch);
+}
+
+Result<void> MemoryReadStore::del(const Keyspace& keyspace, std::string_view key) {
+  WriteBatch batch;
+  batch.del(keyspace, key);
+  return write(batch);
+}
+
+Result<void> MemoryReadStore::write(const WriteBatch& batch) {
+  if (writes_ == Writes::kRefused) return would_block();
+  return store_.write_without_waiting(batch);
+}
+
 std::unique_ptr<Transaction> MemoryReadStore::begin() {
   return std::make_unique<RefusingTransaction>();
 }

@@ -3,7 +3,9 @@
 // A view of a Store that answers reads only from memory (memtables and the
 // block cache) and only up to a byte budget, refusing everything else with
 // kWouldBlockCode: what lets AsyncStore::read run a cheap, cached read on
-// the calling I/O thread without ever waiting for the disk.
+// the calling I/O thread without ever waiting for the disk. With writes
+// allowed, it also applies writes that need no wait
+// (Store::write_without_waiting), which is what AsyncStore::update runs.
 
 #include <cstddef>
 
@@ -13,7 +15,9 @@ namespace nimbus::storage {
 
 class MemoryReadStore final : public Store {
  public:
-  MemoryReadStore(Store& store, std::size_t budget_bytes) : store_(store), budget_(budget_bytes) {}
+  enum class Writes { kRefused, kWithoutWaiting };
+  MemoryReadStore(Store& store, std::size_t budget_bytes, Writes writes = Writes::kRefused)
+      : store_(store), budget_(budget_bytes), writes_(writes) {}
 
   // Keyspace changes and catalog reads may touch the disk.
   Result<Keyspace> create_keyspace(std::string_view) override { return would_block(); }
@@ -28,11 +32,11 @@ class MemoryReadStore final : public Store {
                                                      std::string_view key) override {
     return get(keyspace, key, nullptr);
   }
-  Result<void> put(const Keyspace&, std::string_view, std::string_view) override {
-    return would_block();
-  }
-  Result<void> del(const Keyspace&, std::string_view) override { return would_block(); }
-  Result<void> write(const WriteBatch&) override { return would_block(); }
+  Result<void> put(const Keyspace& keyspace, std::string_view key, std::string_view value) override;
+  Result<void> del(const Keyspace& keyspace, std::string_view key) override;
+  Result<void> write(const WriteBatch& batch) override;
+  Result<void> write_without_waiting(const WriteBatch& batch) override { return write(batch); }
+  bool refuses_waits() const override { return true; }
   // Bounded scans only (a limit of at most kMaxScanLimit keys).
   Result<ScanPage> scan(const Keyspace& keyspace, const ScanOptions& options) override;
 
@@ -52,6 +56,7 @@ class MemoryReadStore final : public Store {
 
   Store& store_;
   std::size_t budget_;
+  Writes writes_;
 };
 
 }  // namespace nimbus::storage

@@ -198,6 +198,7 @@ class RocksStore final : public Store {
     default_family_.reset(handles.front());
     db_ = txn_db_->GetBaseDB();
     write_options_.sync = options.durability == Durability::kSync;
+    no_wait_options_.no_slowdown = true;
     return ok();
   }
 
@@ -292,24 +293,12 @@ class RocksStore final : public Store {
   }
 
   Result<void> write(const WriteBatch& batch) override {
-    // Each writing thread keeps its encoding buffer: a large batch written
-    // over and over (the journal's) reuses memory instead of faulting in
-    // fresh pages every time. A buffer grown past 8 MB is let go.
-    thread_local rocksdb::WriteBatch out;
-    out.Clear();
-    struct Release {
-      ~Release() {
-        if (out.GetDataSize() > (8u << 20)) out = rocksdb::WriteBatch();
-      }
-    } release;
-    for (const auto& write : batch.writes()) {
-      if (write.kind == WriteBatch::Kind::kPut) {
-        out.Put(internal_key(write.keyspace_id, write.key), slice(write.value));
-      } else {
-        out.Delete(internal_key(write.keyspace_id, write.key));
-      }
-    }
-    return apply(out);
+    return apply(encode(batch), write_options_);
+  }
+
+  Result<void> write_without_waiting(const WriteBatch& batch) override {
+    if (write_options_.sync) return would_block();
+    return apply(encode(batch), no_wait_options_);
   }
 
   Result<ScanPage> scan(const Keyspace& keyspace, const ScanOptions& options) override {
@@ -443,8 +432,29 @@ class RocksStore final : public Store {
   }
 
  private:
-  Result<void> apply(rocksdb::WriteBatch& batch) {
-    const auto status = db_->Write(write_options_, &batch);
+  // The batch in this thread's encoding buffer: a large batch written over
+  // and over (the journal's) reuses memory instead of faulting in fresh
+  // pages every time. A buffer grown past 8 MB is let go at the next call.
+  static rocksdb::WriteBatch& encode(const WriteBatch& batch) {
+    thread_local rocksdb::WriteBatch out;
+    if (out.GetDataSize() > (8u << 20)) out = rocksdb::WriteBatch();
+    out.Clear();
+    for (const auto& write : batch.writes()) {
+      if (write.kind == WriteBatch::Kind::kPut) {
+        out.Put(internal_key(write.keyspace_id, write.key), slice(write.value));
+      } else {
+        out.Delete(internal_key(write.keyspace_id, write.key));
+      }
+    }
+    return out;
+  }
+
+  Result<void> apply(rocksdb::WriteBatch& batch) { return apply(batch, write_options_); }
+
+  Result<void> apply(rocksdb::WriteBatch& batch, const rocksdb::WriteOptions& options) {
+    const auto status = db_->Write(options, &batch);
+    // With no_slowdown, a write the store would hold back is refused whole.
+    if (status.IsIncomplete() && options.no_slowdown) return would_block();
     if (!status.ok()) return storage_error(status, "write");
     wake_feed();
     return ok();
@@ -529,6 +539,7 @@ class RocksStore final : public Store {
   rocksdb::DB* db_ = nullptr;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions no_wait_options_;  // write_without_waiting's
   std::mutex catalog_mutex_;
 
   // Change feed. delivery_mutex_ is held while callbacks run (and taken

@@ -183,6 +183,17 @@ class Store {
                            std::string_view value) = 0;
   virtual Result<void> del(const Keyspace& keyspace, std::string_view key) = 0;
   virtual Result<void> write(const WriteBatch& batch) = 0;
+  // write(), but only if acknowledging it needs no wait for the disk:
+  // refused with kWouldBlockCode, writing nothing, when it needs an fsync
+  // (Durability::kSync) or when the store is holding writers back because
+  // flushes are behind. What it still does is append to the write-ahead log
+  // in the OS page cache and, when writers meet, wait for the one writing
+  // the group (CPU work, not disk). A backend that cannot promise that
+  // refuses every call.
+  virtual Result<void> write_without_waiting(const WriteBatch&) { return would_block(); }
+  // Views that answer only what needs no wait (MemoryReadStore) say so, so
+  // that a caller holding locks of its own tries them instead of waiting.
+  virtual bool refuses_waits() const { return false; }
   virtual Result<ScanPage> scan(const Keyspace& keyspace, const ScanOptions& options) = 0;
 
   virtual std::shared_ptr<const Snapshot> snapshot() = 0;

@@ -81,6 +81,11 @@ constexpr std::array<std::string_view, 6> kMemoryReadable = {
     "BatchGetItem", "GetItem", "ListTables", "ListTagsOfResource", "Query", "Scan",
 };
 
+// Writes of one item, tried in place too (AsyncStore::update): each is
+// refused, if at all, before its one store write, which is its last
+// fallible step (sorted).
+constexpr std::array<std::string_view, 3> kInPlaceWrites = {"DeleteItem", "PutItem", "UpdateItem"};
+
 // The operations CloudWatch's per-operation metrics (SuccessfulRequestLatency,
 // SystemErrors, ReturnedItemCount) are published for (sorted).
 constexpr std::array<std::string_view, 10> kDataOperations = {
@@ -280,13 +285,16 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
               &context](storage::Store& store) {
     return (this->*handler)(store, decoded->input, context);
   };
-  // Small reads of cached data are answered here, on the I/O thread, without
-  // the round trip to a storage thread; anything else goes there.
+  // Small reads of cached data, and writes of one cached item that need no
+  // wait for the disk, are answered here, on the I/O thread, without the
+  // round trip to a storage thread; anything else goes there.
   const bool reads_only =
       std::binary_search(kMemoryReadable.begin(), kMemoryReadable.end(), decoded->operation);
   Result<json::object> result = AwsError();
   if (reads_only) {
     result = co_await store_.read(std::move(run));
+  } else if (std::binary_search(kInPlaceWrites.begin(), kInPlaceWrites.end(), decoded->operation)) {
+    result = co_await store_.update(std::move(run));
   } else {
     result = co_await store_.run(std::move(run));
   }
@@ -349,6 +357,14 @@ std::size_t DynamoDbServiceImpl::stripe_of(const TableRecord& table, std::string
   std::size_t hash = std::hash<std::string_view>{}(key);
   hash ^= std::hash<std::string>{}(table.id) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
   return hash % kStripes;
+}
+
+Result<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripe(storage::Store& store,
+                                                                      std::size_t index) {
+  if (!store.refuses_waits()) return std::unique_lock(stripe(index));
+  std::unique_lock lock(stripe(index), std::try_to_lock);
+  if (!lock.owns_lock()) return storage::would_block();
+  return lock;
 }
 
 std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripes(

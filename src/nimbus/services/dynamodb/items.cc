@@ -120,7 +120,8 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
   const auto& expressions = parameters.expressions;
   const std::string encoded = encode_item(item, size);
 
-  std::lock_guard lock(stripe(stripe_of(table, key)));
+  auto lock = lock_stripe(store, stripe_of(table, key));
+  if (!lock) return lock.error();
   const bool old_needed = expressions.condition.has_value() || returns == "ALL_OLD";
   auto existing = read_item(store, handle.items, key, old_needed);
   if (!existing) return existing.error();
@@ -187,7 +188,8 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
       expressions.update ? *expressions.update : std::vector<UpdateAction>{};
   if (auto valid = check_key_untouched(table, actions); !valid) return valid.error();
 
-  std::lock_guard lock(stripe(stripe_of(table, key)));
+  auto lock = lock_stripe(store, stripe_of(table, key));
+  if (!lock) return lock.error();
   auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;
@@ -240,7 +242,8 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
   const auto& returns = parameters.returns;
   const auto& expressions = parameters.expressions;
 
-  std::lock_guard lock(stripe(stripe_of(table, key)));
+  auto lock = lock_stripe(store, stripe_of(table, key));
+  if (!lock) return lock.error();
   auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;

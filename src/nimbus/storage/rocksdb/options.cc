@@ -45,7 +45,15 @@ rocksdb::Options rocksdb_options(const StoreOptions& options) {
   // obsolete WAL files a while so a slow listener still finds them.
   db.WAL_ttl_seconds = 300;
   db.WAL_size_limit_MB = 256;
+  // Counters only (stats() reads tickers): histograms and timers cost two
+  // clock reads per get and write.
   db.statistics = rocksdb::CreateDBStatistics();
+  db.statistics->set_stats_level(rocksdb::kExceptHistogramOrTimers);
+  // A bloom filter per memtable: a get of a key not written lately (every
+  // DynamoDB PutItem of a new item reads the one it replaces) skips the
+  // skip-list search of each of up to four memtables.
+  db.memtable_whole_key_filtering = true;
+  db.memtable_prefix_bloom_size_ratio = 0.05;
   db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db.keep_log_file_num = 3;
   return db;

@@ -258,6 +258,10 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   // and read-modify-writes) without serialising writes to different items.
   std::size_t stripe_of(const TableRecord& table, std::string_view key) const;
   std::mutex& stripe(std::size_t index) { return stripes_[index]; }
+  // Locks one stripe; where the store refuses waits (a write tried in place
+  // on an I/O thread), only tries, refusing with kWouldBlockCode if the
+  // stripe is held, so the write is run again on a storage thread.
+  Result<std::unique_lock<std::mutex>> lock_stripe(storage::Store& store, std::size_t index);
   // Locks each stripe once, in index order (so writers of several items,
   // all locking in that order, never deadlock); unlocked when dropped.
   std::vector<std::unique_lock<std::mutex>> lock_stripes(std::vector<std::size_t> stripes);
