@@ -112,6 +112,26 @@ def test_payload_limits_and_malformed_payloads(nimbus):
     assert message.startswith("Could not parse request body into json")
 
 
+def test_large_and_multibyte_payloads_cross_the_node_runtime_intact(nimbus):
+    # Events and results of megabytes arrive in many reads, and characters of
+    # several bytes straddle their edges; small ones after a large one must
+    # not see its leftovers.
+    client = nimbus.client("lambda")
+    create_function(client, "echoes", node_zip(
+        "export const handler = async (event) => ({ got: event, length: event.text.length });"))
+    for text in ("é€𝄞" * 300_000, "small", "ß" * 70_000, "", "x"):
+        # Sent and answered as UTF-8 bytes, not \u escapes.
+        payload = json.dumps({"text": text}, ensure_ascii=False).encode()
+        response = client.invoke(FunctionName="echoes", Payload=payload)
+        answer = response["Payload"].read()
+        assert "FunctionError" not in response
+        assert text[:1].encode() in answer
+        body = json.loads(answer)
+        assert body["got"] == {"text": text}
+        # JavaScript counts UTF-16 units: the clef is two.
+        assert body["length"] == len(text.encode("utf-16-le")) // 2
+
+
 def test_response_larger_than_6_mb_is_a_function_error(nimbus):
     client = nimbus.client("lambda")
     create_function(client, "bigout", node_zip(

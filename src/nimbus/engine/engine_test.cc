@@ -717,6 +717,31 @@ TEST_F(EngineTest, NodeMissingModuleIsAnImportModuleError) {
   EXPECT_EQ(parse(result->payload)["errorType"], "Runtime.ImportModuleError");
 }
 
+TEST_F(EngineTest, NodeHeapIsSizedFromTheFunctionsMemoryAsOnLambda) {
+  start();
+  auto config = script("nodeheap", "nodejs20.x", "index.handler", "index.mjs", R"JS(
+import v8 from 'node:v8';
+export const handler = async () => ({
+  gc: typeof globalThis.gc,
+  limitMb: v8.getHeapStatistics().heap_size_limit / 1048576,
+});
+)JS");
+  config.memory_mb = 512;
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->function_error, "") << result->payload;
+  auto body = parse(result->payload);
+  // Lambda's bootstrap: --expose-gc, a tenth of the memory for the young
+  // generation (semi-spaces of 25 MB, which V8 rounds up to 32), the rest
+  // (461 MB) for the old. The limit counts the old generation and three
+  // semi-spaces.
+  EXPECT_EQ(body["gc"], "function");
+  const double limit_mb = body["limitMb"].to_number<double>();
+  EXPECT_GE(limit_mb, 461 + 3 * 25);
+  EXPECT_LE(limit_mb, 461 + 3 * 32);
+}
+
 TEST_F(EngineTest, PythonHandlerContextAndExceptions) {
   start();
   auto config = script("py", "python3.11", "app.handler", "app.py", R"PY(
