@@ -23,7 +23,12 @@ class RuntimeConnection {
   constructor() {
     this.socket = undefined;
     this.pending = undefined; // {resolve, reject} of the request in flight
-    this.buffer = Buffer.alloc(0);
+    // What has arrived of the answer, kept as received until enough is
+    // there to parse (a body of megabytes comes in many reads; joining them
+    // at each read would copy it over and over).
+    this.chunks = [];
+    this.length = 0;
+    this.needed = 0; // bytes to wait for before parsing again
     this.queue = Promise.resolve();
   }
 
@@ -39,13 +44,14 @@ class RuntimeConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
       if (this.socket !== socket) return;
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-      this.parse();
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+      if (this.length >= this.needed) this.parse();
     });
     const lost = (error) => {
       if (this.socket !== socket) return; // one let go after its last answer
       this.socket = undefined;
-      this.buffer = Buffer.alloc(0);
+      this.keep(Buffer.alloc(0));
       const pending = this.pending;
       this.pending = undefined;
       if (pending) pending.reject(error ?? new Error('the Runtime API closed the connection'));
@@ -71,9 +77,11 @@ class RuntimeConnection {
   // a Content-Length body or a chunked one.
   parse() {
     if (!this.pending) return;
-    const end = this.buffer.indexOf('\r\n\r\n');
+    const buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    this.keep(buffer);
+    const end = buffer.indexOf('\r\n\r\n');
     if (end < 0) return;
-    const lines = this.buffer.toString('latin1', 0, end).split('\r\n');
+    const lines = buffer.toString('latin1', 0, end).split('\r\n');
     const status = Number(lines[0].split(' ')[1]);
     const headers = {};
     for (let i = 1; i < lines.length; i++) {
@@ -90,29 +98,32 @@ class RuntimeConnection {
       const chunks = [];
       let at = start;
       for (;;) {
-        const lineEnd = this.buffer.indexOf('\r\n', at);
+        const lineEnd = buffer.indexOf('\r\n', at);
         if (lineEnd < 0) return;
-        const size = parseInt(this.buffer.toString('latin1', at, lineEnd), 16);
+        const size = parseInt(buffer.toString('latin1', at, lineEnd), 16);
         if (Number.isNaN(size)) return this.fail(new Error('malformed chunked response'));
         if (size === 0) {
-          const trailersEnd = this.buffer.indexOf('\r\n\r\n', lineEnd);
+          const trailersEnd = buffer.indexOf('\r\n\r\n', lineEnd);
           if (trailersEnd < 0) return;
           consumed = trailersEnd + 4;
           break;
         }
-        if (this.buffer.length < lineEnd + 2 + size + 2) return;
-        chunks.push(this.buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
+        if (buffer.length < lineEnd + 2 + size + 2) return;
+        chunks.push(buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
         at = lineEnd + 2 + size + 2;
       }
       body = Buffer.concat(chunks);
     } else {
       const length = Number(headers['content-length'] ?? 0);
-      if (this.buffer.length < start + length) return;
-      body = this.buffer.subarray(start, start + length);
+      if (buffer.length < start + length) {
+        this.needed = start + length;
+        return;
+      }
+      body = buffer.subarray(start, start + length);
       consumed = start + length;
     }
     const text = body.toString('utf8');
-    this.buffer = this.buffer.subarray(consumed);
+    this.keep(buffer.subarray(consumed));
     const { resolve } = this.pending;
     this.pending = undefined;
     if (/close/i.test(headers.connection ?? '')) {
@@ -121,6 +132,13 @@ class RuntimeConnection {
       socket?.end();
     }
     resolve({ status, headers, body: text });
+  }
+
+  // What is buffered becomes `rest`, all of it to parse on the next read.
+  keep(rest) {
+    this.chunks = rest.length ? [rest] : [];
+    this.length = rest.length;
+    this.needed = 0;
   }
 
   fail(error) {
