@@ -819,22 +819,20 @@ class LogsServiceImpl final : public LogsService {
     }
     // In chunks, as the journal writes function logs (docs/formats/ledger.md).
     storage::WriteBatch batch;
+    // `sequence` is each chunk's first event's, then the next token.
     std::uint64_t sequence = journal_.reserve_sequences(accepted.size());
     ledger::LogChunkWriter chunk;
-    std::uint64_t chunk_sequence = sequence;
     auto close_chunk = [&] {
       const auto first_ms = chunk.first_timestamp_ms();
       const auto count = chunk.count();
-      batch.put(events_, ledger::log_chunk_key(group, stream, first_ms, chunk_sequence),
-                chunk.take());
-      chunk_sequence += count;
+      batch.put(events_, ledger::log_chunk_key(group, stream, first_ms, sequence), chunk.take());
+      sequence += count;
     };
     for (const std::size_t i : accepted) {
       if (!chunk.accepts(events[i].timestamp)) close_chunk();
       chunk.add(events[i].timestamp, events[i].message);
     }
     if (!chunk.empty()) close_chunk();
-    sequence = chunk_sequence;
     if (!batch.empty()) {
       if (auto written = store.write(batch); !written) return written.error();
     }
