@@ -1,6 +1,7 @@
 #include "nimbus/engine/usage_record.h"
 
-#include <fmt/format.h>
+#include <charconv>
+
 #include <boost/json.hpp>
 
 #include "nimbus/core/request_id.h"
@@ -10,6 +11,19 @@ namespace nimbus::engine {
 
 namespace json = boost::json;
 
+namespace {
+
+// A number as JSON writes it: integers in full, doubles in their shortest
+// round-trip form.
+template <class Number>
+void append_number(std::string& out, Number value) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
+
+}  // namespace
+
 ledger::Usage to_usage(const UsageRecord& record) {
   ledger::Usage usage;
   usage.service = "lambda";
@@ -17,16 +31,17 @@ ledger::Usage to_usage(const UsageRecord& record) {
   usage.id = record.request_id;
   usage.time_us = record.start_time_us;
   const auto billed = static_cast<std::int64_t>(record.billed_ms);
-  usage.quantities = {
-      {std::string(ledger::meter::kLambdaRequests), 1},
-      {std::string(record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
-                                                  : ledger::meter::kLambdaComputeX86),
-       billed * record.memory_mb},
-      {std::string(ledger::meter::kLambdaBilledMs), billed},
-      {std::string(ledger::meter::kLambdaColdStarts), record.cold_start ? 1 : 0},
-      {std::string(ledger::meter::kLambdaErrors),
-       record.outcome == InvocationOutcome::kSuccess ? 0 : 1},
-  };
+  // Emplaced, not listed: an initializer list's strings would be copied.
+  usage.quantities.reserve(5);
+  usage.quantities.emplace_back(ledger::meter::kLambdaRequests, 1);
+  usage.quantities.emplace_back(record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
+                                                               : ledger::meter::kLambdaComputeX86,
+                                billed * record.memory_mb);
+  usage.quantities.emplace_back(ledger::meter::kLambdaBilledMs, billed);
+  usage.quantities.emplace_back(ledger::meter::kLambdaColdStarts, record.cold_start ? 1 : 0);
+  usage.quantities.emplace_back(ledger::meter::kLambdaErrors,
+                                record.outcome == InvocationOutcome::kSuccess ? 0 : 1);
+  usage.observations.reserve(5);
   usage.observations.emplace_back(ledger::observation::kLambdaDuration, record.duration_ms / 1000);
   if (record.cold_start && record.init_ms > 0) {
     usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
@@ -40,14 +55,33 @@ ledger::Usage to_usage(const UsageRecord& record) {
                                     record.unreserved_concurrency);
   }
   // The record's head carries the name, request id and start time. Written
-  // directly: one per invocation, and every field is a number or a name
-  // Lambda restricts to characters JSON need not escape.
-  usage.detail_json = fmt::format(
-      R"({{"version":"{}","durationMs":{},"billedMs":{},"memoryMb":{},"architecture":"{}",)"
-      R"("coldStart":{},"initMs":{},"outcome":{},"bytesIn":{},"bytesOut":{}}})",
-      record.version, record.duration_ms, record.billed_ms, record.memory_mb, record.architecture,
-      record.cold_start, record.init_ms, static_cast<int>(record.outcome), record.bytes_in,
-      record.bytes_out);
+  // directly, without a format string to parse: one per invocation, and
+  // every field is a number or a name Lambda restricts to characters JSON
+  // need not escape.
+  std::string& detail = usage.detail_json;
+  detail.clear();
+  detail.reserve(192);
+  detail += R"({"version":")";
+  detail += record.version;
+  detail += R"(","durationMs":)";
+  append_number(detail, record.duration_ms);
+  detail += R"(,"billedMs":)";
+  append_number(detail, record.billed_ms);
+  detail += R"(,"memoryMb":)";
+  append_number(detail, record.memory_mb);
+  detail += R"(,"architecture":")";
+  detail += record.architecture;
+  detail += R"(","coldStart":)";
+  detail += record.cold_start ? "true" : "false";
+  detail += R"(,"initMs":)";
+  append_number(detail, record.init_ms);
+  detail += R"(,"outcome":)";
+  append_number(detail, static_cast<int>(record.outcome));
+  detail += R"(,"bytesIn":)";
+  append_number(detail, record.bytes_in);
+  detail += R"(,"bytesOut":)";
+  append_number(detail, record.bytes_out);
+  detail += '}';
   return usage;
 }
 

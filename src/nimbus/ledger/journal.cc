@@ -45,45 +45,130 @@ std::string usage_key(std::int64_t time_s, std::string_view service, std::string
   return key;
 }
 
-// JSON string text, quoted: Boost.JSON's escaping without building a
-// value, and none at all for the usual names and ids that need none.
-void append_json_string(std::string& out, std::string_view text) {
-  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
-  if (!plain) {
-    out += json::serialize(json::string_view(text));
-    return;
-  }
-  out.push_back('"');
-  out += text;
-  out.push_back('"');
+std::uint64_t zigzag(std::int64_t value) {
+  return (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
 }
 
-// Written directly rather than through a json::object: one per request.
-std::string usage_value(const Usage& usage) {
-  std::string value;
-  value.reserve(160 + usage.detail_json.size());
-  value += "{\"service\":";
-  append_json_string(value, usage.service);
-  value += ",\"resource\":";
-  append_json_string(value, usage.resource);
-  value += ",\"id\":";
-  append_json_string(value, usage.id);
-  value += ",\"timeUs\":";
-  value += std::to_string(usage.time_us);
-  value += ",\"quantities\":{";
-  for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
-    if (i > 0) value.push_back(',');
-    append_json_string(value, usage.quantities[i].first);
-    value.push_back(':');
-    value += std::to_string(usage.quantities[i].second);
+std::int64_t unzigzag(std::uint64_t value) {
+  return static_cast<std::int64_t>(value >> 1) ^ -static_cast<std::int64_t>(value & 1);
+}
+
+// One usage batch in version 4's compact encoding (docs/formats/ledger.md):
+// each name (service, resource, meter) once, then the records referring to
+// them by number. A batch's records come from few resources and list their
+// meters in the same order, so a name is usually found where the previous
+// record had it, without a search.
+class CompactUsageBatch {
+ public:
+  explicit CompactUsageBatch(std::int64_t base_us) : base_us_(base_us) {}
+
+  // `usage` must outlive take(): names are kept as views.
+  void add(const Usage& usage) {
+    put_varint(records_, number_of(usage.service, last_service_));
+    put_varint(records_, number_of(usage.resource, last_resource_));
+    put_varint(records_, usage.id.size());
+    records_ += usage.id;
+    put_varint(records_, static_cast<std::uint64_t>(usage.time_us - base_us_));
+    put_varint(records_, usage.quantities.size());
+    if (last_meters_.size() < usage.quantities.size()) {
+      last_meters_.resize(usage.quantities.size(), kNone);
+    }
+    for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
+      put_varint(records_, number_of(usage.quantities[i].first, last_meters_[i]));
+      put_varint(records_, zigzag(usage.quantities[i].second));
+    }
+    // The detail is the service's own JSON object, kept as it was given.
+    const std::string_view detail =
+        usage.detail_json.empty() ? std::string_view("{}") : std::string_view(usage.detail_json);
+    put_varint(records_, detail.size());
+    records_ += detail;
   }
-  // The detail is the service's own JSON object, spliced in unparsed.
-  value += "},\"detail\":";
-  value += usage.detail_json.empty() ? "{}" : usage.detail_json;
-  value.push_back('}');
-  return value;
+
+  std::string take() {
+    std::string value;
+    std::size_t names_size = 0;
+    for (auto name : names_) names_size += name.size() + 2;
+    value.reserve(8 + names_size + records_.size());
+    put_varint(value, names_.size());
+    for (auto name : names_) {
+      put_varint(value, name.size());
+      value += name;
+    }
+    value += records_;
+    return value;
+  }
+
+ private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  std::size_t number_of(std::string_view name, std::size_t& hint) {
+    if (hint < names_.size() && names_[hint] == name) return hint;
+    auto [it, added] = numbers_.try_emplace(name, names_.size());
+    if (added) names_.push_back(name);
+    hint = it->second;
+    return hint;
+  }
+
+  std::int64_t base_us_;
+  std::vector<std::string_view> names_;
+  std::map<std::string_view, std::size_t> numbers_;
+  std::size_t last_service_ = kNone;
+  std::size_t last_resource_ = kNone;
+  std::vector<std::size_t> last_meters_;  // by the quantity's position
+  std::string records_;
+};
+
+// Reads a version-4 batch whose key time is `base_us` into `records`;
+// false if it is malformed (what it decoded before that is kept).
+bool read_compact_usage_batch(std::string_view value, std::int64_t base_us,
+                              std::vector<Usage>& records) {
+  auto read_bytes = [&](std::string_view& in) -> std::optional<std::string_view> {
+    auto size = get_varint(in);
+    if (!size || *size > in.size()) return std::nullopt;
+    std::string_view bytes = in.substr(0, *size);
+    in.remove_prefix(*size);
+    return bytes;
+  };
+  auto count = get_varint(value);
+  if (!count || *count > value.size()) return false;
+  std::vector<std::string_view> names;
+  names.reserve(*count);
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    auto name = read_bytes(value);
+    if (!name) return false;
+    names.push_back(*name);
+  }
+  auto read_name = [&](std::string_view& in) -> std::optional<std::string_view> {
+    auto number = get_varint(in);
+    if (!number || *number >= names.size()) return std::nullopt;
+    return names[*number];
+  };
+  while (!value.empty()) {
+    Usage usage;
+    auto service = read_name(value);
+    auto resource = read_name(value);
+    if (!service || !resource) return false;
+    auto id = read_bytes(value);
+    auto offset = get_varint(value);
+    auto quantities = get_varint(value);
+    if (!id || !offset || !quantities || *quantities > value.size()) return false;
+    usage.service = *service;
+    usage.resource = *resource;
+    usage.id = *id;
+    // In unsigned arithmetic: a corrupt offset wraps rather than overflows.
+    usage.time_us = static_cast<std::int64_t>(static_cast<std::uint64_t>(base_us) + *offset);
+    for (std::uint64_t i = 0; i < *quantities; ++i) {
+      auto meter_name = read_name(value);
+      auto amount = get_varint(value);
+      if (!meter_name || !amount) return false;
+      usage.quantities.emplace_back(*meter_name, unzigzag(*amount));
+    }
+    auto detail = read_bytes(value);
+    if (!detail) return false;
+    usage.detail_json = *detail;
+    records.push_back(std::move(usage));
+  }
+  return true;
 }
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
@@ -182,6 +267,55 @@ std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
   if (value < 0 && value % divisor != 0) --quotient;
   return quotient;
 }
+
+// One batch's amounts (or samples) per (period, service, resource) and
+// name, before they meet the stored counters. A batch's records come from
+// few resources and list their quantities in the same order, so a record
+// finds its group as the previous record's and each amount at the position
+// its quantity has in the record: no map search or key built per quantity,
+// which is what every invocation would otherwise pay.
+template <class Value>
+class BatchSums {
+ public:
+  // A name with its kind: 'm' a meter, 'o' an observation.
+  using Name = std::pair<char, std::string_view>;
+  struct Group {
+    std::int64_t period = 0;
+    std::string_view service;
+    std::string_view resource;
+    std::vector<std::pair<Name, Value>> entries;
+
+    // The entry named `name`; `hint` is where it usually is.
+    Value& at(Name name, std::size_t hint) {
+      if (hint < entries.size() && entries[hint].first == name) return entries[hint].second;
+      for (auto& entry : entries) {
+        if (entry.first == name) return entry.second;
+      }
+      return entries.emplace_back(name, Value{}).second;
+    }
+  };
+
+  // Valid until the next call.
+  Group& group(std::int64_t period, std::string_view service, std::string_view resource) {
+    if (last_ < groups_.size()) {
+      const Group& last = groups_[last_];
+      if (last.period == period && last.service == service && last.resource == resource) {
+        return groups_[last_];
+      }
+    }
+    auto [it, added] = index_.try_emplace({period, service, resource}, groups_.size());
+    if (added) groups_.push_back(Group{period, service, resource, {}});
+    last_ = it->second;
+    return groups_[last_];
+  }
+
+  const std::vector<Group>& groups() const { return groups_; }
+
+ private:
+  std::vector<Group> groups_;
+  std::map<std::tuple<std::int64_t, std::string_view, std::string_view>, std::size_t> index_;
+  std::size_t last_ = 0;
+};
 
 }  // namespace
 
@@ -360,45 +494,44 @@ void Journal::flush() {
 }
 
 void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batch) {
-  // Sum the batch's amounts per counter first (keyed by views into the
-  // records, no string built per record): one put per counter per batch,
-  // however many records it carries.
-  std::map<std::tuple<std::int64_t, std::string_view, std::string_view, std::string_view>,
-           std::int64_t>
-      sums;
-  // The records go in one value, a usage batch (docs/formats/ledger.md).
-  std::string records_value;
+  // Sum the batch's amounts per counter first: one put per counter per
+  // batch, however many records it carries.
+  BatchSums<std::int64_t> sums;
+  // The records go in one value, a usage batch (docs/formats/ledger.md),
+  // whose key carries the earliest record's time.
   std::int64_t first_us = records.front().time_us;
+  for (const auto& usage : records) first_us = std::min(first_us, usage.time_us);
+  CompactUsageBatch records_value(first_us);
   for (const auto& usage : records) {
-    first_us = std::min(first_us, usage.time_us);
-    const std::string value = usage_value(usage);
-    put_varint(records_value, value.size());
-    records_value += value;
-    const std::int64_t hour = hour_start_s(usage.time_us);
-    for (const auto& [meter_name, amount] : usage.quantities) {
-      if (amount != 0) sums[{hour, usage.service, usage.resource, meter_name}] += amount;
+    records_value.add(usage);
+    auto& group = sums.group(hour_start_s(usage.time_us), usage.service, usage.resource);
+    for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
+      const auto& [meter_name, amount] = usage.quantities[i];
+      if (amount != 0) group.at({'m', meter_name}, i) += amount;
     }
   }
   std::string records_key;
   put_be64(records_key, sortable(first_us));
-  records_key.push_back(kUsageBatchMark);
+  records_key.push_back(kCompactUsageBatchMark);
   put_be64(records_key, sequence_.fetch_add(1, std::memory_order_relaxed));
-  batch.put(usage_, records_key, records_value);
+  batch.put(usage_, records_key, records_value.take());
   if (counters_.size() > kCounterCacheLimit) counters_.clear();
-  for (const auto& [counter, amount] : sums) {
-    const auto& [hour, service, resource, meter_name] = counter;
-    const std::string counter_key = usage_key(hour, service, resource, meter_name);
-    auto it = counters_.find(counter_key);
-    if (it == counters_.end()) {
-      // First touch since start (or since the cache was cleared): the store
-      // has the value, including what earlier batches of this run wrote.
-      std::int64_t stored = 0;
-      auto value = store_.get(hourly_, counter_key);
-      if (value && *value) stored = parse_int(**value).value_or(0);
-      it = counters_.emplace(counter_key, stored).first;
+  for (const auto& group : sums.groups()) {
+    for (const auto& [name, amount] : group.entries) {
+      const std::string counter_key =
+          usage_key(group.period, group.service, group.resource, name.second);
+      auto it = counters_.find(counter_key);
+      if (it == counters_.end()) {
+        // First touch since start (or since the cache was cleared): the store
+        // has the value, including what earlier batches of this run wrote.
+        std::int64_t stored = 0;
+        auto value = store_.get(hourly_, counter_key);
+        if (value && *value) stored = parse_int(**value).value_or(0);
+        it = counters_.emplace(counter_key, stored).first;
+      }
+      it->second += amount;
+      batch.put(hourly_, counter_key, std::to_string(it->second));
     }
-    it->second += amount;
-    batch.put(hourly_, counter_key, std::to_string(it->second));
   }
 }
 
@@ -490,48 +623,48 @@ void Journal::run() {
 
 void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch) {
   // As for the hourly counters: merged per key first, keys built once.
-  using MinuteKey =
-      std::tuple<std::int64_t, std::string_view, std::string_view, char, std::string_view>;
-  std::map<MinuteKey, MinuteStat> added;
+  BatchSums<MinuteStat> added;
   for (const auto& usage : records) {
-    const std::int64_t minute = floor_div(usage.time_us, 60'000'000) * 60;
+    auto& group =
+        added.group(floor_div(usage.time_us, 60'000'000) * 60, usage.service, usage.resource);
     // Zero amounts are samples too: an invocation without an error makes
     // the Errors average an error rate.
-    for (const auto& quantity : usage.quantities) {
-      const std::string_view meter_name = quantity.first;
+    for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
+      const std::string_view meter_name = usage.quantities[i].first;
       const bool merged = std::any_of(
           usage.merged_samples.begin(), usage.merged_samples.end(), [&](const auto& samples) {
             return samples.first.starts_with("m:") &&
                    std::string_view(samples.first).substr(2) == meter_name;
           });
-      if (!merged) {
-        added[{minute, usage.service, usage.resource, 'm', meter_name}].add(quantity.second);
-      }
+      if (!merged) group.at({'m', meter_name}, i).add(usage.quantities[i].second);
     }
+    const std::size_t observed = usage.quantities.size();
     for (const auto& [name, stat] : usage.merged_samples) {
       if (name.size() < 3 || name[1] != ':') continue;
-      added[{minute, usage.service, usage.resource, name[0], std::string_view(name).substr(2)}]
-          .merge(stat);
+      group.at({name[0], std::string_view(name).substr(2)}, observed).merge(stat);
     }
-    for (const auto& [name, seconds] : usage.observations) {
-      added[{minute, usage.service, usage.resource, 'o', name}].add(
-          static_cast<std::int64_t>(std::llround(seconds * 1e6)));
+    for (std::size_t i = 0; i < usage.observations.size(); ++i) {
+      const auto& [name, seconds] = usage.observations[i];
+      group.at({'o', name}, observed + i)
+          .add(static_cast<std::int64_t>(std::llround(seconds * 1e6)));
     }
   }
   if (minutes_.size() > kMinuteCacheLimit) minutes_.clear();
-  for (const auto& [key_parts, stat] : added) {
-    const auto& [minute, service, resource, kind, name] = key_parts;
-    const std::string minute_key =
-        usage_key(minute, service, resource, std::string{kind, ':'} + std::string(name));
-    auto it = minutes_.find(minute_key);
-    if (it == minutes_.end()) {
-      MinuteStat stored;
-      auto value = store_.get(minutely_, minute_key);
-      if (value && *value) stored = decode_stat(**value).value_or(MinuteStat{});
-      it = minutes_.emplace(minute_key, stored).first;
+  for (const auto& group : added.groups()) {
+    for (const auto& [name, stat] : group.entries) {
+      const std::string minute_key =
+          usage_key(group.period, group.service, group.resource,
+                    std::string{name.first, ':'} + std::string(name.second));
+      auto it = minutes_.find(minute_key);
+      if (it == minutes_.end()) {
+        MinuteStat stored;
+        auto value = store_.get(minutely_, minute_key);
+        if (value && *value) stored = decode_stat(**value).value_or(MinuteStat{});
+        it = minutes_.emplace(minute_key, stored).first;
+      }
+      it->second.merge(stat);
+      batch.put(minutely_, minute_key, encode_stat(it->second));
     }
-    it->second.merge(stat);
-    batch.put(minutely_, minute_key, encode_stat(it->second));
   }
 }
 
@@ -632,7 +765,15 @@ Result<std::vector<Usage>> Journal::read_usage(storage::Store& store) {
     for (const auto& item : page->items) {
       // A batch's key has the mark after the time; a single record's (as
       // version 2 wrote them) the service's name.
-      if (item.key.size() <= 8 || item.key[8] != kUsageBatchMark) {
+      const char mark = item.key.size() > 8 ? item.key[8] : '\0';
+      if (mark == kCompactUsageBatchMark) {
+        const std::int64_t base_us = unsortable(get_be64(item.key));
+        if (!read_compact_usage_batch(item.value, base_us, records)) {
+          spdlog::warn("usage records: a malformed batch was skipped in part");
+        }
+        continue;
+      }
+      if (mark != kUsageBatchMark) {
         read_record(item.value);
         continue;
       }

@@ -98,8 +98,11 @@ class Journal {
   static constexpr std::string_view kLogEventsKeyspace = "logs.events";
   static constexpr std::string_view kLogStreamsKeyspace = "logs.streams";
   static constexpr std::string_view kUsageKeyspace = "usage.records";
-  // After a usage batch key's time: no service name starts with it.
+  // After a usage batch key's time, the batch's encoding: no service name
+  // starts with either. Version 3 wrote JSON records; version 4 writes
+  // compact ones (docs/formats/ledger.md).
   static constexpr char kUsageBatchMark = '\x01';
+  static constexpr char kCompactUsageBatchMark = '\x02';
   static constexpr std::string_view kHourlyKeyspace = "usage.hourly";
   static constexpr std::string_view kMinutelyKeyspace = "usage.minutely";
   // Minute aggregates are kept as long as CloudWatch keeps 1-minute data.

@@ -210,6 +210,102 @@ std::int64_t minutes_ago(std::int64_t minutes) {
   return (now_s / 60 - minutes) * 60;
 }
 
+TEST(Journal, UsageBatchesKeepEveryRecordAsHandedIn) {
+  storage::TempDir dir;
+  auto store = storage::open_store(dir.path());
+  constexpr std::int64_t kTime = 1'700'000'000'000'000;
+  std::vector<Usage> handed;
+  for (int i = 0; i < 6; ++i) {
+    // Two services and three resources interleaved; meters in different
+    // orders and counts; a negative amount; an empty detail.
+    Usage usage;
+    usage.service = i % 3 == 2 ? "apigateway" : "lambda";
+    usage.resource = i % 3 == 2 ? "api1" : (i % 2 == 0 ? "f" : "g");
+    usage.id = "id-" + std::to_string(i);
+    usage.time_us = kTime + (5 - i) * 1000;  // the earliest record comes last
+    if (i % 2 == 0) {
+      usage.quantities = {{"a.one", i}, {"a.two", -i}};
+    } else {
+      usage.quantities = {{"a.two", 7}, {"a.three", 1'000'000'000'000}, {"a.one", 0}};
+    }
+    usage.detail_json = i == 4 ? "" : R"({"n":)" + std::to_string(i) + "}";
+    handed.push_back(usage);
+  }
+  {
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    for (auto usage : handed) (*journal)->append_usage(std::move(usage));
+    (*journal)->flush();
+  }
+  {
+    // A batch of JSON records as version 3 wrote them is still read.
+    auto keyspace = store->open_keyspace(Journal::kUsageKeyspace);
+    ASSERT_TRUE(keyspace);
+    std::string key;
+    put_be64(key, sortable(kTime - 1));
+    key.push_back(Journal::kUsageBatchMark);
+    put_be64(key, 1);
+    const std::string record = R"({"service":"lambda","resource":"v3","id":"old","timeUs":)" +
+                               std::to_string(kTime - 1) +
+                               R"(,"quantities":{"lambda.requests":1},"detail":{"n":-1}})";
+    std::string value;
+    put_varint(value, record.size());
+    value += record;
+    ASSERT_TRUE(store->put(*keyspace, key, value));
+  }
+  auto records = Journal::read_usage(*store);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), handed.size() + 1);
+  EXPECT_EQ((*records)[0].resource, "v3");
+  EXPECT_EQ((*records)[0].time_us, kTime - 1);
+  EXPECT_EQ((*records)[0].detail_json, R"({"n":-1})");
+  // By id: the journal may have split them over batches, read in key order.
+  std::map<std::string, Usage> by_id;
+  for (std::size_t i = 1; i < records->size(); ++i) by_id[(*records)[i].id] = (*records)[i];
+  ASSERT_EQ(by_id.size(), handed.size());
+  for (std::size_t i = 0; i < handed.size(); ++i) {
+    const Usage& read = by_id[handed[i].id];
+    EXPECT_EQ(read.service, handed[i].service) << i;
+    EXPECT_EQ(read.resource, handed[i].resource) << i;
+    EXPECT_EQ(read.id, handed[i].id) << i;
+    EXPECT_EQ(read.time_us, handed[i].time_us) << i;
+    EXPECT_EQ(read.quantities, handed[i].quantities) << i;
+    EXPECT_EQ(read.detail_json, i == 4 ? "{}" : handed[i].detail_json) << i;
+  }
+}
+
+TEST(Journal, AMalformedUsageBatchIsSkippedNotMisread) {
+  storage::TempDir dir;
+  auto store = storage::open_store(dir.path());
+  {
+    auto journal = Journal::open(*store);
+    ASSERT_TRUE(journal);
+    (*journal)->append_usage(invocation("f", 1'700'000'000'000'000, 128));
+  }
+  auto keyspace = store->open_keyspace(Journal::kUsageKeyspace);
+  ASSERT_TRUE(keyspace);
+  auto stored = store->scan(*keyspace, storage::ScanOptions{});
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->items.size(), 1u);
+  const std::string key = stored->items[0].key;
+  ASSERT_EQ(key[8], Journal::kCompactUsageBatchMark);
+  const std::string whole = stored->items[0].value;
+  // Cut anywhere, or with a name number past the batch's names: never a
+  // record made up from what is left.
+  for (std::size_t size = 0; size < whole.size(); ++size) {
+    ASSERT_TRUE(store->put(*keyspace, key, whole.substr(0, size)));
+    auto records = Journal::read_usage(*store);
+    ASSERT_TRUE(records);
+    EXPECT_TRUE(records->empty()) << size;
+  }
+  std::string bad_name = whole;
+  bad_name[bad_name.find("r1700000000000000") - 3] = '\x7f';  // the record's service number
+  ASSERT_TRUE(store->put(*keyspace, key, bad_name));
+  auto records = Journal::read_usage(*store);
+  ASSERT_TRUE(records);
+  EXPECT_TRUE(records->empty());
+}
+
 TEST(Journal, MinuteAggregatesKeepCountSumMinMax) {
   storage::TempDir dir;
   const std::int64_t kMinute = minutes_ago(10);

@@ -114,7 +114,11 @@ std::string PrometheusWriter::label(std::string_view name, std::string_view valu
 
 void Metrics::record(const Usage& usage) {
   std::lock_guard lock(mutex_);
-  auto& series = series_[{usage.service, usage.resource}];
+  auto found = series_.find(ByServiceAndResource::View{usage.service, usage.resource});
+  if (found == series_.end()) {
+    found = series_.emplace(std::pair{usage.service, usage.resource}, Series{}).first;
+  }
+  auto& series = found->second;
   ++series.records;
   for (const auto& [meter_name, amount] : usage.quantities) {
     auto it = series.counters.find(meter_name);

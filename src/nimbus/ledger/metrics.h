@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace nimbus::ledger {
@@ -53,8 +54,22 @@ class Metrics {
     std::map<std::string, Histogram, std::less<>> histograms;   // by observation
     std::uint64_t records = 0;
   };
+  // Orders (service, resource) keys and finds them by views: recording a
+  // usage record builds no strings.
+  struct ByServiceAndResource {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::string_view>;
+    static View view(const std::pair<std::string, std::string>& key) {
+      return {key.first, key.second};
+    }
+    static View view(const View& key) { return key; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, Series> series_;  // (service, resource)
+  std::map<std::pair<std::string, std::string>, Series, ByServiceAndResource> series_;
 };
 
 }  // namespace nimbus::ledger
