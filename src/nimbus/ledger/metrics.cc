@@ -112,6 +112,22 @@ std::string PrometheusWriter::label(std::string_view name, std::string_view valu
   return out;
 }
 
+namespace {
+
+// The entry named `name`, looked for first where position `i` found it last.
+template <class Map>
+typename Map::iterator find_or_add(Map& map, std::vector<typename Map::iterator>& at, std::size_t i,
+                                   std::string_view name) {
+  if (i < at.size() && at[i]->first == name) return at[i];
+  auto it = map.find(name);
+  if (it == map.end()) it = map.emplace(std::string(name), typename Map::mapped_type{}).first;
+  if (i >= at.size()) at.resize(i + 1, it);
+  at[i] = it;
+  return it;
+}
+
+}  // namespace
+
 void Metrics::record(const Usage& usage) {
   std::lock_guard lock(mutex_);
   auto found = series_.find(ByServiceAndResource::View{usage.service, usage.resource});
@@ -120,15 +136,13 @@ void Metrics::record(const Usage& usage) {
   }
   auto& series = found->second;
   ++series.records;
-  for (const auto& [meter_name, amount] : usage.quantities) {
-    auto it = series.counters.find(meter_name);
-    if (it == series.counters.end()) it = series.counters.emplace(meter_name, 0).first;
-    it->second += amount;
+  for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
+    const auto& [meter_name, amount] = usage.quantities[i];
+    find_or_add(series.counters, series.counter_at, i, meter_name)->second += amount;
   }
-  for (const auto& [name, seconds] : usage.observations) {
-    auto it = series.histograms.find(name);
-    if (it == series.histograms.end()) it = series.histograms.emplace(name, Histogram{}).first;
-    auto& histogram = it->second;
+  for (std::size_t i = 0; i < usage.observations.size(); ++i) {
+    const auto& [name, seconds] = usage.observations[i];
+    auto& histogram = find_or_add(series.histograms, series.histogram_at, i, name)->second;
     const auto bucket = std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds);
     if (bucket != kBuckets.end()) ++histogram.buckets[bucket - kBuckets.begin()];
     ++histogram.count;

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace nimbus::ledger {
 
@@ -50,9 +51,21 @@ class Metrics {
     double sum = 0;
   };
   struct Series {
-    std::map<std::string, std::int64_t, std::less<>> counters;  // by meter
-    std::map<std::string, Histogram, std::less<>> histograms;   // by observation
+    using Counters = std::map<std::string, std::int64_t, std::less<>>;
+    using Histograms = std::map<std::string, Histogram, std::less<>>;
+    Counters counters;      // by meter
+    Histograms histograms;  // by observation
     std::uint64_t records = 0;
+    // Where the meter (observation) at each position of the last record
+    // is: a service lists them in the same order every time, so recording
+    // one compares a name per quantity instead of searching the map.
+    // Iterators stay valid: nothing is erased, and moving a map keeps them.
+    std::vector<Counters::iterator> counter_at;
+    std::vector<Histograms::iterator> histogram_at;
+
+    Series() = default;
+    Series(Series&&) = default;
+    Series(const Series&) = delete;  // the iterators would point into the original
   };
   // Orders (service, resource) keys and finds them by views: recording a
   // usage record builds no strings.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "nimbus/ledger/journal.h"
 #include "nimbus/ledger/meters.h"
 
@@ -56,6 +58,33 @@ TEST(Metrics, CountersAndHistogramsPerResource) {
   // Each family's HELP and TYPE appear once.
   std::size_t first = text.find("# TYPE nimbus_lambda_gb_seconds_total");
   EXPECT_EQ(text.find("# TYPE nimbus_lambda_gb_seconds_total", first + 1), std::string::npos);
+}
+
+TEST(Metrics, RecordsCountTheirMetersWhateverOrderTheyListThemIn) {
+  Metrics metrics;
+  metrics.record(invocation("f", 0.003, true));
+  // The same meters in another order, one fewer, then one more: each
+  // amount still goes to its own meter.
+  Usage reordered = invocation("f", 0.003, false);
+  std::reverse(reordered.quantities.begin(), reordered.quantities.end());
+  metrics.record(reordered);
+  Usage fewer = invocation("f", 0.003, true);
+  fewer.quantities.erase(fewer.quantities.begin());
+  metrics.record(fewer);
+  Usage more = invocation("f", 0.003, true);
+  more.quantities.insert(more.quantities.begin(), {std::string(meter::kLambdaColdStarts), 1});
+  metrics.record(more);
+  PrometheusWriter writer;
+  metrics.write(writer);
+  const std::string text = writer.take();
+  EXPECT_NE(text.find("nimbus_lambda_invocations_total{function=\"f\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("nimbus_lambda_errors_total{function=\"f\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_cold_starts_total{function=\"f\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_gb_seconds_total{function=\"f\",architecture=\"arm64\"} 8\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("nimbus_lambda_duration_seconds_count{function=\"f\"} 4\n"),
+            std::string::npos);
 }
 
 }  // namespace
