@@ -122,19 +122,12 @@ class CompactUsageBatch {
 // false if it is malformed (what it decoded before that is kept).
 bool read_compact_usage_batch(std::string_view value, std::int64_t base_us,
                               std::vector<Usage>& records) {
-  auto read_bytes = [&](std::string_view& in) -> std::optional<std::string_view> {
-    auto size = get_varint(in);
-    if (!size || *size > in.size()) return std::nullopt;
-    std::string_view bytes = in.substr(0, *size);
-    in.remove_prefix(*size);
-    return bytes;
-  };
   auto count = get_varint(value);
   if (!count || *count > value.size()) return false;
   std::vector<std::string_view> names;
   names.reserve(*count);
   for (std::uint64_t i = 0; i < *count; ++i) {
-    auto name = read_bytes(value);
+    auto name = get_sized(value);
     if (!name) return false;
     names.push_back(*name);
   }
@@ -148,7 +141,7 @@ bool read_compact_usage_batch(std::string_view value, std::int64_t base_us,
     auto service = read_name(value);
     auto resource = read_name(value);
     if (!service || !resource) return false;
-    auto id = read_bytes(value);
+    auto id = get_sized(value);
     auto offset = get_varint(value);
     auto quantities = get_varint(value);
     if (!id || !offset || !quantities || *quantities > value.size()) return false;
@@ -163,7 +156,7 @@ bool read_compact_usage_batch(std::string_view value, std::int64_t base_us,
       if (!meter_name || !amount) return false;
       usage.quantities.emplace_back(*meter_name, unzigzag(*amount));
     }
-    auto detail = read_bytes(value);
+    auto detail = get_sized(value);
     if (!detail) return false;
     usage.detail_json = *detail;
     records.push_back(std::move(usage));
@@ -779,10 +772,9 @@ Result<std::vector<Usage>> Journal::read_usage(storage::Store& store) {
       }
       std::string_view rest = item.value;
       while (!rest.empty()) {
-        const auto size = get_varint(rest);
-        if (!size || *size > rest.size()) break;
-        read_record(rest.substr(0, *size));
-        rest.remove_prefix(*size);
+        const auto record = get_sized(rest);
+        if (!record) break;
+        read_record(*record);
       }
     }
     if (!page->cursor) break;

@@ -93,6 +93,14 @@ std::optional<std::uint64_t> get_varint(std::string_view& in) {
   return std::nullopt;
 }
 
+std::optional<std::string_view> get_sized(std::string_view& in) {
+  std::string_view rest = in;
+  const auto size = get_varint(rest);
+  if (!size || *size > rest.size()) return std::nullopt;
+  in = rest.substr(*size);
+  return rest.substr(0, *size);
+}
+
 bool LogChunkWriter::accepts(std::int64_t timestamp_ms) const {
   return count_ == 0 || (timestamp_ms >= last_ms_ && timestamp_ms - first_ms_ <= kLogChunkSpanMs &&
                          value_.size() < kLogChunkBytes);
@@ -122,14 +130,12 @@ std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& 
   }
   while (!value.empty()) {
     const auto offset = get_varint(value);
-    const auto size = get_varint(value);
-    if (!offset || !size || *offset > static_cast<std::uint64_t>(kLogChunkSpanMs) ||
-        *size > value.size()) {
+    const auto message = get_sized(value);
+    if (!offset || !message || *offset > static_cast<std::uint64_t>(kLogChunkSpanMs)) {
       return std::nullopt;
     }
     events.push_back({key.timestamp_ms + static_cast<std::int64_t>(*offset),
-                      key.sequence + events.size(), value.substr(0, *size)});
-    value.remove_prefix(*size);
+                      key.sequence + events.size(), *message});
   }
   return events;
 }

@@ -101,6 +101,9 @@ std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& 
 void put_varint(std::string& out, std::uint64_t value);
 // Reads one from the front of `in`, advancing it; nullopt if truncated.
 std::optional<std::uint64_t> get_varint(std::string_view& in);
+// Reads varint(size) then that many bytes from the front of `in`, advancing
+// it; nullopt if either is truncated.
+std::optional<std::string_view> get_sized(std::string_view& in);
 
 struct LogStreamKey {
   std::string_view group;
