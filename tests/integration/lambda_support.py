@@ -71,6 +71,21 @@ export const handler = async (event, context) => {
 """
 
 
+# Sleeps `ms` milliseconds, then fails if asked to. Node's timers count whole
+# milliseconds from a cached loop time, so one timer can fire up to 1 ms
+# early: it waits until `ms` have truly passed, as tests of durations assume.
+SLEEPING_NODE = """
+export const handler = async (event) => {
+  const until = performance.now() + (event.ms ?? 0);
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, until - performance.now()));
+  }
+  if (event.fail) throw new Error("asked to");
+  return { statusCode: 200, body: "ok" };
+};
+"""
+
+
 def create_function(client, name, zip_bytes, runtime="nodejs20.x", handler="index.handler", **extra):
     return client.create_function(FunctionName=name, Runtime=runtime, Handler=handler, Role=ROLE,
                                   Code={"ZipFile": zip_bytes}, **extra)

@@ -10,15 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from apigateway_support import execute, http_api
-from lambda_support import create_function, invoke_json, node_zip
-
-SOMETIMES_FAILING = """
-export const handler = async (event) => {
-  await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
-  if (event.fail) throw new Error("asked to");
-  return { statusCode: 200, body: "ok" };
-};
-"""
+from lambda_support import SLEEPING_NODE, create_function, invoke_json, node_zip
 
 
 def window():
@@ -40,7 +32,7 @@ def wait_for_sum(cw, dims, metric, expected, namespace="AWS/Lambda"):
 
 def test_lambda_metrics_match_the_invocations(nimbus):
     lam = nimbus.client("lambda")
-    create_function(lam, "measured", node_zip(SOMETIMES_FAILING))
+    create_function(lam, "measured", node_zip(SLEEPING_NODE))
     for payload in ({"ms": 30}, {"ms": 60}, {}, {"fail": True}):
         invoke_json(lam, "measured", payload)
     cw = nimbus.client("cloudwatch")
@@ -125,7 +117,7 @@ def test_duration_percentiles(nimbus):
     """ExtendedStatistics and percentile Stats: nearest rank over the
     minute's samples, within 1.1% of the sample (ranks 1 and N exactly)."""
     lam = nimbus.client("lambda")
-    create_function(lam, "paced", node_zip(SOMETIMES_FAILING))
+    create_function(lam, "paced", node_zip(SLEEPING_NODE))
     for ms in (50, 100, 150, 200, 250):
         invoke_json(lam, "paced", {"ms": ms})
     cw = nimbus.client("cloudwatch")
@@ -167,8 +159,8 @@ def test_duration_percentiles(nimbus):
 
 def test_throttles_and_concurrent_executions(nimbus):
     lam = nimbus.client("lambda")
-    create_function(lam, "crowded", node_zip(SOMETIMES_FAILING), Timeout=10)
-    create_function(lam, "narrow", node_zip(SOMETIMES_FAILING), Timeout=10)
+    create_function(lam, "crowded", node_zip(SLEEPING_NODE), Timeout=10)
+    create_function(lam, "narrow", node_zip(SLEEPING_NODE), Timeout=10)
     lam.put_function_concurrency(FunctionName="narrow", ReservedConcurrentExecutions=1)
     # Clients that do not retry: each 429 is one refused invocation.
     # (botocore's "max_attempts" counts retries; "total_max_attempts" counts all.)
@@ -223,7 +215,7 @@ def test_throttles_and_concurrent_executions(nimbus):
 
 
 def test_api_gateway_metrics(nimbus):
-    create_function(nimbus.client("lambda"), "behind", node_zip(SOMETIMES_FAILING))
+    create_function(nimbus.client("lambda"), "behind", node_zip(SLEEPING_NODE))
     api_id, _ = http_api(nimbus.client("apigatewayv2"),
                          "arn:aws:lambda:us-east-1:000000000000:function:behind", ["GET /ok"])
     for path in ("/ok", "/ok", "/missing"):

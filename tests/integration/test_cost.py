@@ -15,15 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from apigateway_support import execute, http_api
-from lambda_support import create_function, invoke_json, node_zip
+from lambda_support import SLEEPING_NODE, create_function, invoke_json, node_zip
 from nimbus_harness import NimbusServer, nimbus_binary
 
-SLEEPY_NODE = """
-export const handler = async (event) => {
-  await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
-  return { statusCode: 200, body: "ok" };
-};
-"""
 
 # Prices chosen so that small usage has a visible cost: no free tiers.
 TEST_PRICE_BOOK = """
@@ -96,8 +90,8 @@ def test_usage_is_billed_to_the_cent_with_the_price_book_on_disk(tmp_path):
         assert "September 2023" in shipped and "0.0000166667" in shipped
 
         lam = server.client("lambda")
-        create_function(lam, "small", node_zip(SLEEPY_NODE), MemorySize=128)
-        create_function(lam, "big", node_zip(SLEEPY_NODE), MemorySize=1024,
+        create_function(lam, "small", node_zip(SLEEPING_NODE), MemorySize=128)
+        create_function(lam, "big", node_zip(SLEEPING_NODE), MemorySize=1024,
                         Architectures=["arm64"])
         for ms in (0, 20, 40, 60, 80):
             invoke_json(lam, "small", {"ms": ms})
@@ -200,7 +194,7 @@ def test_report_bounds_and_groupings_are_checked(nimbus):
 def test_metering_off_records_nothing(nimbus_factory):
     server = nimbus_factory("--no-metering")
     lam = server.client("lambda")
-    create_function(lam, "quiet", node_zip(SLEEPY_NODE))
+    create_function(lam, "quiet", node_zip(SLEEPING_NODE))
     invoke_json(lam, "quiet", {})
     time.sleep(0.5)
     assert report(server)["lines"] == []
@@ -210,7 +204,7 @@ def test_stats_table_json_and_svg_plots(nimbus, tmp_path):
     import xml.etree.ElementTree as ElementTree
 
     lam = nimbus.client("lambda")
-    create_function(lam, "charted", node_zip(SLEEPY_NODE))
+    create_function(lam, "charted", node_zip(SLEEPING_NODE))
     for ms in (5, 25, 45):
         invoke_json(lam, "charted", {"ms": ms})
     env = nimbus.client_env()
