@@ -2,18 +2,35 @@
 // input: user code) goes through both payload formats' response mappings; an
 // arbitrary request line, headers and body through both event builders; and
 // the bytes through the event-stream decoder, whose encoding must round-trip.
+// The JSON outline the response mapping relies on must agree with json::parse.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
+
 #include "nimbus/aws/event_stream.h"
 #include "nimbus/aws/lambda_proxy.h"
+#include "nimbus/core/json_outline.h"
 #include "nimbus/core/strings.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
+  // The response mapping trusts the outline to call JSON what json::parse
+  // does, and to find a top-level statusCode where the document has one.
+  {
+    boost::system::error_code parse_error;
+    const auto document = boost::json::parse(input, parse_error);
+    const auto outline = nimbus::outline_json(input, "statusCode");
+    if (outline.has_value() == static_cast<bool>(parse_error)) __builtin_trap();
+    if (outline && (outline->kind != document.kind() ||
+                    outline->has_member !=
+                        (document.is_object() && document.as_object().contains("statusCode")))) {
+      __builtin_trap();
+    }
+  }
   (void)nimbus::aws::proxy_response_v2(input);
   (void)nimbus::aws::proxy_response_v1(input);
 

@@ -5,10 +5,12 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/aws/encoding.h"
+#include "nimbus/core/json_outline.h"
 #include "nimbus/core/strings.h"
 
 namespace nimbus::aws {
@@ -70,8 +72,9 @@ std::string request_time(std::chrono::system_clock::time_point time) {
   return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", std::chrono::floor<std::chrono::seconds>(time));
 }
 
-json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  json::object out;
+json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs,
+                          json::storage_ptr storage = {}) {
+  json::object out(std::move(storage));
   for (const auto& [key, value] : pairs) out[key] = value;
   return out;
 }
@@ -114,6 +117,18 @@ std::optional<std::string> response_body(const json::object& object) {
   return text;
 }
 
+// Memory for a document read and dropped within one call: taken from a
+// buffer on the stack first, then in growing blocks, and given back all at
+// once, so neither parsing nor destroying it frees key by key.
+class ScratchJson {
+ public:
+  json::storage_ptr storage() { return json::storage_ptr(&resource_); }
+
+ private:
+  unsigned char buffer_[2048];
+  json::monotonic_resource resource_{buffer_, sizeof buffer_};
+};
+
 net::HttpResponse internal_server_error() { return gateway_message(500, "Internal Server Error"); }
 
 }  // namespace
@@ -137,8 +152,11 @@ net::HttpResponse gateway_message(int status, std::string_view message) {
 }
 
 json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts) {
-  json::object headers;
-  json::array cookies;
+  // Every part of the event comes from one block allocator, which the event
+  // owns: it is built once, serialised once and dropped whole.
+  const json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(2048);
+  json::object headers(storage);
+  json::array cookies(storage);
   for (const auto& [name, value] : request.headers) {
     std::string key = to_lower(name);
     if (key == "cookie") {
@@ -155,7 +173,7 @@ json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestF
     }
   }
   const std::string raw_query(request.query());
-  json::object event;
+  json::object event(storage);
   event["version"] = "2.0";
   event["routeKey"] = facts.route_key;
   event["rawPath"] = facts.raw_path;
@@ -163,28 +181,35 @@ json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestF
   if (!cookies.empty()) event["cookies"] = std::move(cookies);
   event["headers"] = std::move(headers);
   if (auto parameters = query_parameters(raw_query); !parameters.values.empty()) {
-    json::object query;
+    json::object query(storage);
     for (auto& [key, values] : parameters.values)
       query[key] = fmt::format("{}", fmt::join(values, ","));
     event["queryStringParameters"] = std::move(query);
   }
-  json::object http{{"method", request.method},
-                    {"path", facts.raw_path},
-                    {"protocol", "HTTP/1.1"},
-                    {"sourceIp", request.remote_address},
-                    {"userAgent", request.headers.get("User-Agent").value_or("")}};
-  json::object context{{"accountId", facts.account_id},    {"apiId", facts.api_id},
-                       {"domainName", facts.domain_name},  {"domainPrefix", facts.domain_prefix},
-                       {"http", std::move(http)},          {"requestId", facts.request_id},
-                       {"routeKey", facts.route_key},      {"stage", facts.stage},
-                       {"time", request_time(facts.time)}, {"timeEpoch", epoch_ms(facts.time)}};
+  json::object http({{"method", request.method},
+                     {"path", facts.raw_path},
+                     {"protocol", "HTTP/1.1"},
+                     {"sourceIp", request.remote_address},
+                     {"userAgent", request.headers.get("User-Agent").value_or("")}},
+                    storage);
+  json::object context({{"accountId", facts.account_id},
+                        {"apiId", facts.api_id},
+                        {"domainName", facts.domain_name},
+                        {"domainPrefix", facts.domain_prefix},
+                        {"http", std::move(http)},
+                        {"requestId", facts.request_id},
+                        {"routeKey", facts.route_key},
+                        {"stage", facts.stage},
+                        {"time", request_time(facts.time)},
+                        {"timeEpoch", epoch_ms(facts.time)}},
+                       storage);
   if (facts.authorizer) context["authorizer"] = *facts.authorizer;
   event["requestContext"] = std::move(context);
   if (!facts.path_parameters.empty()) {
-    event["pathParameters"] = pairs_object(facts.path_parameters);
+    event["pathParameters"] = pairs_object(facts.path_parameters, storage);
   }
   if (!facts.stage_variables.empty()) {
-    event["stageVariables"] = pairs_object(facts.stage_variables);
+    event["stageVariables"] = pairs_object(facts.stage_variables, storage);
   }
   set_body(event, request, nullptr);
   if (request.body.empty()) event.erase("body");
@@ -277,19 +302,21 @@ json::object proxy_event_v1(const net::HttpRequest& request, const ProxyRequestF
 }
 
 net::HttpResponse proxy_response_v2(std::string_view payload) {
+  // Only a string or a structured answer needs its document; anything else
+  // (not JSON, or JSON without a statusCode) is the body as it stands.
+  const auto outline = outline_json(payload, "statusCode");
+  if (!outline || (outline->kind != json::kind::string &&
+                   !(outline->kind == json::kind::object && outline->has_member))) {
+    return net::HttpResponse::with_body(200, "application/json", std::string(payload));
+  }
+  ScratchJson scratch;
   boost::system::error_code error;
-  const auto value = json::parse(payload, error);
-  if (error) {
-    // Not JSON: the bytes are the body.
-    return net::HttpResponse::with_body(200, "application/json", std::string(payload));
+  const auto value = json::parse(payload, error, scratch.storage());
+  if (error) return internal_server_error();  // the outline read it as JSON: not reached
+  if (value.is_string()) {
+    return net::HttpResponse::with_body(200, "application/json", std::string(value.as_string()));
   }
-  const auto* object = value.if_object();
-  if (object == nullptr || !object->contains("statusCode")) {
-    if (value.is_string()) {
-      return net::HttpResponse::with_body(200, "application/json", std::string(value.as_string()));
-    }
-    return net::HttpResponse::with_body(200, "application/json", std::string(payload));
-  }
+  const auto* object = &value.as_object();
   const auto status = status_code(object->at("statusCode"));
   auto body = response_body(*object);
   if (!status || !body) return internal_server_error();
@@ -313,8 +340,9 @@ net::HttpResponse proxy_response_v2(std::string_view payload) {
 }
 
 std::optional<net::HttpResponse> proxy_response_v1(std::string_view payload) {
+  ScratchJson scratch;
   boost::system::error_code error;
-  const auto value = json::parse(payload, error);
+  const auto value = json::parse(payload, error, scratch.storage());
   const auto* object = error ? nullptr : value.if_object();
   if (object == nullptr) return std::nullopt;
   const auto* status_value = object->if_contains("statusCode");

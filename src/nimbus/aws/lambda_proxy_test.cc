@@ -75,6 +75,13 @@ TEST(LambdaProxyTest, MapsAStructuredResponse) {
   const auto binary =
       proxy_response_v2(R"({"statusCode":200,"body":"AP8=","isBase64Encoded":true})");
   EXPECT_EQ(binary.body, std::string("\x00\xff", 2));
+  // The member is found as JSON spells it, escaped or not, with a larger
+  // answer (past the stack scratch buffer) around it.
+  const std::string padding(4096, 'p');
+  const auto escaped =
+      proxy_response_v2(R"({"pad":")" + padding + R"(","status\u0043ode":202,"body":"ok"})");
+  EXPECT_EQ(escaped.status, 202);
+  EXPECT_EQ(escaped.body, "ok");
 }
 
 TEST(LambdaProxyTest, ImpossibleStatusCodesAre500) {
@@ -90,6 +97,11 @@ TEST(LambdaProxyTest, AnythingElseIsAJsonBody) {
   EXPECT_EQ(object.body, R"({"message":"hi"})");
   EXPECT_EQ(object.headers.get("Content-Type"), "application/json");
   EXPECT_EQ(proxy_response_v2(R"("plain words")").body, "plain words");
+  // A statusCode below the top level does not make an answer structured.
+  const std::string nested = R"({"inner":{"statusCode":500},"statusCodes":1})";
+  EXPECT_EQ(proxy_response_v2(nested).status, 200);
+  EXPECT_EQ(proxy_response_v2(nested).body, nested);
+  EXPECT_EQ(proxy_response_v2("{not json").body, "{not json");
 }
 
 TEST(LambdaProxyTest, TheVersion2EventCarriesRouteStageAndParameters) {

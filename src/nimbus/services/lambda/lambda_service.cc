@@ -10,6 +10,7 @@
 #include "nimbus/aws/encoding.h"
 #include "nimbus/aws/event_stream.h"
 #include "nimbus/aws/protocol.h"
+#include "nimbus/core/json_outline.h"
 #include "nimbus/core/request_id.h"
 #include "nimbus/core/strings.h"
 #include "nimbus/services/lambda/internal/service_impl.h"
@@ -539,8 +540,9 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
     co_return request_too_large(limit, type == "Event" ? "InvokeAsync" : "Invoke");
   }
   {
+    // Checked, not built: the function gets the bytes as sent.
     boost::system::error_code error;
-    json::parse(payload, error);
+    outline_json(payload, {}, error);
     if (error) {
       co_return AwsError("InvalidRequestContentException",
                          fmt::format("Could not parse request body into json: Could not parse "
