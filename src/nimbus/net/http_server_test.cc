@@ -73,6 +73,19 @@ class EchoHandler final : public HttpHandler {
       response.stream = body_stream;
       co_return response;
     }
+    if (request.path() == "/framing") {
+      // Framing headers of its own, and one value that tries to start another.
+      HttpResponse response = HttpResponse::with_body(200, "text/plain", "abc");
+      response.headers.add("Content-Length", "999");
+      response.headers.add("Transfer-Encoding", "chunked");
+      response.headers.add("Connection", "keep-alive");
+      response.headers.add("X-Split", "a\r\nInjected: yes");
+      response.headers.add("X-Fine", "ok");
+      co_return response;
+    }
+    if (request.path() == "/no-content") {
+      co_return HttpResponse::with_body(204, "text/plain", "dropped");
+    }
     if (request.path() == "/slow") {
       asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
       co_await timer.async_wait(asio::use_awaitable);
@@ -163,6 +176,27 @@ TEST_F(HttpServerTest, PassesRequestToHandlerAndKeepsConnectionAlive) {
   }
   EXPECT_EQ(handler_.handled.load(), 3);
   EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+// The server frames every answer itself: a handler's own length, coding or
+// connection headers are dropped, a header value cannot start another header,
+// and a 204 goes out without a body or a length, so the next answer on the
+// connection is read where it starts.
+TEST_F(HttpServerTest, WritesEachAnswersFramingItself) {
+  const std::string received = raw_exchange(
+      "GET /no-content HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /framing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(received,
+            "HTTP/1.1 204 No Content\r\n"
+            "Content-Type: text/plain\r\n"
+            "\r\n"
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain\r\n"
+            "X-Fine: ok\r\n"
+            "Content-Length: 3\r\n"
+            "Connection: close\r\n"
+            "\r\n"
+            "abc");
 }
 
 TEST_F(HttpServerTest, StreamsABodyPieceByPieceAsItIsProduced) {
