@@ -392,8 +392,12 @@ class HttpServerImpl final : public HttpServer {
         auto [ec, n] = co_await http::async_write(stream, proceed, kNoThrow);
         if (ec) break;
       }
-      stream.expires_after(options_.io_timeout);
-      auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      auto body_error = parse_buffered_body(parser, buffer);
+      if (!body_error && !parser.is_done()) {
+        stream.expires_after(options_.io_timeout);
+        auto [read_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+        body_error = read_error;
+      }
       if (body_error) {
         if (body_error == http::error::body_limit) {
           co_await refuse(stream, request, RequestRejection::kBodyTooLarge, limit);
@@ -450,6 +454,21 @@ class HttpServerImpl final : public HttpServer {
           co_await asio::async_write(stream, http::make_chunk(asio::buffer(*piece)), kNoThrow);
       if (ec) co_return false;
     }
+  }
+
+  // A small body usually comes in the same read as its head: parsed from the
+  // buffer here, it needs no asynchronous read, which even when the bytes are
+  // there completes through a trip round the event loop. What is missing is
+  // read after, as before; errors are the parser's, as async_read gives them.
+  static boost::system::error_code parse_buffered_body(
+      http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer) {
+    boost::system::error_code error;
+    if (parser.is_done() || buffer.size() == 0) return error;
+    parser.eager(true);
+    const std::size_t used = parser.put(buffer.data(), error);
+    buffer.consume(used);
+    if (error == http::error::need_more) error = {};
+    return error;
   }
 
   static bool is_parse_error(const boost::system::error_code& ec) {

@@ -199,6 +199,36 @@ TEST_F(HttpServerTest, WritesEachAnswersFramingItself) {
             "abc");
 }
 
+// Bodies are parsed from what came with their head where they can be: each
+// pipelined body ends where its length says, and one that arrives in parts
+// is read to its end.
+TEST_F(HttpServerTest, ReadsBodiesThatCameWithTheirHeadOrAfterIt) {
+  const std::string pipelined = raw_exchange(
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+      "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nsec\r\n3\r\nond\r\n0\r\n\r\n"
+      "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthird");
+  const auto first = pipelined.find("\r\n\r\nfirst");
+  const auto second = pipelined.find("\r\n\r\nsecond");
+  const auto third = pipelined.find("\r\n\r\nthird");
+  EXPECT_NE(first, std::string::npos) << pipelined;
+  EXPECT_NE(second, std::string::npos) << pipelined;
+  EXPECT_NE(third, std::string::npos) << pipelined;
+  EXPECT_TRUE(first < second && second < third) << pipelined;
+  EXPECT_EQ(handler_.handled.load(), 3);
+
+  auto socket = connect();
+  asio::write(
+      socket,
+      asio::buffer(std::string("POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  asio::write(socket, asio::buffer(std::string("-later")));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.body(), "half-later");
+}
+
 TEST_F(HttpServerTest, StreamsABodyPieceByPieceAsItIsProduced) {
   auto socket = connect();
   http::request<http::string_body> request{http::verb::get, "/stream", 11};
