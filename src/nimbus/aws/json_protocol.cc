@@ -40,6 +40,11 @@ net::HttpResponse json_response(Protocol protocol, const boost::json::value& out
                                       boost::json::serialize(output));
 }
 
+net::HttpResponse json_response(Protocol protocol, const boost::json::object& output) {
+  return net::HttpResponse::with_body(200, std::string(json_content_type(protocol)),
+                                      boost::json::serialize(output));
+}
+
 std::optional<std::int64_t> json_integer(const boost::json::value& value) {
   if (value.is_int64()) return value.get_int64();
   if (value.is_uint64()) {

@@ -28,6 +28,9 @@ Result<JsonRequest> decode_json_request(const net::HttpRequest& request);
 std::string_view json_content_type(Protocol protocol);
 
 net::HttpResponse json_response(Protocol protocol, const boost::json::value& output);
+// The same for an object, serialised where it is: an object passed as a
+// json::value is copied whole first.
+net::HttpResponse json_response(Protocol protocol, const boost::json::object& output);
 
 // A JSON number that is an integer an int64 holds (1.0 is; 1.5 and 1e300
 // are not): client input, where to_number<int64_t> would throw.

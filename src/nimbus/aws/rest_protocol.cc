@@ -133,6 +133,10 @@ net::HttpResponse rest_json_response(int status, const boost::json::value& outpu
   return net::HttpResponse::with_body(status, "application/json", boost::json::serialize(output));
 }
 
+net::HttpResponse rest_json_response(int status, const boost::json::object& output) {
+  return net::HttpResponse::with_body(status, "application/json", boost::json::serialize(output));
+}
+
 net::HttpResponse rest_xml_response(int status, std::string xml) {
   return net::HttpResponse::with_body(status, "application/xml", std::move(xml));
 }

@@ -68,6 +68,8 @@ std::vector<std::string> query_values(const net::HttpRequest& request, std::stri
 std::string query_value(const net::HttpRequest& request, std::string_view name);
 
 net::HttpResponse rest_json_response(int status, const boost::json::value& output);
+// The same for an object, without copying it into a json::value first.
+net::HttpResponse rest_json_response(int status, const boost::json::object& output);
 // A success with no body (204, 202...).
 net::HttpResponse rest_empty_response(int status);
 net::HttpResponse rest_xml_response(int status, std::string xml);
