@@ -1,7 +1,9 @@
 #include "nimbus/aws/sigv4.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <ranges>
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -215,9 +217,30 @@ std::string CredentialScope::scope() const {
   return fmt::format("{}/{}/{}/{}", date, region, service, kTerminator);
 }
 
+namespace {
+
+// `text` in lower case, written into `out` (which keeps its capacity).
+void lower_into(std::string& out, std::string_view text) {
+  out.resize(text.size());
+  std::transform(text.begin(), text.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+}
+
+}  // namespace
+
 Result<CredentialScope> parse_credential_scope(std::string_view text) {
-  const auto parts = split(text, '/');
-  if (parts.size() != 5) {
+  // Every signed request comes through here: the parts are found in place.
+  std::array<std::string_view, 5> parts;
+  std::size_t count = 0;
+  for (const auto part : std::views::split(text, '/')) {
+    if (count == parts.size()) {
+      ++count;
+      break;
+    }
+    parts[count++] = std::string_view(part.begin(), part.end());
+  }
+  if (count != parts.size()) {
     return incomplete(fmt::format(
         "Credential should be scoped to a valid region, service and terminator. Got '{}'.", text));
   }
@@ -246,8 +269,8 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   }
   value.remove_prefix(kAlgorithm.size());
   std::optional<std::string_view> credential, signed_headers, signature_hex;
-  for (auto part : split(value, ',')) {
-    part = trim(part);
+  for (const auto piece : std::views::split(value, ',')) {
+    const auto part = trim(std::string_view(piece.begin(), piece.end()));
     const auto eq = part.find('=');
     if (eq == std::string_view::npos) continue;
     const auto key = part.substr(0, eq);
@@ -267,10 +290,13 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   if (!scope) return scope.error();
   SigV4Signature signature;
   signature.credential = std::move(*scope);
-  for (const auto name : split(*signed_headers, ';')) {
-    signature.signed_headers.push_back(to_lower(name));
+  signature.signed_headers.reserve(
+      static_cast<std::size_t>(std::count(signed_headers->begin(), signed_headers->end(), ';')) +
+      1);
+  for (const auto name : std::views::split(*signed_headers, ';')) {
+    lower_into(signature.signed_headers.emplace_back(), std::string_view(name.begin(), name.end()));
   }
-  signature.signature = to_lower(*signature_hex);
+  lower_into(signature.signature, *signature_hex);
   return signature;
 }
 
