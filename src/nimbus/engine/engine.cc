@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <deque>
@@ -41,6 +42,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
@@ -54,6 +56,8 @@
 #include "nimbus/engine/usage_record.h"
 #include "nimbus/env/process.h"
 #include "nimbus/ledger/journal.h"
+#include "nimbus/net/buffered_body.h"
+#include "nimbus/net/response_head.h"
 
 namespace nimbus::engine {
 
@@ -734,6 +738,21 @@ class Instance : public std::enable_shared_from_this<Instance> {
     return reply(status, error_document(type, message));
   }
 
+  // Sends a buffered answer: the head written out by net::ResponseHead, then
+  // head and body in one gather write.
+  static asio::awaitable<boost::system::error_code> send(tcp::socket& socket, Response& response,
+                                                         bool keep_alive) {
+    net::ResponseHead head(static_cast<int>(response.result_int()));
+    for (const auto& field : response) head.add(field.name_string(), field.value());
+    if (!head.has_body()) response.body().clear();
+    const std::string text = std::move(head).finish(response.body().size(), keep_alive);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(text),
+                                                    asio::buffer(response.body())};
+    auto [error, written] = co_await asio::async_write(socket, buffers, kNoThrow);
+    (void)written;
+    co_return error;
+  }
+
   static asio::awaitable<void> session(std::shared_ptr<Instance> self,
                                        std::shared_ptr<tcp::socket> socket) {
     beast::flat_buffer buffer;
@@ -755,9 +774,12 @@ class Instance : public std::enable_shared_from_this<Instance> {
         if (auto sink = self->response_sink(parser.get())) {
           ec = co_await read_streamed(*socket, buffer, parser, *sink);
         } else {
-          auto [body_error, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
-          (void)bytes;
-          ec = body_error;
+          ec = net::parse_buffered_body(parser, buffer);
+          if (!ec && !parser.is_done()) {
+            auto [body_error, bytes] = co_await http::async_read(*socket, buffer, parser, kNoThrow);
+            (void)bytes;
+            ec = body_error;
+          }
         }
       }
       if (ec == http::error::body_limit) {
@@ -765,9 +787,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
             iequals(parser.get()["Lambda-Runtime-Function-Response-Mode"], "streaming");
         auto response = self->oversized(parser.get(),
                                         streamed ? kMaxStreamedPayloadBytes : kMaxSyncPayloadBytes);
-        response.keep_alive(false);
-        response.prepare_payload();
-        co_await http::async_write(*socket, response, kNoThrow);
+        co_await send(*socket, response, false);
         co_return;
       }
       if (ec) co_return;
@@ -780,11 +800,11 @@ class Instance : public std::enable_shared_from_this<Instance> {
       } else {
         response = self->post(request.method(), target, request);
       }
-      response->keep_alive(request.keep_alive());
-      response->prepare_payload();
-      auto [write_error, written] = co_await http::async_write(*socket, *response, kNoThrow);
-      (void)written;
-      if (write_error || !response->keep_alive()) co_return;
+      const bool keep_alive = request.keep_alive();
+      if (const auto write_error = co_await send(*socket, *response, keep_alive);
+          write_error || !keep_alive) {
+        co_return;
+      }
     }
   }
 

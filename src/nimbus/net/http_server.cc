@@ -33,6 +33,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include "nimbus/core/strings.h"
+#include "nimbus/net/buffered_body.h"
+#include "nimbus/net/response_head.h"
 
 namespace nimbus::net {
 namespace {
@@ -91,10 +93,8 @@ HttpRequest to_request(const http::request<http::string_body>& message, std::str
   return request;
 }
 
-// A buffered response as it goes on the wire: the head written once into a
-// string, then head and body sent by one gather write. Beast's serializer
-// took ~15k instructions a response here (callgrind), walking its field list
-// through generic buffer sequences on every write; this takes a fraction.
+// A buffered response as it goes on the wire: its head and its body, sent
+// by one gather write.
 struct WireResponse {
   std::string head;
   std::string body;
@@ -105,49 +105,13 @@ struct WireResponse {
   }
 };
 
-// Whether a header can go out as it is: no line breaks or NULs that would
-// end it early and start another (response splitting), and a name at all.
-bool writable_field(std::string_view name, std::string_view value) {
-  constexpr std::string_view kBreaks("\r\n\0", 3);
-  return !name.empty() && name.find_first_of(kBreaks) == std::string_view::npos &&
-         name.find_first_of(": ") == std::string_view::npos &&
-         value.find_first_of(kBreaks) == std::string_view::npos;
-}
-
 WireResponse to_wire(HttpResponse&& response, bool keep_alive) {
+  ResponseHead head(response.status, response.headers.size());
+  for (const auto& [name, value] : response.headers) head.add(name, value);
   WireResponse wire;
   wire.keep_alive = keep_alive;
-  const int status = response.status >= 100 && response.status <= 999 ? response.status : 500;
-  // 1xx, 204 and 304 answers have no body and no length (RFC 9110 8.6).
-  const bool bodiless = status < 200 || status == 204 || status == 304;
-  if (!bodiless) wire.body = std::move(response.body);
-  std::string& head = wire.head;
-  head.reserve(128 + 64 * response.headers.size());
-  head += "HTTP/1.1 ";
-  head += std::to_string(status);
-  head += ' ';
-  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
-  head.append(reason.data(), reason.size());
-  head += "\r\n";
-  for (const auto& [name, value] : response.headers) {
-    // Framing is the server's: a handler's (or a proxied upstream's) own
-    // length, transfer coding or connection header would contradict it.
-    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
-        iequals(name, "Connection") || !writable_field(name, value)) {
-      continue;
-    }
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
-  }
-  if (!bodiless) {
-    head += "Content-Length: ";
-    head += std::to_string(wire.body.size());
-    head += "\r\n";
-  }
-  if (!keep_alive) head += "Connection: close\r\n";
-  head += "\r\n";
+  if (head.has_body()) wire.body = std::move(response.body);
+  wire.head = std::move(head).finish(wire.body.size(), keep_alive);
   return wire;
 }
 
@@ -454,21 +418,6 @@ class HttpServerImpl final : public HttpServer {
           co_await asio::async_write(stream, http::make_chunk(asio::buffer(*piece)), kNoThrow);
       if (ec) co_return false;
     }
-  }
-
-  // A small body usually comes in the same read as its head: parsed from the
-  // buffer here, it needs no asynchronous read, which even when the bytes are
-  // there completes through a trip round the event loop. What is missing is
-  // read after, as before; errors are the parser's, as async_read gives them.
-  static boost::system::error_code parse_buffered_body(
-      http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer) {
-    boost::system::error_code error;
-    if (parser.is_done() || buffer.size() == 0) return error;
-    parser.eager(true);
-    const std::size_t used = parser.put(buffer.data(), error);
-    buffer.consume(used);
-    if (error == http::error::need_more) error = {};
-    return error;
   }
 
   static bool is_parse_error(const boost::system::error_code& ec) {
