@@ -1,8 +1,9 @@
 #include "nimbus/aws/lambda_proxy.h"
 
+#include <array>
+#include <chrono>
 #include <map>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <boost/json/monotonic_resource.hpp>
@@ -68,8 +69,34 @@ std::int64_t epoch_ms(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
+// "12/Mar/2020:19:03:58 +0000", as API Gateway writes it. Put together from
+// the civil date: fmt's chrono formatting goes through the locale's time
+// facet, several times the cost, on every request.
 std::string request_time(std::chrono::system_clock::time_point time) {
-  return fmt::format("{:%d/%b/%Y:%H:%M:%S} +0000", std::chrono::floor<std::chrono::seconds>(time));
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto day = std::chrono::floor<std::chrono::days>(time);
+  const std::chrono::year_month_day date(day);
+  const std::chrono::hh_mm_ss clock(std::chrono::floor<std::chrono::seconds>(time - day));
+  const auto two = [](std::string& out, long value) {
+    out += static_cast<char>('0' + value / 10 % 10);
+    out += static_cast<char>('0' + value % 10);
+  };
+  std::string out;
+  out.reserve(26);
+  two(out, static_cast<unsigned>(date.day()));
+  out += '/';
+  out += kMonths[static_cast<unsigned>(date.month()) - 1];
+  out += '/';
+  out += std::to_string(static_cast<int>(date.year()));
+  out += ':';
+  two(out, clock.hours().count());
+  out += ':';
+  two(out, clock.minutes().count());
+  out += ':';
+  two(out, clock.seconds().count());
+  out += " +0000";
+  return out;
 }
 
 json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs,

@@ -56,6 +56,19 @@ TEST(LambdaProxyTest, BuildsTheVersion2EventAsAwsDocumentsIt) {
   EXPECT_EQ(event.at("isBase64Encoded"), false);
 }
 
+TEST(LambdaProxyTest, RequestTimesAreApiGatewaysFormat) {
+  using namespace std::chrono;
+  auto at = facts();
+  const auto request = request_with("GET", "/");
+  at.time = sys_days{year{2021} / January / 1} + seconds(5) + milliseconds(999);
+  EXPECT_EQ(proxy_event_v2(request, at).at("requestContext").at("time"),
+            "01/Jan/2021:00:00:05 +0000");
+  at.time = sys_days{year{1999} / December / 31} + hours(23) + minutes(59) + seconds(59);
+  EXPECT_EQ(
+      proxy_event_v1(request, at, HeaderNames::kAsSent).at("requestContext").at("requestTime"),
+      "31/Dec/1999:23:59:59 +0000");
+}
+
 TEST(LambdaProxyTest, BinaryBodiesAreBase64) {
   auto request = request_with("PUT", "/", std::string("\x00\xff", 2));
   request.headers.add("Content-Type", "application/octet-stream");
