@@ -1,8 +1,10 @@
 #include "nimbus/aws/lambda_proxy.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
+#include <ranges>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,6 +14,7 @@
 
 #include "nimbus/aws/encoding.h"
 #include "nimbus/core/json_outline.h"
+#include "nimbus/core/json_text.h"
 #include "nimbus/core/strings.h"
 
 namespace nimbus::aws {
@@ -106,6 +109,28 @@ json::object pairs_object(const std::vector<std::pair<std::string, std::string>>
   return out;
 }
 
+// Writes pairs as a JSON object: a repeated key once, where it first
+// stood, with its last value (as assigning them to an object in turn does).
+void append_pairs_object(std::string& out,
+                         const std::vector<std::pair<std::string, std::string>>& pairs) {
+  out += '{';
+  bool first = true;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const auto& key = pairs[i].first;
+    const auto earlier = std::find_if(pairs.begin(), pairs.begin() + static_cast<std::ptrdiff_t>(i),
+                                      [&](const auto& pair) { return pair.first == key; });
+    if (earlier != pairs.begin() + static_cast<std::ptrdiff_t>(i)) continue;
+    const auto last = std::find_if(pairs.rbegin(), pairs.rend(),
+                                   [&](const auto& pair) { return pair.first == key; });
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, last->second);
+  }
+  out += '}';
+}
+
 // Sets "body" and "isBase64Encoded" as both payload formats do.
 void set_body(json::object& event, const net::HttpRequest& request, json::value absent) {
   if (request.body.empty()) {
@@ -178,69 +203,126 @@ net::HttpResponse gateway_message(int status, std::string_view message) {
                                       json::serialize(json::object{{"message", message}}));
 }
 
-json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts) {
-  // Every part of the event comes from one block allocator, which the event
-  // owns: it is built once, serialised once and dropped whole.
-  const json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(2048);
-  json::object headers(storage);
-  json::array cookies(storage);
+std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequestFacts& facts) {
+  // Written out directly: the event is built for every request, and a
+  // document built only to be serialised cost ~27k instructions of it.
+  // Headers are lower-cased, a repeated one joined with "," where it first
+  // stood; cookies are split out.
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(request.headers.size());
+  std::vector<std::string_view> cookies;
+  std::size_t header_bytes = 0;
   for (const auto& [name, value] : request.headers) {
+    header_bytes += name.size() + value.size() + 6;
     std::string key = to_lower(name);
     if (key == "cookie") {
-      for (auto cookie : split(value, ';')) {
-        cookie = trim(cookie);
-        if (!cookie.empty()) cookies.emplace_back(cookie);
+      for (const auto piece : std::views::split(std::string_view(value), ';')) {
+        const auto cookie = trim(std::string_view(piece.begin(), piece.end()));
+        if (!cookie.empty()) cookies.push_back(cookie);
       }
       continue;
     }
-    if (auto* existing = headers.if_contains(key)) {
-      existing->as_string() = std::string(existing->as_string()) + "," + value;
+    const auto existing = std::find_if(headers.begin(), headers.end(),
+                                       [&](const auto& header) { return header.first == key; });
+    if (existing != headers.end()) {
+      existing->second += ',';
+      existing->second += value;
     } else {
-      headers[key] = value;
+      headers.emplace_back(std::move(key), value);
     }
   }
-  const std::string raw_query(request.query());
-  json::object event(storage);
-  event["version"] = "2.0";
-  event["routeKey"] = facts.route_key;
-  event["rawPath"] = facts.raw_path;
-  event["rawQueryString"] = raw_query;
-  if (!cookies.empty()) event["cookies"] = std::move(cookies);
-  event["headers"] = std::move(headers);
-  if (auto parameters = query_parameters(raw_query); !parameters.values.empty()) {
-    json::object query(storage);
-    for (auto& [key, values] : parameters.values)
-      query[key] = fmt::format("{}", fmt::join(values, ","));
-    event["queryStringParameters"] = std::move(query);
+  const bool text_body =
+      request.body.empty() || is_text(request.headers.get("Content-Type").value_or(""));
+  const std::string_view raw_query = request.query();
+
+  std::string out;
+  out.reserve(640 + 2 * header_bytes + (request.body.size() * 4) / 3 + raw_query.size() * 2);
+  out += R"({"version":"2.0","routeKey":)";
+  append_json_string(out, facts.route_key);
+  out += R"(,"rawPath":)";
+  append_json_string(out, facts.raw_path);
+  out += R"(,"rawQueryString":)";
+  append_json_string(out, raw_query);
+  if (!cookies.empty()) {
+    out += R"(,"cookies":[)";
+    for (std::size_t i = 0; i < cookies.size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, cookies[i]);
+    }
+    out += ']';
   }
-  json::object http({{"method", request.method},
-                     {"path", facts.raw_path},
-                     {"protocol", "HTTP/1.1"},
-                     {"sourceIp", request.remote_address},
-                     {"userAgent", request.headers.get("User-Agent").value_or("")}},
-                    storage);
-  json::object context({{"accountId", facts.account_id},
-                        {"apiId", facts.api_id},
-                        {"domainName", facts.domain_name},
-                        {"domainPrefix", facts.domain_prefix},
-                        {"http", std::move(http)},
-                        {"requestId", facts.request_id},
-                        {"routeKey", facts.route_key},
-                        {"stage", facts.stage},
-                        {"time", request_time(facts.time)},
-                        {"timeEpoch", epoch_ms(facts.time)}},
-                       storage);
-  if (facts.authorizer) context["authorizer"] = *facts.authorizer;
-  event["requestContext"] = std::move(context);
+  out += R"(,"headers":{)";
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_string(out, headers[i].first);
+    out += ':';
+    append_json_string(out, headers[i].second);
+  }
+  out += '}';
+  if (const auto parameters = query_parameters(raw_query); !parameters.values.empty()) {
+    out += R"(,"queryStringParameters":{)";
+    for (std::size_t i = 0; i < parameters.values.size(); ++i) {
+      const auto& [key, values] = parameters.values[i];
+      if (i > 0) out += ',';
+      append_json_string(out, key);
+      out += ':';
+      append_json_string(out, fmt::format("{}", fmt::join(values, ",")));
+    }
+    out += '}';
+  }
+  out += R"(,"requestContext":{"accountId":)";
+  append_json_string(out, facts.account_id);
+  out += R"(,"apiId":)";
+  append_json_string(out, facts.api_id);
+  out += R"(,"domainName":)";
+  append_json_string(out, facts.domain_name);
+  out += R"(,"domainPrefix":)";
+  append_json_string(out, facts.domain_prefix);
+  out += R"(,"http":{"method":)";
+  append_json_string(out, request.method);
+  out += R"(,"path":)";
+  append_json_string(out, facts.raw_path);
+  out += R"(,"protocol":"HTTP/1.1","sourceIp":)";
+  append_json_string(out, request.remote_address);
+  out += R"(,"userAgent":)";
+  append_json_string(out, request.headers.get("User-Agent").value_or(""));
+  out += R"(},"requestId":)";
+  append_json_string(out, facts.request_id);
+  out += R"(,"routeKey":)";
+  append_json_string(out, facts.route_key);
+  out += R"(,"stage":)";
+  append_json_string(out, facts.stage);
+  out += R"(,"time":)";
+  append_json_string(out, request_time(facts.time));
+  out += R"(,"timeEpoch":)";
+  append_json_number(out, epoch_ms(facts.time));
+  if (facts.authorizer) {
+    out += R"(,"authorizer":)";
+    out += json::serialize(*facts.authorizer);
+  }
+  out += '}';
   if (!facts.path_parameters.empty()) {
-    event["pathParameters"] = pairs_object(facts.path_parameters, storage);
+    out += R"(,"pathParameters":)";
+    append_pairs_object(out, facts.path_parameters);
   }
   if (!facts.stage_variables.empty()) {
-    event["stageVariables"] = pairs_object(facts.stage_variables, storage);
+    out += R"(,"stageVariables":)";
+    append_pairs_object(out, facts.stage_variables);
   }
-  set_body(event, request, nullptr);
-  if (request.body.empty()) event.erase("body");
-  return event;
+  if (!request.body.empty()) {
+    out += R"(,"body":)";
+    append_json_string(out, text_body ? request.body : base64_encode(request.body));
+  }
+  out += text_body ? R"(,"isBase64Encoded":false})" : R"(,"isBase64Encoded":true})";
+  return out;
+}
+
+json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts) {
+  // Read back from the one writer. Header bytes need not be UTF-8; as a
+  // document built from them would, the object keeps them as they are.
+  json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  return json::parse(proxy_event_v2_json(request, facts), {}, options).as_object();
 }
 
 json::object proxy_event_v1(const net::HttpRequest& request, const ProxyRequestFacts& facts,

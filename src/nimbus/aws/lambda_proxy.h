@@ -54,6 +54,9 @@ ProxyRequestFacts proxy_facts(const RequestContext& context, const net::HttpRequ
 // headers joined with ",", cookies split out, query parameters decoded and
 // joined with ",", the body base64-encoded unless its content type is text.
 // Absent members are omitted.
+// proxy_event_v2_json is the event as the function gets it, written out;
+// proxy_event_v2 reads the same back, for callers that add to it.
+std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequestFacts& facts);
 boost::json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts);
 
 enum class HeaderNames { kLowerCase, kAsSent };

@@ -56,6 +56,37 @@ TEST(LambdaProxyTest, BuildsTheVersion2EventAsAwsDocumentsIt) {
   EXPECT_EQ(event.at("isBase64Encoded"), false);
 }
 
+// The event is written out as text: whatever bytes a request carries come
+// back from it as they were sent.
+TEST(LambdaProxyTest, TheVersion2EventCarriesAnyBytesIntact) {
+  auto request = request_with("POST", "/p?q=%22x%5C", std::string("line\n\"quoted\"\t\x01", 15));
+  request.headers.add("Content-Type", "text/plain");
+  request.headers.add("X-Odd", std::string("a\"b\\c\x01\x7f", 7));
+  request.headers.add("X-Bytes", "caf\xc3\xa9 \xff");
+  request.headers.add("Cookie", "a=\"1\"; ; b=2");
+  auto with = facts();
+  with.path_parameters = {{"id", "first"}, {"other", "o"}, {"id", "last"}};
+  with.authorizer = boost::json::object{{"lambda", {{"user", "u\"1"}}}};
+  const auto text = proxy_event_v2_json(request, with);
+  const auto event = proxy_event_v2(request, with);
+  EXPECT_EQ(std::string(event.at("body").as_string()), std::string("line\n\"quoted\"\t\x01", 15));
+  EXPECT_EQ(event.at("isBase64Encoded"), false);
+  EXPECT_EQ(std::string(event.at("headers").at("x-odd").as_string()),
+            std::string("a\"b\\c\x01\x7f", 7));
+  EXPECT_EQ(event.at("headers").at("x-bytes"), "caf\xc3\xa9 \xff");
+  EXPECT_EQ(boost::json::serialize(event.at("cookies")), R"(["a=\"1\"","b=2"])");
+  EXPECT_EQ(event.at("queryStringParameters").at("q"), "\"x\\");
+  // A repeated parameter is named once, where it first stood, with its last value.
+  EXPECT_EQ(boost::json::serialize(event.at("pathParameters")), R"({"id":"last","other":"o"})");
+  EXPECT_EQ(event.at("requestContext").at("authorizer").at("lambda").at("user"), "u\"1");
+  // Members in the order AWS's examples list them.
+  EXPECT_LT(text.find(R"("version")"), text.find(R"("routeKey")"));
+  EXPECT_LT(text.find(R"("headers")"), text.find(R"("requestContext")"));
+  EXPECT_LT(text.find(R"("pathParameters")"), text.find(R"("body")"));
+  EXPECT_TRUE(text.ends_with(R"(,"body":"line\n\"quoted\"\t\u0001","isBase64Encoded":false})"))
+      << text;
+}
+
 TEST(LambdaProxyTest, RequestTimesAreApiGatewaysFormat) {
   using namespace std::chrono;
   auto at = facts();

@@ -2,8 +2,6 @@
 // authorisation, and the integrations (Lambda proxy through the in-process
 // client; HTTP proxy on the service's own threads).
 
-#include <charconv>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,10 +13,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/serializer.hpp>
 
 #include "nimbus/aws/cors.h"
 #include "nimbus/aws/lambda_proxy.h"
+#include "nimbus/core/json_text.h"
 #include "nimbus/core/strings.h"
 #include "nimbus/ledger/journal.h"
 #include "nimbus/ledger/meters.h"
@@ -179,25 +177,6 @@ std::optional<std::vector<std::string>> identity_values(const json::object& auth
   return out;
 }
 
-// Appends `text` as a JSON string, escaped as Boost.JSON escapes it.
-void append_json_string(std::string& out, std::string_view text) {
-  json::serializer serializer;
-  serializer.reset(json::string_view(text.data(), text.size()));
-  char buffer[256];
-  while (!serializer.done()) {
-    const auto part = serializer.read(buffer, sizeof buffer);
-    out.append(part.data(), part.size());
-  }
-}
-
-// Appends a number as JSON writes it (shortest round-trip for a double).
-template <typename Number>
-void append_number(std::string& out, Number number) {
-  char buffer[32];
-  const auto written = std::to_chars(buffer, buffer + sizeof buffer, number);
-  out.append(buffer, written.ptr);
-}
-
 // Coroutines that own their arguments, for work spawned elsewhere.
 asio::awaitable<Result<net::HttpResponse>> http_call_owned(std::string base,
                                                            net::HttpRequest request,
@@ -266,9 +245,8 @@ asio::awaitable<FunctionAnswer> ApiGatewayServiceImpl::invoke_function(
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
     const aws::RequestContext& context, const std::string& log_label, const std::string& function,
-    const json::object& event, std::chrono::milliseconds timeout, PayloadFormat format,
+    std::string payload, std::chrono::milliseconds timeout, PayloadFormat format,
     const ProxyFailures& failures) {
-  std::string payload = json::serialize(event);
   auto answer = co_await invoke_function(context, function, payload, timeout);
   if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) co_return failures.timed_out;
   if (answer.response.status == 413) {
@@ -616,13 +594,13 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
   detail += R"(,"path":)";
   append_json_string(detail, request.path());
   detail += R"(,"status":)";
-  append_number(detail, response.status);
+  append_json_number(detail, response.status);
   detail += R"(,"latencyMs":)";
-  append_number(detail, latency_ms);
+  append_json_number(detail, latency_ms);
   detail += R"(,"bytesIn":)";
-  append_number(detail, bytes_in);
+  append_json_number(detail, bytes_in);
   detail += R"(,"bytesOut":)";
-  append_number(detail, response.body.size());
+  append_json_number(detail, response.body.size());
   detail += '}';
   journal_.append_usage(std::move(usage));
 }
@@ -804,15 +782,16 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     co_return finish(std::move(forwarded));
   }
   const bool v1 = text_member(integration, "payloadFormatVersion") == "1.0";
-  const json::object event = v1 ? aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase)
-                                : aws::proxy_event_v2(request, facts);
+  std::string event =
+      v1 ? json::serialize(aws::proxy_event_v1(request, facts, aws::HeaderNames::kLowerCase))
+         : aws::proxy_event_v2_json(request, facts);
   const std::string function = function_of(text_member(integration, "integrationUri"));
   const std::string log_label = fmt::format("{} {}", api_id, route.route_key);
   const PayloadFormat format = v1 ? PayloadFormat::kV1 : PayloadFormat::kV2;
   static const ProxyFailures kHttpApiFailures{aws::gateway_message(503, "Service Unavailable"),
                                               aws::gateway_message(500, "Internal Server Error")};
-  auto response = co_await proxy_to_function(context, log_label, function, event, timeout, format,
-                                             kHttpApiFailures);
+  auto response = co_await proxy_to_function(context, log_label, function, std::move(event),
+                                             timeout, format, kHttpApiFailures);
   co_return finish(std::move(response));
 }
 
@@ -1007,15 +986,16 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
         co_await forward_http(context, request, as_http_api, *match, route_path, timeout);
     co_return answer(std::move(forwarded));
   }
-  const json::object event = aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent);
+  std::string event =
+      json::serialize(aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent));
   const std::string function = function_of(text_member(integration, "uri"));
   const std::string log_label = fmt::format("{} {} {}", record.id, request.method, route.route_key);
   const PayloadFormat format = PayloadFormat::kV1;
   static const ProxyFailures kRestApiFailures{
       aws::gateway_message(504, "Endpoint request timed out"),
       aws::gateway_message(502, "Internal server error")};
-  auto response = co_await proxy_to_function(context, log_label, function, event, timeout, format,
-                                             kRestApiFailures);
+  auto response = co_await proxy_to_function(context, log_label, function, std::move(event),
+                                             timeout, format, kRestApiFailures);
   co_return answer(std::move(response));
 }
 

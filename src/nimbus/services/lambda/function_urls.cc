@@ -359,7 +359,7 @@ asio::awaitable<net::HttpResponse> LambdaServiceImpl::invoke_url(const aws::Requ
   auto version = pick_version(*record, ref);
   if (!version) co_return message_response(404, "Not Found");
   const auto facts = aws::proxy_facts(context, request, url_id, path.empty() ? "/" : path);
-  std::string payload = json::serialize(aws::proxy_event_v2(request, facts));
+  std::string payload = aws::proxy_event_v2_json(request, facts);
   if (payload.size() > engine::kMaxSyncPayloadBytes) {
     co_return message_response(413, "Request Entity Too Large");
   }

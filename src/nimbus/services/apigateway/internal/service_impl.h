@@ -227,7 +227,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // failed or answered malformed (413 when Lambda refused the event's size).
   boost::asio::awaitable<net::HttpResponse> proxy_to_function(
       const aws::RequestContext& context, const std::string& log_label, const std::string& function,
-      const boost::json::object& event, std::chrono::milliseconds timeout, PayloadFormat format,
+      std::string payload, std::chrono::milliseconds timeout, PayloadFormat format,
       const ProxyFailures& failures);
   // Runs the route's authorisation (AWS_IAM, or a Lambda REQUEST authorizer
   // with its cache); the refusal to send, or nullopt with `facts` carrying
