@@ -237,12 +237,14 @@ std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequ
 
   std::string out;
   out.reserve(640 + 2 * header_bytes + (request.body.size() * 4) / 3 + raw_query.size() * 2);
-  out += R"({"version":"2.0","routeKey":)";
-  append_json_string(out, facts.route_key);
-  out += R"(,"rawPath":)";
-  append_json_string(out, facts.raw_path);
-  out += R"(,"rawQueryString":)";
-  append_json_string(out, raw_query);
+  // A member written after `prefix` (its comma and name) with a string value.
+  const auto member = [&out](std::string_view prefix, std::string_view value) {
+    out += prefix;
+    append_json_string(out, value);
+  };
+  member(R"({"version":"2.0","routeKey":)", facts.route_key);
+  member(R"(,"rawPath":)", facts.raw_path);
+  member(R"(,"rawQueryString":)", raw_query);
   if (!cookies.empty()) {
     out += R"(,"cookies":[)";
     for (std::size_t i = 0; i < cookies.size(); ++i) {
@@ -270,30 +272,18 @@ std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequ
     }
     out += '}';
   }
-  out += R"(,"requestContext":{"accountId":)";
-  append_json_string(out, facts.account_id);
-  out += R"(,"apiId":)";
-  append_json_string(out, facts.api_id);
-  out += R"(,"domainName":)";
-  append_json_string(out, facts.domain_name);
-  out += R"(,"domainPrefix":)";
-  append_json_string(out, facts.domain_prefix);
-  out += R"(,"http":{"method":)";
-  append_json_string(out, request.method);
-  out += R"(,"path":)";
-  append_json_string(out, facts.raw_path);
-  out += R"(,"protocol":"HTTP/1.1","sourceIp":)";
-  append_json_string(out, request.remote_address);
-  out += R"(,"userAgent":)";
-  append_json_string(out, request.headers.get("User-Agent").value_or(""));
-  out += R"(},"requestId":)";
-  append_json_string(out, facts.request_id);
-  out += R"(,"routeKey":)";
-  append_json_string(out, facts.route_key);
-  out += R"(,"stage":)";
-  append_json_string(out, facts.stage);
-  out += R"(,"time":)";
-  append_json_string(out, request_time(facts.time));
+  member(R"(,"requestContext":{"accountId":)", facts.account_id);
+  member(R"(,"apiId":)", facts.api_id);
+  member(R"(,"domainName":)", facts.domain_name);
+  member(R"(,"domainPrefix":)", facts.domain_prefix);
+  member(R"(,"http":{"method":)", request.method);
+  member(R"(,"path":)", facts.raw_path);
+  member(R"(,"protocol":"HTTP/1.1","sourceIp":)", request.remote_address);
+  member(R"(,"userAgent":)", request.headers.get("User-Agent").value_or(""));
+  member(R"(},"requestId":)", facts.request_id);
+  member(R"(,"routeKey":)", facts.route_key);
+  member(R"(,"stage":)", facts.stage);
+  member(R"(,"time":)", request_time(facts.time));
   out += R"(,"timeEpoch":)";
   append_json_number(out, epoch_ms(facts.time));
   if (facts.authorizer) {
@@ -309,9 +299,12 @@ std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequ
     out += R"(,"stageVariables":)";
     append_pairs_object(out, facts.stage_variables);
   }
-  if (!request.body.empty()) {
-    out += R"(,"body":)";
-    append_json_string(out, text_body ? request.body : base64_encode(request.body));
+  if (request.body.empty()) {
+    // No body member at all.
+  } else if (text_body) {
+    member(R"(,"body":)", request.body);
+  } else {
+    member(R"(,"body":)", base64_encode(request.body));
   }
   out += text_body ? R"(,"isBase64Encoded":false})" : R"(,"isBase64Encoded":true})";
   return out;
