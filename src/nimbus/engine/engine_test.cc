@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -506,10 +507,13 @@ TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
   EXPECT_EQ(lines[1], "first line from " + id);
   EXPECT_EQ(lines[2], "second line");
   EXPECT_EQ(lines[3], "END RequestId: " + id);
-  EXPECT_TRUE(lines[4].starts_with("REPORT RequestId: " + id + "\tDuration: ")) << lines[4];
-  EXPECT_NE(lines[4].find("\tBilled Duration: "), std::string::npos);
-  EXPECT_NE(lines[4].find("\tMemory Size: 128 MB\tMax Memory Used: "), std::string::npos);
-  EXPECT_NE(lines[4].find("\tInit Duration: "), std::string::npos);
+  // Lambda's REPORT line, field for field: durations with two decimals.
+  EXPECT_TRUE(std::regex_match(
+      lines[4], std::regex("REPORT RequestId: " + id +
+                           "\tDuration: [0-9]+\\.[0-9]{2} ms\tBilled Duration: [1-9][0-9]* ms"
+                           "\tMemory Size: 128 MB\tMax Memory Used: [0-9]+ MB"
+                           "\tInit Duration: [0-9]+\\.[0-9]{2} ms")))
+      << lines[4];
   EXPECT_TRUE(events[0].stream.find("/[$LATEST]") != std::string::npos);
 
   auto records = ledger::Journal::read_usage(*store_);
