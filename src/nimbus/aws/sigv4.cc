@@ -296,6 +296,9 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   for (const auto name : std::views::split(*signed_headers, ';')) {
     lower_into(signature.signed_headers.emplace_back(), std::string_view(name.begin(), name.end()));
   }
+  // An empty list is one empty name, as it always was (the range splits it
+  // into nothing), so a signature over it fails the same way.
+  if (signed_headers->empty()) signature.signed_headers.emplace_back();
   lower_into(signature.signature, *signature_hex);
   return signature;
 }

@@ -284,6 +284,21 @@ TEST(SigV4Test, CredentialScopeParsing) {
   EXPECT_EQ(scope->scope(), "20150830/us-east-1/dynamodb/aws4_request");
   EXPECT_FALSE(parse_credential_scope("AKID/2015/us-east-1/dynamodb/aws4_request"));
   EXPECT_FALSE(parse_credential_scope("AKID//us-east-1/dynamodb/aws4_request/x"));
+  EXPECT_FALSE(parse_credential_scope("AKID/20150830/us-east-1/dynamodb/aws4_request/"));
+  EXPECT_FALSE(parse_credential_scope(""));
+}
+
+TEST(SigV4Test, SignedHeadersAreReadAsListed) {
+  const std::string head =
+      "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/sts/aws4_request, SignedHeaders=";
+  const auto listed = parse_authorization_header(head + "Host;X-Amz-Date;;x-b, Signature=AB");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->signed_headers, (std::vector<std::string>{"host", "x-amz-date", "", "x-b"}));
+  EXPECT_EQ(listed->signature, "ab");
+  // An empty list is one empty name (which no request has signed).
+  const auto empty = parse_authorization_header(head + ", Signature=ab");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->signed_headers, std::vector<std::string>{""});
 }
 
 }  // namespace
