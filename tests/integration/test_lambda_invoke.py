@@ -83,6 +83,11 @@ def test_client_context_reaches_the_function(nimbus):
     encoded = base64.b64encode(json.dumps(context).encode()).decode()
     _, body = invoke_json(client, "ctx", {}, ClientContext=encoded)
     assert body["clientContext"] == context
+    # Formatted over several lines, it still arrives whole: it travels to the
+    # function in a header, where a line break would end it.
+    indented = base64.b64encode(json.dumps(context, indent=2).encode()).decode()
+    _, body = invoke_json(client, "ctx", {}, ClientContext=indented)
+    assert body["clientContext"] == context
     assert error_of(lambda: client.invoke(FunctionName="ctx", ClientContext="not base64!"))[:1] == \
         ("InvalidRequestContentException",)
 

@@ -563,12 +563,15 @@ asio::awaitable<Reply> LambdaServiceImpl::invoke(Call& call) {
   if (!encoded_context.empty()) {
     auto decoded = aws::base64_decode(encoded_context);
     boost::system::error_code error;
-    if (decoded) json::parse(*decoded, error);
+    json::value parsed;
+    if (decoded) parsed = json::parse(*decoded, error);
     if (!decoded || error) {
       co_return AwsError("InvalidRequestContentException",
                          "Client context must be a valid Base64-encoded JSON object.", 400);
     }
-    client_context = std::move(*decoded);
+    // Written compactly: it travels in a header (Lambda-Runtime-Client-Context),
+    // where a line break from the client's formatting would end it.
+    client_context = json::serialize(parsed);
   }
 
   if (type == "DryRun") co_return empty_reply(204);
