@@ -4,7 +4,6 @@
 #include <array>
 #include <chrono>
 #include <map>
-#include <ranges>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -216,10 +215,10 @@ std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequ
     header_bytes += name.size() + value.size() + 6;
     std::string key = to_lower(name);
     if (key == "cookie") {
-      for (const auto piece : std::views::split(std::string_view(value), ';')) {
-        const auto cookie = trim(std::string_view(piece.begin(), piece.end()));
+      for_each_part(value, ';', [&](std::string_view piece) {
+        const auto cookie = trim(piece);
         if (!cookie.empty()) cookies.push_back(cookie);
-      }
+      });
       continue;
     }
     const auto existing = std::find_if(headers.begin(), headers.end(),

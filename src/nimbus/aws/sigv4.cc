@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <ranges>
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -233,13 +232,10 @@ Result<CredentialScope> parse_credential_scope(std::string_view text) {
   // Every signed request comes through here: the parts are found in place.
   std::array<std::string_view, 5> parts;
   std::size_t count = 0;
-  for (const auto part : std::views::split(text, '/')) {
-    if (count == parts.size()) {
-      ++count;
-      break;
-    }
-    parts[count++] = std::string_view(part.begin(), part.end());
-  }
+  for_each_part(text, '/', [&](std::string_view part) {
+    if (count < parts.size()) parts[count] = part;
+    ++count;
+  });
   if (count != parts.size()) {
     return incomplete(fmt::format(
         "Credential should be scoped to a valid region, service and terminator. Got '{}'.", text));
@@ -269,16 +265,16 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   }
   value.remove_prefix(kAlgorithm.size());
   std::optional<std::string_view> credential, signed_headers, signature_hex;
-  for (const auto piece : std::views::split(value, ',')) {
-    const auto part = trim(std::string_view(piece.begin(), piece.end()));
+  for_each_part(value, ',', [&](std::string_view piece) {
+    const auto part = trim(piece);
     const auto eq = part.find('=');
-    if (eq == std::string_view::npos) continue;
+    if (eq == std::string_view::npos) return;
     const auto key = part.substr(0, eq);
     const auto item = trim(part.substr(eq + 1));
     if (key == "Credential") credential = item;
     if (key == "SignedHeaders") signed_headers = item;
     if (key == "Signature") signature_hex = item;
-  }
+  });
   std::string missing;
   if (!credential) missing += "Authorization header requires 'Credential' parameter. ";
   if (!signed_headers) missing += "Authorization header requires 'SignedHeaders' parameter. ";
@@ -293,12 +289,9 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   signature.signed_headers.reserve(
       static_cast<std::size_t>(std::count(signed_headers->begin(), signed_headers->end(), ';')) +
       1);
-  for (const auto name : std::views::split(*signed_headers, ';')) {
-    lower_into(signature.signed_headers.emplace_back(), std::string_view(name.begin(), name.end()));
-  }
-  // An empty list is one empty name, as it always was (the range splits it
-  // into nothing), so a signature over it fails the same way.
-  if (signed_headers->empty()) signature.signed_headers.emplace_back();
+  for_each_part(*signed_headers, ';', [&](std::string_view name) {
+    lower_into(signature.signed_headers.emplace_back(), name);
+  });
   lower_into(signature.signature, *signature_hex);
   return signature;
 }

@@ -15,6 +15,21 @@ bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s);
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char separator);
+// The same parts, handed to `each` in turn without building a vector (for
+// paths every request takes). std::views::split would do, but clang's fuzz
+// builds cannot compile libstdc++ 12's ranges.
+template <typename Each>
+void for_each_part(std::string_view s, char separator, Each&& each) {
+  for (;;) {
+    const auto pos = s.find(separator);
+    if (pos == std::string_view::npos) {
+      each(s);
+      return;
+    }
+    each(s.substr(0, pos));
+    s.remove_prefix(pos + 1);
+  }
+}
 bool starts_with_icase(std::string_view s, std::string_view prefix);
 
 std::string hex_encode(std::span<const std::uint8_t> bytes);

@@ -42,5 +42,13 @@ TEST(StringsTest, ParseUint) {
   EXPECT_EQ(parse_uint("99999999999999999999999"), std::nullopt);
 }
 
+TEST(StringsTest, ForEachPartGivesTheSamePartsAsSplit) {
+  for (const std::string_view text : {"", ";", "a", "a;b", ";a;;b;", "no separator here"}) {
+    std::vector<std::string_view> parts;
+    for_each_part(text, ';', [&](std::string_view part) { parts.push_back(part); });
+    EXPECT_EQ(parts, split(text, ';')) << text;
+  }
+}
+
 }  // namespace
 }  // namespace nimbus
