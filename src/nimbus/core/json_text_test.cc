@@ -11,10 +11,11 @@ namespace {
 
 // Whatever the bytes, the text is what Boost.JSON would write for them.
 TEST(JsonText, StringsAreEscapedAsBoostJsonEscapesThem) {
+  using namespace std::string_literals;
   const std::string inputs[] = {"",
                                 "plain words",
                                 "quote \" and backslash \\",
-                                std::string("nul \0 and controls \x01\x1f\t\n\r\b\f", 28),
+                                "nul \0 and controls \x01\x1f\t\n\r\b\f"s,
                                 "del \x7f and utf-8 \xc3\xa9",
                                 "invalid utf-8 \xff\xfe",
                                 std::string(1000, 'x') + "\"" + std::string(1000, 'y')};
