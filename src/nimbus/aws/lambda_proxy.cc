@@ -101,9 +101,8 @@ std::string request_time(std::chrono::system_clock::time_point time) {
   return out;
 }
 
-json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs,
-                          json::storage_ptr storage = {}) {
-  json::object out(std::move(storage));
+json::object pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  json::object out;
   for (const auto& [key, value] : pairs) out[key] = value;
   return out;
 }
