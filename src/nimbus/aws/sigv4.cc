@@ -216,18 +216,6 @@ std::string CredentialScope::scope() const {
   return fmt::format("{}/{}/{}/{}", date, region, service, kTerminator);
 }
 
-namespace {
-
-// `text` in lower case, written into `out` (which keeps its capacity).
-void lower_into(std::string& out, std::string_view text) {
-  out.resize(text.size());
-  std::transform(text.begin(), text.end(), out.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-}
-
-}  // namespace
-
 Result<CredentialScope> parse_credential_scope(std::string_view text) {
   // Every signed request comes through here: the parts are found in place.
   std::array<std::string_view, 5> parts;
@@ -289,10 +277,9 @@ Result<SigV4Signature> parse_authorization_header(std::string_view value) {
   signature.signed_headers.reserve(
       static_cast<std::size_t>(std::count(signed_headers->begin(), signed_headers->end(), ';')) +
       1);
-  for_each_part(*signed_headers, ';', [&](std::string_view name) {
-    lower_into(signature.signed_headers.emplace_back(), name);
-  });
-  lower_into(signature.signature, *signature_hex);
+  for_each_part(*signed_headers, ';',
+                [&](std::string_view name) { signature.signed_headers.push_back(to_lower(name)); });
+  signature.signature = to_lower(*signature_hex);
   return signature;
 }
 

@@ -1,28 +1,14 @@
 #include "nimbus/engine/usage_record.h"
 
-#include <charconv>
-
 #include <boost/json.hpp>
 
+#include "nimbus/core/json_text.h"
 #include "nimbus/core/request_id.h"
 #include "nimbus/ledger/meters.h"
 
 namespace nimbus::engine {
 
 namespace json = boost::json;
-
-namespace {
-
-// A number as JSON writes it: integers in full, doubles in their shortest
-// round-trip form.
-template <class Number>
-void append_number(std::string& out, Number value) {
-  char buffer[32];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, end);
-}
-
-}  // namespace
 
 ledger::Usage to_usage(const UsageRecord& record) {
   ledger::Usage usage;
@@ -64,23 +50,23 @@ ledger::Usage to_usage(const UsageRecord& record) {
   detail += R"({"version":")";
   detail += record.version;
   detail += R"(","durationMs":)";
-  append_number(detail, record.duration_ms);
+  append_json_number(detail, record.duration_ms);
   detail += R"(,"billedMs":)";
-  append_number(detail, record.billed_ms);
+  append_json_number(detail, record.billed_ms);
   detail += R"(,"memoryMb":)";
-  append_number(detail, record.memory_mb);
+  append_json_number(detail, record.memory_mb);
   detail += R"(,"architecture":")";
   detail += record.architecture;
   detail += R"(","coldStart":)";
   detail += record.cold_start ? "true" : "false";
   detail += R"(,"initMs":)";
-  append_number(detail, record.init_ms);
+  append_json_number(detail, record.init_ms);
   detail += R"(,"outcome":)";
-  append_number(detail, static_cast<int>(record.outcome));
+  append_json_number(detail, static_cast<int>(record.outcome));
   detail += R"(,"bytesIn":)";
-  append_number(detail, record.bytes_in);
+  append_json_number(detail, record.bytes_in);
   detail += R"(,"bytesOut":)";
-  append_number(detail, record.bytes_out);
+  append_json_number(detail, record.bytes_out);
   detail += '}';
   return usage;
 }

@@ -1,20 +1,14 @@
 #include "nimbus/net/response_head.h"
 
-#include <charconv>
 #include <ostream>  // Beast's status header needs it and does not include it
 
 #include <boost/beast/http/status.hpp>
 
+#include "nimbus/core/json_text.h"
 #include "nimbus/core/strings.h"
 
 namespace nimbus::net {
 namespace {
-
-void append_number(std::string& out, std::size_t number) {
-  char digits[24];
-  const auto written = std::to_chars(digits, digits + sizeof digits, number);
-  out.append(digits, written.ptr);
-}
 
 // A header that goes out as one line: a name, and no line break or NUL in it
 // or its value that would end it early and start another (response
@@ -38,7 +32,7 @@ ResponseHead::ResponseHead(int status, std::size_t expected_headers)
     : status_(status >= 100 && status <= 999 ? status : 500) {
   text_.reserve(96 + 48 * expected_headers);
   text_ += "HTTP/1.1 ";
-  append_number(text_, static_cast<std::size_t>(status_));
+  append_json_number(text_, static_cast<std::size_t>(status_));
   text_ += ' ';
   const auto reason =
       boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status_));
@@ -60,7 +54,7 @@ void ResponseHead::add(std::string_view name, std::string_view value) {
 std::string ResponseHead::finish(std::size_t body_size, bool keep_alive) && {
   if (has_body()) {
     text_ += "Content-Length: ";
-    append_number(text_, body_size);
+    append_json_number(text_, body_size);
     text_ += "\r\n";
   }
   if (!keep_alive) text_ += "Connection: close\r\n";
