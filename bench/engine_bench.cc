@@ -1,6 +1,7 @@
 // Functions engine benchmarks, each beside a baseline measured in the same run.
 //
-//   engine_bench warm  [--workers 2] [--clients 16] [--seconds 5]
+//   engine_bench warm  [--workers 2] [--clients 16] [--seconds 5] [--rounds 1]
+//                      [--process-isolation 0]
 //       Warm invocations of a native function through Engine::invoke, beside
 //       a minimal relay written here: the same worker binary, the same
 //       Runtime API long poll, nothing else (no scheduling, no limits, no
@@ -181,8 +182,37 @@ struct LoadResult {
   double per_second = 0;
   double p50_us = 0;
   double p99_us = 0;
-  double cpu_us_per_op = 0;  // this process's CPU (all threads) per invocation
+  double cpu_us_per_op = 0;          // this process's CPU (all threads) per invocation
+  double journal_cpu_us_per_op = 0;  // of which the journal thread's
+  double rocksdb_cpu_us_per_op = 0;  // and RocksDB's background threads'
 };
+
+// CPU time of this process's threads so far, in micro-seconds, summed by
+// thread name (schedstat: nanoseconds on a CPU, finer than rusage's ticks).
+// Threads that ended are not counted.
+std::map<std::string, double> thread_cpu_us() {
+  std::map<std::string, double> by_name;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::ifstream schedstat(task.path() / "schedstat");
+    std::string name;
+    double on_cpu_ns = 0;
+    if (std::getline(comm, name) && schedstat >> on_cpu_ns) by_name[name] += on_cpu_ns / 1000;
+  }
+  return by_name;
+}
+
+// The CPU threads named with `prefix` spent between two thread_cpu_us() readings.
+double thread_cpu_between(const std::map<std::string, double>& before,
+                          const std::map<std::string, double>& after, std::string_view prefix) {
+  double total = 0;
+  for (const auto& [name, us] : after) {
+    if (!name.starts_with(prefix)) continue;
+    auto it = before.find(name);
+    total += us - (it == before.end() ? 0 : it->second);
+  }
+  return total;
+}
 
 double process_cpu_us() {
   rusage usage{};
@@ -304,10 +334,14 @@ int warm(const Args& args) {
   // instances and reserved concurrency `workers`, so the pool matches; once
   // as it runs (logs and usage records written), once with both off, to
   // show what metering and log capture cost.
-  auto run_engine = [&](nimbus::ledger::Journal::Options journal_options) -> LoadResult {
+  auto run_engine = [&](nimbus::ledger::Journal::Options journal_options,
+                        std::chrono::duration<double> length) -> LoadResult {
     fs::remove_all(dir / "store");
     Ledger ledger(dir, journal_options);
     auto options = engine_options(dir);
+    // valgrind does not follow the sandbox's clone: profile with --process-isolation 1.
+    if (args.get("process-isolation", 0) != 0)
+      options.isolation = nimbus::engine::Isolation::kProcess;
     auto engine = nimbus::engine::Engine::start(options, *ledger.journal);
     if (!engine) std::exit(1);
     auto config = native_function(dir, "warm");
@@ -320,6 +354,7 @@ int warm(const Args& args) {
     while ((*engine)->stats().idle < workers) std::this_thread::sleep_for(10ms);
     std::string key = config.key();
     const double cpu_before = process_cpu_us();
+    const auto threads_before = thread_cpu_us();
     LoadResult result = drive(clients, length, [&]() -> asio::awaitable<bool> {
       std::string body = payload;
       nimbus::engine::InvokeOptions invoke_options;
@@ -327,30 +362,67 @@ int warm(const Args& args) {
       co_return answer && answer->payload == payload;
     });
     ledger.journal->flush();  // the journal's work for these invocations counts too
-    result.cpu_us_per_op = (process_cpu_us() - cpu_before) / (result.per_second * length.count());
+    const double invocations = result.per_second * length.count();
+    const auto threads_after = thread_cpu_us();
+    result.cpu_us_per_op = (process_cpu_us() - cpu_before) / invocations;
+    result.journal_cpu_us_per_op =
+        thread_cpu_between(threads_before, threads_after, "nimbus-journal") / invocations;
+    result.rocksdb_cpu_us_per_op =
+        thread_cpu_between(threads_before, threads_after, "rocksdb:") / invocations;
     auto stats = (*engine)->stats();
     (*engine)->stop();
     fmt::print("engine instances at the end: {} (cold starts {})\n", stats.instances,
                stats.cold_starts);
     return result;
   };
-  // Which goes first alternates between runs (--unmetered-first), so
-  // neither always gets the colder machine.
   // --metering 0 / --logs 0 turn one of them off in the first
   // configuration, to see which costs what.
   const nimbus::ledger::Journal::Options as_run{.metering = args.get("metering", 1) != 0,
                                                 .logs = args.get("logs", 1) != 0};
+  const nimbus::ledger::Journal::Options unmetered{.metering = false, .logs = false};
   LoadResult engine_result, unmetered_result;
+  std::vector<double> costs;  // per round
   // --only 1 / --only 2: just the first or the second configuration (profiling).
   if (const auto only = args.get("only", 0); only != 0) {
     (only == 1 ? engine_result : unmetered_result) =
-        run_engine(only == 1 ? as_run : nimbus::ledger::Journal::Options{false, false});
-  } else if (args.get("unmetered-first", 0) != 0) {
-    unmetered_result = run_engine({.metering = false, .logs = false});
-    engine_result = run_engine(as_run);
+        run_engine(only == 1 ? as_run : unmetered, length);
   } else {
-    engine_result = run_engine(as_run);
-    unmetered_result = run_engine({.metering = false, .logs = false});
+    // A process's first engine faults in memory (allocator arenas, the
+    // store's) that later ones reuse, which made whichever configuration ran
+    // second look faster by several percent: a short run first, not counted.
+    if (args.get("warmup", 1) != 0) (void)run_engine(as_run, 1s);
+    // Rounds of both, the order alternating (--unmetered-first says which
+    // starts), so neither always gets the colder machine; medians of the rounds.
+    const auto rounds = static_cast<std::size_t>(std::max(1.0, args.get("rounds", 1)));
+    const bool unmetered_first = args.get("unmetered-first", 0) != 0;
+    std::vector<LoadResult> metered_runs, unmetered_runs;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      if ((round % 2 == 0) == unmetered_first) {
+        unmetered_runs.push_back(run_engine(unmetered, length));
+        metered_runs.push_back(run_engine(as_run, length));
+      } else {
+        metered_runs.push_back(run_engine(as_run, length));
+        unmetered_runs.push_back(run_engine(unmetered, length));
+      }
+      costs.push_back(100.0 *
+                      (1.0 - metered_runs.back().per_second / unmetered_runs.back().per_second));
+    }
+    auto medians = [](const std::vector<LoadResult>& runs) {
+      auto median_of = [&](double LoadResult::*field) {
+        std::vector<double> values;
+        for (const auto& run : runs) values.push_back(run.*field);
+        return percentile(values, 0.5);
+      };
+      LoadResult result;
+      for (auto field : {&LoadResult::per_second, &LoadResult::p50_us, &LoadResult::p99_us,
+                         &LoadResult::cpu_us_per_op, &LoadResult::journal_cpu_us_per_op,
+                         &LoadResult::rocksdb_cpu_us_per_op}) {
+        result.*field = median_of(field);
+      }
+      return result;
+    };
+    engine_result = medians(metered_runs);
+    unmetered_result = medians(unmetered_runs);
   }
   fs::remove_all(dir);
   fmt::print("{:<28}{:>12}{:>12}{:>12}\n", "warm invoke", "per second", "p50 us", "p99 us");
@@ -362,10 +434,15 @@ int warm(const Args& args) {
              unmetered_result.per_second, unmetered_result.p50_us, unmetered_result.p99_us);
   fmt::print("throughput ratio engine/relay: {:.2f}\n",
              engine_result.per_second / relay_result.per_second);
-  fmt::print("metering and log capture cost: {:.1f}% of throughput\n",
-             100.0 * (1.0 - engine_result.per_second / unmetered_result.per_second));
+  std::string per_round;
+  for (double cost : costs)
+    per_round += fmt::format("{}{:.1f}%", per_round.empty() ? "" : ", ", cost);
+  fmt::print("metering and log capture cost: {:.1f}% of throughput (rounds: {})\n",
+             100.0 * (1.0 - engine_result.per_second / unmetered_result.per_second), per_round);
   fmt::print("engine process CPU per invocation: {:.1f} us, {:.1f} us without logs and metering\n",
              engine_result.cpu_us_per_op, unmetered_result.cpu_us_per_op);
+  fmt::print("  of which the journal thread {:.2f} us and RocksDB's background threads {:.2f} us\n",
+             engine_result.journal_cpu_us_per_op, engine_result.rocksdb_cpu_us_per_op);
   return 0;
 }
 

@@ -1221,11 +1221,13 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   void flush_lines(const UsageRecord* record = nullptr) {
     if (lines_.empty() && record == nullptr) return;
+    // The journal copies the lines: they are freed here, where they were
+    // made, and the vector keeps its capacity for the next invocation.
     if (record != nullptr) {
       auto usage = to_usage(*record);
-      host_.journal().append(std::move(lines_), &usage);
+      host_.journal().append(lines_, &usage);
     } else {
-      host_.journal().append(std::move(lines_), nullptr);
+      host_.journal().append(lines_, nullptr);
     }
     lines_.clear();
   }

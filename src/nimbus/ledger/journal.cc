@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <tuple>
 
 #include <spdlog/spdlog.h>
@@ -53,6 +54,181 @@ std::int64_t unzigzag(std::uint64_t value) {
   return static_cast<std::int64_t>(value >> 1) ^ -static_cast<std::int64_t>(value & 1);
 }
 
+// The hand-off buffer: what append() copies in and the journal thread
+// reads back, within this process (never stored). An entry is a tag and
+// its fields: names and texts as varint(size) bytes, numbers as their
+// native bytes, lists as varint(count) then their items.
+constexpr char kEventEntry = 'E';
+constexpr char kUsageEntry = 'U';
+
+// Writes one entry (of the hand-off, or a record of a usage batch) at the
+// end of `out` through a pointer into room made for it at once: an entry
+// is two dozen small fields, and appending each through std::string had
+// cost more than everything else an append does.
+class EntryWriter {
+ public:
+  // `most`: an upper bound on the entry's size.
+  EntryWriter(std::string& out, std::size_t most) : out_(out) {
+    const std::size_t used = out.size();
+    out.resize(used + most);
+    next_ = out.data() + used;
+  }
+  ~EntryWriter() { out_.resize(static_cast<std::size_t>(next_ - out_.data())); }
+  EntryWriter(const EntryWriter&) = delete;
+  EntryWriter& operator=(const EntryWriter&) = delete;
+
+  // What a sized() field of `bytes` may take, at most.
+  static constexpr std::size_t room(std::string_view bytes) { return kMostVarint + bytes.size(); }
+  static constexpr std::size_t kMostVarint = 10;
+
+  void tag(char tag) { *next_++ = tag; }
+  void count(std::uint64_t value) {
+    while (value >= 0x80) {
+      *next_++ = static_cast<char>((value & 0x7f) | 0x80);
+      value >>= 7;
+    }
+    *next_++ = static_cast<char>(value);
+  }
+  void sized(std::string_view bytes) {
+    count(bytes.size());
+    if (bytes.empty()) return;  // (an empty view's data may be null)
+    std::memcpy(next_, bytes.data(), bytes.size());
+    next_ += bytes.size();
+  }
+  template <class Number>
+  void native(Number value) {
+    std::memcpy(next_, &value, sizeof(Number));
+    next_ += sizeof(Number);
+  }
+
+ private:
+  std::string& out_;
+  char* next_;
+};
+
+void put_event(std::string& out, const LogEvent& event) {
+  using W = EntryWriter;
+  W write(out, 1 + sizeof(std::int64_t) + W::room(event.group) + W::room(event.stream) +
+                   W::room(event.message));
+  write.tag(kEventEntry);
+  write.native(event.timestamp_ms);
+  write.sized(event.group);
+  write.sized(event.stream);
+  write.sized(event.message);
+}
+
+void put_usage(std::string& out, const Usage& usage) {
+  using W = EntryWriter;
+  const std::string_view detail =
+      usage.detail_json.empty() ? std::string_view("{}") : std::string_view(usage.detail_json);
+  std::size_t most = 1 + W::room(usage.service) + W::room(usage.resource) + W::room(usage.id) +
+                     sizeof(std::int64_t) + 3 * W::kMostVarint + W::room(detail);
+  for (const auto& [name, amount] : usage.quantities) most += W::room(name) + sizeof(amount);
+  for (const auto& [name, seconds] : usage.observations) most += W::room(name) + sizeof(seconds);
+  for (const auto& [name, stat] : usage.merged_samples) {
+    most += W::room(name) + 4 * sizeof(std::int64_t) + W::kMostVarint +
+            stat.buckets.size() * (sizeof(std::int32_t) + sizeof(std::int64_t));
+  }
+  W write(out, most);
+  write.tag(kUsageEntry);
+  write.sized(usage.service);
+  write.sized(usage.resource);
+  write.sized(usage.id);
+  write.native(usage.time_us);
+  write.count(usage.quantities.size());
+  for (const auto& [name, amount] : usage.quantities) {
+    write.sized(name);
+    write.native(amount);
+  }
+  write.count(usage.observations.size());
+  for (const auto& [name, seconds] : usage.observations) {
+    write.sized(name);
+    write.native(seconds);
+  }
+  write.count(usage.merged_samples.size());
+  for (const auto& [name, stat] : usage.merged_samples) {
+    write.sized(name);
+    write.native(stat.count);
+    write.native(stat.sum);
+    write.native(stat.min);
+    write.native(stat.max);
+    write.count(stat.buckets.size());
+    for (const auto& [bucket, samples] : stat.buckets) {
+      write.native(bucket);
+      write.native(samples);
+    }
+  }
+  write.sized(detail);
+}
+
+// Reads what put_event and put_usage wrote in this process: well-formed by
+// construction, so a short read is a bug and throws. Several reads a log
+// line and a dozen a record: kept to a few instructions each.
+class HandOffReader {
+ public:
+  explicit HandOffReader(std::string_view in) : next_(in.data()), end_(in.data() + in.size()) {}
+  bool done() const { return next_ == end_; }
+  char tag() {
+    need(1);
+    return *next_++;
+  }
+  std::size_t count() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      need(1);
+      const auto byte = static_cast<unsigned char>(*next_++);
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) return static_cast<std::size_t>(value);
+    }
+    throw std::out_of_range("journal hand-off: a malformed size");
+  }
+  std::string_view sized() {
+    const std::size_t size = count();
+    need(size);
+    const std::string_view bytes(next_, size);
+    next_ += size;
+    return bytes;
+  }
+  template <class Number>
+  Number native() {
+    need(sizeof(Number));
+    Number value;
+    std::memcpy(&value, next_, sizeof(Number));
+    next_ += sizeof(Number);
+    return value;
+  }
+
+ private:
+  void need(std::size_t size) const {
+    if (static_cast<std::size_t>(end_ - next_) < size) {
+      throw std::out_of_range("journal hand-off cut short");
+    }
+  }
+
+  const char* next_;
+  const char* end_;
+};
+
+// A log event and a usage record as the journal thread reads them: views
+// into the hand-off buffer (the merged samples' distributions are copied).
+struct EventView {
+  std::string_view group;
+  std::string_view stream;
+  std::int64_t timestamp_ms = 0;
+  std::string_view message;
+};
+
+struct UsageView {
+  std::string_view service;
+  std::string_view resource;
+  std::string_view id;
+  std::int64_t time_us = 0;
+  std::span<const std::pair<std::string_view, std::int64_t>> quantities;
+  std::span<const std::pair<std::string_view, double>> observations;
+  std::span<const std::pair<std::string_view, MinuteStat>> merged_samples;
+  std::string_view detail_json;
+};
+
 // One usage batch in version 4's compact encoding (docs/formats/ledger.md):
 // each name (service, resource, meter) once, then the records referring to
 // them by number. A batch's records come from few resources and list their
@@ -62,26 +238,25 @@ class CompactUsageBatch {
  public:
   explicit CompactUsageBatch(std::int64_t base_us) : base_us_(base_us) {}
 
-  // `usage` must outlive take(): names are kept as views.
-  void add(const Usage& usage) {
-    put_varint(records_, number_of(usage.service, last_service_));
-    put_varint(records_, number_of(usage.resource, last_resource_));
-    put_varint(records_, usage.id.size());
-    records_ += usage.id;
-    put_varint(records_, static_cast<std::uint64_t>(usage.time_us - base_us_));
-    put_varint(records_, usage.quantities.size());
+  // `usage`'s names must outlive take(): they are kept as views.
+  void add(const UsageView& usage) {
+    using W = EntryWriter;
+    W write(records_, 4 * W::kMostVarint + W::room(usage.id) + W::room(usage.detail_json) +
+                          usage.quantities.size() * 2 * W::kMostVarint);
+    write.count(number_of(usage.service, last_service_));
+    write.count(number_of(usage.resource, last_resource_));
+    write.sized(usage.id);
+    write.count(static_cast<std::uint64_t>(usage.time_us - base_us_));
+    write.count(usage.quantities.size());
     if (last_meters_.size() < usage.quantities.size()) {
       last_meters_.resize(usage.quantities.size(), kNone);
     }
     for (std::size_t i = 0; i < usage.quantities.size(); ++i) {
-      put_varint(records_, number_of(usage.quantities[i].first, last_meters_[i]));
-      put_varint(records_, zigzag(usage.quantities[i].second));
+      write.count(number_of(usage.quantities[i].first, last_meters_[i]));
+      write.count(zigzag(usage.quantities[i].second));
     }
     // The detail is the service's own JSON object, kept as it was given.
-    const std::string_view detail =
-        usage.detail_json.empty() ? std::string_view("{}") : std::string_view(usage.detail_json);
-    put_varint(records_, detail.size());
-    records_ += detail;
+    write.sized(usage.detail_json);
   }
 
   std::string take() {
@@ -312,6 +487,87 @@ class BatchSums {
 
 }  // namespace
 
+struct Journal::HandOff {
+  std::vector<EventView> events;
+  std::vector<UsageView> records;
+  // The records' lists, one after another; each record's spans point in.
+  std::vector<std::pair<std::string_view, std::int64_t>> quantities;
+  std::vector<std::pair<std::string_view, double>> observations;
+  std::vector<std::pair<std::string_view, MinuteStat>> merged_samples;
+
+  // Reads `bytes` (which must outlive the views). The vectors keep their
+  // capacity from batch to batch.
+  void read(std::string_view bytes) {
+    events.clear();
+    records.clear();
+    quantities.clear();
+    observations.clear();
+    merged_samples.clear();
+    lists_.clear();
+    HandOffReader in(bytes);
+    while (!in.done()) {
+      if (in.tag() == kEventEntry) {
+        EventView& event = events.emplace_back();
+        event.timestamp_ms = in.native<std::int64_t>();
+        event.group = in.sized();
+        event.stream = in.sized();
+        event.message = in.sized();
+        continue;
+      }
+      UsageView& usage = records.emplace_back();
+      usage.service = in.sized();
+      usage.resource = in.sized();
+      usage.id = in.sized();
+      usage.time_us = in.native<std::int64_t>();
+      Lists& lists = lists_.emplace_back();
+      lists.quantities = {quantities.size(), in.count()};
+      for (std::size_t i = 0; i < lists.quantities.second; ++i) {
+        const auto name = in.sized();
+        quantities.emplace_back(name, in.native<std::int64_t>());
+      }
+      lists.observations = {observations.size(), in.count()};
+      for (std::size_t i = 0; i < lists.observations.second; ++i) {
+        const auto name = in.sized();
+        observations.emplace_back(name, in.native<double>());
+      }
+      lists.merged_samples = {merged_samples.size(), in.count()};
+      for (std::size_t i = 0; i < lists.merged_samples.second; ++i) {
+        auto& [name, stat] = merged_samples.emplace_back(in.sized(), MinuteStat{});
+        stat.count = in.native<std::int64_t>();
+        stat.sum = in.native<std::int64_t>();
+        stat.min = in.native<std::int64_t>();
+        stat.max = in.native<std::int64_t>();
+        stat.buckets.resize(in.count());
+        for (auto& [bucket, samples] : stat.buckets) {
+          bucket = in.native<std::int32_t>();
+          samples = in.native<std::int64_t>();
+        }
+      }
+      usage.detail_json = in.sized();
+    }
+    // The lists are complete (no longer moving as they grow): point in.
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      records[i].quantities =
+          std::span(quantities).subspan(lists_[i].quantities.first, lists_[i].quantities.second);
+      records[i].observations =
+          std::span(observations)
+              .subspan(lists_[i].observations.first, lists_[i].observations.second);
+      records[i].merged_samples =
+          std::span(merged_samples)
+              .subspan(lists_[i].merged_samples.first, lists_[i].merged_samples.second);
+    }
+  }
+
+ private:
+  // Where each record's lists start in the vectors above, and their lengths.
+  struct Lists {
+    std::pair<std::size_t, std::size_t> quantities;
+    std::pair<std::size_t, std::size_t> observations;
+    std::pair<std::size_t, std::size_t> merged_samples;
+  };
+  std::vector<Lists> lists_;
+};
+
 std::int32_t MinuteStat::bucket_of(std::int64_t value) {
   if (value == 0) return 0;
   const double magnitude = std::abs(static_cast<double>(value));
@@ -321,6 +577,15 @@ std::int32_t MinuteStat::bucket_of(std::int64_t value) {
 }
 
 void MinuteStat::add(std::int64_t value) {
+  // Many meters repeat one value (a request is 1, an error mostly 0): while
+  // every sample is `value`, its bucket is the only one, and no logarithm
+  // or search is needed to find it.
+  if (count > 0 && value == min && value == max && buckets.size() == 1) {
+    ++count;
+    sum += value;
+    ++buckets.front().second;
+    return;
+  }
   min = count == 0 ? value : std::min(min, value);
   max = count == 0 ? value : std::max(max, value);
   ++count;
@@ -412,6 +677,7 @@ Journal::Journal(storage::Store& store, Options options, storage::Keyspace event
       sequence_(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count())),
+      hand_off_(std::make_unique<HandOff>()),
       thread_([this] { run(); }) {}
 
 Journal::~Journal() {
@@ -423,13 +689,9 @@ Journal::~Journal() {
   thread_.join();
 }
 
-void Journal::append_log(LogEvent event) {
-  std::vector<LogEvent> events;
-  events.push_back(std::move(event));
-  append_logs(std::move(events));
-}
+void Journal::append_log(const LogEvent& event) { append(std::span(&event, 1), nullptr); }
 
-void Journal::append_logs(std::vector<LogEvent> events) { append(std::move(events), nullptr); }
+void Journal::append_logs(std::span<const LogEvent> events) { append(events, nullptr); }
 
 void Journal::create_stream(const std::string& group, const std::string& stream,
                             std::int64_t created_ms) {
@@ -441,34 +703,29 @@ void Journal::create_stream(const std::string& group, const std::string& stream,
   wake_.notify_one();
 }
 
-void Journal::append_usage(Usage usage) { append({}, &usage); }
+void Journal::append_usage(const Usage& usage) { append({}, &usage); }
 
 std::uint64_t Journal::reserve_sequences(std::size_t count) {
   return sequence_.fetch_add(count, std::memory_order_relaxed);
 }
 
-void Journal::append(std::vector<LogEvent> events, Usage* usage) {
-  if (!options_.logs) events.clear();
+void Journal::append(std::span<const LogEvent> events, const Usage* usage) {
+  if (!options_.logs) events = {};
   if (!options_.metering) usage = nullptr;
   if (events.empty() && usage == nullptr) return;
   if (usage != nullptr) metrics_.record(*usage);
-  if (!events.empty()) {
-    // The observer sees the events before they are moved into the hand-off.
-    std::shared_ptr<const LogObserver> observer;
-    {
-      std::lock_guard lock(mutex_);
-      observer = log_observer_;
-    }
-    if (observer) (*observer)(events);
+  std::shared_ptr<const LogObserver> observer;
+  {
+    // Only the copy into the hand-off is serialised: keys, chunks and
+    // sums are the journal thread's work.
+    std::lock_guard lock(mutex_);
+    for (const auto& event : events) put_event(pending_bytes_, event);
+    if (usage != nullptr) put_usage(pending_bytes_, *usage);
+    ++appended_;
+    if (!events.empty()) observer = log_observer_;
   }
-  // Only the hand-off is serialised: keys and chunks are the journal
-  // thread's work.
-  std::lock_guard lock(mutex_);
-  pending_events_.insert(pending_events_.end(), std::make_move_iterator(events.begin()),
-                         std::make_move_iterator(events.end()));
-  if (usage != nullptr) pending_usage_.push_back(std::move(*usage));
-  ++appended_;
   wake_.notify_one();
+  if (observer) (*observer)(events);
 }
 
 void Journal::set_log_observer(LogObserver observer) {
@@ -486,7 +743,8 @@ void Journal::flush() {
   --flush_waiters_;
 }
 
-void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batch) {
+void Journal::meter(const HandOff& hand_off, storage::WriteBatch& batch) {
+  const auto& records = hand_off.records;
   // Sum the batch's amounts per counter first: one put per counter per
   // batch, however many records it carries.
   BatchSums<std::int64_t> sums;
@@ -528,7 +786,8 @@ void Journal::meter(const std::vector<Usage>& records, storage::WriteBatch& batc
   }
 }
 
-void Journal::chunk_logs(const std::vector<LogEvent>& events, storage::WriteBatch& batch) {
+void Journal::chunk_logs(const HandOff& hand_off, storage::WriteBatch& batch) {
+  const auto& events = hand_off.events;
   // A stream's open chunk, by (group, stream); views into `events`.
   struct Open {
     std::string_view group;
@@ -567,10 +826,8 @@ void Journal::run() {
   pthread_setname_np(pthread_self(), "nimbus-journal");
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] {
-      return stopping_ || !pending_.empty() || !pending_events_.empty() || !pending_usage_.empty();
-    });
-    if (pending_.empty() && pending_events_.empty() && pending_usage_.empty() && stopping_) return;
+    wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !pending_bytes_.empty(); });
+    if (pending_.empty() && pending_bytes_.empty() && stopping_) return;
     if (!stopping_ && flush_waiters_ == 0) {
       // Linger a moment so one write carries many requests' records: one
       // wake-up and one WAL append per batch, not per request.
@@ -582,20 +839,18 @@ void Journal::run() {
     pending_ = storage::WriteBatch();
     // The next batch will be about as big: no regrowing it write by write.
     pending_.reserve(batch.writes().size());
-    std::vector<LogEvent> events = std::move(pending_events_);
-    pending_events_ = std::vector<LogEvent>();
-    pending_events_.reserve(events.size());
-    std::vector<Usage> usage = std::move(pending_usage_);
-    pending_usage_ = std::vector<Usage>();
-    pending_usage_.reserve(usage.size());
+    // The two buffers trade places, each keeping its capacity.
+    draining_.clear();
+    std::swap(draining_, pending_bytes_);
     std::uint64_t covered = appended_;
     lock.unlock();
-    if (!events.empty()) chunk_logs(events, batch);
+    hand_off_->read(draining_);
+    if (!hand_off_->events.empty()) chunk_logs(*hand_off_, batch);
     // Records and the counters they add to go in one batch: a crash keeps
     // both or neither, so the counters always equal the records' sum.
-    if (!usage.empty()) {
-      meter(usage, batch);
-      aggregate_minutes(usage, batch);
+    if (!hand_off_->records.empty()) {
+      meter(*hand_off_, batch);
+      aggregate_minutes(*hand_off_, batch);
     }
     // A failing disk loses log lines and usage records, never a request:
     // say so and go on. The counters are reread, not trusted, after that.
@@ -614,7 +869,8 @@ void Journal::run() {
   }
 }
 
-void Journal::aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch) {
+void Journal::aggregate_minutes(const HandOff& hand_off, storage::WriteBatch& batch) {
+  const auto& records = hand_off.records;
   // As for the hourly counters: merged per key first, keys built once.
   BatchSums<MinuteStat> added;
   for (const auto& usage : records) {

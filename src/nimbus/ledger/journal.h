@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -119,12 +120,17 @@ class Journal {
   }
   ~Journal();  // flushes
 
-  void append_log(LogEvent event);
-  void append_logs(std::vector<LogEvent> events);
+  // Appending copies what it is given into one byte buffer (the hand-off):
+  // the caller's strings are freed where they were made, and the journal
+  // thread reads views into that buffer instead of taking ownership of
+  // many small allocations from other threads, which had made both sides'
+  // malloc and free take their slow paths.
+  void append_log(const LogEvent& event);
+  void append_logs(std::span<const LogEvent> events);
   void create_stream(const std::string& group, const std::string& stream, std::int64_t created_ms);
-  void append_usage(Usage usage);
+  void append_usage(const Usage& usage);
   // Log events and (optionally) a usage record in one hand-off.
-  void append(std::vector<LogEvent> events, Usage* usage);
+  void append(std::span<const LogEvent> events, const Usage* usage);
 
   // Sequence numbers for log events written by others (PutLogEvents), from
   // the same counter as the journal's own, so event keys never collide.
@@ -134,9 +140,9 @@ class Journal {
   void flush();
 
   // Sees every batch of log events appended here (not ones others write),
-  // on the appending thread, before the hand-off: must be cheap, must not
-  // block and must not append. Replaces any earlier observer.
-  using LogObserver = std::function<void(const std::vector<LogEvent>&)>;
+  // on the appending thread: must be cheap, must not block and must not
+  // append. Replaces any earlier observer.
+  using LogObserver = std::function<void(std::span<const LogEvent>)>;
   void set_log_observer(LogObserver observer);
 
   // Counters and histograms of every usage record appended since start.
@@ -159,15 +165,17 @@ class Journal {
   Journal(storage::Store& store, Options options, storage::Keyspace events,
           storage::Keyspace streams, storage::Keyspace usage, storage::Keyspace hourly,
           storage::Keyspace minutely);
-  // On the journal thread: the minute aggregates of `records` into `batch`.
-  void aggregate_minutes(const std::vector<Usage>& records, storage::WriteBatch& batch);
+  // What the journal thread reads out of the hand-off buffer: views into it.
+  struct HandOff;
+  // On the journal thread: the minute aggregates of the records into `batch`.
+  void aggregate_minutes(const HandOff& hand_off, storage::WriteBatch& batch);
   // On the journal thread, hourly: drops minute aggregates past retention.
   void trim_minutes();
   void run();
   // On the journal thread: the records and their counters into `batch`.
-  void meter(const std::vector<Usage>& records, storage::WriteBatch& batch);
-  // On the journal thread: `events` as chunks, one per stream and run.
-  void chunk_logs(const std::vector<LogEvent>& events, storage::WriteBatch& batch);
+  void meter(const HandOff& hand_off, storage::WriteBatch& batch);
+  // On the journal thread: the events as chunks, one per stream and run.
+  void chunk_logs(const HandOff& hand_off, storage::WriteBatch& batch);
 
   storage::Store& store_;
   Options options_;
@@ -182,8 +190,8 @@ class Journal {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   storage::WriteBatch pending_;
-  std::vector<LogEvent> pending_events_;
-  std::vector<Usage> pending_usage_;
+  // Events and records appended since the last batch, encoded (journal.cc).
+  std::string pending_bytes_;
   std::shared_ptr<const LogObserver> log_observer_;
   std::uint64_t appended_ = 0;  // batches handed in
   std::uint64_t written_ = 0;   // batches in the store
@@ -199,6 +207,10 @@ class Journal {
   // Unset until the first trim: the steady clock counts from boot, so a
   // default time point is not "long ago" on a machine up for under an hour.
   std::optional<std::chrono::steady_clock::time_point> last_trim_;
+  // Journal thread only: the buffer being written out (its capacity kept
+  // for the next) and what was read from it.
+  std::string draining_;
+  std::unique_ptr<HandOff> hand_off_;
 
   std::thread thread_;
 };

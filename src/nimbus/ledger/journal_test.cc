@@ -18,10 +18,11 @@ TEST(Journal, LogEventsReadBackInOrderPerStream) {
   auto journal = Journal::open(*store);
   ASSERT_TRUE(journal);
   (*journal)->create_stream("/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000);
-  (*journal)->append_logs({{"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "one"},
-                           {"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "two"},
-                           {"/aws/lambda/f", "2026/11/26/[$LATEST]b", 999, "other stream"},
-                           {"/aws/lambda/g", "2026/11/26/[$LATEST]a", 5, "other group"}});
+  (*journal)->append_logs(
+      std::vector<LogEvent>{{"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "one"},
+                            {"/aws/lambda/f", "2026/11/26/[$LATEST]a", 1000, "two"},
+                            {"/aws/lambda/f", "2026/11/26/[$LATEST]b", 999, "other stream"},
+                            {"/aws/lambda/g", "2026/11/26/[$LATEST]a", 5, "other group"}});
   (*journal)->flush();
   auto events = Journal::read_logs(*store, "/aws/lambda/f", "2026/11/26/[$LATEST]a");
   ASSERT_TRUE(events);
@@ -429,7 +430,7 @@ TEST(Journal, MeteringAndLogsCanBeTurnedOff) {
     auto journal = Journal::open(*store, {.metering = false, .logs = false});
     ASSERT_TRUE(journal);
     auto usage = invocation("f", 1'000'000, 128);
-    (*journal)->append({{"/aws/lambda/f", "s", 1, "line"}}, &usage);
+    (*journal)->append(std::vector<LogEvent>{{"/aws/lambda/f", "s", 1, "line"}}, &usage);
   }
   EXPECT_TRUE(Journal::read_logs(*store, "/aws/lambda/f")->empty());
   EXPECT_TRUE(Journal::read_usage(*store)->empty());

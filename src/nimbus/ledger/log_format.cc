@@ -72,35 +72,6 @@ std::optional<LogEventKey> parse_log_event_key(std::string_view key) {
   return parsed;
 }
 
-void put_varint(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-std::optional<std::uint64_t> get_varint(std::string_view& in) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < in.size() && i < 10; ++i) {
-    const auto byte = static_cast<unsigned char>(in[i]);
-    value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      in.remove_prefix(i + 1);
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string_view> get_sized(std::string_view& in) {
-  std::string_view rest = in;
-  const auto size = get_varint(rest);
-  if (!size || *size > rest.size()) return std::nullopt;
-  in = rest.substr(*size);
-  return rest.substr(0, *size);
-}
-
 bool LogChunkWriter::accepts(std::int64_t timestamp_ms) const {
   return count_ == 0 || (timestamp_ms >= last_ms_ && timestamp_ms - first_ms_ <= kLogChunkSpanMs &&
                          value_.size() < kLogChunkBytes);

@@ -97,13 +97,42 @@ struct StoredLogEvent {
 std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& key,
                                                              std::string_view value);
 
-// LEB128, as chunks and usage batches encode lengths and offsets.
-void put_varint(std::string& out, std::uint64_t value);
+// LEB128, as chunks and usage batches encode lengths and offsets. Inline:
+// the journal writes and reads several for every log line and record.
+inline void put_varint(std::string& out, std::uint64_t value) {
+  char bytes[10];  // appended at once: one capacity check, not one a byte
+  std::size_t size = 0;
+  while (value >= 0x80) {
+    bytes[size++] = static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  bytes[size++] = static_cast<char>(value);
+  out.append(bytes, size);
+}
+
 // Reads one from the front of `in`, advancing it; nullopt if truncated.
-std::optional<std::uint64_t> get_varint(std::string_view& in);
+inline std::optional<std::uint64_t> get_varint(std::string_view& in) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < in.size() && i < 10; ++i) {
+    const auto byte = static_cast<unsigned char>(in[i]);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      in.remove_prefix(i + 1);
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
 // Reads varint(size) then that many bytes from the front of `in`, advancing
 // it; nullopt if either is truncated.
-std::optional<std::string_view> get_sized(std::string_view& in);
+inline std::optional<std::string_view> get_sized(std::string_view& in) {
+  std::string_view rest = in;
+  const auto size = get_varint(rest);
+  if (!size || *size > rest.size()) return std::nullopt;
+  in = rest.substr(*size);
+  return rest.substr(0, *size);
+}
 
 struct LogStreamKey {
   std::string_view group;

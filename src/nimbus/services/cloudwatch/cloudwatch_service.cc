@@ -1052,7 +1052,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
 
   // Embedded metric format: datums from functions' log lines, queued on
   // the logging thread and stored once a second by this service's thread.
-  void observe(const std::vector<ledger::LogEvent>& events) {
+  void observe(std::span<const ledger::LogEvent> events) {
     std::vector<Datum> found;
     for (const auto& event : events) {
       if (!event.group.starts_with("/aws/lambda/")) continue;
@@ -1097,7 +1097,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
   void start_reading_logs() {
     embedded_thread_ = std::thread([this] { run_embedded(); });
     journal_.set_log_observer(
-        [this](const std::vector<ledger::LogEvent>& events) { observe(events); });
+        [this](std::span<const ledger::LogEvent> events) { observe(events); });
   }
 
   void stop() override {
