@@ -10,6 +10,14 @@ namespace nimbus::engine {
 
 namespace json = boost::json;
 
+namespace {
+
+// What a lambda record's detail leaves out (docs/formats/ledger.md).
+constexpr std::string_view kDefaultVersion = "$LATEST";
+constexpr std::string_view kDefaultArchitecture = "x86_64";
+
+}  // namespace
+
 ledger::Usage to_usage(const UsageRecord& record) {
   ledger::Usage usage;
   usage.service = "lambda";
@@ -43,30 +51,40 @@ ledger::Usage to_usage(const UsageRecord& record) {
   // The record's head carries the name, request id and start time. Written
   // directly, without a format string to parse: one per invocation, and
   // every field is a number or a name Lambda restricts to characters JSON
-  // need not escape.
+  // need not escape. Fields at their usual value (docs/formats/ledger.md)
+  // are left out: every byte is checksummed and copied several times on
+  // its way to the disk, and these were a third of a record.
   std::string& detail = usage.detail_json;
   detail.clear();
-  detail.reserve(192);
-  detail += R"({"version":")";
-  detail += record.version;
-  detail += R"(","durationMs":)";
+  detail.reserve(128);
+  detail += R"({"durationMs":)";
   append_json_number(detail, record.duration_ms);
   detail += R"(,"billedMs":)";
   append_json_number(detail, record.billed_ms);
   detail += R"(,"memoryMb":)";
   append_json_number(detail, record.memory_mb);
-  detail += R"(,"architecture":")";
-  detail += record.architecture;
-  detail += R"(","coldStart":)";
-  detail += record.cold_start ? "true" : "false";
-  detail += R"(,"initMs":)";
-  append_json_number(detail, record.init_ms);
-  detail += R"(,"outcome":)";
-  append_json_number(detail, static_cast<int>(record.outcome));
   detail += R"(,"bytesIn":)";
   append_json_number(detail, record.bytes_in);
   detail += R"(,"bytesOut":)";
   append_json_number(detail, record.bytes_out);
+  if (record.version != kDefaultVersion) {
+    detail += R"(,"version":")";
+    detail += record.version;
+    detail += '"';
+  }
+  if (record.architecture != kDefaultArchitecture) {
+    detail += R"(,"architecture":")";
+    detail += record.architecture;
+    detail += '"';
+  }
+  if (record.cold_start) {
+    detail += R"(,"coldStart":true,"initMs":)";
+    append_json_number(detail, record.init_ms);
+  }
+  if (record.outcome != InvocationOutcome::kSuccess) {
+    detail += R"(,"outcome":)";
+    append_json_number(detail, static_cast<int>(record.outcome));
+  }
   detail += '}';
   return usage;
 }
@@ -82,16 +100,24 @@ std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
     record.function = usage.resource;
     record.request_id = usage.id;
     record.start_time_us = usage.time_us;
-    record.version = json::value_to<std::string>(o.at("version"));
     record.duration_ms = o.at("durationMs").to_number<double>();
     record.billed_ms = o.at("billedMs").to_number<std::uint64_t>();
     record.memory_mb = o.at("memoryMb").to_number<std::uint32_t>();
-    record.architecture = json::value_to<std::string>(o.at("architecture"));
-    record.cold_start = o.at("coldStart").as_bool();
-    record.init_ms = o.at("initMs").to_number<double>();
-    record.outcome = static_cast<InvocationOutcome>(o.at("outcome").to_number<int>());
     record.bytes_in = o.at("bytesIn").to_number<std::uint64_t>();
     record.bytes_out = o.at("bytesOut").to_number<std::uint64_t>();
+    // Left out at their usual value; records written before 2026-11-28 have them all.
+    const auto* version = o.if_contains("version");
+    record.version = version ? json::value_to<std::string>(*version) : std::string(kDefaultVersion);
+    const auto* architecture = o.if_contains("architecture");
+    record.architecture = architecture ? json::value_to<std::string>(*architecture)
+                                       : std::string(kDefaultArchitecture);
+    const auto* cold_start = o.if_contains("coldStart");
+    record.cold_start = cold_start != nullptr && cold_start->as_bool();
+    const auto* init_ms = o.if_contains("initMs");
+    record.init_ms = init_ms ? init_ms->to_number<double>() : 0;
+    const auto* outcome = o.if_contains("outcome");
+    record.outcome = outcome ? static_cast<InvocationOutcome>(outcome->to_number<int>())
+                             : InvocationOutcome::kSuccess;
     return record;
   } catch (const std::exception&) {
     // A record this version does not understand: not one of ours.

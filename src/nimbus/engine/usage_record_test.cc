@@ -1,0 +1,101 @@
+#include "nimbus/engine/usage_record.h"
+
+#include <gtest/gtest.h>
+
+#include "nimbus/ledger/meters.h"
+
+namespace nimbus::engine {
+namespace {
+
+UsageRecord warm_record() {
+  UsageRecord record;
+  record.function = "orders";
+  record.version = "$LATEST";
+  record.request_id = "8f5a1c2e-0000-4000-8000-000000000001";
+  record.start_time_us = 1'795'000'000'000'000;
+  record.duration_ms = 0.31;
+  record.billed_ms = 1;
+  record.memory_mb = 128;
+  record.bytes_in = 40;
+  record.bytes_out = 41;
+  return record;
+}
+
+void expect_same(const UsageRecord& read, const UsageRecord& written) {
+  EXPECT_EQ(read.function, written.function);
+  EXPECT_EQ(read.version, written.version);
+  EXPECT_EQ(read.request_id, written.request_id);
+  EXPECT_EQ(read.start_time_us, written.start_time_us);
+  EXPECT_DOUBLE_EQ(read.duration_ms, written.duration_ms);
+  EXPECT_EQ(read.billed_ms, written.billed_ms);
+  EXPECT_EQ(read.memory_mb, written.memory_mb);
+  EXPECT_EQ(read.architecture, written.architecture);
+  EXPECT_EQ(read.cold_start, written.cold_start);
+  EXPECT_DOUBLE_EQ(read.init_ms, written.init_ms);
+  EXPECT_EQ(read.outcome, written.outcome);
+  EXPECT_EQ(read.bytes_in, written.bytes_in);
+  EXPECT_EQ(read.bytes_out, written.bytes_out);
+}
+
+TEST(UsageRecord, AWarmSuccessfulInvocationLeavesItsUsualFieldsOut) {
+  const auto written = warm_record();
+  const auto usage = to_usage(written);
+  EXPECT_EQ(usage.detail_json,
+            R"({"durationMs":0.31,"billedMs":1,"memoryMb":128,"bytesIn":40,"bytesOut":41})");
+  auto read = from_usage(usage);
+  ASSERT_TRUE(read);
+  expect_same(*read, written);
+}
+
+TEST(UsageRecord, FieldsAwayFromTheirUsualValueAreKept) {
+  auto written = warm_record();
+  written.version = "3";
+  written.architecture = "arm64";
+  written.cold_start = true;
+  written.init_ms = 87.5;
+  written.outcome = InvocationOutcome::kTimeout;
+  const auto usage = to_usage(written);
+  auto read = from_usage(usage);
+  ASSERT_TRUE(read) << usage.detail_json;
+  expect_same(*read, written);
+  // The arm64 meter bills the compute.
+  bool arm = false;
+  for (const auto& [meter, amount] : usage.quantities) {
+    if (meter == ledger::meter::kLambdaComputeArm) arm = amount == 128;
+  }
+  EXPECT_TRUE(arm);
+}
+
+TEST(UsageRecord, RecordsWithEveryFieldAsEarlierVersionsWroteThemStillRead) {
+  ledger::Usage usage;
+  usage.service = "lambda";
+  usage.resource = "orders";
+  usage.id = "req-1";
+  usage.time_us = 5;
+  usage.detail_json = R"({"version":"$LATEST","durationMs":2.5,"billedMs":3,"memoryMb":256,)"
+                      R"("architecture":"x86_64","coldStart":false,"initMs":0,"outcome":2,)"
+                      R"("bytesIn":7,"bytesOut":9})";
+  auto read = from_usage(usage);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->version, "$LATEST");
+  EXPECT_EQ(read->architecture, "x86_64");
+  EXPECT_FALSE(read->cold_start);
+  EXPECT_EQ(read->outcome, InvocationOutcome::kFunctionError);
+  EXPECT_EQ(read->billed_ms, 3u);
+  EXPECT_EQ(read->memory_mb, 256u);
+}
+
+TEST(UsageRecord, ADetailWithoutItsRequiredFieldsIsNotOurs) {
+  ledger::Usage usage;
+  usage.service = "lambda";
+  usage.detail_json = R"({"durationMs":1})";
+  EXPECT_FALSE(from_usage(usage));
+  usage.detail_json = "not json";
+  EXPECT_FALSE(from_usage(usage));
+  usage = to_usage(warm_record());
+  usage.service = "apigateway";
+  EXPECT_FALSE(from_usage(usage));
+}
+
+}  // namespace
+}  // namespace nimbus::engine
