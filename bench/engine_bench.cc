@@ -185,6 +185,7 @@ struct LoadResult {
   double cpu_us_per_op = 0;          // this process's CPU (all threads) per invocation
   double journal_cpu_us_per_op = 0;  // of which the journal thread's
   double rocksdb_cpu_us_per_op = 0;  // and RocksDB's background threads'
+  double flush_ms = 0;               // the journal's flush after the load
 };
 
 // CPU time of this process's threads so far, in micro-seconds, summed by
@@ -361,7 +362,11 @@ int warm(const Args& args) {
       auto answer = co_await (*engine)->invoke(key, std::move(body), std::move(invoke_options));
       co_return answer && answer->payload == payload;
     });
-    ledger.journal->flush();  // the journal's work for these invocations counts too
+    // The journal's work for these invocations counts too; how long the
+    // flush waits says how far behind the load it had fallen.
+    const auto flush_start = Clock::now();
+    ledger.journal->flush();
+    result.flush_ms = std::chrono::duration<double, std::milli>(Clock::now() - flush_start).count();
     const double invocations = result.per_second * length.count();
     const auto threads_after = thread_cpu_us();
     result.cpu_us_per_op = (process_cpu_us() - cpu_before) / invocations;
@@ -416,7 +421,7 @@ int warm(const Args& args) {
       LoadResult result;
       for (auto field : {&LoadResult::per_second, &LoadResult::p50_us, &LoadResult::p99_us,
                          &LoadResult::cpu_us_per_op, &LoadResult::journal_cpu_us_per_op,
-                         &LoadResult::rocksdb_cpu_us_per_op}) {
+                         &LoadResult::rocksdb_cpu_us_per_op, &LoadResult::flush_ms}) {
         result.*field = median_of(field);
       }
       return result;
@@ -443,6 +448,7 @@ int warm(const Args& args) {
              engine_result.cpu_us_per_op, unmetered_result.cpu_us_per_op);
   fmt::print("  of which the journal thread {:.2f} us and RocksDB's background threads {:.2f} us\n",
              engine_result.journal_cpu_us_per_op, engine_result.rocksdb_cpu_us_per_op);
+  fmt::print("journal flush after the load: {:.1f} ms\n", engine_result.flush_ms);
   return 0;
 }
 
