@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <tuple>
 
 #include <spdlog/spdlog.h>
@@ -59,7 +60,16 @@ std::int64_t unzigzag(std::uint64_t value) {
 // its fields: names and texts as varint(size) bytes, numbers as their
 // native bytes, lists as varint(count) then their items.
 constexpr char kEventEntry = 'E';
+// An event of the same group and stream as the entry before it: those are
+// not repeated (an invocation's lines are all of its instance's stream).
+constexpr char kNextEventEntry = 'e';
 constexpr char kUsageEntry = 'U';
+
+// Equal views; found at once when both are the same bytes, as the views of
+// events that came in one append are.
+bool same_text(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.data() == b.data() || a == b);
+}
 
 // Writes one entry (of the hand-off, or a record of a usage batch) at the
 // end of `out` through a pointer into room made for it at once: an entry
@@ -79,16 +89,10 @@ class EntryWriter {
 
   // What a sized() field of `bytes` may take, at most.
   static constexpr std::size_t room(std::string_view bytes) { return kMostVarint + bytes.size(); }
-  static constexpr std::size_t kMostVarint = 10;
+  static constexpr std::size_t kMostVarint = kMostVarintBytes;
 
   void tag(char tag) { *next_++ = tag; }
-  void count(std::uint64_t value) {
-    while (value >= 0x80) {
-      *next_++ = static_cast<char>((value & 0x7f) | 0x80);
-      value >>= 7;
-    }
-    *next_++ = static_cast<char>(value);
-  }
+  void count(std::uint64_t value) { next_ = write_varint(next_, value); }
   void sized(std::string_view bytes) {
     count(bytes.size());
     if (bytes.empty()) return;  // (an empty view's data may be null)
@@ -106,8 +110,16 @@ class EntryWriter {
   char* next_;
 };
 
-void put_event(std::string& out, const LogEvent& event) {
+// `previous`: the event written just before this one, if any.
+void put_event(std::string& out, const LogEvent& event, const LogEvent* previous) {
   using W = EntryWriter;
+  if (previous != nullptr && previous->group == event.group && previous->stream == event.stream) {
+    W write(out, 1 + sizeof(std::int64_t) + W::room(event.message));
+    write.tag(kNextEventEntry);
+    write.native(event.timestamp_ms);
+    write.sized(event.message);
+    return;
+  }
   W write(out, 1 + sizeof(std::int64_t) + W::room(event.group) + W::room(event.stream) +
                    W::room(event.message));
   write.tag(kEventEntry);
@@ -236,7 +248,10 @@ struct UsageView {
 // record had it, without a search.
 class CompactUsageBatch {
  public:
-  explicit CompactUsageBatch(std::int64_t base_us) : base_us_(base_us) {}
+  // `count`: how many records it will hold, to make room for them at once.
+  CompactUsageBatch(std::int64_t base_us, std::size_t count) : base_us_(base_us) {
+    records_.reserve(count * kTypicalRecordBytes);
+  }
 
   // `usage`'s names must outlive take(): they are kept as views.
   void add(const UsageView& usage) {
@@ -275,6 +290,8 @@ class CompactUsageBatch {
 
  private:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  // A warm invocation's record, with room to spare.
+  static constexpr std::size_t kTypicalRecordBytes = 160;
 
   std::size_t number_of(std::string_view name, std::size_t& hint) {
     if (hint < names_.size() && names_[hint] == name) return hint;
@@ -506,11 +523,19 @@ struct Journal::HandOff {
     lists_.clear();
     HandOffReader in(bytes);
     while (!in.done()) {
-      if (in.tag() == kEventEntry) {
+      const char tag = in.tag();
+      if (tag == kEventEntry || tag == kNextEventEntry) {
         EventView& event = events.emplace_back();
         event.timestamp_ms = in.native<std::int64_t>();
-        event.group = in.sized();
-        event.stream = in.sized();
+        if (tag == kEventEntry) {
+          event.group = in.sized();
+          event.stream = in.sized();
+        } else {
+          // put_event writes this tag only right after another event.
+          if (events.size() < 2) throw std::logic_error("journal hand-off: no event before");
+          event.group = events[events.size() - 2].group;
+          event.stream = events[events.size() - 2].stream;
+        }
         event.message = in.sized();
         continue;
       }
@@ -719,7 +744,9 @@ void Journal::append(std::span<const LogEvent> events, const Usage* usage) {
     // Only the copy into the hand-off is serialised: keys, chunks and
     // sums are the journal thread's work.
     std::lock_guard lock(mutex_);
-    for (const auto& event : events) put_event(pending_bytes_, event);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      put_event(pending_bytes_, events[i], i == 0 ? nullptr : &events[i - 1]);
+    }
     if (usage != nullptr) put_usage(pending_bytes_, *usage);
     ++appended_;
     if (!events.empty()) observer = log_observer_;
@@ -752,7 +779,7 @@ void Journal::meter(const HandOff& hand_off, storage::WriteBatch& batch) {
   // whose key carries the earliest record's time.
   std::int64_t first_us = records.front().time_us;
   for (const auto& usage : records) first_us = std::min(first_us, usage.time_us);
-  CompactUsageBatch records_value(first_us);
+  CompactUsageBatch records_value(first_us, records.size());
   for (const auto& usage : records) {
     records_value.add(usage);
     auto& group = sums.group(hour_start_s(usage.time_us), usage.service, usage.resource);
@@ -807,7 +834,8 @@ void Journal::chunk_logs(const HandOff& hand_off, storage::WriteBatch& batch) {
   std::size_t last = 0;  // consecutive events are mostly of one stream
   for (const auto& event : events) {
     std::size_t index = last;
-    if (open.empty() || open[index].group != event.group || open[index].stream != event.stream) {
+    if (open.empty() || !same_text(open[index].group, event.group) ||
+        !same_text(open[index].stream, event.stream)) {
       auto [it, added] = by_stream.try_emplace({event.group, event.stream}, open.size());
       if (added) open.push_back(Open{event.group, event.stream, {}});
       index = it->second;

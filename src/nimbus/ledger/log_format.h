@@ -52,6 +52,8 @@ constexpr char kLogChunkMark = '\x01';
 constexpr std::int64_t kLogChunkSpanMs = 1000;
 // A chunk is closed once it holds this much (one event may be bigger).
 constexpr std::size_t kLogChunkBytes = 64 * 1024;
+// What a new chunk reserves.
+constexpr std::size_t kLogChunkFirstRoom = 4 * 1024;
 std::string log_chunk_key(std::string_view group, std::string_view stream,
                           std::int64_t first_timestamp_ms, std::uint64_t first_sequence);
 
@@ -99,15 +101,21 @@ std::optional<std::vector<StoredLogEvent>> decode_log_record(const LogEventKey& 
 
 // LEB128, as chunks and usage batches encode lengths and offsets. Inline:
 // the journal writes and reads several for every log line and record.
-inline void put_varint(std::string& out, std::uint64_t value) {
-  char bytes[10];  // appended at once: one capacity check, not one a byte
-  std::size_t size = 0;
+inline constexpr std::size_t kMostVarintBytes = 10;
+
+// Writes one at `out`, which has room for kMostVarintBytes; returns the end.
+inline char* write_varint(char* out, std::uint64_t value) {
   while (value >= 0x80) {
-    bytes[size++] = static_cast<char>((value & 0x7f) | 0x80);
+    *out++ = static_cast<char>((value & 0x7f) | 0x80);
     value >>= 7;
   }
-  bytes[size++] = static_cast<char>(value);
-  out.append(bytes, size);
+  *out++ = static_cast<char>(value);
+  return out;
+}
+
+inline void put_varint(std::string& out, std::uint64_t value) {
+  char bytes[kMostVarintBytes];  // appended at once: one capacity check, not one a byte
+  out.append(bytes, static_cast<std::size_t>(write_varint(bytes, value) - bytes));
 }
 
 // Reads one from the front of `in`, advancing it; nullopt if truncated.
