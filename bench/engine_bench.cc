@@ -392,9 +392,9 @@ int warm(const Args& args) {
     (only == 1 ? engine_result : unmetered_result) =
         run_engine(only == 1 ? as_run : unmetered, length);
   } else {
-    // A process's first engine faults in memory (allocator arenas, the
-    // store's) that later ones reuse, which made whichever configuration ran
-    // second look faster by several percent: a short run first, not counted.
+    // In runs here the configuration that ran second in a process often
+    // came out faster: a short run first, not counted, so neither starts
+    // in a fresh process.
     if (args.get("warmup", 1) != 0) (void)run_engine(as_run, 1s);
     // Rounds of both, the order alternating (--unmetered-first says which
     // starts), so neither always gets the colder machine; medians of the rounds.

@@ -1,7 +1,6 @@
 #include "nimbus/ledger/log_format.h"
 
 #include <cstring>
-
 #include <utility>
 
 namespace nimbus::ledger {
