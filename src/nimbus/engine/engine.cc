@@ -464,6 +464,22 @@ class Instance : public std::enable_shared_from_this<Instance> {
     } else if (auto prepared_error = prepare_scratch(); !prepared_error.empty()) {
       return StartFailure{"Runtime.Unknown", std::move(prepared_error)};
     }
+    if (uid_ && !host_.namespaces()) {
+      // Without mounts of its own the instance's user must reach the code
+      // through the host's directories; had it not, the runtime would die
+      // at once with nothing in its log but an exit status.
+      for (const auto& needed : {config.code_dir, scratch_}) {
+        if (needed.empty()) continue;
+        if (auto blocked = internal::unreachable_by(needed, *uid_); !blocked.empty()) {
+          return StartFailure{
+              "Runtime.Unknown",
+              fmt::format("the function's user (uid {}) cannot reach {}: {} is closed to it. "
+                          "Put the data directory where every user may pass, or run as root "
+                          "with namespace isolation",
+                          *uid_, needed.string(), blocked)};
+        }
+      }
+    }
 
     // A prepared sandbox comes in a cgroup of its own already.
     std::unique_ptr<internal::InstanceCgroup> own_group;

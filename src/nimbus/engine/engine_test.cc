@@ -1102,6 +1102,35 @@ TEST_P(SandboxTest, MissingBootstrapIsAnInvalidEntrypoint) {
   ASSERT_NO_FATAL_FAILURE(wait_until_prepared());
 }
 
+TEST_F(EngineTest, ProcessIsolationSaysWhenTheFunctionsUserCannotReachItsCode) {
+  if (geteuid() != 0) GTEST_SKIP() << "functions have a user of their own only under root";
+  EngineOptions options;
+  options.isolation = Isolation::kProcess;
+  start(options);
+  // The code behind a directory only its owner may pass, as under /root.
+  auto config = native("closed");
+  const fs::path closed = dir_.path() / "closed";
+  fs::create_directories(closed);
+  fs::rename(config.code_dir, closed / "code");
+  config.code_dir = closed / "code";
+  fs::permissions(closed, fs::perms::owner_all);
+  ASSERT_TRUE(engine_->put_function(config));
+  auto result = invoke(config.key(), "{}");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->function_error, "Unhandled");
+  auto error = parse(result->payload);
+  EXPECT_EQ(error["errorType"], "Runtime.Unknown");
+  const auto message = json::value_to<std::string>(error["errorMessage"]);
+  EXPECT_NE(message.find("cannot reach " + config.code_dir.string()), std::string::npos) << message;
+  EXPECT_NE(message.find(closed.string() + " (mode 0700, owner 0)"), std::string::npos) << message;
+  // Opened for others to pass, the same code runs.
+  fs::permissions(closed, fs::perms::others_exec, fs::perm_options::add);
+  auto echoed = invoke(config.key(), R"({"op":"echo"})");
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(echoed->function_error, "") << echoed->payload;
+  EXPECT_EQ(echoed->payload, R"({"op":"echo"})");
+}
+
 TEST_P(SandboxTest, OutOfMemoryIsReportedAsLambdaDoes) {
   ASSERT_NO_FATAL_FAILURE(start_sandboxed());
   if (IsSkipped()) return;

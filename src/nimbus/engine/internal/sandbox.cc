@@ -124,6 +124,25 @@ std::string make_private_tmp(const fs::path& scratch, std::optional<uid_t> uid) 
   return fs_error ? fmt::format("instance /tmp: {}", fs_error.message()) : std::string();
 }
 
+std::string unreachable_by(const fs::path& path, uid_t uid) {
+  std::error_code absolute_error;
+  const fs::path absolute = fs::absolute(path, absolute_error).lexically_normal();
+  fs::path walked;
+  for (const auto& part : absolute) {
+    walked /= part;
+    struct stat info {};
+    if (::stat(walked.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) continue;
+    const bool passes = info.st_uid == uid   ? (info.st_mode & S_IXUSR) != 0
+                        : info.st_gid == uid ? (info.st_mode & S_IXGRP) != 0
+                                             : (info.st_mode & S_IXOTH) != 0;
+    if (!passes) {
+      return fmt::format("{} (mode {:04o}, owner {})", walked.string(), info.st_mode & 07777,
+                         info.st_uid);
+    }
+  }
+  return {};
+}
+
 PreparedSandbox::~PreparedSandbox() {
   close_fd(plan_socket);
   close_fd(status_read);

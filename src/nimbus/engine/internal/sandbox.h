@@ -44,6 +44,12 @@ std::vector<env::MountStep> sandbox_mounts(std::vector<std::filesystem::path> vi
 // 0700 when the instance has a user of its own. Returns what went wrong, or "".
 std::string make_private_tmp(const std::filesystem::path& scratch, std::optional<uid_t> uid);
 
+// Without a mount namespace an instance's user walks the host's own
+// directories to its code: the first directory on the way to `path`
+// (itself included) that user (`uid`, group `uid`, no other groups) may
+// not pass through, said as "<dir> (mode 0700, owner 0)"; "" if none.
+std::string unreachable_by(const std::filesystem::path& path, uid_t uid);
+
 // What every prepared sandbox shares.
 struct SandboxLayout {
   std::filesystem::path init_path;     // nimbus-init
