@@ -104,6 +104,15 @@ class EntryWriter {
     std::memcpy(next_, &value, sizeof(Number));
     next_ += sizeof(Number);
   }
+  // A list of (name, number): its count, then each name and number.
+  template <class Pairs>
+  void named_numbers(const Pairs& pairs) {
+    count(pairs.size());
+    for (const auto& [name, number] : pairs) {
+      sized(name);
+      native(number);
+    }
+  }
 
  private:
   std::string& out_;
@@ -147,16 +156,8 @@ void put_usage(std::string& out, const Usage& usage) {
   write.sized(usage.resource);
   write.sized(usage.id);
   write.native(usage.time_us);
-  write.count(usage.quantities.size());
-  for (const auto& [name, amount] : usage.quantities) {
-    write.sized(name);
-    write.native(amount);
-  }
-  write.count(usage.observations.size());
-  for (const auto& [name, seconds] : usage.observations) {
-    write.sized(name);
-    write.native(seconds);
-  }
+  write.named_numbers(usage.quantities);
+  write.named_numbers(usage.observations);
   write.count(usage.merged_samples.size());
   for (const auto& [name, stat] : usage.merged_samples) {
     write.sized(name);
@@ -545,16 +546,8 @@ struct Journal::HandOff {
       usage.id = in.sized();
       usage.time_us = in.native<std::int64_t>();
       Lists& lists = lists_.emplace_back();
-      lists.quantities = {quantities.size(), in.count()};
-      for (std::size_t i = 0; i < lists.quantities.second; ++i) {
-        const auto name = in.sized();
-        quantities.emplace_back(name, in.native<std::int64_t>());
-      }
-      lists.observations = {observations.size(), in.count()};
-      for (std::size_t i = 0; i < lists.observations.second; ++i) {
-        const auto name = in.sized();
-        observations.emplace_back(name, in.native<double>());
-      }
+      lists.quantities = read_named_numbers(in, quantities);
+      lists.observations = read_named_numbers(in, observations);
       lists.merged_samples = {merged_samples.size(), in.count()};
       for (std::size_t i = 0; i < lists.merged_samples.second; ++i) {
         auto& [name, stat] = merged_samples.emplace_back(in.sized(), MinuteStat{});
@@ -584,6 +577,19 @@ struct Journal::HandOff {
   }
 
  private:
+  // What EntryWriter::named_numbers wrote, onto the end of `into`: where
+  // the list starts there, and its length.
+  template <class Number>
+  static std::pair<std::size_t, std::size_t> read_named_numbers(
+      HandOffReader& in, std::vector<std::pair<std::string_view, Number>>& into) {
+    const std::pair<std::size_t, std::size_t> list{into.size(), in.count()};
+    for (std::size_t i = 0; i < list.second; ++i) {
+      const auto name = in.sized();
+      into.emplace_back(name, in.native<Number>());
+    }
+    return list;
+  }
+
   // Where each record's lists start in the vectors above, and their lengths.
   struct Lists {
     std::pair<std::size_t, std::size_t> quantities;
