@@ -71,54 +71,6 @@ bool same_text(std::string_view a, std::string_view b) {
   return a.size() == b.size() && (a.data() == b.data() || a == b);
 }
 
-// Writes one entry (of the hand-off, or a record of a usage batch) at the
-// end of `out` through a pointer into room made for it at once: an entry
-// is two dozen small fields, and appending each through std::string had
-// cost more than everything else an append does.
-class EntryWriter {
- public:
-  // `most`: an upper bound on the entry's size.
-  EntryWriter(std::string& out, std::size_t most) : out_(out) {
-    const std::size_t used = out.size();
-    out.resize(used + most);
-    next_ = out.data() + used;
-  }
-  ~EntryWriter() { out_.resize(static_cast<std::size_t>(next_ - out_.data())); }
-  EntryWriter(const EntryWriter&) = delete;
-  EntryWriter& operator=(const EntryWriter&) = delete;
-
-  // What a sized() field of `bytes` may take, at most.
-  static constexpr std::size_t room(std::string_view bytes) { return kMostVarint + bytes.size(); }
-  static constexpr std::size_t kMostVarint = kMostVarintBytes;
-
-  void tag(char tag) { *next_++ = tag; }
-  void count(std::uint64_t value) { next_ = write_varint(next_, value); }
-  void sized(std::string_view bytes) {
-    count(bytes.size());
-    if (bytes.empty()) return;  // (an empty view's data may be null)
-    std::memcpy(next_, bytes.data(), bytes.size());
-    next_ += bytes.size();
-  }
-  template <class Number>
-  void native(Number value) {
-    std::memcpy(next_, &value, sizeof(Number));
-    next_ += sizeof(Number);
-  }
-  // A list of (name, number): its count, then each name and number.
-  template <class Pairs>
-  void named_numbers(const Pairs& pairs) {
-    count(pairs.size());
-    for (const auto& [name, number] : pairs) {
-      sized(name);
-      native(number);
-    }
-  }
-
- private:
-  std::string& out_;
-  char* next_;
-};
-
 // `previous`: the event written just before this one, if any.
 void put_event(std::string& out, const LogEvent& event, const LogEvent* previous) {
   using W = EntryWriter;
@@ -187,13 +139,8 @@ class HandOffReader {
   }
   std::size_t count() {
     std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      need(1);
-      const auto byte = static_cast<unsigned char>(*next_++);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if (byte < 0x80) return static_cast<std::size_t>(value);
-    }
-    throw std::out_of_range("journal hand-off: a malformed size");
+    if (!read_varint(next_, end_, value)) throw std::out_of_range("journal hand-off: a bad size");
+    return static_cast<std::size_t>(value);
   }
   std::string_view sized() {
     const std::size_t size = count();

@@ -1,6 +1,5 @@
 #include "nimbus/ledger/log_format.h"
 
-#include <cstring>
 #include <utility>
 
 namespace nimbus::ledger {
@@ -88,15 +87,9 @@ void LogChunkWriter::add(std::int64_t timestamp_ms, std::string_view message) {
   }
   last_ms_ = timestamp_ms;
   ++count_;
-  // Written through a pointer into room made at once: three appends an
-  // event cost more than the copy of its bytes.
-  const std::size_t used = value_.size();
-  value_.resize(used + 2 * kMostVarintBytes + message.size());
-  char* next = value_.data() + used;
-  next = write_varint(next, static_cast<std::uint64_t>(timestamp_ms - first_ms_));
-  next = write_varint(next, message.size());
-  if (!message.empty()) std::memcpy(next, message.data(), message.size());
-  value_.resize(static_cast<std::size_t>(next - value_.data()) + message.size());
+  EntryWriter write(value_, EntryWriter::kMostVarint + EntryWriter::room(message));
+  write.count(static_cast<std::uint64_t>(timestamp_ms - first_ms_));
+  write.sized(message);
 }
 
 std::string LogChunkWriter::take() {

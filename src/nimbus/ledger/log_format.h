@@ -5,6 +5,7 @@
 // writes them.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,18 +119,29 @@ inline void put_varint(std::string& out, std::uint64_t value) {
   out.append(bytes, static_cast<std::size_t>(write_varint(bytes, value) - bytes));
 }
 
-// Reads one from the front of `in`, advancing it; nullopt if truncated.
-inline std::optional<std::uint64_t> get_varint(std::string_view& in) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < in.size() && i < 10; ++i) {
-    const auto byte = static_cast<unsigned char>(in[i]);
-    value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      in.remove_prefix(i + 1);
-      return value;
+// Reads one at `next`, not past `end`, advancing `next`; false (and
+// `next` where it was) if it is cut short or longer than kMostVarintBytes.
+inline bool read_varint(const char*& next, const char* end, std::uint64_t& value) {
+  value = 0;
+  const char* at = next;
+  for (int shift = 0; at != end && shift < 7 * static_cast<int>(kMostVarintBytes); shift += 7) {
+    const auto byte = static_cast<unsigned char>(*at++);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      next = at;
+      return true;
     }
   }
-  return std::nullopt;
+  return false;
+}
+
+// Reads one from the front of `in`, advancing it; nullopt if truncated.
+inline std::optional<std::uint64_t> get_varint(std::string_view& in) {
+  const char* next = in.data();
+  std::uint64_t value = 0;
+  if (!read_varint(next, in.data() + in.size(), value)) return std::nullopt;
+  in.remove_prefix(static_cast<std::size_t>(next - in.data()));
+  return value;
 }
 
 // Reads varint(size) then that many bytes from the front of `in`, advancing
@@ -141,6 +153,58 @@ inline std::optional<std::string_view> get_sized(std::string_view& in) {
   in = rest.substr(*size);
   return rest.substr(0, *size);
 }
+
+// Writes one entry (a log chunk's event, a usage batch's record, one of
+// the journal's hand-off) at the end of `out` through a pointer into room
+// made for it at once: an entry is up to two dozen small fields, and
+// appending each through std::string had cost more than the copy of their
+// bytes. The entry is complete when the writer goes.
+class EntryWriter {
+ public:
+  // `most`: an upper bound on the entry's size.
+  EntryWriter(std::string& out, std::size_t most) : out_(out) {
+    const std::size_t used = out.size();
+    out.resize(used + most);
+    next_ = out.data() + used;
+  }
+  ~EntryWriter() { out_.resize(static_cast<std::size_t>(next_ - out_.data())); }
+  EntryWriter(const EntryWriter&) = delete;
+  EntryWriter& operator=(const EntryWriter&) = delete;
+
+  // What a sized() field of `bytes` may take, at most.
+  static constexpr std::size_t room(std::string_view bytes) { return kMostVarint + bytes.size(); }
+  static constexpr std::size_t kMostVarint = kMostVarintBytes;
+
+  void tag(char tag) { *next_++ = tag; }
+  // A varint.
+  void count(std::uint64_t value) { next_ = write_varint(next_, value); }
+  // varint(size) bytes.
+  void sized(std::string_view bytes) {
+    count(bytes.size());
+    if (bytes.empty()) return;  // (an empty view's data may be null)
+    std::memcpy(next_, bytes.data(), bytes.size());
+    next_ += bytes.size();
+  }
+  // The number's own bytes (for use within this process only).
+  template <class Number>
+  void native(Number value) {
+    std::memcpy(next_, &value, sizeof(Number));
+    next_ += sizeof(Number);
+  }
+  // A list of (name, number): its count, then each name and number.
+  template <class Pairs>
+  void named_numbers(const Pairs& pairs) {
+    count(pairs.size());
+    for (const auto& [name, number] : pairs) {
+      sized(name);
+      native(number);
+    }
+  }
+
+ private:
+  std::string& out_;
+  char* next_;
+};
 
 struct LogStreamKey {
   std::string_view group;
