@@ -6,7 +6,8 @@ run (build/bench/engine_bench does the measuring):
           (as it runs, and with metering and log capture off, to show their cost),
           beside a minimal Runtime API relay with the same worker binary and
           worker count; repeated (rounds within a run, after a warm-up run,
-          the order alternating), medians, and the ratio
+          the order alternating), medians, and the ratio; metering's cost is
+          the median of every round's own (both configurations back to back)
   cold    cold start per runtime (invoke to result, and spawn to first request)
           beside the bare process doing the same (spawned, given the same
           event, until its response), with sandboxes prepared ahead of need
@@ -29,7 +30,7 @@ BENCH = ROOT / "build" / "bench" / "engine_bench"
 
 
 def warm(workers, clients, seconds, runs, rounds):
-    relay, engine, unmetered, journal = [], [], [], []
+    relay, engine, unmetered, journal, round_costs = [], [], [], [], []
     for run in range(runs):
         out = subprocess.run([str(BENCH), "warm", "--workers", str(workers), "--clients", str(clients),
                               "--seconds", str(seconds), "--unmetered-first", str(run % 2),
@@ -45,6 +46,9 @@ def warm(workers, clients, seconds, runs, rounds):
                 unmetered.append([float(x) for x in fields[-3:]])
             elif line.startswith("engine process CPU per invocation"):
                 cpu = [float(x) for x in re.findall(r"([\d.]+) us", line)]
+            elif line.startswith("metering and log capture cost"):
+                rounds_text = re.search(r"\(rounds: ([^)]*)\)", line).group(1)
+                round_costs += [float(x) for x in re.findall(r"(-?[\d.]+)%", rounds_text)]
             elif "of which the journal thread" in line:
                 journal.append(cpu + [float(x) for x in re.findall(r"([\d.]+) us", line)])
     med = lambda rows, i: statistics.median(r[i] for r in rows)
@@ -55,8 +59,13 @@ def warm(workers, clients, seconds, runs, rounds):
     print(f"  {'nimbus engine':<18}{med(engine, 0):>12.0f}{med(engine, 1):>10.0f}{med(engine, 2):>10.0f}")
     print(f"  {'no logs, metering':<18}{med(unmetered, 0):>12.0f}{med(unmetered, 1):>10.0f}{med(unmetered, 2):>10.0f}")
     print(f"  throughput ratio engine/relay: {med(engine, 0) / med(relay, 0):.2f}")
-    print(f"  metering and log capture cost: {100 * (1 - med(engine, 0) / med(unmetered, 0)):.1f}% "
-          f"of throughput (medians; per run: "
+    # Each round runs both configurations back to back: its own cost is
+    # measured on one state of the machine, and the median of all rounds'
+    # is the headline; the ratio of median rates is printed beside it.
+    print(f"  metering and log capture cost: {statistics.median(round_costs):.1f}% of throughput, "
+          f"median of all {len(round_costs)} rounds' own (quartiles "
+          f"{' to '.join(f'{q:.1f}%' for q in statistics.quantiles(round_costs, n=4)[::2])}); "
+          f"{100 * (1 - med(engine, 0) / med(unmetered, 0)):.1f}% between the median rates (per run: "
           f"{', '.join(f'{100 * (1 - e[0] / u[0]):.1f}%' for e, u in zip(engine, unmetered))})")
     print(f"  engine process CPU per invocation: {med(journal, 0):.1f} us, {med(journal, 1):.1f} us "
           f"without logs and metering; the journal thread's {med(journal, 2):.2f} us and RocksDB's "
