@@ -120,9 +120,10 @@ def create(endpoint, name, runtime, handler, zip_bytes):
         "Role": "arn:aws:iam::000000000000:role/bench", "Code": {"ZipFile": base64.b64encode(zip_bytes).decode()}})
 
 
-def warm_up(url, connections, script):
-    # Starts as many instances as there will be connections, then lets them idle.
-    subprocess.run(["wrk", "-s", str(script), "-t", "1", "-c", str(connections), "-d", "1s", url],
+def warm_up(url, connections, script, seconds=1):
+    # Starts as many instances as there will be connections (and, given
+    # longer, lets a JIT compile their hot paths), then lets them idle.
+    subprocess.run(["wrk", "-s", str(script), "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url],
                    capture_output=True, check=True)
 
 
