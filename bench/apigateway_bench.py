@@ -15,12 +15,13 @@ same run:
 
 Nimbus's Node.js rows are measured warm: before their rounds, its Node.js
 targets (the Invoke API, the route) take load at the row's connection count
-for --warmup seconds. Each instance is its own node process with its own
-JIT, so 16 of them take tens of seconds to reach the rate they keep (here,
-through the Invoke API: 2.4k requests/s in the first 4 s, 4.9k by the fifth
-round of 4 s, 5-7k after that). serverless-offline gets the one-second
-warm-up every target had before: it is at its fastest in its first seconds
-and slows as it runs (here: 1.4k requests/s in the first 4 s, 0.7k in the
+for --warmup seconds. Each instance is its own node process and warms up on
+its own (its JIT, its heap), and 16 of them took tens of seconds to reach
+the rate they keep (here, through the Invoke API at 16 connections: 2.4k
+requests/s in the first 4 s, 4.9k in the fifth round of 4 s, 4.3k-6.8k in
+the five rounds after). serverless-offline keeps the one-second warm-up
+every target had before: it is at its fastest in its first seconds and
+slows as it runs (here: 1.4k requests/s in the first 4 s, 0.7k in the
 eighth round of 4 s), so longer would only flatter the ratio.
 
 Needs a release build (scripts/build.sh), wrk, and npm for serverless-offline
