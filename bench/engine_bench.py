@@ -62,9 +62,12 @@ def warm(workers, clients, seconds, runs, rounds):
     # Each round runs both configurations back to back: its own cost is
     # measured on one state of the machine, and the median of all rounds'
     # is the headline; the ratio of median rates is printed beside it.
+    quartiles = ""
+    if len(round_costs) >= 2:
+        low, _, high = statistics.quantiles(round_costs, n=4)
+        quartiles = f" (quartiles {low:.1f}% to {high:.1f}%)"
     print(f"  metering and log capture cost: {statistics.median(round_costs):.1f}% of throughput, "
-          f"median of all {len(round_costs)} rounds' own (quartiles "
-          f"{' to '.join(f'{q:.1f}%' for q in statistics.quantiles(round_costs, n=4)[::2])}); "
+          f"median of all {len(round_costs)} rounds' own{quartiles}; "
           f"{100 * (1 - med(engine, 0) / med(unmetered, 0)):.1f}% between the median rates (per run: "
           f"{', '.join(f'{100 * (1 - e[0] / u[0]):.1f}%' for e, u in zip(engine, unmetered))})")
     print(f"  engine process CPU per invocation: {med(journal, 0):.1f} us, {med(journal, 1):.1f} us "

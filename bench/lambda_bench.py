@@ -122,7 +122,7 @@ def create(endpoint, name, runtime, handler, zip_bytes):
 
 def warm_up(url, connections, script, seconds=1):
     # Starts as many instances as there will be connections (and, given
-    # longer, lets a JIT compile their hot paths), then lets them idle.
+    # longer, lets them warm up), then lets them idle.
     subprocess.run(["wrk", "-s", str(script), "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url],
                    capture_output=True, check=True)
 
