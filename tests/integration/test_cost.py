@@ -200,6 +200,42 @@ def test_metering_off_records_nothing(nimbus_factory):
     assert report(server)["lines"] == []
 
 
+def test_cost_table_columns_line_up(nimbus):
+    """Meter names with their units run past any fixed column width
+    (DynamoDB's are 50 characters): every column is as wide as its widest
+    entry, and the total's amount sits in the cost column."""
+    ddb = nimbus.client("dynamodb")
+    ddb.create_table(TableName="aligned", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    ddb.put_item(TableName="aligned", Item={"pk": {"S": "a"}})
+    lam = nimbus.client("lambda")
+    create_function(lam, "a-function-with-a-long-name-for-the-table", node_zip(SLEEPING_NODE))
+    invoke_json(lam, "a-function-with-a-long-name-for-the-table", {})
+    env = nimbus.client_env()
+
+    def table():
+        done = subprocess.run([nimbus_binary(), "cost", "--by", "resource", "--endpoint",
+                               nimbus.endpoint], capture_output=True, text=True, env=env,
+                              timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    # DynamoDB's units are metered once a second.
+    assert wait_until(lambda: "dynamodb.write-request-units (write request units)" in table())
+    lines = table().splitlines()
+    heading = next(i for i, text in enumerate(lines) if text.startswith("RESOURCE"))
+    rows = lines[heading:]
+    assert rows[-1].startswith("TOTAL") and rows[-1].endswith(" USD")
+    assert any("lambda:a-function-with-a-long-name-for-the-table" in row for row in rows)
+    meter_at = rows[0].index("METER")
+    cost_ends = len(rows[0])
+    for row in rows[1:-1]:
+        assert row[meter_at - 2:meter_at] == "  " and row[meter_at] != " ", row
+        assert len(row) == cost_ends and row[-1] != " ", row
+    assert len(rows[-1]) == cost_ends + len(" USD")
+
+
 def test_stats_table_json_and_svg_plots(nimbus, tmp_path):
     import xml.etree.ElementTree as ElementTree
 

@@ -1,5 +1,7 @@
 #include "nimbus/cli/client_commands.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -406,19 +409,30 @@ int run_cost(const ClientFlags& client, const CostFlags& flags) {
   const std::string group_heading = by == "day"                        ? "DAY"
                                     : by == "service" || by == "meter" ? "SERVICE"
                                                                        : "RESOURCE";
-  fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", group_heading, "METER", "USAGE", "FREE TIER",
-             "COST");
+  // Columns as wide as their widest entry: meter names with their units,
+  // and resources, run longer than any fixed width would allow.
+  using Row = std::array<std::string, 5>;
+  std::vector<Row> rows{{group_heading, "METER", "USAGE", "FREE TIER", "COST"}};
   for (const auto& value : report.at("lines").as_array()) {
     const auto& line = value.as_object();
     std::string group = by == "day" ? text_member(line, "day") : text_member(line, "service");
     if (by == "resource") group += ":" + text_member(line, "resource");
-    fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", group,
-               text_member(line, "meter") + " (" + text_member(line, "unit") + ")",
-               text_member(line, "usage"), text_member(line, "freeTier"),
-               money(text_member(line, "cost")));
+    rows.push_back({group, text_member(line, "meter") + " (" + text_member(line, "unit") + ")",
+                    text_member(line, "usage"), text_member(line, "freeTier"),
+                    money(text_member(line, "cost"))});
   }
-  fmt::print("{:<28} {:<36} {:>18} {:>18} {:>14}\n", "TOTAL", "", "", "",
-             money(text_member(report, "total")) + " " + currency);
+  rows.push_back({"TOTAL", "", "", "", money(text_member(report, "total"))});
+  std::array<std::size_t, 5> width{};
+  for (const Row& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const Row& row = rows[r];
+    // The total's currency follows its amount, outside the column.
+    fmt::print("{:<{}}  {:<{}}  {:>{}}  {:>{}}  {:>{}}{}\n", row[0], width[0], row[1], width[1],
+               row[2], width[2], row[3], width[3], row[4], width[4],
+               r + 1 == rows.size() ? " " + currency : "");
+  }
   return 0;
 }
 
