@@ -267,6 +267,11 @@ def test_stats_table_json_and_svg_plots(nimbus, tmp_path):
     table = cli("stats", "charted").stdout.splitlines()
     assert table[0].split()[:3] == ["TIME", "(UTC)", "INVOCATIONS"]
     assert len(table) >= 2
+    # Rows of minutes without invocations (an hour of them by default) have
+    # no durations to show: a dash, not "nan".
+    idle = [row.split() for row in table[1:] if row.split()[1] == "0"]
+    assert idle and all(row[4:6] == ["-", "-"] for row in idle), table
+    assert not any("nan" in row for row in table), table
 
     svg_path = tmp_path / "stats.svg"
     cli("stats", "charted", "--plot", str(svg_path))

@@ -371,13 +371,18 @@ int run_stats(const ClientFlags& client, const StatsFlags& flags) {
   fmt::print("{:<22} {:>12} {:>8} {:>8} {:>12} {:>12}  {}\n", "TIME (UTC)",
              lambda ? "INVOCATIONS" : "REQUESTS", lambda ? "ERRORS" : "4XX",
              lambda ? "COLD" : "5XX", "AVG MS", "MAX MS", lambda ? "GB-SECONDS" : "BYTES");
+  // A period without requests has no durations: "-", not "nan".
+  auto milliseconds = [](double value) {
+    return std::isnan(value) ? std::string("-") : fmt::format("{:.2f}", value);
+  };
   for (const auto& value : points) {
     const auto& point = value.as_object();
     const double extra = lambda ? number_member(point, "gbSeconds") : number_member(point, "bytes");
-    fmt::print("{:<22} {:>12} {:>8} {:>8} {:>12.2f} {:>12.2f}  {}\n", text_member(point, "time"),
+    fmt::print("{:<22} {:>12} {:>8} {:>8} {:>12} {:>12}  {}\n", text_member(point, "time"),
                number_member(point, counts[0]), number_member(point, counts[1]),
-               number_member(point, counts[2]), number_member(point, prefix + "AvgMs"),
-               number_member(point, prefix + "MaxMs"), extra);
+               number_member(point, counts[2]),
+               milliseconds(number_member(point, prefix + "AvgMs")),
+               milliseconds(number_member(point, prefix + "MaxMs")), extra);
   }
   return 0;
 }
