@@ -424,7 +424,7 @@ int warm(const Args& args) {
       auto median_of = [&](double LoadResult::*field) {
         std::vector<double> values;
         for (const auto& run : runs) values.push_back(run.*field);
-        return percentile(values, 0.5);
+        return median(values);
       };
       LoadResult result;
       for (auto field : {&LoadResult::per_second, &LoadResult::p50_us, &LoadResult::p99_us,
