@@ -924,7 +924,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
     tail_.clear();
     delivered_at_ = SteadyClock::now();
     auto deadline = now_ms() + config.timeout.count();
-    log_line(concat({"START RequestId: ", invocation->request_id, " Version: ", config.version}));
+    if (lines_wanted()) {
+      log_line(concat({"START RequestId: ", invocation->request_id, " Version: ", config.version}));
+    }
 
     Response response = reply(200, invocation->payload);
     const auto& options = invocation->options;
@@ -1075,51 +1077,32 @@ class Instance : public std::enable_shared_from_this<Instance> {
     double duration = ms_between(delivered_at_, finished);
     auto billed = static_cast<std::uint64_t>(std::ceil(duration));
     if (billed == 0) billed = 1;
-    std::uint64_t used_mb = max_memory_used_mb();
-
-    // Put together piece by piece: fmt parsed the format strings on every
-    // invocation.
-    std::string end = concat({"END RequestId: ", invocation->request_id});
-    std::string report = concat({"REPORT RequestId: ", invocation->request_id, "\tDuration: "});
-    append_fixed2(report, duration);
-    report += " ms\tBilled Duration: ";
-    report += std::to_string(billed);
-    report += " ms\tMemory Size: ";
-    report += std::to_string(config.memory_mb);
-    report += " MB\tMax Memory Used: ";
-    report += std::to_string(used_mb);
-    report += " MB";
-    if (cold_) {
-      report += "\tInit Duration: ";
-      append_fixed2(report, init_duration_ms_);
-      report += " ms";
+    const bool tail = invocation->options.log_tail == LogTail::kTail;
+    if (tail || host_.journal().keeps_logs()) log_end_and_report(*invocation, duration, billed);
+    if (host_.journal().keeps_usage()) {
+      // Assigned in place: the record's strings keep their memory from one
+      // invocation to the next.
+      UsageRecord& usage = usage_record_;
+      usage.function = config.name;
+      usage.version = config.version;
+      usage.request_id = invocation->request_id;
+      usage.start_time_us = now_us() - static_cast<std::int64_t>(duration * 1000);
+      usage.duration_ms = duration;
+      usage.billed_ms = billed;
+      usage.memory_mb = config.memory_mb;
+      usage.architecture = config.architecture;
+      usage.cold_start = cold_;
+      usage.init_ms = cold_ ? init_duration_ms_ : 0;
+      usage.outcome = outcome;
+      usage.bytes_in = invocation->payload.size();
+      usage.bytes_out = payload.size();
+      usage.concurrency = invocation->concurrency;
+      usage.account_concurrency = invocation->account_concurrency;
+      usage.unreserved_concurrency = invocation->unreserved_concurrency;
+      flush_lines(&usage);
+    } else {
+      flush_lines();
     }
-    // The tail ends with END and REPORT, as Lambda's X-Amz-Log-Result does.
-    if (invocation->options.log_tail == LogTail::kTail) {
-      append_tail(end);
-      append_tail(report);
-    }
-    log_line(std::move(end));
-    log_line(std::move(report));
-
-    UsageRecord usage;
-    usage.function = config.name;
-    usage.version = config.version;
-    usage.request_id = invocation->request_id;
-    usage.start_time_us = now_us() - static_cast<std::int64_t>(duration * 1000);
-    usage.duration_ms = duration;
-    usage.billed_ms = billed;
-    usage.memory_mb = config.memory_mb;
-    usage.architecture = config.architecture;
-    usage.cold_start = cold_;
-    usage.init_ms = cold_ ? init_duration_ms_ : 0;
-    usage.outcome = outcome;
-    usage.bytes_in = invocation->payload.size();
-    usage.bytes_out = payload.size();
-    usage.concurrency = invocation->concurrency;
-    usage.account_concurrency = invocation->account_concurrency;
-    usage.unreserved_concurrency = invocation->unreserved_concurrency;
-    flush_lines(&usage);
 
     InvokeResult result;
     result.request_id = invocation->request_id;
@@ -1135,9 +1118,39 @@ class Instance : public std::enable_shared_from_this<Instance> {
     result.billed_duration_ms = billed;
     result.cold_start = cold_;
     result.init_duration_ms = cold_ ? init_duration_ms_ : 0;
-    if (invocation->options.log_tail == LogTail::kTail) result.log_tail = std::move(tail_);
+    if (tail) result.log_tail = std::move(tail_);
     tail_.clear();
     if (host_.finish(*this, invocation, keep)) complete(invocation, std::move(result));
+  }
+
+  // END and REPORT, into the log and (if asked for) the tail.
+  void log_end_and_report(const Invocation& invocation, double duration, std::uint64_t billed) {
+    const auto& config = function_->config;
+    const std::uint64_t used_mb = max_memory_used_mb();
+    // Put together piece by piece: fmt parsed the format strings on every
+    // invocation.
+    std::string end = concat({"END RequestId: ", invocation.request_id});
+    std::string report = concat({"REPORT RequestId: ", invocation.request_id, "\tDuration: "});
+    append_fixed2(report, duration);
+    report += " ms\tBilled Duration: ";
+    report += std::to_string(billed);
+    report += " ms\tMemory Size: ";
+    report += std::to_string(config.memory_mb);
+    report += " MB\tMax Memory Used: ";
+    report += std::to_string(used_mb);
+    report += " MB";
+    if (cold_) {
+      report += "\tInit Duration: ";
+      append_fixed2(report, init_duration_ms_);
+      report += " ms";
+    }
+    // The tail ends with END and REPORT, as Lambda's X-Amz-Log-Result does.
+    if (invocation.options.log_tail == LogTail::kTail) {
+      append_tail(end);
+      append_tail(report);
+    }
+    log_line(std::move(end));
+    log_line(std::move(report));
   }
 
   std::uint64_t max_memory_used_mb() const {
@@ -1192,18 +1205,24 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   void take_output(std::string_view bytes) {
-    std::vector<ledger::LogEvent> events;
+    if (!lines_wanted()) {
+      // Neither the log nor a tail keeps lines (a benchmark's journal
+      // without logs): read and let go.
+      partial_.clear();
+      return;
+    }
+    std::vector<ledger::LogLine> events;
     partial_ += bytes;
     std::size_t start = 0;
     for (;;) {
       auto newline = partial_.find('\n', start);
       if (newline == std::string::npos) break;
-      events.push_back(make_event(partial_.substr(start, newline - start)));
+      events.push_back(make_line(partial_.substr(start, newline - start)));
       start = newline + 1;
     }
     partial_.erase(0, start);
     while (partial_.size() >= kMaxLogLineBytes) {
-      events.push_back(make_event(partial_.substr(0, kMaxLogLineBytes)));
+      events.push_back(make_line(partial_.substr(0, kMaxLogLineBytes)));
       partial_.erase(0, kMaxLogLineBytes);
     }
     if (events.empty()) return;
@@ -1214,14 +1233,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
 
   void flush_partial_line() {
     if (partial_.empty()) return;
-    lines_.push_back(make_event(std::move(partial_)));
+    lines_.push_back(make_line(std::move(partial_)));
     partial_.clear();
     flush_lines();
   }
 
-  ledger::LogEvent make_event(std::string message) {
+  ledger::LogLine make_line(std::string message) {
     if (current_ && current_->options.log_tail == LogTail::kTail) append_tail(message);
-    return ledger::LogEvent{group(), stream_, now_ms(), std::move(message)};
+    return ledger::LogLine{now_ms(), std::move(message)};
   }
 
   void append_tail(std::string_view line) {
@@ -1233,17 +1252,32 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // The engine's own lines wait in `lines_` and go to the journal with the
   // next batch: START with the function's first output (or with END), END
   // and REPORT with the usage record. One journal hand-off per invocation.
-  void log_line(std::string message) { lines_.push_back(make_event(std::move(message))); }
+  void log_line(std::string message) {
+    if (host_.journal().keeps_logs()) {
+      lines_.push_back(make_line(std::move(message)));
+    } else if (current_ && current_->options.log_tail == LogTail::kTail) {
+      append_tail(message);
+    }
+  }
+
+  // Whether a line made now would be kept: by the log, or by the tail the
+  // invocation in progress asked for. A journal that drops them (only
+  // benchmarks make one) is not handed lines to drop, so that what
+  // producing them costs counts as log capture's cost.
+  bool lines_wanted() const {
+    return host_.journal().keeps_logs() ||
+           (current_ && current_->options.log_tail == LogTail::kTail);
+  }
 
   void flush_lines(const UsageRecord* record = nullptr) {
     if (lines_.empty() && record == nullptr) return;
     // The journal copies the lines: they are freed here, where they were
     // made, and the vector keeps its capacity for the next invocation.
     if (record != nullptr) {
-      auto usage = to_usage(*record);
-      host_.journal().append(lines_, &usage);
+      fill_usage(*record, usage_);
+      host_.journal().append(group(), stream_, lines_, &usage_);
     } else {
-      host_.journal().append(lines_, nullptr);
+      host_.journal().append(group(), stream_, lines_, nullptr);
     }
     lines_.clear();
   }
@@ -1273,7 +1307,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::uint64_t next_generation_ = 0;
   std::optional<uid_t> uid_;
   std::string partial_;
-  std::vector<ledger::LogEvent> lines_;
+  std::vector<ledger::LogLine> lines_;
+  // The last invocation's record, both forms, refilled for the next.
+  UsageRecord usage_record_;
+  ledger::Usage usage_;
   std::string tail_;
   // The Content-Type of a streamed answer, between its arrival and the result.
   std::optional<std::string> streamed_content_type_;

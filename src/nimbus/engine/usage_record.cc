@@ -1,8 +1,12 @@
 #include "nimbus/engine/usage_record.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
 #include <boost/json.hpp>
 
-#include "nimbus/core/json_text.h"
 #include "nimbus/core/request_id.h"
 #include "nimbus/ledger/meters.h"
 
@@ -16,77 +20,141 @@ namespace {
 constexpr std::string_view kDefaultVersion = "$LATEST";
 constexpr std::string_view kDefaultArchitecture = "x86_64";
 
+// Writes a record's detail into a string sized once for it. Every
+// invocation writes one: appending field by field, and a double's shortest
+// round trip (std::to_chars), had cost more than the rest of the record.
+class DetailWriter {
+ public:
+  // `most`: an upper bound on what will be written.
+  DetailWriter(std::string& out, std::size_t most) : out_(out) {
+    out.resize(most);
+    next_ = out.data();
+  }
+  ~DetailWriter() { out_.resize(static_cast<std::size_t>(next_ - out_.data())); }
+  DetailWriter(const DetailWriter&) = delete;
+  DetailWriter& operator=(const DetailWriter&) = delete;
+
+  template <std::size_t N>
+  void literal(const char (&text)[N]) {
+    std::memcpy(next_, text, N - 1);
+    next_ += N - 1;
+  }
+  void text(std::string_view text) {
+    std::memcpy(next_, text.data(), text.size());
+    next_ += text.size();
+  }
+  void integer(std::uint64_t value) {
+    next_ = std::to_chars(next_, next_ + kMostInteger, value).ptr;
+  }
+  // Milliseconds to the microsecond, as a JSON number: "12", "0.31", "2.005".
+  void milliseconds(double ms) {
+    // Durations are never negative; anything else (or beyond a year) is
+    // recorded as its nearest sane value rather than as invalid JSON.
+    ms = std::clamp(std::isnan(ms) ? 0.0 : ms, 0.0, 1e11);
+    const auto us = static_cast<std::uint64_t>(std::llround(ms * 1000));
+    integer(us / 1000);
+    const auto fraction = static_cast<unsigned>(us % 1000);
+    if (fraction == 0) return;
+    const char digits[3] = {static_cast<char>('0' + fraction / 100),
+                            static_cast<char>('0' + fraction / 10 % 10),
+                            static_cast<char>('0' + fraction % 10)};
+    std::size_t kept = 3;
+    while (digits[kept - 1] == '0') --kept;
+    *next_++ = '.';
+    std::memcpy(next_, digits, kept);
+    next_ += kept;
+  }
+
+  static constexpr std::size_t kMostInteger = 20;
+
+ private:
+  std::string& out_;
+  char* next_;
+};
+
 }  // namespace
 
 ledger::Usage to_usage(const UsageRecord& record) {
   ledger::Usage usage;
-  usage.service = "lambda";
-  usage.resource = record.function;
-  usage.id = record.request_id;
+  fill_usage(record, usage);
+  return usage;
+}
+
+void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
+  // Every string is assigned, not constructed: a warm instance refills the
+  // same record without allocating.
+  usage.service.assign("lambda");
+  usage.resource.assign(record.function);
+  usage.id.assign(record.request_id);
   usage.time_us = record.start_time_us;
   const auto billed = static_cast<std::int64_t>(record.billed_ms);
-  // Emplaced, not listed: an initializer list's strings would be copied.
-  usage.quantities.reserve(5);
-  usage.quantities.emplace_back(ledger::meter::kLambdaRequests, 1);
-  usage.quantities.emplace_back(record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
-                                                               : ledger::meter::kLambdaComputeX86,
-                                billed * record.memory_mb);
-  usage.quantities.emplace_back(ledger::meter::kLambdaBilledMs, billed);
-  usage.quantities.emplace_back(ledger::meter::kLambdaColdStarts, record.cold_start ? 1 : 0);
-  usage.quantities.emplace_back(ledger::meter::kLambdaErrors,
-                                record.outcome == InvocationOutcome::kSuccess ? 0 : 1);
-  usage.observations.reserve(5);
-  usage.observations.emplace_back(ledger::observation::kLambdaDuration, record.duration_ms / 1000);
-  if (record.cold_start && record.init_ms > 0) {
-    usage.observations.emplace_back(ledger::observation::kLambdaInitDuration,
-                                    record.init_ms / 1000);
+  auto& quantities = usage.quantities;
+  quantities.resize(5);
+  auto set = [](auto& entry, std::string_view name, auto value) {
+    entry.first.assign(name);
+    entry.second = value;
+  };
+  set(quantities[0], ledger::meter::kLambdaRequests, std::int64_t{1});
+  set(quantities[1],
+      record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
+                                     : ledger::meter::kLambdaComputeX86,
+      billed * record.memory_mb);
+  set(quantities[2], ledger::meter::kLambdaBilledMs, billed);
+  set(quantities[3], ledger::meter::kLambdaColdStarts, std::int64_t{record.cold_start ? 1 : 0});
+  set(quantities[4], ledger::meter::kLambdaErrors,
+      std::int64_t{record.outcome == InvocationOutcome::kSuccess ? 0 : 1});
+  auto& observations = usage.observations;
+  const bool init = record.cold_start && record.init_ms > 0;
+  observations.resize(1 + (init ? 1 : 0) + (record.concurrency > 0 ? 3 : 0));
+  std::size_t next = 0;
+  set(observations[next++], ledger::observation::kLambdaDuration, record.duration_ms / 1000);
+  if (init) {
+    set(observations[next++], ledger::observation::kLambdaInitDuration, record.init_ms / 1000);
   }
   if (record.concurrency > 0) {
-    usage.observations.emplace_back(ledger::observation::kLambdaConcurrency, record.concurrency);
-    usage.observations.emplace_back(ledger::observation::kLambdaAccountConcurrency,
-                                    record.account_concurrency);
-    usage.observations.emplace_back(ledger::observation::kLambdaUnreservedConcurrency,
-                                    record.unreserved_concurrency);
+    set(observations[next++], ledger::observation::kLambdaConcurrency,
+        static_cast<double>(record.concurrency));
+    set(observations[next++], ledger::observation::kLambdaAccountConcurrency,
+        static_cast<double>(record.account_concurrency));
+    set(observations[next++], ledger::observation::kLambdaUnreservedConcurrency,
+        static_cast<double>(record.unreserved_concurrency));
   }
-  // The record's head carries the name, request id and start time. Written
-  // directly, without a format string to parse: one per invocation, and
-  // every field is a number or a name Lambda restricts to characters JSON
-  // need not escape. Fields at their usual value (docs/formats/ledger.md)
-  // are left out: every byte is checksummed and copied several times on
-  // its way to the disk, and these were a third of a record.
-  std::string& detail = usage.detail_json;
-  detail.clear();
-  detail.reserve(128);
-  detail += R"({"durationMs":)";
-  append_json_number(detail, record.duration_ms);
-  detail += R"(,"billedMs":)";
-  append_json_number(detail, record.billed_ms);
-  detail += R"(,"memoryMb":)";
-  append_json_number(detail, record.memory_mb);
-  detail += R"(,"bytesIn":)";
-  append_json_number(detail, record.bytes_in);
-  detail += R"(,"bytesOut":)";
-  append_json_number(detail, record.bytes_out);
+  usage.merged_samples.clear();
+  // The record's head carries the name, request id and start time. Every
+  // field is a number or a name Lambda restricts to characters JSON need
+  // not escape. Fields at their usual value (docs/formats/ledger.md) are
+  // left out: every byte is checksummed and copied several times on its
+  // way to the disk, and these were a third of a record.
+  DetailWriter detail(usage.detail_json, 256 + record.version.size() + record.architecture.size());
+  detail.literal(R"({"durationMs":)");
+  detail.milliseconds(record.duration_ms);
+  detail.literal(R"(,"billedMs":)");
+  detail.integer(record.billed_ms);
+  detail.literal(R"(,"memoryMb":)");
+  detail.integer(record.memory_mb);
+  detail.literal(R"(,"bytesIn":)");
+  detail.integer(record.bytes_in);
+  detail.literal(R"(,"bytesOut":)");
+  detail.integer(record.bytes_out);
   if (record.version != kDefaultVersion) {
-    detail += R"(,"version":")";
-    detail += record.version;
-    detail += '"';
+    detail.literal(R"(,"version":")");
+    detail.text(record.version);
+    detail.literal(R"(")");
   }
   if (record.architecture != kDefaultArchitecture) {
-    detail += R"(,"architecture":")";
-    detail += record.architecture;
-    detail += '"';
+    detail.literal(R"(,"architecture":")");
+    detail.text(record.architecture);
+    detail.literal(R"(")");
   }
   if (record.cold_start) {
-    detail += R"(,"coldStart":true,"initMs":)";
-    append_json_number(detail, record.init_ms);
+    detail.literal(R"(,"coldStart":true,"initMs":)");
+    detail.milliseconds(record.init_ms);
   }
   if (record.outcome != InvocationOutcome::kSuccess) {
-    detail += R"(,"outcome":)";
-    append_json_number(detail, static_cast<int>(record.outcome));
+    detail.literal(R"(,"outcome":)");
+    detail.integer(static_cast<std::uint64_t>(record.outcome));
   }
-  detail += '}';
-  return usage;
+  detail.literal("}");
 }
 
 std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {

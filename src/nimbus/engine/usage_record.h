@@ -46,6 +46,9 @@ struct UsageRecord {
 ledger::Usage throttle_usage(const std::string& function, std::int64_t time_us);
 
 ledger::Usage to_usage(const UsageRecord& record);
+// to_usage into `usage`, whose strings and lists keep their memory: what an
+// instance does for every invocation.
+void fill_usage(const UsageRecord& record, ledger::Usage& usage);
 // nullopt for another service's record or a malformed one.
 std::optional<UsageRecord> from_usage(const ledger::Usage& usage);
 

@@ -1,5 +1,6 @@
 #include "nimbus/engine/usage_record.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "nimbus/ledger/meters.h"
@@ -45,6 +46,45 @@ TEST(UsageRecord, AWarmSuccessfulInvocationLeavesItsUsualFieldsOut) {
   auto read = from_usage(usage);
   ASSERT_TRUE(read);
   expect_same(*read, written);
+}
+
+TEST(UsageRecord, DurationsAreRecordedToTheMicrosecond) {
+  auto record = warm_record();
+  record.cold_start = true;
+  const std::pair<double, std::string_view> cases[] = {
+      {12, "12"},    {2.0054, "2.005"},  {2.0055001, "2.006"},
+      {0.0004, "0"}, {1234.5, "1234.5"}, {0.9999996, "1"},
+  };
+  for (const auto& [ms, text] : cases) {
+    record.duration_ms = ms;
+    record.init_ms = ms;
+    const auto usage = to_usage(record);
+    EXPECT_NE(usage.detail_json.find(fmt::format(R"("durationMs":{},)", text)), std::string::npos)
+        << ms << ": " << usage.detail_json;
+    EXPECT_NE(usage.detail_json.find(fmt::format(R"("initMs":{}}})", text)), std::string::npos)
+        << ms << ": " << usage.detail_json;
+  }
+}
+
+TEST(UsageRecord, ARefilledRecordIsTheRecordOfItsLastFill) {
+  // An instance refills one record: nothing of a cold, failed invocation
+  // may remain in the warm one after it.
+  auto cold = warm_record();
+  cold.cold_start = true;
+  cold.init_ms = 87.5;
+  cold.outcome = InvocationOutcome::kTimeout;
+  cold.version = "3";
+  cold.concurrency = 4;
+  cold.account_concurrency = 5;
+  ledger::Usage usage;
+  fill_usage(cold, usage);
+  const auto warm = warm_record();
+  fill_usage(warm, usage);
+  const auto fresh = to_usage(warm);
+  EXPECT_EQ(usage.detail_json, fresh.detail_json);
+  EXPECT_EQ(usage.quantities, fresh.quantities);
+  EXPECT_EQ(usage.observations, fresh.observations);
+  EXPECT_EQ(usage.id, fresh.id);
 }
 
 TEST(UsageRecord, FieldsAwayFromTheirUsualValueAreKept) {

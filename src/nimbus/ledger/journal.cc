@@ -71,23 +71,24 @@ bool same_text(std::string_view a, std::string_view b) {
   return a.size() == b.size() && (a.data() == b.data() || a == b);
 }
 
-// `previous`: the event written just before this one, if any.
-void put_event(std::string& out, const LogEvent& event, const LogEvent* previous) {
+// An event of `group` and `stream`; `same_stream`: the entry just before
+// it is an event of them too.
+void put_event(std::string& out, std::string_view group, std::string_view stream,
+               std::int64_t timestamp_ms, std::string_view message, bool same_stream) {
   using W = EntryWriter;
-  if (previous != nullptr && previous->group == event.group && previous->stream == event.stream) {
-    W write(out, 1 + sizeof(std::int64_t) + W::room(event.message));
+  if (same_stream) {
+    W write(out, 1 + sizeof(std::int64_t) + W::room(message));
     write.tag(kNextEventEntry);
-    write.native(event.timestamp_ms);
-    write.sized(event.message);
+    write.native(timestamp_ms);
+    write.sized(message);
     return;
   }
-  W write(out, 1 + sizeof(std::int64_t) + W::room(event.group) + W::room(event.stream) +
-                   W::room(event.message));
+  W write(out, 1 + sizeof(std::int64_t) + W::room(group) + W::room(stream) + W::room(message));
   write.tag(kEventEntry);
-  write.native(event.timestamp_ms);
-  write.sized(event.group);
-  write.sized(event.stream);
-  write.sized(event.message);
+  write.native(timestamp_ms);
+  write.sized(group);
+  write.sized(stream);
+  write.sized(message);
 }
 
 void put_usage(std::string& out, const Usage& usage) {
@@ -698,14 +699,42 @@ void Journal::append(std::span<const LogEvent> events, const Usage* usage) {
     // sums are the journal thread's work.
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < events.size(); ++i) {
-      put_event(pending_bytes_, events[i], i == 0 ? nullptr : &events[i - 1]);
+      const LogEvent& event = events[i];
+      const bool same_stream =
+          i > 0 && events[i - 1].group == event.group && events[i - 1].stream == event.stream;
+      put_event(pending_bytes_, event.group, event.stream, event.timestamp_ms, event.message,
+                same_stream);
     }
     if (usage != nullptr) put_usage(pending_bytes_, *usage);
     ++appended_;
     if (!events.empty()) observer = log_observer_;
   }
   wake_.notify_one();
-  if (observer) (*observer)(events);
+  if (observer) {
+    for (const auto& event : events) (*observer)(event.group, event.message);
+  }
+}
+
+void Journal::append(std::string_view group, std::string_view stream,
+                     std::span<const LogLine> lines, const Usage* usage) {
+  if (!options_.logs) lines = {};
+  if (!options_.metering) usage = nullptr;
+  if (lines.empty() && usage == nullptr) return;
+  if (usage != nullptr) metrics_.record(*usage);
+  std::shared_ptr<const LogObserver> observer;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      put_event(pending_bytes_, group, stream, lines[i].timestamp_ms, lines[i].message, i > 0);
+    }
+    if (usage != nullptr) put_usage(pending_bytes_, *usage);
+    ++appended_;
+    if (!lines.empty()) observer = log_observer_;
+  }
+  wake_.notify_one();
+  if (observer) {
+    for (const auto& line : lines) (*observer)(group, line.message);
+  }
 }
 
 void Journal::set_log_observer(LogObserver observer) {

@@ -131,6 +131,16 @@ class Journal {
   void append_usage(const Usage& usage);
   // Log events and (optionally) a usage record in one hand-off.
   void append(std::span<const LogEvent> events, const Usage* usage);
+  // Lines of one stream and (optionally) a usage record in one hand-off:
+  // what an instance hands in for an invocation, without a copy of its
+  // group's and stream's names in every line.
+  void append(std::string_view group, std::string_view stream, std::span<const LogLine> lines,
+              const Usage* usage);
+
+  // Whether appended log events and usage records are kept (Options): a
+  // producer may skip making what would be dropped.
+  bool keeps_logs() const { return options_.logs; }
+  bool keeps_usage() const { return options_.metering; }
 
   // Sequence numbers for log events written by others (PutLogEvents), from
   // the same counter as the journal's own, so event keys never collide.
@@ -139,10 +149,10 @@ class Journal {
   // Blocks until everything appended before the call is in the store.
   void flush();
 
-  // Sees every batch of log events appended here (not ones others write),
-  // on the appending thread: must be cheap, must not block and must not
-  // append. Replaces any earlier observer.
-  using LogObserver = std::function<void(std::span<const LogEvent>)>;
+  // Sees every log event appended here (not ones others write), a call
+  // each, on the appending thread: must be cheap, must not block and must
+  // not append. Replaces any earlier observer.
+  using LogObserver = std::function<void(std::string_view group, std::string_view message)>;
   void set_log_observer(LogObserver observer);
 
   // Counters and histograms of every usage record appended since start.

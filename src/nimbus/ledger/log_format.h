@@ -20,6 +20,12 @@ struct LogEvent {
   std::string message;
 };
 
+// A log event whose group and stream are known from where it is kept.
+struct LogLine {
+  std::int64_t timestamp_ms = 0;
+  std::string message;
+};
+
 void put_be64(std::string& out, std::uint64_t value);
 std::uint64_t get_be64(std::string_view in);  // in.size() >= 8
 

@@ -1052,14 +1052,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
 
   // Embedded metric format: datums from functions' log lines, queued on
   // the logging thread and stored once a second by this service's thread.
-  void observe(std::span<const ledger::LogEvent> events) {
-    std::vector<Datum> found;
-    for (const auto& event : events) {
-      if (!event.group.starts_with("/aws/lambda/")) continue;
-      auto datums = parse_embedded_metrics(event.message);
-      found.insert(found.end(), std::make_move_iterator(datums.begin()),
-                   std::make_move_iterator(datums.end()));
-    }
+  void observe(std::string_view group, std::string_view message) {
+    if (!group.starts_with("/aws/lambda/")) return;
+    auto found = parse_embedded_metrics(message);
     if (found.empty()) return;
     std::lock_guard lock(embedded_mutex_);
     embedded_.insert(embedded_.end(), std::make_move_iterator(found.begin()),
@@ -1097,7 +1092,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
   void start_reading_logs() {
     embedded_thread_ = std::thread([this] { run_embedded(); });
     journal_.set_log_observer(
-        [this](std::span<const ledger::LogEvent> events) { observe(events); });
+        [this](std::string_view group, std::string_view message) { observe(group, message); });
   }
 
   void stop() override {
