@@ -14,11 +14,14 @@
 //   engine_bench memory [--instances 50]
 //       Server memory held per idle warm instance.
 //   engine_bench journal [--threads 2] [--rate 10000] [--warmup 0] [--seconds 4]
+//                        [--profile 0]
 //       What the journal costs per invocation on its own: each thread hands
 //       in what one warm invocation produces (START, END and REPORT lines and
 //       its usage record) at `rate` invocations a second in all (0: as fast
 //       as it can); process CPU per invocation with logs and metering on and
-//       each alone, less the same with both off.
+//       each alone, less the same with both off. --profile 1 runs only logs
+//       and metering on, for a profiler (callgrind's instructions per
+//       invocation) to see that alone.
 //
 // Run through bench/engine_bench.py, which reproduces the numbers quoted on
 // the issue. Needs the engine_native_echo test function (built with the tests).
@@ -194,7 +197,28 @@ struct LoadResult {
   double journal_cpu_us_per_op = 0;  // of which the journal thread's
   double rocksdb_cpu_us_per_op = 0;  // and RocksDB's background threads'
   double flush_ms = 0;               // the journal's flush after the load
+  double machine_cpu_us_per_op = 0;  // every process's CPU (/proc/stat) per invocation
+  double machine_idle = 0;           // share of the machine's CPU time idle during the load
 };
+
+// The machine's CPU time so far in micro-seconds, busy and idle (iowait
+// counted idle), from /proc/stat: what the functions' processes and the
+// kernel's own threads (writeback of what RocksDB writes) spend too.
+struct MachineCpu {
+  double busy_us = 0;
+  double idle_us = 0;
+};
+
+MachineCpu machine_cpu() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                steal = 0;
+  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  const double us_per_tick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {static_cast<double>(user + nice + system + irq + softirq + steal) * us_per_tick,
+          static_cast<double>(idle + iowait) * us_per_tick};
+}
 
 // CPU time of this process's threads so far, in micro-seconds, summed by
 // thread name (schedstat: nanoseconds on a CPU, finer than rusage's ticks).
@@ -364,6 +388,7 @@ int warm(const Args& args) {
     std::string key = config.key();
     const double cpu_before = process_cpu_us();
     const auto threads_before = thread_cpu_us();
+    const auto machine_before = machine_cpu();
     LoadResult result = drive(clients, length, [&]() -> asio::awaitable<bool> {
       std::string body = payload;
       nimbus::engine::InvokeOptions invoke_options;
@@ -377,7 +402,12 @@ int warm(const Args& args) {
     result.flush_ms = std::chrono::duration<double, std::milli>(Clock::now() - flush_start).count();
     const double invocations = result.per_second * length.count();
     const auto threads_after = thread_cpu_us();
+    const auto machine_after = machine_cpu();
     result.cpu_us_per_op = (process_cpu_us() - cpu_before) / invocations;
+    const double machine_busy = machine_after.busy_us - machine_before.busy_us;
+    const double machine_idle = machine_after.idle_us - machine_before.idle_us;
+    result.machine_cpu_us_per_op = machine_busy / invocations;
+    result.machine_idle = machine_idle / std::max(1.0, machine_busy + machine_idle);
     result.journal_cpu_us_per_op =
         thread_cpu_between(threads_before, threads_after, "nimbus-journal") / invocations;
     result.rocksdb_cpu_us_per_op =
@@ -429,7 +459,8 @@ int warm(const Args& args) {
       LoadResult result;
       for (auto field : {&LoadResult::per_second, &LoadResult::p50_us, &LoadResult::p99_us,
                          &LoadResult::cpu_us_per_op, &LoadResult::journal_cpu_us_per_op,
-                         &LoadResult::rocksdb_cpu_us_per_op, &LoadResult::flush_ms}) {
+                         &LoadResult::rocksdb_cpu_us_per_op, &LoadResult::flush_ms,
+                         &LoadResult::machine_cpu_us_per_op, &LoadResult::machine_idle}) {
         result.*field = median_of(field);
       }
       return result;
@@ -465,6 +496,11 @@ int warm(const Args& args) {
              engine_result.cpu_us_per_op, unmetered_result.cpu_us_per_op);
   fmt::print("  of which the journal thread {:.2f} us and RocksDB's background threads {:.2f} us\n",
              engine_result.journal_cpu_us_per_op, engine_result.rocksdb_cpu_us_per_op);
+  fmt::print(
+      "machine CPU per invocation (every process and the kernel): {:.1f} us, {:.1f} us without; "
+      "idle {:.0f}% and {:.0f}% of the time\n",
+      engine_result.machine_cpu_us_per_op, unmetered_result.machine_cpu_us_per_op,
+      100 * engine_result.machine_idle, 100 * unmetered_result.machine_idle);
   fmt::print("journal flush after the load: {:.1f} ms\n", engine_result.flush_ms);
   return 0;
 }
@@ -726,6 +762,7 @@ std::uint64_t feed_journal(nimbus::ledger::Journal& journal, std::size_t threads
       const auto burst_gap = std::chrono::duration<double>(rate > 0 ? 8.0 * threads / rate : 0);
       auto next_burst = start;
       std::uint64_t count = 0;
+      nimbus::ledger::Usage usage;
       while (Clock::now() - start < length) {
         if (rate > 0) {
           next_burst += std::chrono::duration_cast<Clock::duration>(burst_gap);
@@ -736,15 +773,14 @@ std::uint64_t feed_journal(nimbus::ledger::Journal& journal, std::size_t threads
           const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-          std::vector<nimbus::ledger::LogEvent> lines;
-          lines.push_back({group, stream, now_us / 1000,
-                           fmt::format("START RequestId: {} Version: $LATEST", id)});
-          lines.push_back({group, stream, now_us / 1000, fmt::format("END RequestId: {}", id)});
-          lines.push_back({group, stream, now_us / 1000,
-                           fmt::format("REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled "
-                                       "Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: "
-                                       "{} MB",
-                                       id, 0.31, 1, 128, 9)});
+          std::vector<nimbus::ledger::LogLine> lines;
+          lines.push_back({now_us / 1000, fmt::format("START RequestId: {} Version: $LATEST", id)});
+          lines.push_back({now_us / 1000, fmt::format("END RequestId: {}", id)});
+          lines.push_back(
+              {now_us / 1000, fmt::format("REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled "
+                                          "Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: "
+                                          "{} MB",
+                                          id, 0.31, 1, 128, 9)});
           nimbus::engine::UsageRecord record;
           record.function = "warm";
           record.version = "$LATEST";
@@ -757,8 +793,9 @@ std::uint64_t feed_journal(nimbus::ledger::Journal& journal, std::size_t threads
           record.bytes_out = 40;
           record.concurrency = 8;
           record.account_concurrency = 8;
-          auto usage = nimbus::engine::to_usage(record);
-          journal.append(std::move(lines), &usage);
+          // As an instance does: one record refilled invocation after invocation.
+          nimbus::engine::fill_usage(record, usage);
+          journal.append(group, stream, lines, &usage);
         }
       }
       done += count;
@@ -773,7 +810,7 @@ std::uint64_t feed_journal(nimbus::ledger::Journal& journal, std::size_t threads
 // memory RocksDB and malloc recycle has grown to its working size).
 double journal_cpu_us(const fs::path& dir, nimbus::ledger::Journal::Options options,
                       std::size_t threads, double rate, std::chrono::duration<double> warmup,
-                      std::chrono::duration<double> length) {
+                      std::chrono::duration<double> length, std::uint64_t* invocations = nullptr) {
   fs::remove_all(dir / "store");
   Ledger ledger(dir, options);
   if (warmup.count() > 0) {
@@ -783,6 +820,7 @@ double journal_cpu_us(const fs::path& dir, nimbus::ledger::Journal::Options opti
   const double cpu_before = process_cpu_us();
   const auto done = feed_journal(*ledger.journal, threads, rate, length);
   ledger.journal->flush();
+  if (invocations != nullptr) *invocations = done;
   return (process_cpu_us() - cpu_before) / static_cast<double>(done);
 }
 
@@ -795,6 +833,14 @@ int journal(const Args& args) {
   auto measure = [&](bool metering, bool logs) {
     return journal_cpu_us(dir, {.metering = metering, .logs = logs}, threads, rate, warmup, length);
   };
+  if (args.get("profile", 0) != 0) {
+    std::uint64_t invocations = 0;
+    const double both = journal_cpu_us(dir, {}, threads, rate, warmup, length, &invocations);
+    fs::remove_all(dir);
+    fmt::print("journal, {} threads at {:.0f} invocations/s: {} invocations, {:.2f} us each\n",
+               threads, rate, invocations, both);
+    return 0;
+  }
   const double both = measure(true, true);
   const double logs = measure(false, true);
   const double metering = measure(true, false);
