@@ -689,52 +689,55 @@ std::uint64_t Journal::reserve_sequences(std::size_t count) {
 }
 
 void Journal::append(std::span<const LogEvent> events, const Usage* usage) {
-  if (!options_.logs) events = {};
+  hand_in(
+      events.size(), usage,
+      [&] {
+        for (std::size_t i = 0; i < events.size(); ++i) {
+          const LogEvent& event = events[i];
+          const bool same_stream =
+              i > 0 && events[i - 1].group == event.group && events[i - 1].stream == event.stream;
+          put_event(pending_bytes_, event.group, event.stream, event.timestamp_ms, event.message,
+                    same_stream);
+        }
+      },
+      [&](const LogObserver& observer) {
+        for (const auto& event : events) observer(event.group, event.message);
+      });
+}
+
+void Journal::append(std::string_view group, std::string_view stream,
+                     std::span<const LogLine> lines, const Usage* usage) {
+  hand_in(
+      lines.size(), usage,
+      [&] {
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+          put_event(pending_bytes_, group, stream, lines[i].timestamp_ms, lines[i].message, i > 0);
+        }
+      },
+      [&](const LogObserver& observer) {
+        for (const auto& line : lines) observer(group, line.message);
+      });
+}
+
+template <class PutEvents, class Observe>
+void Journal::hand_in(std::size_t events, const Usage* usage, PutEvents put_events,
+                      Observe observe) {
+  if (!options_.logs) events = 0;
   if (!options_.metering) usage = nullptr;
-  if (events.empty() && usage == nullptr) return;
+  if (events == 0 && usage == nullptr) return;
   if (usage != nullptr) metrics_.record(*usage);
   std::shared_ptr<const LogObserver> observer;
   {
     // Only the copy into the hand-off is serialised: keys, chunks and
     // sums are the journal thread's work.
     std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const LogEvent& event = events[i];
-      const bool same_stream =
-          i > 0 && events[i - 1].group == event.group && events[i - 1].stream == event.stream;
-      put_event(pending_bytes_, event.group, event.stream, event.timestamp_ms, event.message,
-                same_stream);
-    }
+    if (events > 0) put_events();
     if (usage != nullptr) put_usage(pending_bytes_, *usage);
     ++appended_;
-    if (!events.empty()) observer = log_observer_;
+    if (events > 0) observer = log_observer_;
   }
   wake_.notify_one();
-  if (observer) {
-    for (const auto& event : events) (*observer)(event.group, event.message);
-  }
-}
-
-void Journal::append(std::string_view group, std::string_view stream,
-                     std::span<const LogLine> lines, const Usage* usage) {
-  if (!options_.logs) lines = {};
-  if (!options_.metering) usage = nullptr;
-  if (lines.empty() && usage == nullptr) return;
-  if (usage != nullptr) metrics_.record(*usage);
-  std::shared_ptr<const LogObserver> observer;
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      put_event(pending_bytes_, group, stream, lines[i].timestamp_ms, lines[i].message, i > 0);
-    }
-    if (usage != nullptr) put_usage(pending_bytes_, *usage);
-    ++appended_;
-    if (!lines.empty()) observer = log_observer_;
-  }
-  wake_.notify_one();
-  if (observer) {
-    for (const auto& line : lines) (*observer)(group, line.message);
-  }
+  if (observer) observe(*observer);
 }
 
 void Journal::set_log_observer(LogObserver observer) {

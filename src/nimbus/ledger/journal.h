@@ -177,6 +177,10 @@ class Journal {
           storage::Keyspace minutely);
   // What the journal thread reads out of the hand-off buffer: views into it.
   struct HandOff;
+  // Both appends: put_events() copies `events` events into the hand-off
+  // (under the lock), observe(observer) shows them to the log observer.
+  template <class PutEvents, class Observe>
+  void hand_in(std::size_t events, const Usage* usage, PutEvents put_events, Observe observe);
   // On the journal thread: the minute aggregates of the records into `batch`.
   void aggregate_minutes(const HandOff& hand_off, storage::WriteBatch& batch);
   // On the journal thread, hourly: drops minute aggregates past retention.
