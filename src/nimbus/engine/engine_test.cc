@@ -488,6 +488,33 @@ TEST_F(EngineTest, AProvisionedInstanceThatTimesOutIsReplaced) {
   EXPECT_EQ(next->payload, R"({"op":"echo"})");
 }
 
+TEST_F(EngineTest, AJournalWithoutLogsStillLeavesTheTailItsLines) {
+  // A journal that keeps no logs (benchmarks make one) is handed none, but
+  // a caller who asked for the tail still gets START, the function's
+  // lines, END and REPORT.
+  journal_.reset();
+  auto journal = ledger::Journal::open(*store_, {.metering = true, .logs = false});
+  ASSERT_TRUE(journal);
+  journal_ = std::move(*journal);
+  start();
+  auto config = native("quiet");
+  ASSERT_TRUE(engine_->put_function(config));
+  InvokeOptions options;
+  options.log_tail = LogTail::kTail;
+  auto result = invoke(config.key(), R"({"op":"print"})", options);
+  ASSERT_TRUE(result);
+  const auto id = result->request_id;
+  const auto& tail = result->log_tail;
+  EXPECT_NE(tail.find("START RequestId: " + id), std::string::npos) << tail;
+  EXPECT_NE(tail.find("first line from " + id + "\n"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("END RequestId: " + id + "\n"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("REPORT RequestId: " + id), std::string::npos) << tail;
+  // Without the tail, nothing is made; either way, nothing is logged.
+  ASSERT_TRUE(invoke(config.key(), R"({"op":"print"})"));
+  engine_->stop();
+  EXPECT_TRUE(logs("quiet").empty());
+}
+
 TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
   start();
   auto config = native("logger");
