@@ -1032,6 +1032,9 @@ def handler(event, context):
 )PY";
   const std::string pool = fmt::format("/nimbus-{}/i", getpid());
   for (int tenant = 0; tenant < 3; ++tenant) {
+    // The pool refills in the background: with two sandboxes for three
+    // tenants, the third waits for a refill rather than racing it.
+    ASSERT_NO_FATAL_FAILURE(wait_until_prepared());
     auto config = script(fmt::format("v2-{}", tenant), "python3.11", "app.handler", "app.py", code);
     ASSERT_TRUE(engine_->put_function(config));
     auto result = invoke(config.key(), "{}");
