@@ -202,8 +202,8 @@ struct LoadResult {
 };
 
 // The machine's CPU time so far in micro-seconds, busy and idle (iowait
-// counted idle), from /proc/stat: what the functions' processes and the
-// kernel's own threads (writeback of what RocksDB writes) spend too.
+// counted idle), from /proc/stat: with what the functions' processes and
+// the kernel's own threads spend, which this process's CPU leaves out.
 struct MachineCpu {
   double busy_us = 0;
   double idle_us = 0;
