@@ -114,6 +114,13 @@ class EngineTest : public ::testing::Test {
     return future.get();
   }
 
+  // An invocation that asks for the tail of its log (LogType: Tail).
+  Result<InvokeResult> invoke_with_tail(const std::string& key, std::string payload) {
+    InvokeOptions options;
+    options.log_tail = LogTail::kTail;
+    return invoke(key, std::move(payload), std::move(options));
+  }
+
   std::vector<Result<InvokeResult>> invoke_many(const std::string& key,
                                                 std::vector<std::string> payloads) {
     asio::io_context io;
@@ -499,9 +506,7 @@ TEST_F(EngineTest, AJournalWithoutLogsStillLeavesTheTailItsLines) {
   start();
   auto config = native("quiet");
   ASSERT_TRUE(engine_->put_function(config));
-  InvokeOptions options;
-  options.log_tail = LogTail::kTail;
-  auto result = invoke(config.key(), R"({"op":"print"})", options);
+  auto result = invoke_with_tail(config.key(), R"({"op":"print"})");
   ASSERT_TRUE(result);
   const auto id = result->request_id;
   const auto& tail = result->log_tail;
@@ -519,9 +524,7 @@ TEST_F(EngineTest, LogsHaveStartEndReportAndTheFunctionsLines) {
   start();
   auto config = native("logger");
   ASSERT_TRUE(engine_->put_function(config));
-  InvokeOptions options;
-  options.log_tail = LogTail::kTail;
-  auto result = invoke(config.key(), R"({"op":"print"})", options);
+  auto result = invoke_with_tail(config.key(), R"({"op":"print"})");
   ASSERT_TRUE(result);
   const auto id = result->request_id;
   EXPECT_NE(result->log_tail.find("first line from " + id), std::string::npos) << result->log_tail;
@@ -724,9 +727,7 @@ export const handler = async (event, context) => {
 };
 )JS");
   ASSERT_TRUE(engine_->put_function(config));
-  InvokeOptions options;
-  options.log_tail = LogTail::kTail;
-  auto result = invoke(config.key(), R"({"n":7})", options);
+  auto result = invoke_with_tail(config.key(), R"({"n":7})");
   ASSERT_TRUE(result) << result.error().message();
   ASSERT_EQ(result->function_error, "") << result->payload;
   auto body = parse(result->payload);
