@@ -1,5 +1,7 @@
 #include "nimbus/engine/usage_record.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -64,6 +66,29 @@ TEST(UsageRecord, DurationsAreRecordedToTheMicrosecond) {
     EXPECT_NE(usage.detail_json.find(fmt::format(R"("initMs":{}}})", text)), std::string::npos)
         << ms << ": " << usage.detail_json;
   }
+}
+
+TEST(UsageRecord, TheLargestFieldsFitTheirDetail) {
+  // The detail is written into a string sized once, from a bound on every
+  // field: every field at its widest still makes a whole JSON document.
+  auto record = warm_record();
+  record.duration_ms = 1e300;
+  record.billed_ms = std::numeric_limits<std::uint64_t>::max();
+  record.memory_mb = std::numeric_limits<std::uint32_t>::max();
+  record.bytes_in = std::numeric_limits<std::uint64_t>::max();
+  record.bytes_out = std::numeric_limits<std::uint64_t>::max();
+  record.version = std::string(200, '9');
+  record.architecture = "arm64";
+  record.cold_start = true;
+  record.init_ms = 1e300;
+  record.outcome = InvocationOutcome::kInitError;
+  const auto usage = to_usage(record);
+  EXPECT_EQ(usage.detail_json.back(), '}');
+  auto read = from_usage(usage);
+  ASSERT_TRUE(read) << usage.detail_json;
+  EXPECT_EQ(read->bytes_out, record.bytes_out);
+  EXPECT_EQ(read->version, record.version);
+  EXPECT_DOUBLE_EQ(read->duration_ms, 1e11);  // recorded at its nearest sane value
 }
 
 TEST(UsageRecord, ARefilledRecordIsTheRecordOfItsLastFill) {
