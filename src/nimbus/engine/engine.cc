@@ -1239,7 +1239,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   }
 
   ledger::LogLine make_line(std::string message) {
-    if (current_ && current_->options.log_tail == LogTail::kTail) append_tail(message);
+    if (tail_wanted()) append_tail(message);
     return ledger::LogLine{now_ms(), std::move(message)};
   }
 
@@ -1255,7 +1255,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   void log_line(std::string message) {
     if (host_.journal().keeps_logs()) {
       lines_.push_back(make_line(std::move(message)));
-    } else if (current_ && current_->options.log_tail == LogTail::kTail) {
+    } else if (tail_wanted()) {
       append_tail(message);
     }
   }
@@ -1264,10 +1264,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // invocation in progress asked for. A journal that drops them (only
   // benchmarks make one) is not handed lines to drop, so that what
   // producing them costs counts as log capture's cost.
-  bool lines_wanted() const {
-    return host_.journal().keeps_logs() ||
-           (current_ && current_->options.log_tail == LogTail::kTail);
-  }
+  bool lines_wanted() const { return host_.journal().keeps_logs() || tail_wanted(); }
+
+  // Whether the invocation in progress asked for the tail of its log.
+  bool tail_wanted() const { return current_ && current_->options.log_tail == LogTail::kTail; }
 
   void flush_lines(const UsageRecord* record = nullptr) {
     if (lines_.empty() && record == nullptr) return;
