@@ -15,7 +15,9 @@ FORMAT = json.dumps({"requestId": "$context.requestId", "ip": "$context.identity
                      "status": "$context.status", "length": "$context.responseLength",
                      "stage": "$context.stage", "apiId": "$context.apiId",
                      "time": "$context.requestTime", "epoch": "$context.requestTimeEpoch",
-                     "error": "$context.error.message", "nothing": "$context.no.such.thing"})
+                     "error": "$context.error.message", "nothing": "$context.no.such.thing",
+                     "latency": "$context.responseLatency",
+                     "integration": "$context.integrationLatency"})
 
 
 def access_lines(server, group="/api/access", count=1, timeout=10):
@@ -53,6 +55,9 @@ def test_http_api_access_logs_render_context_variables(nimbus):
     assert first["time"].endswith(" +0000") and first["time"].count(":") == 3
     assert second["status"] == "404" and second["error"] == "Not Found"
     assert second["routeKey"] == "-"
+    # The integration's share of the latency; none for a request no route took.
+    assert 0 <= int(first["integration"]) <= int(first["latency"])
+    assert second["integration"] == "-" and int(second["latency"]) >= 0
 
     # Without accessLogSettings nothing more is written.
     client.update_stage(ApiId=api_id, StageName="$default", AccessLogSettings={})

@@ -9,7 +9,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from apigateway_support import execute, http_api
+from apigateway_support import execute, function_arn, http_api
 from lambda_support import SLEEPING_NODE, create_function, invoke_json, node_zip
 
 
@@ -229,6 +229,55 @@ def test_api_gateway_metrics(nimbus):
     listed = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/ApiGateway")["Metrics"]}
     assert {"Count", "4xx", "5xx", "Latency", "DataProcessed"} <= listed
     assert "4XXError" not in listed  # the REST API name
+
+
+# Allows every request, after a pause: time spent at the gateway, before the
+# integration is called.
+SLOW_AUTHORIZER = """
+export const handler = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  return { isAuthorized: true };
+};
+"""
+
+
+def test_integration_latency_is_the_integrations_share_of_latency(nimbus):
+    lam = nimbus.client("lambda")
+    create_function(lam, "gate", node_zip(SLOW_AUTHORIZER))
+    create_function(lam, "quick", node_zip(SLEEPING_NODE))
+    lam.invoke(FunctionName="quick", Payload=b"{}")  # warm: no cold start inside the integration
+    client = nimbus.client("apigatewayv2")
+    api_id, integration = http_api(client, function_arn("quick"), [], stage=None)
+    authorizer = client.create_authorizer(
+        ApiId=api_id, Name="gate", AuthorizerType="REQUEST", AuthorizerUri=function_arn("gate"),
+        AuthorizerPayloadFormatVersion="2.0", EnableSimpleResponses=True,
+        AuthorizerResultTtlInSeconds=0, IdentitySource=["$request.header.Authorization"])
+    client.create_route(ApiId=api_id, RouteKey="GET /guarded", Target=f"integrations/{integration}",
+                        AuthorizationType="CUSTOM", AuthorizerId=authorizer["AuthorizerId"])
+    client.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    for _ in range(2):
+        assert execute(nimbus, api_id, "/guarded", headers={"Authorization": "x"})[0] == 200
+    # No identity: refused before the authorizer, never at the integration.
+    assert execute(nimbus, api_id, "/guarded")[0] == 401
+
+    cw = nimbus.client("cloudwatch")
+    dims = [{"Name": "ApiId", "Value": api_id}]
+    wait_for_sum(cw, dims, "Count", 3, namespace="AWS/ApiGateway")
+    start, end = window()
+
+    def stats(metric):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dims, StartTime=start,
+            EndTime=end, Period=3600, Statistics=["SampleCount", "Maximum"])["Datapoints"]
+        assert len(points) == 1, points
+        return points[0]
+
+    latency, integration = stats("Latency"), stats("IntegrationLatency")
+    assert latency["SampleCount"] == 3 and integration["SampleCount"] == 2
+    assert latency["Unit"] == integration["Unit"] == "Milliseconds"
+    # Latency counts the authorizer's pause; the warm function's call does not.
+    assert latency["Maximum"] >= 600
+    assert 0 < integration["Maximum"] < 600
 
 
 def test_bad_requests_get_cloudwatch_errors(nimbus):

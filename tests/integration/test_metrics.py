@@ -101,6 +101,9 @@ def test_metrics_parse_and_count_the_work(nimbus):
     assert value(families, "nimbus_apigateway_5xx", api=api_id) == 0
     assert value(families, "nimbus_apigateway_latency_seconds",
                  "nimbus_apigateway_latency_seconds_count", api=api_id) == 2
+    # Only the request that reached the function (/missing had no route).
+    assert value(families, "nimbus_apigateway_integration_latency_seconds",
+                 "nimbus_apigateway_integration_latency_seconds_count", api=api_id) == 1
     # One instance served everything; it may still be on its way back to
     # idle (the answer is out before its next poll), so count every state.
     assert sum(value(families, "nimbus_lambda_instances", state=state)

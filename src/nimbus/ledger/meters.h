@@ -98,6 +98,9 @@ inline constexpr std::string_view kLambdaAccountConcurrency = "lambda.account-co
 // The account's invocations of functions without reserved concurrency.
 inline constexpr std::string_view kLambdaUnreservedConcurrency = "lambda.unreserved-concurrency";
 inline constexpr std::string_view kApiGatewayLatency = "apigateway.latency";
+// Only requests that reached their integration: from relaying the request
+// to the integration's answer.
+inline constexpr std::string_view kApiGatewayIntegrationLatency = "apigateway.integration-latency";
 // A prefix, the operation follows: successful requests' time in DynamoDB,
 // merged by the service (Usage::merged_samples).
 inline constexpr std::string_view kDynamoDbLatency = "dynamodb.latency.";

@@ -65,6 +65,8 @@ constexpr HistogramName kHistograms[] = {
      "Instance init duration, on cold starts."},
     {observation::kApiGatewayLatency, "nimbus_apigateway_latency_seconds",
      "Time from a request's arrival to its response, integration included."},
+    {observation::kApiGatewayIntegrationLatency, "nimbus_apigateway_integration_latency_seconds",
+     "Time from relaying a request to its integration to the integration's answer."},
 };
 
 std::string number(double value) {

@@ -177,6 +177,41 @@ std::optional<std::vector<std::string>> identity_values(const json::object& auth
   return out;
 }
 
+// A REST API MOCK integration's answer: the request template picks the
+// status; its integration response's template is the body, as written (no
+// VTL).
+net::HttpResponse mock_response(const json::object& integration) {
+  std::string status = "200";
+  if (const auto* templates = integration.if_contains("requestTemplates");
+      templates && templates->is_object()) {
+    const auto text = text_member(templates->as_object(), "application/json");
+    boost::system::error_code error;
+    const auto parsed = json::parse(text, error);
+    if (!error && parsed.is_object()) {
+      // to_number<double> never throws; an integral code in range is used.
+      if (const auto* code = parsed.as_object().if_contains("statusCode");
+          code && code->is_number() && code->to_number<double>() >= 100 &&
+          code->to_number<double>() < 600) {
+        status = std::to_string(static_cast<int>(code->to_number<double>()));
+      }
+    }
+  }
+  const auto* responses = integration.if_contains("integrationResponses");
+  const auto* chosen =
+      responses && responses->is_object() ? responses->as_object().if_contains(status) : nullptr;
+  if (chosen == nullptr || !chosen->is_object()) {
+    return aws::gateway_message(500, "Internal server error");
+  }
+  std::string body;
+  if (const auto* templates = chosen->as_object().if_contains("responseTemplates");
+      templates && templates->is_object()) {
+    body = text_member(templates->as_object(), "application/json");
+  }
+  return net::HttpResponse::with_body(
+      parse_uint(status).value_or(200) > 599 ? 500 : static_cast<int>(*parse_uint(status)),
+      "application/json", std::move(body));
+}
+
 // Coroutines that own their arguments, for work spawned elsewhere.
 asio::awaitable<Result<net::HttpResponse>> http_call_owned(std::string base,
                                                            net::HttpRequest request,
@@ -246,8 +281,10 @@ asio::awaitable<FunctionAnswer> ApiGatewayServiceImpl::invoke_function(
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
     const aws::RequestContext& context, const std::string& log_label, const std::string& function,
     std::string payload, std::chrono::milliseconds timeout, PayloadFormat format,
-    const ProxyFailures& failures) {
+    const ProxyFailures& failures, Served& served) {
+  const auto relayed = std::chrono::steady_clock::now();
   auto answer = co_await invoke_function(context, function, payload, timeout);
+  served.integration_latency = std::chrono::steady_clock::now() - relayed;
   if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) co_return failures.timed_out;
   if (answer.response.status == 413) {
     co_return aws::gateway_message(413, "Request Entity Too Large");
@@ -583,10 +620,16 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
       {std::string(ledger::meter::kApiGateway4xx), response.status / 100 == 4 ? 1 : 0},
       {std::string(ledger::meter::kApiGateway5xx), response.status / 100 == 5 ? 1 : 0}};
   usage.observations.emplace_back(ledger::observation::kApiGatewayLatency, latency_ms / 1000);
+  std::optional<double> integration_ms;
+  if (served.integration_latency) {
+    integration_ms = std::chrono::duration<double, std::milli>(*served.integration_latency).count();
+    usage.observations.emplace_back(ledger::observation::kApiGatewayIntegrationLatency,
+                                    *integration_ms / 1000);
+  }
   // Written out directly: this runs for every request, and a document built
   // only to be serialised costs several times as much.
   std::string& detail = usage.detail_json;
-  detail.reserve(160 + api_id.size() + request.target.size());
+  detail.reserve(200 + api_id.size() + request.target.size());
   detail += R"({"apiId":)";
   append_json_string(detail, api_id);
   detail += http_api ? R"(,"api":"HTTP","method":)" : R"(,"api":"REST","method":)";
@@ -597,6 +640,10 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
   append_json_number(detail, response.status);
   detail += R"(,"latencyMs":)";
   append_json_number(detail, latency_ms);
+  if (integration_ms) {
+    detail += R"(,"integrationLatencyMs":)";
+    append_json_number(detail, *integration_ms);
+  }
   detail += R"(,"bytesIn":)";
   append_json_number(detail, bytes_in);
   detail += R"(,"bytesOut":)";
@@ -632,8 +679,12 @@ void ApiGatewayServiceImpl::write_access_log(const aws::RequestContext& context,
     if (name == "status") return std::to_string(response.status);
     if (name == "responseLength") return std::to_string(response.body.size());
     if (name == "dataProcessed") return std::to_string(bytes_in + response.body.size());
-    if (name == "responseLatency" || name == "integrationLatency") {
-      return std::to_string(latency_ms);
+    if (name == "responseLatency") return std::to_string(latency_ms);
+    if (name == "integrationLatency" || name == "integration.latency") {
+      if (!served.integration_latency) return std::nullopt;
+      return std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(*served.integration_latency)
+              .count());
     }
     if (name == "requestTimeEpoch") return std::to_string(received_ms);
     if (name == "requestTime") {
@@ -778,7 +829,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   const auto type = text_member(integration, "integrationType");
   if (type == "HTTP_PROXY") {
     auto forwarded =
-        co_await forward_http(context, request, integration, *match, route_path, timeout);
+        co_await forward_http(context, request, integration, *match, route_path, timeout, served);
     co_return finish(std::move(forwarded));
   }
   const bool v1 = text_member(integration, "payloadFormatVersion") == "1.0";
@@ -791,14 +842,14 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   static const ProxyFailures kHttpApiFailures{aws::gateway_message(503, "Service Unavailable"),
                                               aws::gateway_message(500, "Internal Server Error")};
   auto response = co_await proxy_to_function(context, log_label, function, std::move(event),
-                                             timeout, format, kHttpApiFailures);
+                                             timeout, format, kHttpApiFailures, served);
   co_return finish(std::move(response));
 }
 
 asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
     const aws::RequestContext& context, const net::HttpRequest& request,
     const json::object& integration, const RouteMatch& match, const std::string& route_path,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, Served& served) {
   std::string uri = text_member(integration, "integrationUri");
   const auto scheme_end = uri.find("://");
   if (!is_http_url(uri) || scheme_end == std::string::npos) {
@@ -840,7 +891,9 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
   forwarded.body = request.body;
   // The HTTP client blocks: it runs on the service's own threads.
   auto call = http_call_owned(base, std::move(forwarded), timeout);
+  const auto relayed = std::chrono::steady_clock::now();
   auto result = co_await asio::co_spawn(http_pool_, std::move(call), asio::use_awaitable);
+  served.integration_latency = std::chrono::steady_clock::now() - relayed;
   if (!result) {
     spdlog::info("apigateway: HTTP_PROXY {}: {} [{}]", base, result.error().message(),
                  context.request_id);
@@ -947,43 +1000,18 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   const auto timeout = std::chrono::milliseconds(
       static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(29'000)));
   if (type == "MOCK") {
-    // The request template picks the status; its integration response's
-    // template is the body, as written (no VTL).
-    std::string status = "200";
-    if (const auto* templates = integration.if_contains("requestTemplates");
-        templates && templates->is_object()) {
-      const auto text = text_member(templates->as_object(), "application/json");
-      boost::system::error_code error;
-      const auto parsed = json::parse(text, error);
-      if (!error && parsed.is_object()) {
-        // to_number<double> never throws; an integral code in range is used.
-        if (const auto* code = parsed.as_object().if_contains("statusCode");
-            code && code->is_number() && code->to_number<double>() >= 100 &&
-            code->to_number<double>() < 600) {
-          status = std::to_string(static_cast<int>(code->to_number<double>()));
-        }
-      }
-    }
-    const auto* responses = integration.if_contains("integrationResponses");
-    const auto* chosen =
-        responses && responses->is_object() ? responses->as_object().if_contains(status) : nullptr;
-    if (chosen == nullptr || !chosen->is_object()) {
-      co_return answer(aws::gateway_message(500, "Internal server error"));
-    }
-    std::string body;
-    if (const auto* templates = chosen->as_object().if_contains("responseTemplates");
-        templates && templates->is_object()) {
-      body = text_member(templates->as_object(), "application/json");
-    }
-    co_return answer(net::HttpResponse::with_body(
-        parse_uint(status).value_or(200) > 599 ? 500 : static_cast<int>(*parse_uint(status)),
-        "application/json", std::move(body)));
+    // The gateway answers for the integration: its latency is the time to
+    // pick and fill the response.
+    const auto relayed = std::chrono::steady_clock::now();
+    auto mocked = mock_response(integration);
+    served.integration_latency = std::chrono::steady_clock::now() - relayed;
+    co_return answer(std::move(mocked));
   }
   if (type == "HTTP_PROXY") {
     const json::object as_http_api{{"integrationUri", text_member(integration, "uri")},
                                    {"integrationMethod", text_member(integration, "httpMethod")}};
     auto forwarded =
-        co_await forward_http(context, request, as_http_api, *match, route_path, timeout);
+        co_await forward_http(context, request, as_http_api, *match, route_path, timeout, served);
     co_return answer(std::move(forwarded));
   }
   std::string event =
@@ -995,7 +1023,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
       aws::gateway_message(504, "Endpoint request timed out"),
       aws::gateway_message(502, "Internal server error")};
   auto response = co_await proxy_to_function(context, log_label, function, std::move(event),
-                                             timeout, format, kRestApiFailures);
+                                             timeout, format, kRestApiFailures, served);
   co_return answer(std::move(response));
 }
 

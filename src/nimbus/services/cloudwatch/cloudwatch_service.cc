@@ -86,8 +86,8 @@ constexpr MetricDef kMetrics[] = {
      MetricDef::Api::kRest},
     {"AWS/ApiGateway", "Latency", "apigateway", "ApiId", "o:apigateway.latency", "Milliseconds",
      0.001},
-    {"AWS/ApiGateway", "IntegrationLatency", "apigateway", "ApiId", "o:apigateway.latency",
-     "Milliseconds", 0.001},
+    {"AWS/ApiGateway", "IntegrationLatency", "apigateway", "ApiId",
+     "o:apigateway.integration-latency", "Milliseconds", 0.001},
     {"AWS/ApiGateway", "DataProcessed", "apigateway", "ApiId", "m:apigateway.bytes", "Bytes", 1,
      MetricDef::Api::kHttp},
     // The ledger keeps read units in halves (eventually consistent reads).

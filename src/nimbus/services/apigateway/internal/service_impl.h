@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -196,6 +197,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
     std::string route_key;      // HTTP APIs: "GET /items/{id}"; REST: "/items/{id}"
     std::string resource_path;  // "/items/{id}"
     enum class Api { kNone, kHttp, kRest } api = Api::kNone;  // kNone: no such API
+    // From relaying the request to the integration to its answer (AWS's
+    // IntegrationLatency); unset when none was reached (refused, throttled).
+    std::optional<std::chrono::steady_clock::duration> integration_latency;
   };
   boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
                                                          net::HttpRequest& request,
@@ -228,7 +232,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<net::HttpResponse> proxy_to_function(
       const aws::RequestContext& context, const std::string& log_label, const std::string& function,
       std::string payload, std::chrono::milliseconds timeout, PayloadFormat format,
-      const ProxyFailures& failures);
+      const ProxyFailures& failures, Served& served);
   // Runs the route's authorisation (AWS_IAM, or a Lambda REQUEST authorizer
   // with its cache); the refusal to send, or nullopt with `facts` carrying
   // what the authorizer said.
@@ -260,12 +264,10 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // A GET of an http:// URL on the service's own threads: the body of a 200.
   boost::asio::awaitable<Result<std::string>> fetch(const aws::RequestContext& context,
                                                     const std::string& url);
-  boost::asio::awaitable<net::HttpResponse> forward_http(const aws::RequestContext& context,
-                                                         const net::HttpRequest& request,
-                                                         const boost::json::object& integration,
-                                                         const RouteMatch& match,
-                                                         const std::string& route_path,
-                                                         std::chrono::milliseconds timeout);
+  boost::asio::awaitable<net::HttpResponse> forward_http(
+      const aws::RequestContext& context, const net::HttpRequest& request,
+      const boost::json::object& integration, const RouteMatch& match,
+      const std::string& route_path, std::chrono::milliseconds timeout, Served& served);
   // The API id a request to the execute-api endpoint addresses, and the
   // path after it; nullopt if it is not for that endpoint.
   std::optional<std::pair<std::string, std::string>> execute_target(
