@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from apigateway_support import execute, function_arn, http_api
 from lambda_support import SLEEPING_NODE, create_function, invoke_json, node_zip
+from test_apigateway_rest_apis import proxy_api
 
 
 def window():
@@ -229,6 +230,53 @@ def test_api_gateway_metrics(nimbus):
     listed = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/ApiGateway")["Metrics"]}
     assert {"Count", "4xx", "5xx", "Latency", "DataProcessed"} <= listed
     assert "4XXError" not in listed  # the REST API name
+    # Per stage too, as HTTP APIs publish them: {ApiId, Stage}.
+    staged = dims + [{"Name": "Stage", "Value": "$default"}]
+    assert sum(p["Sum"] for p in wait_for_sum(cw, staged, "Count", 3,
+                                              namespace="AWS/ApiGateway")) == 3
+    listed = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Count")["Metrics"]
+    assert sorted(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed) == [
+        [("ApiId", api_id)], [("ApiId", api_id), ("Stage", "$default")]]
+
+
+def test_rest_api_metrics_are_published_by_api_name_and_stage(nimbus):
+    api_id, _ = proxy_api(nimbus)  # named "rest-test", deployed to "prod"
+    nimbus.aws("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "beta")
+    for path in ("/prod/items/1", "/prod/items/2", "/beta/items/3", "/prod/", "/gamma/items/4"):
+        execute(nimbus, api_id, path)
+    cw = nimbus.client("cloudwatch")
+    by_name = [{"Name": "ApiName", "Value": "rest-test"}]
+    assert sum(p["Sum"] for p in wait_for_sum(cw, by_name, "Count", 5,
+                                              namespace="AWS/ApiGateway")) == 5
+    start, end = window()
+
+    def total(metric, dims, statistic="Sum"):
+        points = cw.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName=metric,
+                                          Dimensions=dims, StartTime=start, EndTime=end,
+                                          Period=3600, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    prod = by_name + [{"Name": "Stage", "Value": "prod"}]
+    beta = by_name + [{"Name": "Stage", "Value": "beta"}]
+    assert (total("Count", prod), total("Count", beta)) == (3, 1)
+    # "/prod/" has no method, and "gamma" is no stage: REST APIs' 403s, the
+    # second the API's alone.
+    assert (total("4XXError", prod), total("4XXError", beta), total("4XXError", by_name)) == (1, 0, 2)
+    assert total("Latency", prod, "SampleCount") == 3
+    assert total("IntegrationLatency", beta, "SampleCount") == 1
+    # REST APIs are not published by id, nor under HTTP APIs' names for errors.
+    assert total("Count", [{"Name": "ApiId", "Value": api_id}]) == 0
+    assert total("4xx", by_name) == 0
+    assert total("Count", [{"Name": "ApiName", "Value": "another"}]) == 0
+
+    listed = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="4XXError")["Metrics"]
+    assert sorted(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed) == [
+        [("ApiName", "rest-test")], [("ApiName", "rest-test"), ("Stage", "beta")],
+        [("ApiName", "rest-test"), ("Stage", "prod")]]
+    filtered = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Count",
+                               Dimensions=[{"Name": "Stage", "Value": "beta"}])["Metrics"]
+    assert [m["Dimensions"] for m in filtered] == [
+        [{"Name": "ApiName", "Value": "rest-test"}, {"Name": "Stage", "Value": "beta"}]]
 
 
 # Allows every request, after a pause: time spent at the gateway, before the

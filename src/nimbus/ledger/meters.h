@@ -35,6 +35,13 @@ inline constexpr std::string_view kApiGateway4xx = "apigateway.4xx";
 inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 // Requests a usage plan let through for one API key (not priced), under the
 // resource "usageplan/<plan id>/<key id>": quotas and GetUsage count these.
+// CloudWatch's dimension sets beyond the API (docs/compatibility/cloudwatch.md):
+// a request's API Gateway meters and observations are also recorded per
+// stage, named "<meter or observation>/<stage>", and a REST API request
+// records its API's name as of the request, "apigateway.api-name/<name>"
+// (1 each). Statistics only: not priced.
+inline constexpr char kApiGatewayStageSeparator = '/';
+inline constexpr std::string_view kApiGatewayApiName = "apigateway.api-name/";
 inline constexpr std::string_view kApiGatewayUsagePlanRequests = "apigateway.usage-plan.requests";
 // DynamoDB's are recorded; Step Functions' are priced, recorded once it lands.
 inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";

@@ -626,6 +626,36 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
     usage.observations.emplace_back(ledger::observation::kApiGatewayIntegrationLatency,
                                     *integration_ms / 1000);
   }
+  // CloudWatch's Stage and ApiName dimensions (meters.h): the statistics
+  // again under the stage's names, after the API's own.
+  if (served.stage) {
+    const std::size_t quantities = usage.quantities.size();
+    const std::size_t observations = usage.observations.size();
+    // Copies of the vectors' own elements: no reallocation under them.
+    usage.quantities.reserve(2 * quantities + 1);
+    usage.observations.reserve(2 * observations);
+    auto per_stage = [&](const std::string& name) {
+      std::string staged;
+      staged.reserve(name.size() + 1 + served.stage->name.size());
+      staged += name;
+      staged += ledger::meter::kApiGatewayStageSeparator;
+      staged += served.stage->name;
+      return staged;
+    };
+    // From the second: the first (HTTP or REST requests) is the billed one.
+    for (std::size_t i = 1; i < quantities; ++i) {
+      usage.quantities.emplace_back(per_stage(usage.quantities[i].first),
+                                    usage.quantities[i].second);
+    }
+    for (std::size_t i = 0; i < observations; ++i) {
+      usage.observations.emplace_back(per_stage(usage.observations[i].first),
+                                      usage.observations[i].second);
+    }
+  }
+  if (!http_api) {
+    usage.quantities.emplace_back(
+        fmt::format("{}{}", ledger::meter::kApiGatewayApiName, served.rest_api_name), 1);
+  }
   // Written out directly: this runs for every request, and a document built
   // only to be serialised costs several times as much.
   std::string& detail = usage.detail_json;
@@ -915,6 +945,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     response.headers.set("x-amz-apigw-id", context.request_id.substr(0, 16));
     return response;
   };
+  served.rest_api_name = text_member(record.api, "name");
   if (const auto* disabled = record.api.if_contains("disableExecuteApiEndpoint");
       disabled && disabled->is_bool() && disabled->as_bool()) {
     co_return answer(aws::gateway_message(403, "Forbidden"));

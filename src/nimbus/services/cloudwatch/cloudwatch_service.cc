@@ -21,6 +21,7 @@
 #include "nimbus/aws/query_protocol.h"
 #include "nimbus/aws/xml_writer.h"
 #include "nimbus/ledger/journal.h"
+#include "nimbus/ledger/meters.h"
 #include "nimbus/services/cloudwatch/internal/custom_metrics.h"
 #include "nimbus/services/cloudwatch/internal/embedded_metrics.h"
 #include "nimbus/services/cloudwatch/internal/metric_math.h"
@@ -157,6 +158,42 @@ constexpr MetricDef kMetrics[] = {
 };
 
 constexpr std::string_view kOperationDimension = "Operation";
+
+// A dimension set API Gateway publishes: HTTP APIs' {ApiId} and {ApiId,
+// Stage}, REST APIs' {ApiName} and {ApiName, Stage}.
+struct ApiDimensions {
+  bool by_name = false;  // ApiName (REST APIs), not ApiId (HTTP APIs)
+  std::string api;
+  std::optional<std::string> stage;
+};
+
+std::optional<ApiDimensions> api_dimensions(
+    const std::vector<std::pair<std::string, std::string>>& dimensions) {
+  ApiDimensions out;
+  bool named_api = false;
+  for (const auto& [name, value] : dimensions) {
+    if (name == "ApiId" || name == "ApiName") {
+      if (named_api) return std::nullopt;
+      named_api = true;
+      out.by_name = name == "ApiName";
+      out.api = value;
+    } else if (name == "Stage" && !out.stage) {
+      out.stage = value;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!named_api) return std::nullopt;
+  return out;
+}
+
+// `name` as the ledger keeps it per stage (meters.h).
+std::string staged(std::string_view name, std::string_view stage) {
+  std::string out(name);
+  out += ledger::meter::kApiGatewayStageSeparator;
+  out += stage;
+  return out;
+}
 
 constexpr int kMaxMetricData = 1000;
 constexpr int kMaxDimensions = 30;
@@ -416,6 +453,15 @@ class CloudWatchServiceImpl final : public CloudWatchService {
                                  const std::vector<std::pair<std::string, std::string>>& dimensions,
                                  std::int64_t start, std::int64_t end, std::int64_t period) {
     Buckets buckets;
+    const std::int64_t first = start - ((start % 60) + 60) % 60;
+    if ((end - first) / period > kMaxDatapoints) {
+      return invalid_value(
+          fmt::format("You have requested up to {} datapoints, which exceeds the limit of {}.",
+                      (end - first) / period, kMaxDatapoints));
+    }
+    if (metric.service == "apigateway") {
+      return collect_api(store, metric, dimensions, first, end, period);
+    }
     std::optional<std::string> resource;
     std::string source(!metric.account_source.empty() && dimensions.empty() ? metric.account_source
                                                                             : metric.source);
@@ -439,17 +485,47 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     } else if (dimensions.size() == 1) {
       resource = dimensions[0].second;
     }
-    const std::int64_t first = start - ((start % 60) + 60) % 60;
-    if ((end - first) / period > kMaxDatapoints) {
-      return invalid_value(
-          fmt::format("You have requested up to {} datapoints, which exceeds the limit of {}.",
-                      (end - first) / period, kMaxDatapoints));
-    }
     auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
     if (!minutes) return minutes.error();
     for (const auto& minute : *minutes) {
       if (minute.name != source) continue;
       if (resource && minute.resource != *resource) continue;
+      const std::int64_t bucket = first + (minute.minute_start_s - first) / period * period;
+      buckets[bucket].merge(minute.stat);
+    }
+    return buckets;
+  }
+
+  // An API Gateway metric's samples for one of the dimension sets it is
+  // published with (api_dimensions): an HTTP API's by its id, REST APIs'
+  // by the name they had in each minute; per stage with Stage.
+  static Result<Buckets> collect_api(
+      storage::Store& store, const MetricDef& metric,
+      const std::vector<std::pair<std::string, std::string>>& dimensions, std::int64_t first,
+      std::int64_t end, std::int64_t period) {
+    Buckets buckets;
+    const auto set = api_dimensions(dimensions);
+    if (!set || (set->by_name && metric.api == MetricDef::Api::kHttp) ||
+        (!set->by_name && metric.api == MetricDef::Api::kRest)) {
+      return buckets;  // a dimension set this metric is not published with
+    }
+    const std::string source =
+        set->stage ? staged(metric.source, *set->stage) : std::string(metric.source);
+    auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
+    if (!minutes) return minutes.error();
+    // The minutes in which each API had the name asked for (by name), or
+    // was a REST API (by id: REST APIs are not published by id).
+    const std::string marker =
+        set->by_name ? fmt::format("m:{}{}", ledger::meter::kApiGatewayApiName, set->api)
+                     : fmt::format("m:{}", ledger::meter::kRestApiRequests);
+    std::set<std::pair<std::int64_t, std::string_view>> marked;
+    for (const auto& minute : *minutes) {
+      if (minute.name == marker) marked.emplace(minute.minute_start_s, minute.resource);
+    }
+    for (const auto& minute : *minutes) {
+      if (minute.name != source) continue;
+      const bool is_marked = marked.contains({minute.minute_start_s, minute.resource});
+      if (set->by_name ? !is_marked : (is_marked || minute.resource != set->api)) continue;
       const std::int64_t bucket = first + (minute.minute_start_s - first) / period * period;
       buckets[bucket].merge(minute.stat);
     }
@@ -978,6 +1054,10 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         if (counted && filters.empty()) member(metric, {});
         continue;
       }
+      if (metric.service == "apigateway") {
+        list_api_metrics(metric, published, rest_apis, filters, member);
+        continue;
+      }
       if (metric.per_operation) {
         for (const auto& published_resource : published) {
           // Named, not a structured binding: captured by the lambda below.
@@ -1048,6 +1128,57 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     out.close();
     return out.finish();
+  }
+
+  // ListMetrics' members for an API Gateway metric: each API's dimension
+  // sets (api_dimensions) that `filters` (name, and value if not empty)
+  // all match, from the meters its hourly counters name.
+  template <class Member>
+  static void list_api_metrics(const MetricDef& metric,
+                               const std::map<std::string, std::set<std::string>>& published,
+                               const std::set<std::string>& rest_apis,
+                               const std::vector<std::pair<std::string, std::string>>& filters,
+                               Member& member) {
+    const std::string stage_prefix =
+        staged(ledger::meter::kApiGatewayRequests, "");  // "apigateway.requests/"
+    for (const auto& [resource, meters] : published) {
+      // APIs that served requests (usage plans' quota counters are
+      // apigateway's too).
+      if (!meters.contains(std::string(ledger::meter::kApiGatewayRequests))) continue;
+      const bool rest = rest_apis.contains(resource);
+      if ((metric.api == MetricDef::Api::kHttp && rest) ||
+          (metric.api == MetricDef::Api::kRest && !rest)) {
+        continue;
+      }
+      std::vector<std::string_view> stages;
+      std::vector<std::string_view> apis;
+      for (const auto& meter : meters) {
+        if (meter.starts_with(stage_prefix)) {
+          stages.push_back(std::string_view(meter).substr(stage_prefix.size()));
+        } else if (rest && meter.starts_with(ledger::meter::kApiGatewayApiName)) {
+          apis.push_back(std::string_view(meter).substr(ledger::meter::kApiGatewayApiName.size()));
+        }
+      }
+      if (!rest) apis.push_back(resource);
+      const std::string_view api_dimension = rest ? "ApiName" : "ApiId";
+      auto offer = [&](std::string_view api, std::optional<std::string_view> stage) {
+        for (const auto& [filter_name, filter_value] : filters) {
+          std::optional<std::string_view> value;
+          if (filter_name == api_dimension) value = api;
+          if (filter_name == "Stage") value = stage;
+          if (!value || (!filter_value.empty() && filter_value != *value)) return;
+        }
+        if (stage) {
+          member(metric, {{api_dimension, api}, {"Stage", *stage}});
+        } else {
+          member(metric, {{api_dimension, api}});
+        }
+      };
+      for (const auto api : apis) {
+        offer(api, std::nullopt);
+        for (const auto stage : stages) offer(api, stage);
+      }
+    }
   }
 
   // Embedded metric format: datums from functions' log lines, queued on
