@@ -220,6 +220,57 @@ def test_lambda_authorizers_guard_rest_methods(nimbus):
     assert names == ["request", "token"]
 
 
+def test_a_token_authorizer_is_asked_only_about_tokens_its_validation_expression_matches(nimbus):
+    from lambda_support import create_function, node_zip
+    from apigateway_support import function_arn
+    create_function(nimbus.client("lambda"), "gate", node_zip(TOKEN_AUTHORIZER))
+    target = lambda_uri(echo_function(nimbus))
+    client = nimbus.client("apigateway")
+    api_id = client.create_rest_api(name="validated")["id"]
+    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
+    with pytest.raises(botocore.exceptions.ClientError) as bad:
+        client.create_authorizer(restApiId=api_id, name="bad", type="TOKEN",
+                                 authorizerUri=lambda_uri(function_arn("gate")),
+                                 identitySource="method.request.header.Authorization",
+                                 identityValidationExpression="(unclosed")
+    assert bad.value.response["Error"]["Code"] == "BadRequestException"
+    token = client.create_authorizer(restApiId=api_id, name="token", type="TOKEN",
+                                     authorizerUri=lambda_uri(function_arn("gate")),
+                                     identitySource="method.request.header.Authorization",
+                                     identityValidationExpression=r"allow-\d+",
+                                     authorizerResultTtlInSeconds=0)
+    assert client.get_authorizer(restApiId=api_id, authorizerId=token["id"])[
+        "identityValidationExpression"] == r"allow-\d+"
+    client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
+                      authorizationType="CUSTOM", authorizerId=token["id"])
+    client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET",
+                           type="AWS_PROXY", integrationHttpMethod="POST", uri=target)
+    client.create_deployment(restApiId=api_id, stageName="prod")
+
+    def calls():
+        status, _, event = execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "allow-1"})
+        assert status == 200, event
+        return event["requestContext"]["authorizer"]["calls"]
+
+    before = calls()
+    # The whole token must match; those that do not are refused unasked.
+    for refused in ("allow-x", "xallow-1", "allow-1x", "deny"):
+        assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": refused})[::2] == (
+            401, {"message": "Unauthorized"}), refused
+    assert calls() == before + 1
+
+    # Replaced (and redeployed): "deny" reaches the authorizer, which denies.
+    client.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
+        {"op": "replace", "path": "/identityValidationExpression", "value": "deny"}])
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "deny"})[0] == 403
+    assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "allow-1"})[0] == 401
+    with pytest.raises(botocore.exceptions.ClientError) as bad:
+        client.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
+            {"op": "replace", "path": "/identityValidationExpression", "value": "[z-a]"}])
+    assert bad.value.response["Error"]["Code"] == "BadRequestException"
+
+
 def add_paid_method(client, api_id):
     """GET /paid to the echo function, with apiKeyRequired, redeployed to prod."""
     root_id = next(item["id"] for item in client.get_resources(restApiId=api_id)["items"]

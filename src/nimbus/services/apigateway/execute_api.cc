@@ -418,6 +418,19 @@ asio::awaitable<std::optional<json::object>> ApiGatewayServiceImpl::ask_authoriz
   co_return std::move(parsed.as_object());
 }
 
+Result<std::shared_ptr<const TokenPattern>> ApiGatewayServiceImpl::token_pattern(
+    const std::string& expression) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = token_patterns_.find(expression); found != token_patterns_.end()) {
+    return found->second;
+  }
+  auto compiled = TokenPattern::compile(expression);
+  if (!compiled) return compiled.error();
+  if (token_patterns_.size() > 1000) token_patterns_.clear();
+  token_patterns_.emplace(expression, *compiled);
+  return *compiled;
+}
+
 asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize_rest(
     const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
     const StageView& stage, const CompiledRoute& route, const std::string& arn,
@@ -431,6 +444,15 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
   auto identity = identity_values(authorizer, request, stage);
   if (!identity || (token && identity->empty())) {
     co_return aws::gateway_message(401, "Unauthorized");
+  }
+  // A token its identityValidationExpression refuses never reaches the
+  // authorizer.
+  if (const auto expression = text_member(authorizer, "identityValidationExpression");
+      token && !expression.empty()) {
+    auto pattern = token_pattern(expression);
+    if (!pattern || !(*pattern)->matches(identity->front())) {
+      co_return aws::gateway_message(401, "Unauthorized");
+    }
   }
   json::object event;
   if (token) {

@@ -11,6 +11,7 @@
 #include "nimbus/core/strings.h"
 #include "nimbus/services/apigateway/internal/rest_wire.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
+#include "nimbus/services/apigateway/internal/token_pattern.h"
 
 namespace nimbus::services::apigateway::internal {
 namespace asio = boost::asio;
@@ -613,6 +614,23 @@ RestCollection rest_collection(std::string_view collection) {
   return {&RestApiRecord::deployments, "deployment_id", "Deployment"};
 }
 
+// An authorizer's identityValidationExpression must be a regular
+// expression; an empty one is none.
+Result<void> check_validation_expression(json::object& authorizer) {
+  const auto* expression = authorizer.if_contains("identityValidationExpression");
+  if (expression == nullptr) return ok();
+  if (!expression->is_string()) {
+    return AwsError("BadRequestException", "Invalid identity validation expression specified", 400);
+  }
+  if (expression->as_string().empty()) {
+    authorizer.erase("identityValidationExpression");
+    return ok();
+  }
+  auto compiled = TokenPattern::compile(expression->as_string());
+  if (!compiled) return compiled.error();
+  return ok();
+}
+
 }  // namespace
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_child(Call& call,
@@ -649,18 +667,17 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_authorizer(Call& call)
                                    *type),
                        501, Fault::kServer);
   }
-  if (call.body.contains("identityValidationExpression")) {
-    co_return AwsError("NotImplementedException",
-                       "Nimbus does not evaluate identityValidationExpression yet", 501,
-                       Fault::kServer);
-  }
   json::object authorizer{{"id", new_id(6)},
                           {"name", *name},
                           {"type", *type},
                           {"authType", "custom"},
                           {"authorizerResultTtlInSeconds", 300}};
   copy_members(authorizer, call.body,
-               {"authorizerUri", "identitySource", "authorizerResultTtlInSeconds", "authType"});
+               {"authorizerUri", "identitySource", "authorizerResultTtlInSeconds", "authType",
+                "identityValidationExpression"});
+  if (auto checked = check_validation_expression(authorizer); !checked) {
+    co_return checked.error();
+  }
   if (!is_lambda_uri(text_member(authorizer, "authorizerUri"))) {
     co_return bad_request(
         "Invalid Authorizer URI: a Lambda authorizer takes "
@@ -692,12 +709,14 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_authorizer(Call& call)
     const auto found = record.authorizers.find(id);
     if (found == record.authorizers.end()) return invalid("Authorizer");
     json::object authorizer = found->second;
-    if (auto patched = apply_patch(
-            authorizer, call.body,
-            {"name", "authorizerUri", "identitySource", "authorizerResultTtlInSeconds"});
+    if (auto patched =
+            apply_patch(authorizer, call.body,
+                        {"name", "authorizerUri", "identitySource", "authorizerResultTtlInSeconds",
+                         "identityValidationExpression"});
         !patched) {
       return patched;
     }
+    if (auto checked = check_validation_expression(authorizer); !checked) return checked;
     // Patch values are strings; the TTL is a number of seconds.
     if (const auto* ttl = authorizer.if_contains("authorizerResultTtlInSeconds");
         ttl && ttl->is_string()) {

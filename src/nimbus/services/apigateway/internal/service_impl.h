@@ -25,6 +25,7 @@
 #include "nimbus/services/apigateway/internal/model.h"
 #include "nimbus/services/apigateway/internal/rest_model.h"
 #include "nimbus/services/apigateway/internal/throttle.h"
+#include "nimbus/services/apigateway/internal/token_pattern.h"
 #include "nimbus/storage/async_store.h"
 #include "nimbus/storage/record_catalog.h"
 
@@ -341,11 +342,15 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // guarded by mutex_.
   std::map<std::string, std::int64_t> quota_used_;
   Throttle throttle_;
-  mutable std::mutex mutex_;  // guards endpoint_url_, authorizer_cache_ and jwks_cache_
+  // guards endpoint_url_, authorizer_cache_, jwks_cache_ and token_patterns_
+  mutable std::mutex mutex_;
   std::string endpoint_url_;
   // "<api>/<authorizer>/<identity>" -> (expiry, the authorizer's answer)
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, boost::json::value>>
       authorizer_cache_;
+  // identityValidationExpressions, compiled once each (token_pattern.h).
+  std::map<std::string, std::shared_ptr<const TokenPattern>, std::less<>> token_patterns_;
+  Result<std::shared_ptr<const TokenPattern>> token_pattern(const std::string& expression);
   struct CachedKeys {
     std::shared_ptr<const JwkSet> keys;
     std::chrono::steady_clock::time_point fetched;
