@@ -6,7 +6,7 @@
 # saved there too: add it to fuzz/corpus/<target>/ once fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(http_request sigv4 query_form lambda_proxy apigateway_route logs_filter_pattern dynamodb_expression embedded_metrics metric_math)
+targets=(http_request sigv4 query_form lambda_proxy apigateway_route logs_filter_pattern dynamodb_expression embedded_metrics metric_math jwt)
 if [[ $# -ge 1 ]]; then targets=("$1"); fi
 seconds="${2:-60}"
 
