@@ -92,6 +92,21 @@ def test_requests_are_validated_as_dynamodb_validates_them(ddb):
     assert "part of the key" in key_update.value.response["Error"]["Message"]
 
 
+def test_a_transaction_of_more_than_4_mb_is_refused_whole(ddb):
+    table = make_table(ddb)
+    big = "x" * (390 * 1024)  # with its key, just over 390 KB an item
+    puts = [{"Put": {"TableName": table, "Item": {"pk": {"S": f"big{i}"}, "v": {"S": big}}}}
+            for i in range(11)]
+    # Eleven come to 4.2 MB: refused before anything is written.
+    assert validation(ddb.transact_write_items, TransactItems=puts) == \
+        "Transaction request cannot be larger than 4 MB"
+    assert ddb.describe_table(TableName=table)["Table"]["ItemCount"] == 0
+    # Ten (3.8 MB), and a delete's key besides, are within the limit.
+    ddb.transact_write_items(TransactItems=puts[:10] + [
+        {"Delete": {"TableName": table, "Key": {"pk": {"S": "gone"}}}}])
+    assert ddb.describe_table(TableName=table)["Table"]["ItemCount"] == 10
+
+
 def test_a_client_request_token_makes_a_retry_harmless(ddb):
     table = make_table(ddb)
     ddb.put_item(TableName=table, Item={"pk": {"S": "c"}, "n": {"N": "0"}})

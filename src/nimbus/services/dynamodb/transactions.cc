@@ -24,6 +24,8 @@ using storage::Store;
 
 constexpr std::size_t kMaxTransactItems = 100;
 
+constexpr std::size_t kMaxTransactionBytes = 4 * 1024 * 1024;
+
 struct WriteAction {
   enum class Kind { kConditionCheck, kPut, kDelete, kUpdate } kind;
   TableHandle handle;
@@ -148,6 +150,15 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
     }
     if (!seen.emplace(action.handle.record->id, action.key).second) return multiple_operations();
     actions.push_back(std::move(action));
+  }
+  // The items a transaction names, as sent (a Put's item, the others'
+  // keys), may come to 4 MB together; refused before any condition is read.
+  std::size_t aggregate = 0;
+  for (const auto& action : actions) {
+    aggregate += action.kind == WriteAction::Kind::kPut ? action.size : item_size(action.key_item);
+  }
+  if (aggregate > kMaxTransactionBytes) {
+    return AwsError::validation("Transaction request cannot be larger than 4 MB");
   }
 
   // A token seen in the last ten minutes with the same request: done
