@@ -284,6 +284,62 @@ def add_paid_method(client, api_id):
     client.create_deployment(restApiId=api_id, stageName="prod")
 
 
+# Names the API key the request is to be metered by: the token's own text.
+KEY_NAMING_AUTHORIZER = """
+export const handler = async (event) => ({
+  principalId: "caller",
+  usageIdentifierKey: event.authorizationToken,
+  policyDocument: { Version: "2012-10-17", Statement: [{
+    Action: "execute-api:Invoke", Effect: "Allow", Resource: event.methodArn }] },
+});
+"""
+
+
+def test_with_api_key_source_authorizer_the_authorizer_names_the_key(nimbus):
+    from lambda_support import create_function, node_zip
+    from apigateway_support import function_arn
+    create_function(nimbus.client("lambda"), "namer", node_zip(KEY_NAMING_AUTHORIZER))
+    target = lambda_uri(echo_function(nimbus))
+    client = nimbus.client("apigateway")
+    with pytest.raises(botocore.exceptions.ClientError) as bad:
+        client.create_rest_api(name="metered", apiKeySource="SOMEWHERE")
+    assert bad.value.response["Error"]["Code"] == "BadRequestException"
+    api = client.create_rest_api(name="metered", apiKeySource="AUTHORIZER")
+    assert api["apiKeySource"] == "AUTHORIZER"
+    api_id = api["id"]
+    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
+    namer = client.create_authorizer(restApiId=api_id, name="namer", type="TOKEN",
+                                     authorizerUri=lambda_uri(function_arn("namer")),
+                                     identitySource="method.request.header.Authorization",
+                                     authorizerResultTtlInSeconds=0)
+    client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
+                      authorizationType="CUSTOM", authorizerId=namer["id"], apiKeyRequired=True)
+    client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET",
+                           type="AWS_PROXY", integrationHttpMethod="POST", uri=target)
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    key = client.create_api_key(name="customer", enabled=True)
+    plan = client.create_usage_plan(name="basic", apiStages=[{"apiId": api_id, "stage": "prod"}])
+    client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+
+    status, _, event = execute_json(nimbus, api_id, "/prod/", headers={"Authorization": key["value"]})
+    assert status == 200, event
+    assert event["requestContext"]["identity"]["apiKey"] == key["value"]
+    assert event["requestContext"]["identity"]["apiKeyId"] == key["id"]
+    # A key the authorizer names that no plan holds; and the header, which
+    # this API does not read.
+    assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "unknown-key"})[::2] == (
+        403, {"message": "Forbidden"})
+    assert execute(nimbus, api_id, "/prod/", headers={"Authorization": "unknown-key",
+                                                      "x-api-key": key["value"]})[0] == 403
+    # Back to the header: the authorizer's key no longer counts.
+    updated = client.update_rest_api(restApiId=api_id, patchOperations=[
+        {"op": "replace", "path": "/apiKeySource", "value": "HEADER"}])
+    assert updated["apiKeySource"] == "HEADER"
+    assert execute(nimbus, api_id, "/prod/", headers={"Authorization": key["value"]})[0] == 403
+    assert execute(nimbus, api_id, "/prod/", headers={"Authorization": "unknown-key",
+                                                      "x-api-key": key["value"]})[0] == 200
+
+
 def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     api_id, _ = proxy_api(nimbus)
     client = nimbus.client("apigateway")

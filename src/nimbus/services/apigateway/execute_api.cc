@@ -434,7 +434,7 @@ Result<std::shared_ptr<const TokenPattern>> ApiGatewayServiceImpl::token_pattern
 asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authorize_rest(
     const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
     const StageView& stage, const CompiledRoute& route, const std::string& arn,
-    aws::ProxyRequestFacts& facts) {
+    aws::ProxyRequestFacts& facts, std::optional<std::string>& usage_identifier_key) {
   const auto found = stage.authorizers.find(route.authorizer_id);
   if (found == stage.authorizers.end()) {
     co_return aws::gateway_message(500, "Internal server error");
@@ -493,6 +493,9 @@ asio::awaitable<std::optional<net::HttpResponse>> ApiGatewayServiceImpl::authori
   if (const auto* principal = decision->if_contains("principalId"))
     passed["principalId"] = *principal;
   facts.authorizer = std::move(passed);
+  if (const auto* key = decision->if_contains("usageIdentifierKey"); key && key->is_string()) {
+    usage_identifier_key = std::string(key->as_string());
+  }
   co_return std::nullopt;
 }
 
@@ -1029,12 +1032,13 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     facts.caller_access_key = context.caller.access_key_id;
     facts.caller_arn = context.caller.arn;
   }
+  std::optional<std::string> usage_identifier_key;
   if (route.authorization_type == "CUSTOM") {
     const std::string arn =
         fmt::format("arn:aws:execute-api:{}:{}:{}/{}/{}{}", context.region, context.account_id,
                     record.id, stage.name, request.method, route_path);
-    if (auto refused =
-            co_await authorize_rest(context, request, record.id, stage, route, arn, facts)) {
+    if (auto refused = co_await authorize_rest(context, request, record.id, stage, route, arn,
+                                               facts, usage_identifier_key)) {
       co_return answer(std::move(*refused));
     }
   }
@@ -1045,7 +1049,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   const json::object& integration = found->second;
   if (const auto* required = integration.if_contains("apiKeyRequired");
       required && required->is_bool() && required->as_bool()) {
-    if (auto refused = check_api_key(request, record, stage.name, facts)) {
+    if (auto refused = check_api_key(request, record, stage.name, usage_identifier_key, facts)) {
       co_return answer(std::move(*refused));
     }
   }

@@ -100,6 +100,19 @@ json::object with_path(const RestApiRecord& record, const std::string& id) {
   return out;
 }
 
+// Where a method's API key comes from: the x-api-key header, or the
+// usageIdentifierKey of the method's Lambda authorizer.
+Result<void> check_api_key_source(const json::object& api) {
+  const auto* source = api.if_contains("apiKeySource");
+  if (source == nullptr) return ok();
+  if (!source->is_string() ||
+      (source->as_string() != "HEADER" && source->as_string() != "AUTHORIZER")) {
+    return AwsError("BadRequestException", "Invalid API key source: must be HEADER or AUTHORIZER",
+                    400);
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const RestApiRecord>> ApiGatewayServiceImpl::find_rest_api(
@@ -125,6 +138,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_rest_api(Call& call) {
   copy_members(record.api, call.body,
                {"description", "version", "binaryMediaTypes", "apiKeySource",
                 "endpointConfiguration", "tags", "disableExecuteApiEndpoint", "policy"});
+  if (auto checked = check_api_key_source(record.api); !checked) co_return checked.error();
   const std::string root = new_id(10);
   record.resources[root] = json::object{{"id", root}, {"path", "/"}};
   record.compile();
@@ -156,10 +170,12 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_rest_apis(Call& call) {
 asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_api(Call& call) {
   json::object api;
   auto edit = [&](RestApiRecord& record) -> Result<void> {
-    if (auto patched = apply_patch(record.api, call.body, {"name", "description", "version"});
+    if (auto patched =
+            apply_patch(record.api, call.body, {"name", "description", "version", "apiKeySource"});
         !patched) {
       return patched;
     }
+    if (auto checked = check_api_key_source(record.api); !checked) return checked;
     api = record.api;
     return ok();
   };

@@ -548,9 +548,11 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::delete_usage_plan_key(Call& call) 
 
 std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
     const net::HttpRequest& request, const RestApiRecord& record, const std::string& stage,
-    aws::ProxyRequestFacts& facts) {
+    const std::optional<std::string>& usage_identifier_key, aws::ProxyRequestFacts& facts) {
   const auto forbidden = [] { return aws::gateway_message(403, "Forbidden"); };
-  const auto value = request.headers.get("x-api-key");
+  const auto value = text_member(record.api, "apiKeySource") == "AUTHORIZER"
+                         ? std::optional<std::string_view>(usage_identifier_key)
+                         : request.headers.get("x-api-key");
   if (!value || value->empty()) return forbidden();
   std::shared_ptr<const JsonRecord> key;
   for (const auto& candidate : api_keys_->all()) {

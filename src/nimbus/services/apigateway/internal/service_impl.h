@@ -178,13 +178,14 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
       return catalog.mutate(id, mutation);
     });
   }
-  // A method with apiKeyRequired: the x-api-key's key, a usage plan of this
-  // API stage holding it, its throttle and quota. The refusal, or nullopt
-  // with the key's id and value in `facts`.
-  std::optional<net::HttpResponse> check_api_key(const net::HttpRequest& request,
-                                                 const RestApiRecord& record,
-                                                 const std::string& stage,
-                                                 aws::ProxyRequestFacts& facts);
+  // A method with apiKeyRequired: the API key (the x-api-key header's, or
+  // with the API's apiKeySource AUTHORIZER the one the method's Lambda
+  // authorizer named), a usage plan of this API stage holding it, its
+  // throttle and quota. The refusal, or nullopt with the key's id and value
+  // in `facts`.
+  std::optional<net::HttpResponse> check_api_key(
+      const net::HttpRequest& request, const RestApiRecord& record, const std::string& stage,
+      const std::optional<std::string>& usage_identifier_key, aws::ProxyRequestFacts& facts);
   // Get and list of deployments, stages and authorizers.
   boost::asio::awaitable<Reply> get_rest_child(Call& call, std::string_view collection);
   boost::asio::awaitable<Reply> get_rest_children(Call& call, std::string_view collection);
@@ -250,11 +251,12 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
       const std::string& authorizer_id, const boost::json::object& authorizer,
       const std::vector<std::string>& identity, boost::json::object& event,
       std::string& function_error);
-  // A REST API method with a TOKEN or REQUEST Lambda authorizer.
+  // A REST API method with a TOKEN or REQUEST Lambda authorizer; the API
+  // key it names (usageIdentifierKey) into `usage_identifier_key`.
   boost::asio::awaitable<std::optional<net::HttpResponse>> authorize_rest(
       const aws::RequestContext& context, net::HttpRequest& request, const std::string& api_id,
       const StageView& stage, const CompiledRoute& route, const std::string& arn,
-      aws::ProxyRequestFacts& facts);
+      aws::ProxyRequestFacts& facts, std::optional<std::string>& usage_identifier_key);
   // A JWT route: the bearer token checked against the issuer's keys.
   boost::asio::awaitable<std::optional<net::HttpResponse>> authorize_jwt(
       const aws::RequestContext& context, const net::HttpRequest& request, const StageView& stage,
