@@ -340,6 +340,25 @@ def test_with_api_key_source_authorizer_the_authorizer_names_the_key(nimbus):
                                                       "x-api-key": key["value"]})[0] == 200
 
 
+def test_a_usage_plan_throttles_each_key_per_method_of_a_stage(nimbus):
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    add_paid_method(client, api_id)
+    first = client.create_api_key(name="first", enabled=True)
+    second = client.create_api_key(name="second", enabled=True)
+    method_limits = {"/paid/GET": {"burstLimit": 1, "rateLimit": 0.001}}
+    plan = client.create_usage_plan(name="per-method", apiStages=[
+        {"apiId": api_id, "stage": "prod", "throttle": method_limits}])
+    assert client.get_usage_plan(usagePlanId=plan["id"])["apiStages"][0]["throttle"] == method_limits
+    for key in (first, second):
+        client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": first["value"]})[0] == 200
+    status, _, body = execute_json(nimbus, api_id, "/prod/paid", headers={"x-api-key": first["value"]})
+    assert (status, body) == (429, {"message": "Too Many Requests"})
+    # Each key has its own bucket.
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": second["value"]})[0] == 200
+
+
 def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     api_id, _ = proxy_api(nimbus)
     client = nimbus.client("apigateway")

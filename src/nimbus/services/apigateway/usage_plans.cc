@@ -565,6 +565,7 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
   }
   const std::string key_id = text_member(key->value, "id");
   std::shared_ptr<const JsonRecord> plan;
+  const json::object* granted = nullptr;  // the plan's apiStages entry for this stage
   for (const auto& candidate : usage_plans_->all()) {
     bool holds_key = false;
     if (const auto* keys = candidate->value.if_contains("keyIds"); keys && keys->is_array()) {
@@ -572,36 +573,45 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
         holds_key = holds_key || (id.is_string() && id.as_string() == key_id);
       }
     }
-    bool grants_stage = false;
+    granted = nullptr;
     if (const auto* stages = candidate->value.if_contains("apiStages");
         stages && stages->is_array()) {
       for (const auto& item : stages->as_array()) {
-        if (!item.is_object()) continue;
-        grants_stage = grants_stage || (text_member(item.as_object(), "apiId") == record.id &&
-                                        text_member(item.as_object(), "stage") == stage);
+        if (item.is_object() && text_member(item.as_object(), "apiId") == record.id &&
+            text_member(item.as_object(), "stage") == stage) {
+          granted = &item.as_object();
+        }
       }
     }
-    if (holds_key && grants_stage) {
+    if (holds_key && granted != nullptr) {
       plan = candidate;
       break;
     }
   }
   if (!plan) return forbidden();
   const std::string plan_id = text_member(plan->value, "id");
-  if (const auto* throttle = plan->value.if_contains("throttle");
-      throttle && throttle->is_object()) {
-    const auto& settings = throttle->as_object();
-    const auto* rate = settings.if_contains("rateLimit");
-    const auto* burst = settings.if_contains("burstLimit");
-    if ((rate && rate->is_number()) || (burst && burst->is_number())) {
-      BucketLimits limits{
-          rate && rate->is_number() ? rate->to_number<double>() : options_.account_rate_limit,
-          burst && burst->is_number() ? burst->to_number<std::int64_t>()
-                                      : options_.account_burst_limit};
-      if (!throttle_.take(fmt::format("plan/{}/{}", plan_id, key_id), limits,
-                          std::chrono::steady_clock::now())) {
-        return aws::gateway_message(429, "Too Many Requests");
-      }
+  // A token bucket per key for `settings` ({rateLimit, burstLimit}), named
+  // `bucket`: false once it is empty.
+  const auto within = [&](const json::value* settings, const std::string& bucket) {
+    if (settings == nullptr || !settings->is_object()) return true;
+    const auto* rate = settings->as_object().if_contains("rateLimit");
+    const auto* burst = settings->as_object().if_contains("burstLimit");
+    if (!(rate && rate->is_number()) && !(burst && burst->is_number())) return true;
+    BucketLimits limits{
+        rate && rate->is_number() ? rate->to_number<double>() : options_.account_rate_limit,
+        burst && burst->is_number() ? burst->to_number<std::int64_t>()
+                                    : options_.account_burst_limit};
+    return throttle_.take(bucket, limits, std::chrono::steady_clock::now());
+  };
+  if (!within(plan->value.if_contains("throttle"), fmt::format("plan/{}/{}", plan_id, key_id))) {
+    return aws::gateway_message(429, "Too Many Requests");
+  }
+  // The stage's own per-method limits in the plan, by "<resource path>/<METHOD>".
+  if (const auto* methods = granted->if_contains("throttle"); methods && methods->is_object()) {
+    const std::string method = fmt::format("{}/{}", facts.resource_path, request.method);
+    if (!within(methods->as_object().if_contains(method),
+                fmt::format("plan/{}/{}/{}/{}", plan_id, key_id, stage, method))) {
+      return aws::gateway_message(429, "Too Many Requests");
     }
   }
   const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
