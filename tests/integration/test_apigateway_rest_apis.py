@@ -220,32 +220,42 @@ def test_lambda_authorizers_guard_rest_methods(nimbus):
     assert names == ["request", "token"]
 
 
-def test_a_token_authorizer_is_asked_only_about_tokens_its_validation_expression_matches(nimbus):
+def token_guarded_api(nimbus, authorizer_source, api=None, authorizer=None, method=None):
+    """A REST API whose GET / goes to the echo function behind a TOKEN
+    Lambda authorizer (the Authorization header, no caching) running
+    `authorizer_source`, deployed to prod. Returns (client, api id,
+    authorizer id)."""
     from lambda_support import create_function, node_zip
     from apigateway_support import function_arn
-    create_function(nimbus.client("lambda"), "gate", node_zip(TOKEN_AUTHORIZER))
+    create_function(nimbus.client("lambda"), "gate", node_zip(authorizer_source))
     target = lambda_uri(echo_function(nimbus))
     client = nimbus.client("apigateway")
-    api_id = client.create_rest_api(name="validated")["id"]
+    api_id = client.create_rest_api(name="guarded", **(api or {}))["id"]
     root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
-    with pytest.raises(botocore.exceptions.ClientError) as bad:
-        client.create_authorizer(restApiId=api_id, name="bad", type="TOKEN",
-                                 authorizerUri=lambda_uri(function_arn("gate")),
-                                 identitySource="method.request.header.Authorization",
-                                 identityValidationExpression="(unclosed")
-    assert bad.value.response["Error"]["Code"] == "BadRequestException"
-    token = client.create_authorizer(restApiId=api_id, name="token", type="TOKEN",
-                                     authorizerUri=lambda_uri(function_arn("gate")),
-                                     identitySource="method.request.header.Authorization",
-                                     identityValidationExpression=r"allow-\d+",
-                                     authorizerResultTtlInSeconds=0)
-    assert client.get_authorizer(restApiId=api_id, authorizerId=token["id"])[
-        "identityValidationExpression"] == r"allow-\d+"
+    authorizer_id = client.create_authorizer(
+        restApiId=api_id, name="token", type="TOKEN", authorizerUri=lambda_uri(function_arn("gate")),
+        identitySource="method.request.header.Authorization", authorizerResultTtlInSeconds=0,
+        **(authorizer or {}))["id"]
     client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
-                      authorizationType="CUSTOM", authorizerId=token["id"])
+                      authorizationType="CUSTOM", authorizerId=authorizer_id, **(method or {}))
     client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET",
                            type="AWS_PROXY", integrationHttpMethod="POST", uri=target)
     client.create_deployment(restApiId=api_id, stageName="prod")
+    return client, api_id, authorizer_id
+
+
+def test_a_token_authorizer_is_asked_only_about_tokens_its_validation_expression_matches(nimbus):
+    client, api_id, authorizer_id = token_guarded_api(
+        nimbus, TOKEN_AUTHORIZER, authorizer={"identityValidationExpression": r"allow-\d+"})
+    assert client.get_authorizer(restApiId=api_id, authorizerId=authorizer_id)[
+        "identityValidationExpression"] == r"allow-\d+"
+    with pytest.raises(botocore.exceptions.ClientError) as bad:
+        client.create_authorizer(restApiId=api_id, name="bad", type="TOKEN",
+                                 authorizerUri=client.get_authorizer(
+                                     restApiId=api_id, authorizerId=authorizer_id)["authorizerUri"],
+                                 identitySource="method.request.header.Authorization",
+                                 identityValidationExpression="(unclosed")
+    assert bad.value.response["Error"]["Code"] == "BadRequestException"
 
     def calls():
         status, _, event = execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "allow-1"})
@@ -260,13 +270,13 @@ def test_a_token_authorizer_is_asked_only_about_tokens_its_validation_expression
     assert calls() == before + 1
 
     # Replaced (and redeployed): "deny" reaches the authorizer, which denies.
-    client.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
+    client.update_authorizer(restApiId=api_id, authorizerId=authorizer_id, patchOperations=[
         {"op": "replace", "path": "/identityValidationExpression", "value": "deny"}])
     client.create_deployment(restApiId=api_id, stageName="prod")
     assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "deny"})[0] == 403
     assert execute_json(nimbus, api_id, "/prod/", headers={"Authorization": "allow-1"})[0] == 401
     with pytest.raises(botocore.exceptions.ClientError) as bad:
-        client.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
+        client.update_authorizer(restApiId=api_id, authorizerId=authorizer_id, patchOperations=[
             {"op": "replace", "path": "/identityValidationExpression", "value": "[z-a]"}])
     assert bad.value.response["Error"]["Code"] == "BadRequestException"
 
@@ -296,27 +306,13 @@ export const handler = async (event) => ({
 
 
 def test_with_api_key_source_authorizer_the_authorizer_names_the_key(nimbus):
-    from lambda_support import create_function, node_zip
-    from apigateway_support import function_arn
-    create_function(nimbus.client("lambda"), "namer", node_zip(KEY_NAMING_AUTHORIZER))
-    target = lambda_uri(echo_function(nimbus))
-    client = nimbus.client("apigateway")
+    client, api_id, _ = token_guarded_api(nimbus, KEY_NAMING_AUTHORIZER,
+                                          api={"apiKeySource": "AUTHORIZER"},
+                                          method={"apiKeyRequired": True})
+    assert client.get_rest_api(restApiId=api_id)["apiKeySource"] == "AUTHORIZER"
     with pytest.raises(botocore.exceptions.ClientError) as bad:
         client.create_rest_api(name="metered", apiKeySource="SOMEWHERE")
     assert bad.value.response["Error"]["Code"] == "BadRequestException"
-    api = client.create_rest_api(name="metered", apiKeySource="AUTHORIZER")
-    assert api["apiKeySource"] == "AUTHORIZER"
-    api_id = api["id"]
-    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
-    namer = client.create_authorizer(restApiId=api_id, name="namer", type="TOKEN",
-                                     authorizerUri=lambda_uri(function_arn("namer")),
-                                     identitySource="method.request.header.Authorization",
-                                     authorizerResultTtlInSeconds=0)
-    client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET",
-                      authorizationType="CUSTOM", authorizerId=namer["id"], apiKeyRequired=True)
-    client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET",
-                           type="AWS_PROXY", integrationHttpMethod="POST", uri=target)
-    client.create_deployment(restApiId=api_id, stageName="prod")
     key = client.create_api_key(name="customer", enabled=True)
     plan = client.create_usage_plan(name="basic", apiStages=[{"apiId": api_id, "stage": "prod"}])
     client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
