@@ -44,6 +44,31 @@ def test_quick_create_serves_the_function_on_both_endpoint_forms(nimbus):
         assert headers["apigw-requestid"] == event["requestContext"]["requestId"]
 
 
+def test_update_api_changes_the_quick_create_target_and_route_key(nimbus):
+    from lambda_support import SLEEPING_NODE, create_function, node_zip
+    create_function(nimbus.client("lambda"), "plain", node_zip(SLEEPING_NODE))  # answers "ok"
+    api_id = nimbus.aws("apigatewayv2", "create-api", "--name", "quick", "--protocol-type", "HTTP",
+                        "--target", echo_function(nimbus))["ApiId"]
+    assert execute_json(nimbus, api_id, "/anything")[2]["routeKey"] == "$default"
+    nimbus.aws("apigatewayv2", "update-api", "--api-id", api_id, "--route-key", "GET /only",
+               "--target", function_arn("plain"))
+    routes = nimbus.aws("apigatewayv2", "get-routes", "--api-id", api_id)["Items"]
+    assert [route["RouteKey"] for route in routes] == ["GET /only"]
+    integration = nimbus.aws("apigatewayv2", "get-integration", "--api-id", api_id,
+                             "--integration-id", routes[0]["Target"].split("/")[1])
+    assert integration["IntegrationUri"] == function_arn("plain")
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    # The auto-deployed $default stage serves the change at once.
+    assert execute(nimbus, api_id, "/only")[::2] == (200, b"ok")
+    assert execute(nimbus, api_id, "/anything")[0] == 404
+
+    client = nimbus.client("apigatewayv2")
+    made, _ = http_api(client, function_arn("plain"), ["GET /x"])
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        client.update_api(ApiId=made, Target=function_arn("plain"))
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+
+
 def test_the_v2_event_carries_every_documented_field(nimbus):
     client = nimbus.client("apigatewayv2")
     api_id, _ = http_api(client, echo_function(nimbus), ["POST /orders/{id}"])

@@ -120,6 +120,21 @@ Result<void> check_integration(json::object& integration) {
       "Integration type {} is not supported for HTTP APIs: use AWS_PROXY or HTTP_PROXY", type));
 }
 
+// A quick-create integration's target: an http(s) URL is HTTP_PROXY with
+// any method, anything else AWS_PROXY of payload 2.0 (a Lambda function).
+void set_quick_target(json::object& integration, const std::string& target) {
+  integration["integrationUri"] = target;
+  if (is_http_url(target)) {
+    integration["integrationType"] = "HTTP_PROXY";
+    integration["integrationMethod"] = "ANY";
+    integration["payloadFormatVersion"] = "1.0";
+  } else {
+    integration["integrationType"] = "AWS_PROXY";
+    integration["integrationMethod"] = "POST";
+    integration["payloadFormatVersion"] = "2.0";
+  }
+}
+
 Result<void> check_route(const HttpApi& api, const json::object& route) {
   if (auto key = parse_route_key(text_member(route, "routeKey")); !key) return key.error();
   for (const auto& [id, other] : api.routes) {
@@ -288,15 +303,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::create_api(Call& call) {
     json::object integration{{"apiGatewayManaged", true},
                              {"connectionType", "INTERNET"},
                              {"integrationId", integration_id},
-                             {"integrationUri", target},
                              {"timeoutInMillis", 30000}};
-    if (is_http_url(target)) {
-      integration["integrationType"] = "HTTP_PROXY";
-      integration["integrationMethod"] = "ANY";
-    } else {
-      integration["integrationType"] = "AWS_PROXY";
-      integration["payloadFormatVersion"] = "2.0";
-    }
+    set_quick_target(integration, target);
     if (auto checked = check_integration(integration); !checked) co_return checked.error();
     record.integrations[integration_id] = std::move(integration);
     const std::string route_id = new_id(7);
@@ -350,11 +358,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_apis(Call& call) {
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::update_api(Call& call) {
   const std::string api_id = call.label("apiId");
-  if (call.body.contains("target") || call.body.contains("routeKey")) {
-    co_return AwsError("NotImplementedException",
-                       "Nimbus does not update quick-create targets yet; update the integration",
-                       501, Fault::kServer);
-  }
+  const bool quick = call.body.contains("target") || call.body.contains("routeKey");
   json::object changed;
   auto edit = [&](HttpApi& record) -> Result<void> {
     for (const auto key :
@@ -362,10 +366,38 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_api(Call& call) {
           "routeSelectionExpression", "apiKeySelectionExpression", "disableSchemaValidation"}) {
       if (const auto* value = call.body.if_contains(key)) record.api[key] = *value;
     }
+    // Quick create's route and integration, changed in place: the target
+    // (and with it the integration's type) and the route key.
+    if (quick) {
+      auto route = std::find_if(record.routes.begin(), record.routes.end(), [](const auto& entry) {
+        const auto* managed = entry.second.if_contains("apiGatewayManaged");
+        return managed && managed->is_bool() && managed->as_bool();
+      });
+      if (route == record.routes.end()) {
+        return bad_request(
+            "Target and RouteKey can only be updated on an API made with quick create");
+      }
+      if (const auto target = text_member(call.body, "target"); !target.empty()) {
+        constexpr std::string_view kPrefix = "integrations/";
+        const auto route_target = text_member(route->second, "target");
+        const auto integration = route_target.starts_with(kPrefix)
+                                     ? record.integrations.find(route_target.substr(kPrefix.size()))
+                                     : record.integrations.end();
+        if (integration == record.integrations.end()) {
+          return bad_request("The quick-create route has no integration to update");
+        }
+        set_quick_target(integration->second, target);
+        if (auto checked = check_integration(integration->second); !checked) return checked;
+      }
+      if (call.body.contains("routeKey")) {
+        route->second["routeKey"] = text_member(call.body, "routeKey");
+        if (auto checked = check_route(record, route->second); !checked) return checked;
+      }
+    }
     changed = api_view(record);
     return ok();
   };
-  auto stored = co_await update(api_id, Redeploy::kNo, edit);
+  auto stored = co_await update(api_id, quick ? Redeploy::kAutoDeployStages : Redeploy::kNo, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(200, changed);
 }
