@@ -355,6 +355,39 @@ def test_a_usage_plan_throttles_each_key_per_method_of_a_stage(nimbus):
     assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": second["value"]})[0] == 200
 
 
+def test_update_usage_extends_a_keys_quota_for_the_period_across_a_restart(tmp_path):
+    data = tmp_path / "data"
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    with NimbusServer(data_dir=data) as first:
+        api_id, _ = proxy_api(first)
+        client = first.client("apigateway")
+        add_paid_method(client, api_id)
+        key = client.create_api_key(name="customer", enabled=True)
+        plan = client.create_usage_plan(name="small", apiStages=[{"apiId": api_id, "stage": "prod"}],
+                                        quota={"limit": 2, "period": "DAY"})
+        client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        paid = lambda server: execute(server, api_id, "/prod/paid",
+                                      headers={"x-api-key": key["value"]})[0]
+        assert [paid(first) for _ in range(3)] == [200, 200, 429]
+        extended = client.update_usage(usagePlanId=plan["id"], keyId=key["id"], patchOperations=[
+            {"op": "replace", "path": "/remaining", "value": "3"}])
+        assert extended["items"] == {key["id"]: [[2, 3]]}
+        assert extended["startDate"] == extended["endDate"] == today
+        assert [paid(first) for _ in range(2)] == [200, 200]
+        with pytest.raises(botocore.exceptions.ClientError) as bad:
+            client.update_usage(usagePlanId=plan["id"], keyId=key["id"], patchOperations=[
+                {"op": "replace", "path": "/quota", "value": "3"}])
+        assert bad.value.response["Error"]["Code"] == "BadRequestException"
+        assert first.stop() == 0
+    with NimbusServer(data_dir=data) as second:
+        # The grant survives: one request of it is left, then the quota holds.
+        assert [execute(second, api_id, "/prod/paid", headers={"x-api-key": key["value"]})[0]
+                for _ in range(2)] == [200, 429]
+        usage = second.client("apigateway").get_usage(usagePlanId=plan["id"], startDate=today,
+                                                      endDate=today)
+        assert usage["items"] == {key["id"]: [[5, 0]]}
+
+
 def test_api_keys_and_usage_plans_meter_rest_methods(nimbus):
     api_id, _ = proxy_api(nimbus)
     client = nimbus.client("apigateway")

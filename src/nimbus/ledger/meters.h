@@ -42,6 +42,10 @@ inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 // (1 each). Statistics only: not priced.
 inline constexpr char kApiGatewayStageSeparator = '/';
 inline constexpr std::string_view kApiGatewayApiName = "apigateway.api-name/";
+// Quota granted back to a key for the current period by UpdateUsage
+// (negative: taken away); what the quota counts is requests less these.
+inline constexpr std::string_view kApiGatewayUsagePlanExtensions =
+    "apigateway.usage-plan.extensions";
 inline constexpr std::string_view kApiGatewayUsagePlanRequests = "apigateway.usage-plan.requests";
 // DynamoDB's are recorded; Step Functions' are priced, recorded once it lands.
 inline constexpr std::string_view kDynamoDbReadUnits = "dynamodb.read-request-units";

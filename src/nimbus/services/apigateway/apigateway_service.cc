@@ -310,6 +310,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.GetUsagePlanKeys") co_return co_await get_usage_plan_keys(call);
   if (op == "RestApis.DeleteUsagePlanKey") co_return co_await delete_usage_plan_key(call);
   if (op == "RestApis.GetUsage") co_return co_await get_usage(call);
+  if (op == "RestApis.UpdateUsage") co_return co_await update_usage(call);
   if (op == "RestApis.UpdateAuthorizer") co_return co_await update_rest_authorizer(call);
   if (op == "RestApis.UpdateUsagePlan") co_return co_await update_usage_plan(call);
   if (op == "ResetAuthorizersCache") co_return co_await reset_authorizers_cache(call);

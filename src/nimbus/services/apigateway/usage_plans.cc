@@ -114,8 +114,9 @@ Result<void> ApiGatewayServiceImpl::restore_quotas() {
   if (!counters) return counters.error();
   std::lock_guard lock(mutex_);
   for (const auto& counter : *counters) {
+    const bool extension = counter.meter == ledger::meter::kApiGatewayUsagePlanExtensions;
     if (counter.service != "apigateway" ||
-        counter.meter != ledger::meter::kApiGatewayUsagePlanRequests ||
+        (counter.meter != ledger::meter::kApiGatewayUsagePlanRequests && !extension) ||
         !counter.resource.starts_with(kUsageResourcePrefix)) {
       continue;
     }
@@ -129,7 +130,7 @@ Result<void> ApiGatewayServiceImpl::restore_quotas() {
     const std::int64_t period = period_start(text_member(*quota, "period"), now_s);
     if (counter.hour_start_s < period) continue;
     quota_used_[quota_counter_prefix(plan_id, ids.substr(slash + 1)) + std::to_string(period)] +=
-        counter.amount;
+        extension ? -counter.amount : counter.amount;
   }
   return ok();
 }
@@ -183,7 +184,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   const std::string plan_id = text_member(plan->value, "id");
   std::map<std::string, std::string> key_of;  // ledger resource -> key id, for this page
   for (std::size_t i = first; i < last; ++i) key_of[usage_resource(plan_id, keys[i])] = keys[i];
-  std::map<std::string, std::map<std::int64_t, std::int64_t>> daily;  // key -> day -> used
+  std::map<std::string, std::map<std::int64_t, std::int64_t>> daily;    // key -> day -> used
+  std::map<std::string, std::map<std::int64_t, std::int64_t>> granted;  // UpdateUsage's
   auto read = co_await store_.run([&](storage::Store& store) -> Result<void> {
     // The requests counted so far may still be in the journal's hand-off:
     // written first, so usage read right after the requests includes them.
@@ -191,12 +193,14 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
     auto counters = ledger::Journal::read_hourly(store, from_s, until_s);
     if (!counters) return counters.error();
     for (const auto& counter : *counters) {
+      const bool extension = counter.meter == ledger::meter::kApiGatewayUsagePlanExtensions;
       if (counter.service != "apigateway" ||
-          counter.meter != ledger::meter::kApiGatewayUsagePlanRequests) {
+          (counter.meter != ledger::meter::kApiGatewayUsagePlanRequests && !extension)) {
         continue;
       }
       if (const auto key = key_of.find(counter.resource); key != key_of.end()) {
-        daily[key->second][counter.hour_start_s / 86'400 * 86'400] += counter.amount;
+        (extension ? granted : daily)[key->second][counter.hour_start_s / 86'400 * 86'400] +=
+            counter.amount;
       }
     }
     return ok();
@@ -206,6 +210,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   json::object items;
   for (std::size_t i = first; i < last; ++i) {
     const auto& days = daily[keys[i]];
+    const auto& extended = granted[keys[i]];
     json::array log;
     std::int64_t period_used = 0;
     std::int64_t current_period = -1;
@@ -216,7 +221,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
       }
       const auto found = days.find(day);
       const std::int64_t used = found == days.end() ? 0 : found->second;
-      period_used += used;
+      const auto extension = extended.find(day);
+      period_used += used - (extension == extended.end() ? 0 : extension->second);
       if (day < *start) continue;
       log.push_back(json::array{used, std::max<std::int64_t>(0, quota_limit - period_used)});
     }
@@ -228,6 +234,100 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
                      {"values", std::move(items)}};  // the model's wire name for items
   if (last < keys.size()) usage["position"] = std::to_string(last);
   co_return json_reply(200, usage);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage(Call& call) {
+  const std::string plan_id = call.label("usageplanId");
+  const std::string key_id = call.label("keyId");
+  const auto plan = usage_plans_->find(plan_id);
+  if (!plan) co_return invalid("Usage Plan");
+  bool holds_key = false;
+  if (const auto* keys = plan->value.if_contains("keyIds"); keys && keys->is_array()) {
+    for (const auto& id : keys->as_array()) {
+      holds_key = holds_key || (id.is_string() && id.as_string() == key_id);
+    }
+  }
+  if (!holds_key) co_return invalid("Usage Plan Key");
+  const auto* quota = quota_of(plan->value);
+  if (quota == nullptr) co_return bad_request("The usage plan has no quota to extend");
+  // One replace of /remaining: what the key may still use this period.
+  constexpr std::string_view kOnlyRemaining =
+      "Invalid patch operation: UpdateUsage takes a replace of /remaining with a count";
+  std::optional<std::int64_t> remaining;
+  if (const auto* operations = call.body.if_contains("patchOperations");
+      operations && operations->is_array()) {
+    for (const auto& item : operations->as_array()) {
+      const auto* operation = item.if_object();
+      if (operation == nullptr || text_member(*operation, "op") != "replace" ||
+          text_member(*operation, "path") != "/remaining") {
+        co_return bad_request(std::string(kOnlyRemaining));
+      }
+      const auto value = parse_uint(text_member(*operation, "value"));
+      if (!value || *value > static_cast<std::uint64_t>(INT32_MAX)) {
+        co_return bad_request(std::string(kOnlyRemaining));
+      }
+      remaining = static_cast<std::int64_t>(*value);
+    }
+  }
+  if (!remaining) co_return bad_request(std::string(kOnlyRemaining));
+
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string period_name = text_member(*quota, "period");
+  const std::int64_t period = period_start(period_name, now_us / 1'000'000);
+  const std::int64_t limit = quota->at("limit").as_int64();
+  const std::string prefix = quota_counter_prefix(plan_id, key_id);
+  const std::string counter = prefix + std::to_string(period);
+  std::int64_t granted = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!quota_used_.contains(counter)) {
+      for (auto it = quota_used_.lower_bound(prefix);
+           it != quota_used_.end() && it->first.starts_with(prefix);) {
+        it = quota_used_.erase(it);
+      }
+    }
+    // From now on the quota counts `limit - remaining` as used.
+    auto& counted = quota_used_[counter];
+    granted = *remaining - (limit - counted);
+    counted = limit - *remaining;
+  }
+  // Durable through the journal, as the requests are: a restart and
+  // GetUsage count the grant against the period's requests.
+  if (granted != 0) {
+    ledger::Usage usage;
+    usage.service = "apigateway";
+    usage.resource = usage_resource(plan_id, key_id);
+    usage.id = call.context.request_id;
+    usage.time_us = now_us;
+    usage.quantities = {{std::string(ledger::meter::kApiGatewayUsagePlanExtensions), granted}};
+    journal_.append_usage(std::move(usage));
+  }
+  // The answer: the period's requests so far and what remains of it.
+  std::int64_t used = 0;
+  const std::string resource = usage_resource(plan_id, key_id);
+  auto read = co_await store_.run([&](storage::Store& store) -> Result<void> {
+    journal_.flush();
+    auto counters = ledger::Journal::read_hourly(store, period, now_us / 1'000'000 + 3600);
+    if (!counters) return counters.error();
+    for (const auto& counter : *counters) {
+      if (counter.service == "apigateway" && counter.resource == resource &&
+          counter.meter == ledger::meter::kApiGatewayUsagePlanRequests) {
+        used += counter.amount;
+      }
+    }
+    return ok();
+  });
+  if (!read) co_return read.error();
+  const std::int64_t next_period = period_name == "MONTH"
+                                       ? period_start("MONTH", period + 31 * 86'400)
+                                       : period + (period_name == "WEEK" ? 7 : 1) * 86'400;
+  json::object values{{key_id, json::array{json::array{used, *remaining}}}};
+  co_return json_reply(200, json::object{{"usagePlanId", plan_id},
+                                         {"startDate", date_text(period)},
+                                         {"endDate", date_text(next_period - 86'400)},
+                                         {"values", std::move(values)}});
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::create_api_key(Call& call) {
@@ -387,8 +487,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
         }
         if (path != "/apiStages") {
           return bad_request(fmt::format(
-              "Invalid patch path {}: Nimbus does not implement per-method throttling of usage "
-              "plan stages",
+              "Invalid patch path {}: Nimbus does not patch a stage's per-method throttles yet "
+              "(CreateUsagePlan sets them)",
               path));
         }
         if (auto changed = patch_api_stages(plan, *operation); !changed) return changed.error();

@@ -156,6 +156,7 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> get_usage_plan_keys(Call& call);
   boost::asio::awaitable<Reply> delete_usage_plan_key(Call& call);
   boost::asio::awaitable<Reply> get_usage(Call& call);
+  boost::asio::awaitable<Reply> update_usage(Call& call);
   // An add or remove of "/apiStages" in UpdateUsagePlan.
   Result<void> patch_api_stages(boost::json::object& plan,
                                 const boost::json::object& operation) const;
