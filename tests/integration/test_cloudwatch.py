@@ -239,6 +239,36 @@ def test_api_gateway_metrics(nimbus):
         [("ApiId", api_id)], [("ApiId", api_id), ("Stage", "$default")]]
 
 
+def test_detailed_metrics_are_published_by_route_where_the_stage_enables_them(nimbus):
+    create_function(nimbus.client("lambda"), "behind", node_zip(SLEEPING_NODE))
+    client = nimbus.client("apigatewayv2")
+    api_id, _ = http_api(client, function_arn("behind"), ["GET /a", "GET /b"], stage=None)
+    client.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True,
+                        DefaultRouteSettings={"DetailedMetricsEnabled": True},
+                        RouteSettings={"GET /b": {"DetailedMetricsEnabled": False}})
+    for path in ("/a", "/a", "/b"):
+        assert execute(nimbus, api_id, path)[0] == 200
+    cw = nimbus.client("cloudwatch")
+    staged = [{"Name": "ApiId", "Value": api_id}, {"Name": "Stage", "Value": "$default"}]
+    assert sum(p["Sum"] for p in wait_for_sum(cw, staged, "Count", 3,
+                                              namespace="AWS/ApiGateway")) == 3
+    start, end = window()
+
+    def count(route):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName="Count", StartTime=start, EndTime=end,
+            Period=3600, Statistics=["Sum"],
+            Dimensions=staged + [{"Name": "Route", "Value": route}])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    # "GET /b" turned detailed metrics off for itself.
+    assert (count("GET /a"), count("GET /b")) == (2, 0)
+    listed = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Latency",
+                             Dimensions=[{"Name": "Route"}])["Metrics"]
+    assert [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed] == [
+        [("ApiId", api_id), ("Route", "GET /a"), ("Stage", "$default")]]
+
+
 def test_rest_api_metrics_are_published_by_api_name_and_stage(nimbus):
     api_id, _ = proxy_api(nimbus)  # named "rest-test", deployed to "prod"
     nimbus.aws("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "beta")

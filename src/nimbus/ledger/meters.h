@@ -37,9 +37,10 @@ inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 // resource "usageplan/<plan id>/<key id>": quotas and GetUsage count these.
 // CloudWatch's dimension sets beyond the API (docs/compatibility/cloudwatch.md):
 // a request's API Gateway meters and observations are also recorded per
-// stage, named "<meter or observation>/<stage>", and a REST API request
-// records its API's name as of the request, "apigateway.api-name/<name>"
-// (1 each). Statistics only: not priced.
+// stage, named "<meter or observation>/<stage>", and with detailed metrics
+// enabled per route too, "<name>/<stage>/<route key>" (stage names hold no
+// '/'); a REST API request records its API's name as of the request,
+// "apigateway.api-name/<name>" (1 each). Statistics only: not priced.
 inline constexpr char kApiGatewayStageSeparator = '/';
 inline constexpr std::string_view kApiGatewayApiName = "apigateway.api-name/";
 // Quota granted back to a key for the current period by UpdateUsage

@@ -657,25 +657,33 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
     const std::size_t quantities = usage.quantities.size();
     const std::size_t observations = usage.observations.size();
     // Copies of the vectors' own elements: no reallocation under them.
-    usage.quantities.reserve(2 * quantities + 1);
-    usage.observations.reserve(2 * observations);
-    auto per_stage = [&](const std::string& name) {
-      std::string staged;
-      staged.reserve(name.size() + 1 + served.stage->name.size());
-      staged += name;
-      staged += ledger::meter::kApiGatewayStageSeparator;
-      staged += served.stage->name;
-      return staged;
+    usage.quantities.reserve(3 * quantities + 1);
+    usage.observations.reserve(3 * observations);
+    auto again = [&](std::string_view stage, std::string_view route) {
+      auto named = [&](const std::string& name) {
+        std::string out;
+        out.reserve(name.size() + 2 + stage.size() + route.size());
+        out += name;
+        out += ledger::meter::kApiGatewayStageSeparator;
+        out += stage;
+        if (!route.empty()) {
+          out += ledger::meter::kApiGatewayStageSeparator;
+          out += route;
+        }
+        return out;
+      };
+      // From the second: the first (HTTP or REST requests) is the billed one.
+      for (std::size_t i = 1; i < quantities; ++i) {
+        usage.quantities.emplace_back(named(usage.quantities[i].first), usage.quantities[i].second);
+      }
+      for (std::size_t i = 0; i < observations; ++i) {
+        usage.observations.emplace_back(named(usage.observations[i].first),
+                                        usage.observations[i].second);
+      }
     };
-    // From the second: the first (HTTP or REST requests) is the billed one.
-    for (std::size_t i = 1; i < quantities; ++i) {
-      usage.quantities.emplace_back(per_stage(usage.quantities[i].first),
-                                    usage.quantities[i].second);
-    }
-    for (std::size_t i = 0; i < observations; ++i) {
-      usage.observations.emplace_back(per_stage(usage.observations[i].first),
-                                      usage.observations[i].second);
-    }
+    again(served.stage->name, {});
+    // Detailed metrics (HTTP APIs' Route dimension), where enabled.
+    if (served.detailed_metrics) again(served.stage->name, served.route_key);
   }
   if (!http_api) {
     usage.quantities.emplace_back(
@@ -831,6 +839,19 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   const CompiledRoute& route = *match->route;
   served.route_key = route.route_key;
   served.resource_path = route.resource_path;
+  // The stage's route settings: its defaults, then this route's own.
+  const json::value* default_settings = stage->stage.if_contains("defaultRouteSettings");
+  const json::value* route_settings = nullptr;
+  if (const auto* all = stage->stage.if_contains("routeSettings"); all && all->is_object()) {
+    route_settings = all->as_object().if_contains(route.route_key);
+  }
+  for (const auto* settings : {default_settings, route_settings}) {
+    if (settings == nullptr || !settings->is_object()) continue;
+    if (const auto* enabled = settings->as_object().if_contains("detailedMetricsEnabled");
+        enabled && enabled->is_bool()) {
+      served.detailed_metrics = enabled->as_bool();
+    }
+  }
 
   // Throttling: the account's bucket, then the stage's for this route.
   const auto now = std::chrono::steady_clock::now();
@@ -849,11 +870,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     if (burst) bucket.burst = static_cast<std::int64_t>(*burst);
     route_limits = bucket;
   };
-  apply(stage->stage.if_contains("defaultRouteSettings"));
-  if (const auto* settings = stage->stage.if_contains("routeSettings");
-      settings && settings->is_object()) {
-    apply(settings->as_object().if_contains(route.route_key));
-  }
+  apply(default_settings);
+  apply(route_settings);
   if (route_limits && !throttle_.take(fmt::format("{}/{}/{}", api_id, stage->name, route.route_key),
                                       *route_limits, now)) {
     co_return finish(aws::gateway_message(429, "Too Many Requests"));

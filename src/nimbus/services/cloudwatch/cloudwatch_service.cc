@@ -159,12 +159,14 @@ constexpr MetricDef kMetrics[] = {
 
 constexpr std::string_view kOperationDimension = "Operation";
 
-// A dimension set API Gateway publishes: HTTP APIs' {ApiId} and {ApiId,
-// Stage}, REST APIs' {ApiName} and {ApiName, Stage}.
+// A dimension set API Gateway publishes: HTTP APIs' {ApiId}, {ApiId,
+// Stage} and, with detailed metrics, {ApiId, Route, Stage}; REST APIs'
+// {ApiName} and {ApiName, Stage}.
 struct ApiDimensions {
   bool by_name = false;  // ApiName (REST APIs), not ApiId (HTTP APIs)
   std::string api;
   std::optional<std::string> stage;
+  std::optional<std::string> route;
 };
 
 std::optional<ApiDimensions> api_dimensions(
@@ -179,11 +181,13 @@ std::optional<ApiDimensions> api_dimensions(
       out.api = value;
     } else if (name == "Stage" && !out.stage) {
       out.stage = value;
+    } else if (name == "Route" && !out.route) {
+      out.route = value;
     } else {
       return std::nullopt;
     }
   }
-  if (!named_api) return std::nullopt;
+  if (!named_api || (out.route && (!out.stage || out.by_name))) return std::nullopt;
   return out;
 }
 
@@ -509,8 +513,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         (!set->by_name && metric.api == MetricDef::Api::kRest)) {
       return buckets;  // a dimension set this metric is not published with
     }
-    const std::string source =
+    std::string source =
         set->stage ? staged(metric.source, *set->stage) : std::string(metric.source);
+    if (set->route) source = staged(source, *set->route);
     auto minutes = ledger::Journal::read_minutely(store, metric.service, first, end);
     if (!minutes) return minutes.error();
     // The minutes in which each API had the name asked for (by name), or
@@ -1151,32 +1156,47 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         continue;
       }
       std::vector<std::string_view> stages;
+      std::vector<std::pair<std::string_view, std::string_view>> routes;  // stage, route key
       std::vector<std::string_view> apis;
       for (const auto& meter : meters) {
         if (meter.starts_with(stage_prefix)) {
-          stages.push_back(std::string_view(meter).substr(stage_prefix.size()));
+          // "<stage>" or, with detailed metrics, "<stage>/<route key>".
+          const std::string_view rest = std::string_view(meter).substr(stage_prefix.size());
+          const auto slash = rest.find(ledger::meter::kApiGatewayStageSeparator);
+          if (slash == std::string_view::npos) {
+            stages.push_back(rest);
+          } else {
+            routes.emplace_back(rest.substr(0, slash), rest.substr(slash + 1));
+          }
         } else if (rest && meter.starts_with(ledger::meter::kApiGatewayApiName)) {
           apis.push_back(std::string_view(meter).substr(ledger::meter::kApiGatewayApiName.size()));
         }
       }
       if (!rest) apis.push_back(resource);
       const std::string_view api_dimension = rest ? "ApiName" : "ApiId";
-      auto offer = [&](std::string_view api, std::optional<std::string_view> stage) {
+      auto offer = [&](std::string_view api, std::optional<std::string_view> stage,
+                       std::optional<std::string_view> route) {
         for (const auto& [filter_name, filter_value] : filters) {
           std::optional<std::string_view> value;
           if (filter_name == api_dimension) value = api;
           if (filter_name == "Stage") value = stage;
+          if (filter_name == "Route") value = route;
           if (!value || (!filter_value.empty() && filter_value != *value)) return;
         }
-        if (stage) {
+        if (route) {
+          member(metric, {{api_dimension, api}, {"Route", *route}, {"Stage", *stage}});
+        } else if (stage) {
           member(metric, {{api_dimension, api}, {"Stage", *stage}});
         } else {
           member(metric, {{api_dimension, api}});
         }
       };
       for (const auto api : apis) {
-        offer(api, std::nullopt);
-        for (const auto stage : stages) offer(api, stage);
+        offer(api, std::nullopt, std::nullopt);
+        for (const auto stage : stages) offer(api, stage, std::nullopt);
+        if (!rest) {
+          for (const auto& [stage, route] : routes) offer(api, stage, route);
+        }
       }
     }
   }
