@@ -1028,7 +1028,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     if (!hours) return hours.error();
     for (const auto& hour : *hours) {
       resources[hour.service][hour.resource].insert(hour.meter);
-      if (hour.meter == "apigateway.rest.requests") rest_apis.insert(hour.resource);
+      if (hour.meter == ledger::meter::kRestApiRequests) rest_apis.insert(hour.resource);
     }
     aws::XmlWriter out;
     out.open("Metrics");
@@ -1090,11 +1090,6 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       for (const auto& [resource, meters] : published) {
         if (resource.empty()) continue;  // the account's own records
         if (!metric.listed_by.empty() && !meters.contains(std::string(metric.listed_by))) continue;
-        const bool rest = rest_apis.contains(resource);
-        if ((metric.api == MetricDef::Api::kHttp && rest) ||
-            (metric.api == MetricDef::Api::kRest && !rest)) {
-          continue;
-        }
         bool matches = true;
         for (const auto& [filter_name, filter_value] : filters) {
           matches = matches && filter_name == metric.dimension &&
@@ -1150,9 +1145,9 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       // APIs that served requests (usage plans' quota counters are
       // apigateway's too).
       if (!meters.contains(std::string(ledger::meter::kApiGatewayRequests))) continue;
-      const bool rest = rest_apis.contains(resource);
-      if ((metric.api == MetricDef::Api::kHttp && rest) ||
-          (metric.api == MetricDef::Api::kRest && !rest)) {
+      const bool is_rest = rest_apis.contains(resource);
+      if ((metric.api == MetricDef::Api::kHttp && is_rest) ||
+          (metric.api == MetricDef::Api::kRest && !is_rest)) {
         continue;
       }
       std::vector<std::string_view> stages;
@@ -1161,19 +1156,19 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       for (const auto& meter : meters) {
         if (meter.starts_with(stage_prefix)) {
           // "<stage>" or, with detailed metrics, "<stage>/<route key>".
-          const std::string_view rest = std::string_view(meter).substr(stage_prefix.size());
-          const auto slash = rest.find(ledger::meter::kApiGatewayStageSeparator);
+          const std::string_view after = std::string_view(meter).substr(stage_prefix.size());
+          const auto slash = after.find(ledger::meter::kApiGatewayStageSeparator);
           if (slash == std::string_view::npos) {
-            stages.push_back(rest);
+            stages.push_back(after);
           } else {
-            routes.emplace_back(rest.substr(0, slash), rest.substr(slash + 1));
+            routes.emplace_back(after.substr(0, slash), after.substr(slash + 1));
           }
-        } else if (rest && meter.starts_with(ledger::meter::kApiGatewayApiName)) {
+        } else if (is_rest && meter.starts_with(ledger::meter::kApiGatewayApiName)) {
           apis.push_back(std::string_view(meter).substr(ledger::meter::kApiGatewayApiName.size()));
         }
       }
-      if (!rest) apis.push_back(resource);
-      const std::string_view api_dimension = rest ? "ApiName" : "ApiId";
+      if (!is_rest) apis.push_back(resource);
+      const std::string_view api_dimension = is_rest ? "ApiName" : "ApiId";
       auto offer = [&](std::string_view api, std::optional<std::string_view> stage,
                        std::optional<std::string_view> route) {
         for (const auto& [filter_name, filter_value] : filters) {
@@ -1194,7 +1189,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       for (const auto api : apis) {
         offer(api, std::nullopt, std::nullopt);
         for (const auto stage : stages) offer(api, stage, std::nullopt);
-        if (!rest) {
+        if (!is_rest) {
           for (const auto& [stage, route] : routes) offer(api, stage, route);
         }
       }
