@@ -236,6 +236,18 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_usage(Call& call) {
   co_return json_reply(200, usage);
 }
 
+std::int64_t& ApiGatewayServiceImpl::quota_count(const std::string& prefix,
+                                                 const std::string& counter) {
+  if (!quota_used_.contains(counter)) {
+    // A new period: the key's counts of earlier ones are done with.
+    for (auto it = quota_used_.lower_bound(prefix);
+         it != quota_used_.end() && it->first.starts_with(prefix);) {
+      it = quota_used_.erase(it);
+    }
+  }
+  return quota_used_[counter];
+}
+
 asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage(Call& call) {
   const std::string plan_id = call.label("usageplanId");
   const std::string key_id = call.label("keyId");
@@ -282,14 +294,8 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage(Call& call) {
   std::int64_t granted = 0;
   {
     std::lock_guard lock(mutex_);
-    if (!quota_used_.contains(counter)) {
-      for (auto it = quota_used_.lower_bound(prefix);
-           it != quota_used_.end() && it->first.starts_with(prefix);) {
-        it = quota_used_.erase(it);
-      }
-    }
     // From now on the quota counts `limit - remaining` as used.
-    auto& counted = quota_used_[counter];
+    auto& counted = quota_count(prefix, counter);
     granted = *remaining - (limit - counted);
     counted = limit - *remaining;
   }
@@ -722,14 +728,7 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
     const std::string counter =
         prefix + std::to_string(period_start(text_member(*quota, "period"), now_us / 1'000'000));
     std::lock_guard lock(mutex_);
-    if (!quota_used_.contains(counter)) {
-      // A new period: the key's counts of earlier ones are done with.
-      for (auto it = quota_used_.lower_bound(prefix);
-           it != quota_used_.end() && it->first.starts_with(prefix);) {
-        it = quota_used_.erase(it);
-      }
-    }
-    auto& used = quota_used_[counter];
+    auto& used = quota_count(prefix, counter);
     if (used >= quota->at("limit").as_int64()) return aws::gateway_message(429, "Limit Exceeded");
     ++used;
   }

@@ -346,6 +346,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // "<plan>/<key>/<period start>" -> requests counted against the quota;
   // guarded by mutex_.
   std::map<std::string, std::int64_t> quota_used_;
+  // Under mutex_: a key's count for the quota period `counter` (prefix:
+  // the plan and key) names, starting a new period at 0.
+  std::int64_t& quota_count(const std::string& prefix, const std::string& counter);
   Throttle throttle_;
   // guards endpoint_url_, authorizer_cache_, jwks_cache_ and token_patterns_
   mutable std::mutex mutex_;
