@@ -860,18 +860,9 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
     co_return finish(aws::gateway_message(429, "Too Many Requests"));
   }
   std::optional<BucketLimits> route_limits;
-  auto apply = [&](const json::value* settings) {
-    if (settings == nullptr || !settings->is_object()) return;
-    const auto rate = number(settings->as_object(), "throttlingRateLimit");
-    const auto burst = number(settings->as_object(), "throttlingBurstLimit");
-    if (!rate && !burst) return;
-    BucketLimits bucket = route_limits.value_or(limits);
-    if (rate) bucket.rate = *rate;
-    if (burst) bucket.burst = static_cast<std::int64_t>(*burst);
-    route_limits = bucket;
-  };
-  apply(default_settings);
-  apply(route_settings);
+  for (const auto* settings : {default_settings, route_settings}) {
+    overlay_limits(settings, "throttlingRateLimit", "throttlingBurstLimit", limits, route_limits);
+  }
   if (route_limits && !throttle_.take(fmt::format("{}/{}/{}", api_id, stage->name, route.route_key),
                                       *route_limits, now)) {
     co_return finish(aws::gateway_message(429, "Too Many Requests"));
@@ -1022,14 +1013,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
         fmt::format("{}/{}", std::string_view(route.route_key).substr(1), request.method);
     std::optional<BucketLimits> limits;
     for (const auto* name : {"*/*", key.c_str()}) {
-      const auto* entry = settings->as_object().if_contains(name);
-      if (entry == nullptr || !entry->is_object()) continue;
-      const auto rate = number(entry->as_object(), "throttlingRateLimit");
-      const auto burst = number(entry->as_object(), "throttlingBurstLimit");
-      if (!rate && !burst) continue;
-      if (!limits) limits = account;
-      if (rate) limits->rate = *rate;
-      if (burst) limits->burst = static_cast<std::int64_t>(*burst);
+      overlay_limits(settings->as_object().if_contains(name), "throttlingRateLimit",
+                     "throttlingBurstLimit", account, limits);
     }
     if (limits &&
         !throttle_.take(fmt::format("rest/{}/{}/{}", record.id, stage.name, key), *limits, now)) {

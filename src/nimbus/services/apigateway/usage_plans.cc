@@ -699,15 +699,10 @@ std::optional<net::HttpResponse> ApiGatewayServiceImpl::check_api_key(
   // A token bucket per key for `settings` ({rateLimit, burstLimit}), named
   // `bucket`: false once it is empty.
   const auto within = [&](const json::value* settings, const std::string& bucket) {
-    if (settings == nullptr || !settings->is_object()) return true;
-    const auto* rate = settings->as_object().if_contains("rateLimit");
-    const auto* burst = settings->as_object().if_contains("burstLimit");
-    if (!(rate && rate->is_number()) && !(burst && burst->is_number())) return true;
-    BucketLimits limits{
-        rate && rate->is_number() ? rate->to_number<double>() : options_.account_rate_limit,
-        burst && burst->is_number() ? burst->to_number<std::int64_t>()
-                                    : options_.account_burst_limit};
-    return throttle_.take(bucket, limits, std::chrono::steady_clock::now());
+    std::optional<BucketLimits> limits;
+    overlay_limits(settings, "rateLimit", "burstLimit",
+                   {options_.account_rate_limit, options_.account_burst_limit}, limits);
+    return !limits || throttle_.take(bucket, *limits, std::chrono::steady_clock::now());
   };
   if (!within(plan->value.if_contains("throttle"), fmt::format("plan/{}/{}", plan_id, key_id))) {
     return aws::gateway_message(429, "Too Many Requests");

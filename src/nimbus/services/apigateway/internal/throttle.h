@@ -7,7 +7,11 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include <boost/json/fwd.hpp>
 
 namespace nimbus::services::apigateway::internal {
 
@@ -15,6 +19,15 @@ struct BucketLimits {
   double rate = 0;         // tokens per second
   std::int64_t burst = 0;  // most tokens held
 };
+
+// Throttle settings laid over `limits`: a JSON object's numbers under
+// `rate_name` and `burst_name` replace the rate and the burst, over
+// `defaults` the first time either is named. Anything else names neither.
+// (Stage route settings, REST method settings and usage plans all say it
+// this way, under their own names.)
+void overlay_limits(const boost::json::value* settings, std::string_view rate_name,
+                    std::string_view burst_name, const BucketLimits& defaults,
+                    std::optional<BucketLimits>& limits);
 
 class Throttle {
  public:

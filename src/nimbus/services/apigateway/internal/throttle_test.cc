@@ -1,6 +1,7 @@
 #include "nimbus/services/apigateway/internal/throttle.h"
 
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace nimbus::services::apigateway::internal {
 namespace {
@@ -24,6 +25,26 @@ TEST(ThrottleTest, EmptiesAfterTheBurstAndRefillsAtTheRate) {
 TEST(ThrottleTest, AZeroRateRefusesEverything) {
   Throttle throttle;
   EXPECT_FALSE(throttle.take("k", BucketLimits{0, 0}, std::chrono::steady_clock::now()));
+}
+
+TEST(ThrottleTest, SettingsOverlayTheLimitsTheyName) {
+  const BucketLimits defaults{100, 50};
+  std::optional<BucketLimits> limits;
+  // Nothing named: no limits at all.
+  const auto empty = boost::json::parse(R"({"other":1})");
+  overlay_limits(&empty, "rateLimit", "burstLimit", defaults, limits);
+  overlay_limits(nullptr, "rateLimit", "burstLimit", defaults, limits);
+  EXPECT_FALSE(limits);
+  // A rate alone keeps the default burst; a later burst overrides it.
+  const auto rate = boost::json::parse(R"({"rateLimit":2.5})");
+  overlay_limits(&rate, "rateLimit", "burstLimit", defaults, limits);
+  ASSERT_TRUE(limits);
+  EXPECT_EQ(limits->rate, 2.5);
+  EXPECT_EQ(limits->burst, 50);
+  const auto burst = boost::json::parse(R"({"burstLimit":3,"rateLimit":"fast"})");
+  overlay_limits(&burst, "rateLimit", "burstLimit", defaults, limits);
+  EXPECT_EQ(limits->rate, 2.5);
+  EXPECT_EQ(limits->burst, 3);
 }
 
 }  // namespace
