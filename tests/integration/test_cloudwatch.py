@@ -4,6 +4,7 @@ CloudWatch's statistics."""
 
 import concurrent.futures
 import datetime
+import json
 import time
 
 import pytest
@@ -114,6 +115,98 @@ def test_lambda_metrics_match_the_invocations(nimbus):
     assert sum(p["Sum"] for p in out["Datapoints"]) == 4
 
 
+def test_lambda_metrics_by_resource_and_executed_version(nimbus):
+    """As Lambda publishes them: per qualifier invoked ({FunctionName,
+    Resource}: "name", "name:<version>", "name:<alias>") and, for an alias,
+    per version that ran ({FunctionName, Resource, ExecutedVersion})."""
+    lam = nimbus.client("lambda")
+    create_function(lam, "aliased", node_zip(SLEEPING_NODE))
+    lam.publish_version(FunctionName="aliased")
+    lam.update_function_configuration(FunctionName="aliased", Timeout=4)
+    lam.publish_version(FunctionName="aliased")
+    lam.create_alias(FunctionName="aliased", Name="live", FunctionVersion="1")
+    invoke_json(lam, "aliased", {}, Qualifier="live")
+    invoke_json(lam, "aliased", {"fail": True}, Qualifier="live")
+    lam.update_alias(FunctionName="aliased", Name="live", FunctionVersion="2")
+    invoke_json(lam, "aliased", {"ms": 40}, Qualifier="live")
+    invoke_json(lam, "aliased:2", {})
+    invoke_json(lam, "aliased", {"fail": True})
+    cw = nimbus.client("cloudwatch")
+    function = [{"Name": "FunctionName", "Value": "aliased"}]
+    wait_for_sum(cw, function, "Invocations", 5)
+    start, end = window()
+
+    def stats(metric, dims, statistic="Sum"):
+        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric,
+                                          Dimensions=dims, StartTime=start, EndTime=end,
+                                          Period=3600, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    def resource(value, executed=None):
+        dims = function + [{"Name": "Resource", "Value": value}]
+        return dims + ([{"Name": "ExecutedVersion", "Value": executed}] if executed else [])
+
+    assert stats("Invocations", function) == 5
+    assert stats("Invocations", resource("aliased:live")) == 3
+    assert stats("Errors", resource("aliased:live")) == 1
+    assert stats("Invocations", resource("aliased:live", "1")) == 2
+    assert stats("Errors", resource("aliased:live", "1")) == 1
+    assert stats("Invocations", resource("aliased:live", "2")) == 1
+    assert stats("Duration", resource("aliased:live", "2"), "Minimum") >= 40
+    assert stats("Duration", resource("aliased:live"), "SampleCount") == 3
+    assert stats("Invocations", resource("aliased:2")) == 1
+    # A version invoked directly has no ExecutedVersion of its own.
+    assert stats("Invocations", resource("aliased:2", "2")) == 0
+    # Unqualified: the Resource is the function's name.
+    assert stats("Invocations", resource("aliased")) == 1
+    assert stats("Errors", resource("aliased")) == 1
+    # Not the function's qualifier, a Resource without FunctionName, and
+    # ConcurrentExecutions (counted per function, not per qualifier): none.
+    assert stats("Invocations", resource("other:live")) == 0
+    assert stats("Invocations", [{"Name": "Resource", "Value": "aliased:live"}]) == 0
+    assert stats("ConcurrentExecutions", resource("aliased:live"), "Maximum") == 0
+
+    # GetMetricData reads the same series.
+    data = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+        {"Id": "v1", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                                               "Dimensions": resource("aliased:live", "1")},
+                                    "Period": 3600, "Stat": "Sum"}}])["MetricDataResults"]
+    assert sum(data[0]["Values"]) == 2
+
+    def listed(**filters):
+        metrics = cw.list_metrics(Namespace="AWS/Lambda", MetricName="Invocations", **filters)["Metrics"]
+        return sorted(tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in metrics)
+
+    by_resource = listed(Dimensions=[{"Name": "Resource"}])
+    mine = [dims for dims in by_resource if ("FunctionName", "aliased") in dims]
+    assert mine == sorted([
+        (("FunctionName", "aliased"), ("Resource", "aliased")),
+        (("FunctionName", "aliased"), ("Resource", "aliased:2")),
+        (("FunctionName", "aliased"), ("Resource", "aliased:live")),
+        (("ExecutedVersion", "1"), ("FunctionName", "aliased"), ("Resource", "aliased:live")),
+        (("ExecutedVersion", "2"), ("FunctionName", "aliased"), ("Resource", "aliased:live")),
+    ])
+    assert listed(Dimensions=[{"Name": "ExecutedVersion", "Value": "2"},
+                              {"Name": "FunctionName", "Value": "aliased"}]) == [
+        (("ExecutedVersion", "2"), ("FunctionName", "aliased"), ("Resource", "aliased:live"))]
+    assert (("FunctionName", "aliased"),) in listed(Dimensions=[{"Name": "FunctionName"}])
+    assert cw.list_metrics(Namespace="AWS/Lambda", MetricName="ConcurrentExecutions",
+                           Dimensions=[{"Name": "Resource"}])["Metrics"] == []
+    out = nimbus.aws("cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
+                     "--metric-name", "Invocations", "--dimensions", "Name=FunctionName,Value=aliased",
+                     "Name=Resource,Value=aliased:live", "Name=ExecutedVersion,Value=2",
+                     "--start-time", start.isoformat(), "--end-time", end.isoformat(),
+                     "--period", "3600", "--statistics", "Sum")
+    assert sum(p["Sum"] for p in out["Datapoints"]) == 1
+
+    # The copies are statistics, not billed requests: the cost report bills 5.
+    status, body = nimbus.get("/_nimbus/cost?by=function")
+    assert status == 200
+    requests = [entry for entry in json.loads(body)["lines"]
+                if entry.get("resource") == "aliased" and entry["meter"].startswith("lambda.requests")]
+    assert [(entry["meter"], entry["usage"]) for entry in requests] == [("lambda.requests", "5")]
+
+
 def test_duration_percentiles(nimbus):
     """ExtendedStatistics and percentile Stats: nearest rank over the
     minute's samples, within 1.1% of the sample (ranks 1 and N exactly)."""
@@ -187,6 +280,10 @@ def test_throttles_and_concurrent_executions(nimbus):
     cw = nimbus.client("cloudwatch")
     throttles = wait_for_sum(cw, [{"Name": "FunctionName", "Value": "narrow"}], "Throttles", 2)
     assert sum(p["Sum"] for p in throttles) == 2
+    # Invoked unqualified: also by Resource, the function's name.
+    by_resource = wait_for_sum(cw, [{"Name": "FunctionName", "Value": "narrow"},
+                                    {"Name": "Resource", "Value": "narrow"}], "Throttles", 2)
+    assert sum(p["Sum"] for p in by_resource) == 2
     assert wait_for_sum(cw, [{"Name": "FunctionName", "Value": "crowded"}], "Throttles", 0) == []
     start, end = window()
 

@@ -1085,6 +1085,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
       UsageRecord& usage = usage_record_;
       usage.function = config.name;
       usage.version = config.version;
+      usage.qualifier.assign(invoked_qualifier(invocation->options.invoked_arn));
       usage.request_id = invocation->request_id;
       usage.start_time_us = now_us() - static_cast<std::int64_t>(duration * 1000);
       usage.duration_ms = duration;
@@ -1452,7 +1453,10 @@ class EngineImpl final : public Engine, public InstanceHost {
     invocation->enqueued = SteadyClock::now();
     if (auto admitted = admit(key, invocation); !admitted) {
       if (admitted.error().http_status() == 429) {
-        journal_->append_usage(throttle_usage(key.substr(0, key.find(':')), now_us()));
+        const auto colon = key.find(':');
+        journal_->append_usage(throttle_usage(key.substr(0, colon),
+                                              invoked_qualifier(invocation->options.invoked_arn),
+                                              std::string_view(key).substr(colon + 1), now_us()));
       }
       co_return admitted.error();
     }

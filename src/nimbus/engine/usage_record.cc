@@ -72,7 +72,37 @@ class DetailWriter {
   char* next_;
 };
 
+// A qualifier naming an alias: not a version number, not $LATEST.
+bool is_alias(std::string_view qualifier) {
+  return !qualifier.empty() && qualifier != kDefaultVersion &&
+         !std::all_of(qualifier.begin(), qualifier.end(),
+                      [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// `name` as kept per qualifier and, if `version` is not empty, per version
+// run (meters.h), assigned into `out`'s memory.
+void assign_qualified(std::string& out, std::string_view name, std::string_view qualifier,
+                      std::string_view version) {
+  out.assign(name);
+  out += ledger::meter::kLambdaQualifierSeparator;
+  out += qualifier;
+  if (version.empty()) return;
+  out += ledger::meter::kLambdaQualifierSeparator;
+  out += version;
+}
+
 }  // namespace
+
+std::string_view invoked_qualifier(std::string_view invoked_arn) {
+  // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+  std::size_t at = 0;
+  for (int field = 0; field < 7; ++field) {
+    at = invoked_arn.find(':', at);
+    if (at == std::string_view::npos) return {};
+    ++at;
+  }
+  return invoked_arn.substr(at);
+}
 
 ledger::Usage to_usage(const UsageRecord& record) {
   ledger::Usage usage;
@@ -89,11 +119,15 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
   usage.time_us = record.start_time_us;
   const auto billed = static_cast<std::int64_t>(record.billed_ms);
   auto& quantities = usage.quantities;
-  quantities.resize(5);
+  // Requests, errors and duration again per qualifier as invoked, and for
+  // an alias per alias and version run (meters.h).
+  const std::size_t copies = is_alias(record.qualifier) ? 2 : 1;
+  quantities.resize(5 + 2 * copies);
   auto set = [](auto& entry, std::string_view name, auto value) {
     entry.first.assign(name);
     entry.second = value;
   };
+  const std::int64_t error = record.outcome == InvocationOutcome::kSuccess ? 0 : 1;
   set(quantities[0], ledger::meter::kLambdaRequests, std::int64_t{1});
   set(quantities[1],
       record.architecture == "arm64" ? ledger::meter::kLambdaComputeArm
@@ -101,11 +135,23 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
       billed * record.memory_mb);
   set(quantities[2], ledger::meter::kLambdaBilledMs, billed);
   set(quantities[3], ledger::meter::kLambdaColdStarts, std::int64_t{record.cold_start ? 1 : 0});
-  set(quantities[4], ledger::meter::kLambdaErrors,
-      std::int64_t{record.outcome == InvocationOutcome::kSuccess ? 0 : 1});
+  set(quantities[4], ledger::meter::kLambdaErrors, error);
   auto& observations = usage.observations;
   const bool init = record.cold_start && record.init_ms > 0;
-  observations.resize(1 + (init ? 1 : 0) + (record.concurrency > 0 ? 3 : 0));
+  observations.resize(1 + (init ? 1 : 0) + (record.concurrency > 0 ? 3 : 0) + copies);
+  for (std::size_t copy = 0; copy < copies; ++copy) {
+    const std::string_view version = copy == 0 ? std::string_view() : record.version;
+    auto& requests = quantities[5 + 2 * copy];
+    assign_qualified(requests.first, ledger::meter::kLambdaRequests, record.qualifier, version);
+    requests.second = 1;
+    auto& errors = quantities[6 + 2 * copy];
+    assign_qualified(errors.first, ledger::meter::kLambdaErrors, record.qualifier, version);
+    errors.second = error;
+    auto& duration = observations[observations.size() - copies + copy];
+    assign_qualified(duration.first, ledger::observation::kLambdaDuration, record.qualifier,
+                     version);
+    duration.second = record.duration_ms / 1000;
+  }
   std::size_t next = 0;
   set(observations[next++], ledger::observation::kLambdaDuration, record.duration_ms / 1000);
   if (init) {
@@ -125,10 +171,12 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
   // not escape. Fields at their usual value (docs/formats/ledger.md) are
   // left out: every byte is checksummed and copied several times on its
   // way to the disk, and these were a third of a record.
-  // At most 236 bytes besides the version and architecture: 131 of names
-  // and punctuation, three 64-bit integers of up to 20 digits, memory's up
-  // to 10, the outcome's up to 3, and two durations of up to 16.
-  DetailWriter detail(usage.detail_json, 256 + record.version.size() + record.architecture.size());
+  // At most 251 bytes besides the version, qualifier and architecture
+  // themselves: 146 of names and punctuation, three 64-bit integers of up
+  // to 20 digits, memory's up to 10, the outcome's up to 3, and two
+  // durations of up to 16.
+  DetailWriter detail(usage.detail_json, 256 + record.version.size() + record.qualifier.size() +
+                                             record.architecture.size());
   detail.literal(R"({"durationMs":)");
   detail.milliseconds(record.duration_ms);
   detail.literal(R"(,"billedMs":)");
@@ -142,6 +190,11 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
   if (record.version != kDefaultVersion) {
     detail.literal(R"(,"version":")");
     detail.text(record.version);
+    detail.literal(R"(")");
+  }
+  if (!record.qualifier.empty()) {
+    detail.literal(R"(,"qualifier":")");
+    detail.text(record.qualifier);
     detail.literal(R"(")");
   }
   if (record.architecture != kDefaultArchitecture) {
@@ -179,6 +232,9 @@ std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
     // Left out at their usual value; records written before 2026-11-28 have them all.
     const auto* version = o.if_contains("version");
     record.version = version ? json::value_to<std::string>(*version) : std::string(kDefaultVersion);
+    if (const auto* qualifier = o.if_contains("qualifier")) {
+      record.qualifier = json::value_to<std::string>(*qualifier);
+    }
     const auto* architecture = o.if_contains("architecture");
     record.architecture = architecture ? json::value_to<std::string>(*architecture)
                                        : std::string(kDefaultArchitecture);
@@ -196,13 +252,20 @@ std::optional<UsageRecord> from_usage(const ledger::Usage& usage) {
   }
 }
 
-ledger::Usage throttle_usage(const std::string& function, std::int64_t time_us) {
+ledger::Usage throttle_usage(const std::string& function, std::string_view qualifier,
+                             std::string_view version, std::int64_t time_us) {
   ledger::Usage usage;
   usage.service = "lambda";
   usage.resource = function;
   usage.id = new_request_id();
   usage.time_us = time_us;
-  usage.quantities = {{std::string(ledger::meter::kLambdaThrottles), 1}};
+  usage.quantities.emplace_back(ledger::meter::kLambdaThrottles, 1);
+  assign_qualified(usage.quantities.emplace_back(std::string(), 1).first,
+                   ledger::meter::kLambdaThrottles, qualifier, {});
+  if (is_alias(qualifier)) {
+    assign_qualified(usage.quantities.emplace_back(std::string(), 1).first,
+                     ledger::meter::kLambdaThrottles, qualifier, version);
+  }
   usage.detail_json = R"({"outcome":"throttled"})";
   return usage;
 }

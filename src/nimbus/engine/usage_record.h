@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "nimbus/ledger/journal.h"
 
@@ -23,6 +24,11 @@ enum class InvocationOutcome : std::uint8_t {
 struct UsageRecord {
   std::string function;  // name
   std::string version;
+  // As invoked: "" (unqualified), a version, "$LATEST" or an alias. The
+  // record's statistics are kept again per qualifier (CloudWatch's Resource
+  // dimension) and, for an alias, per alias and version run
+  // (ExecutedVersion): usage_record.cc, docs/formats/ledger.md.
+  std::string qualifier;
   std::string request_id;
   std::int64_t start_time_us = 0;  // Unix epoch microseconds
   double duration_ms = 0;
@@ -43,7 +49,13 @@ struct UsageRecord {
 };
 
 // A refused invocation (TooManyRequestsException): counted, not billed.
-ledger::Usage throttle_usage(const std::string& function, std::int64_t time_us);
+// `qualifier` as invoked, `version` the one it would have run.
+ledger::Usage throttle_usage(const std::string& function, std::string_view qualifier,
+                             std::string_view version, std::int64_t time_us);
+
+// The qualifier in an invoked function ARN ("arn:aws:lambda:<region>:
+// <account>:function:<name>[:<qualifier>]"); "" for an unqualified one.
+std::string_view invoked_qualifier(std::string_view invoked_arn);
 
 ledger::Usage to_usage(const UsageRecord& record);
 // to_usage into `usage`, whose strings and lists keep their memory: what an

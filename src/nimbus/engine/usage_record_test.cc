@@ -1,6 +1,7 @@
 #include "nimbus/engine/usage_record.h"
 
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -38,6 +39,17 @@ void expect_same(const UsageRecord& read, const UsageRecord& written) {
   EXPECT_EQ(read.outcome, written.outcome);
   EXPECT_EQ(read.bytes_in, written.bytes_in);
   EXPECT_EQ(read.bytes_out, written.bytes_out);
+  EXPECT_EQ(read.qualifier, written.qualifier);
+}
+
+// The record's amount of `name`, or nullopt without one.
+template <class Named>
+auto amount_of(const Named& entries, std::string_view name)
+    -> std::optional<typename Named::value_type::second_type> {
+  for (const auto& [entry_name, amount] : entries) {
+    if (entry_name == name) return amount;
+  }
+  return std::nullopt;
 }
 
 TEST(UsageRecord, AWarmSuccessfulInvocationLeavesItsUsualFieldsOut) {
@@ -78,6 +90,7 @@ TEST(UsageRecord, TheLargestFieldsFitTheirDetail) {
   record.bytes_in = std::numeric_limits<std::uint64_t>::max();
   record.bytes_out = std::numeric_limits<std::uint64_t>::max();
   record.version = std::string(200, '9');
+  record.qualifier = std::string(128, 'a');  // an alias name at its longest
   record.architecture = "arm64";
   record.cold_start = true;
   record.init_ms = 1e300;
@@ -99,6 +112,7 @@ TEST(UsageRecord, ARefilledRecordIsTheRecordOfItsLastFill) {
   cold.init_ms = 87.5;
   cold.outcome = InvocationOutcome::kTimeout;
   cold.version = "3";
+  cold.qualifier = "live";
   cold.concurrency = 4;
   cold.account_concurrency = 5;
   ledger::Usage usage;
@@ -115,6 +129,7 @@ TEST(UsageRecord, ARefilledRecordIsTheRecordOfItsLastFill) {
 TEST(UsageRecord, FieldsAwayFromTheirUsualValueAreKept) {
   auto written = warm_record();
   written.version = "3";
+  written.qualifier = "live";
   written.architecture = "arm64";
   written.cold_start = true;
   written.init_ms = 87.5;
@@ -160,6 +175,64 @@ TEST(UsageRecord, ADetailWithoutItsRequiredFieldsIsNotOurs) {
   usage = to_usage(warm_record());
   usage.service = "apigateway";
   EXPECT_FALSE(from_usage(usage));
+}
+
+TEST(UsageRecord, StatisticsAreKeptAgainPerQualifierAndForAnAliasPerVersionRun) {
+  // CloudWatch's Resource dimension: "orders" (unqualified), "orders:3",
+  // "orders:live"; ExecutedVersion for an alias only.
+  auto record = warm_record();
+  record.outcome = InvocationOutcome::kFunctionError;
+  record.duration_ms = 2.5;
+  auto usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.requests/"), 1);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.errors/"), 1);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.duration/"), 0.0025);
+  EXPECT_EQ(usage.quantities.size(), 7u);
+  EXPECT_EQ(usage.observations.size(), 2u);
+
+  record.version = "3";
+  record.qualifier = "3";
+  usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.requests/3"), 1);
+  EXPECT_FALSE(amount_of(usage.quantities, "lambda.requests/"));
+  EXPECT_FALSE(amount_of(usage.quantities, "lambda.requests/3/3"));
+  record.qualifier = "$LATEST";
+  record.version = "$LATEST";
+  usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.requests/$LATEST"), 1);
+  EXPECT_EQ(usage.quantities.size(), 7u);
+
+  record.qualifier = "live";
+  record.version = "4";
+  record.outcome = InvocationOutcome::kSuccess;
+  usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.requests/live"), 1);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.errors/live"), 0);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.requests/live/4"), 1);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.errors/live/4"), 0);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.duration/live/4"), 0.0025);
+  // The billed meters are not copied: a copy would be billed twice.
+  EXPECT_EQ(amount_of(usage.quantities, ledger::meter::kLambdaRequests), 1);
+  EXPECT_EQ(usage.quantities.size(), 9u);
+}
+
+TEST(UsageRecord, AThrottleIsCountedPerQualifierToo) {
+  auto usage = throttle_usage("orders", "live", "4", 5);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.throttles"), 1);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.throttles/live"), 1);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.throttles/live/4"), 1);
+  usage = throttle_usage("orders", "", "$LATEST", 5);
+  EXPECT_EQ(amount_of(usage.quantities, "lambda.throttles/"), 1);
+  EXPECT_EQ(usage.quantities.size(), 2u);
+}
+
+TEST(UsageRecord, TheQualifierIsWhatFollowsTheNameInTheInvokedArn) {
+  EXPECT_EQ(invoked_qualifier("arn:aws:lambda:us-east-1:000000000000:function:orders"), "");
+  EXPECT_EQ(invoked_qualifier("arn:aws:lambda:us-east-1:000000000000:function:orders:live"),
+            "live");
+  EXPECT_EQ(invoked_qualifier("arn:aws:lambda:us-east-1:000000000000:function:orders:$LATEST"),
+            "$LATEST");
+  EXPECT_EQ(invoked_qualifier(""), "");
 }
 
 }  // namespace

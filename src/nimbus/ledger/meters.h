@@ -27,6 +27,13 @@ inline constexpr std::string_view kLambdaColdStarts = "lambda.cold-starts";
 inline constexpr std::string_view kLambdaErrors = "lambda.errors";
 // Invocations refused for concurrency (not billed, as on AWS).
 inline constexpr std::string_view kLambdaThrottles = "lambda.throttles";
+// CloudWatch's Resource and ExecutedVersion dimensions: an invocation's
+// requests, errors and throttles (and its duration, an observation) are
+// recorded again under the qualifier it was invoked with,
+// "<name>/<qualifier>" ("<name>/" when unqualified), and for an alias once
+// more with the version that ran, "<name>/<alias>/<version>". Statistics
+// only: not priced.
+inline constexpr char kLambdaQualifierSeparator = '/';
 inline constexpr std::string_view kHttpApiRequests = "apigateway.http.requests";
 inline constexpr std::string_view kRestApiRequests = "apigateway.rest.requests";
 inline constexpr std::string_view kApiGatewayBytes = "apigateway.bytes";

@@ -191,6 +191,55 @@ std::optional<ApiDimensions> api_dimensions(
   return out;
 }
 
+// Lambda's metrics published beyond {FunctionName} by Resource (the
+// qualifier a function was invoked with) and, for an alias, by Resource and
+// ExecutedVersion. ConcurrentExecutions is not: the engine counts
+// invocations in flight per function, not per qualifier (sorted).
+constexpr std::array<std::string_view, 4> kByResource = {"Duration", "Errors", "Invocations",
+                                                         "Throttles"};
+
+bool published_by_resource(const MetricDef& metric) {
+  return metric.ns == "AWS/Lambda" &&
+         std::binary_search(kByResource.begin(), kByResource.end(), metric.name);
+}
+
+// For Lambda's {FunctionName, Resource} and {FunctionName, Resource,
+// ExecutedVersion}: the function, and what its statistics' names carry
+// after them in the ledger for that set ("/<qualifier>" or
+// "/<alias>/<version>", meters.h). nullopt for any other set, or a
+// Resource that is not the function ("<name>") or one of its qualifiers
+// ("<name>:<qualifier>").
+std::optional<std::pair<std::string, std::string>> function_resource(
+    const std::vector<std::pair<std::string, std::string>>& dimensions) {
+  const std::string* function = nullptr;
+  const std::string* resource = nullptr;
+  const std::string* executed_version = nullptr;
+  for (const auto& [name, value] : dimensions) {
+    const std::string** slot = name == "FunctionName"      ? &function
+                               : name == "Resource"        ? &resource
+                               : name == "ExecutedVersion" ? &executed_version
+                                                           : nullptr;
+    if (slot == nullptr || *slot != nullptr) return std::nullopt;
+    *slot = &value;
+  }
+  if (function == nullptr || resource == nullptr) return std::nullopt;
+  std::string_view qualifier = *resource;
+  if (!qualifier.starts_with(*function)) return std::nullopt;
+  qualifier.remove_prefix(function->size());
+  if (!qualifier.empty()) {
+    if (qualifier.size() == 1 || qualifier.front() != ':') return std::nullopt;
+    qualifier.remove_prefix(1);
+  }
+  std::string suffix(1, ledger::meter::kLambdaQualifierSeparator);
+  suffix += qualifier;
+  if (executed_version != nullptr) {
+    if (qualifier.empty()) return std::nullopt;  // published for aliases only
+    suffix += ledger::meter::kLambdaQualifierSeparator;
+    suffix += *executed_version;
+  }
+  return std::pair{*function, std::move(suffix)};
+}
+
 // `name` as the ledger keeps it per stage (meters.h).
 std::string staged(std::string_view name, std::string_view stage) {
   std::string out(name);
@@ -483,6 +532,11 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       }
       resource = *table;
       source += *operation;
+    } else if (dimensions.size() > 1 && published_by_resource(metric)) {
+      auto function = function_resource(dimensions);
+      if (!function) return buckets;  // a dimension set this metric is not published with
+      resource = std::move(function->first);
+      source += function->second;
     } else if (dimensions.size() > 1 ||
                (dimensions.size() == 1 && dimensions[0].first != metric.dimension)) {
       return buckets;  // a dimension set this metric is not published with
@@ -1087,16 +1141,21 @@ class CloudWatchServiceImpl final : public CloudWatchService {
         }
         continue;
       }
+      // Each filter (a name, and a value unless empty) names one of the
+      // set's dimensions.
+      auto offer = [&](const std::vector<std::pair<std::string_view, std::string_view>>& dims) {
+        for (const auto& [filter_name, filter_value] : filters) {
+          const auto it = std::find_if(dims.begin(), dims.end(),
+                                       [&](const auto& d) { return d.first == filter_name; });
+          if (it == dims.end() || (!filter_value.empty() && filter_value != it->second)) return;
+        }
+        member(metric, dims);
+      };
       for (const auto& [resource, meters] : published) {
         if (resource.empty()) continue;  // the account's own records
         if (!metric.listed_by.empty() && !meters.contains(std::string(metric.listed_by))) continue;
-        bool matches = true;
-        for (const auto& [filter_name, filter_value] : filters) {
-          matches = matches && filter_name == metric.dimension &&
-                    (filter_value.empty() || filter_value == resource);
-        }
-        if (!matches) continue;
-        member(metric, {{metric.dimension, std::string_view(resource)}});
+        offer({{metric.dimension, std::string_view(resource)}});
+        if (published_by_resource(metric)) list_function_resources(resource, meters, offer);
       }
     }
     // Published with PutMetricData in the last two weeks, as ListMetrics lists.
@@ -1128,6 +1187,39 @@ class CloudWatchServiceImpl final : public CloudWatchService {
     }
     out.close();
     return out.finish();
+  }
+
+  // ListMetrics' {FunctionName, Resource} and {FunctionName, Resource,
+  // ExecutedVersion} sets of one function: the qualifiers (and, for
+  // aliases, versions run) its invocations' or throttles' counters name.
+  template <class Offer>
+  static void list_function_resources(const std::string& function,
+                                      const std::set<std::string>& meters, Offer& offer) {
+    std::set<std::pair<std::string_view, std::optional<std::string_view>>> sets;
+    for (const std::string_view counted :
+         {ledger::meter::kLambdaRequests, ledger::meter::kLambdaThrottles}) {
+      const std::string prefix = std::string(counted) + ledger::meter::kLambdaQualifierSeparator;
+      for (auto it = meters.lower_bound(prefix); it != meters.end() && it->starts_with(prefix);
+           ++it) {
+        // "<qualifier>" or "<alias>/<version>"
+        const std::string_view after = std::string_view(*it).substr(prefix.size());
+        const auto slash = after.find(ledger::meter::kLambdaQualifierSeparator);
+        if (slash == std::string_view::npos) {
+          sets.emplace(after, std::nullopt);
+        } else {
+          sets.emplace(after.substr(0, slash), after.substr(slash + 1));
+        }
+      }
+    }
+    for (const auto& [qualifier, version] : sets) {
+      const std::string resource =
+          qualifier.empty() ? function : fmt::format("{}:{}", function, qualifier);
+      if (version) {
+        offer({{"FunctionName", function}, {"Resource", resource}, {"ExecutedVersion", *version}});
+      } else {
+        offer({{"FunctionName", function}, {"Resource", resource}});
+      }
+    }
   }
 
   // ListMetrics' members for an API Gateway metric: each API's dimension
