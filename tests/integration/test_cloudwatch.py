@@ -406,6 +406,52 @@ def test_rest_api_metrics_are_published_by_api_name_and_stage(nimbus):
         [{"Name": "ApiName", "Value": "rest-test"}, {"Name": "Stage", "Value": "beta"}]]
 
 
+def test_rest_api_detailed_metrics_by_method_and_resource_where_method_settings_enable_them(nimbus):
+    api_id, _ = proxy_api(nimbus)  # GET /items/{id} and ANY /{proxy+}, on "prod"
+    client = nimbus.client("apigateway")
+    stage = client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+        {"op": "replace", "path": "/~1{proxy+}/ANY/metrics/enabled", "value": "false"}])
+    assert stage["methodSettings"]["*/*"]["metricsEnabled"] is True
+    assert stage["methodSettings"]["{proxy+}/ANY"]["metricsEnabled"] is False
+    with pytest.raises(ClientError) as refused:
+        client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "yes"}])
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    for path in ("/prod/items/1", "/prod/items/2", "/prod/other"):
+        assert execute(nimbus, api_id, path)[0] == 200
+    cw = nimbus.client("cloudwatch")
+    prod = [{"Name": "ApiName", "Value": "rest-test"}, {"Name": "Stage", "Value": "prod"}]
+    assert sum(p["Sum"] for p in wait_for_sum(cw, prod, "Count", 3, namespace="AWS/ApiGateway")) == 3
+    start, end = window()
+
+    def total(metric, method, resource, statistic="Sum"):
+        dims = prod + [{"Name": "Method", "Value": method}, {"Name": "Resource", "Value": resource}]
+        points = cw.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName=metric,
+                                          Dimensions=dims, StartTime=start, EndTime=end,
+                                          Period=3600, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    assert total("Count", "GET", "/items/{id}") == 2
+    assert total("Latency", "GET", "/items/{id}", "SampleCount") == 2
+    assert total("4XXError", "GET", "/items/{id}", "SampleCount") == 2
+    # The ANY method turned them off for itself; REST APIs have no Route.
+    assert total("Count", "ANY", "/{proxy+}") == 0
+    route = cw.get_metric_statistics(
+        Namespace="AWS/ApiGateway", MetricName="Count", StartTime=start, EndTime=end,
+        Period=3600, Statistics=["Sum"],
+        Dimensions=prod + [{"Name": "Route", "Value": "GET /items/{id}"}])["Datapoints"]
+    assert route == []
+
+    listed = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Count",
+                             Dimensions=[{"Name": "Method"}])["Metrics"]
+    assert [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed] == [
+        [("ApiName", "rest-test"), ("Method", "GET"), ("Resource", "/items/{id}"),
+         ("Stage", "prod")]]
+    assert cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Count",
+                           Dimensions=[{"Name": "Resource", "Value": "/{proxy+}"}])["Metrics"] == []
+
+
 # Allows every request, after a pause: time spent at the gateway, before the
 # integration is called.
 SLOW_AUTHORIZER = """

@@ -45,8 +45,9 @@ inline constexpr std::string_view kApiGateway5xx = "apigateway.5xx";
 // CloudWatch's dimension sets beyond the API (docs/compatibility/cloudwatch.md):
 // a request's API Gateway meters and observations are also recorded per
 // stage, named "<meter or observation>/<stage>", and with detailed metrics
-// enabled per route too, "<name>/<stage>/<route key>" (stage names hold no
-// '/'); a REST API request records its API's name as of the request,
+// enabled per route (or REST API method) too, "<name>/<stage>/<route key>"
+// ("<name>/<stage>/<METHOD> <resource path>"; stage names hold no '/'); a
+// REST API request records its API's name as of the request,
 // "apigateway.api-name/<name>" (1 each). Statistics only: not priced.
 inline constexpr char kApiGatewayStageSeparator = '/';
 inline constexpr std::string_view kApiGatewayApiName = "apigateway.api-name/";

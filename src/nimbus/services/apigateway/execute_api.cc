@@ -683,7 +683,7 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
     };
     again(served.stage->name, {});
     // Detailed metrics (HTTP APIs' Route dimension), where enabled.
-    if (served.detailed_metrics) again(served.stage->name, served.route_key);
+    if (served.detailed_metrics) again(served.stage->name, served.metrics_route);
   }
   if (!http_api) {
     usage.quantities.emplace_back(
@@ -838,6 +838,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   if (!match) co_return finish(aws::gateway_message(404, "Not Found"));
   const CompiledRoute& route = *match->route;
   served.route_key = route.route_key;
+  served.metrics_route = route.route_key;
   served.resource_path = route.resource_path;
   // The stage's route settings: its defaults, then this route's own.
   const json::value* default_settings = stage->stage.if_contains("defaultRouteSettings");
@@ -1006,15 +1007,28 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     co_return answer(aws::gateway_message(429, "Too Many Requests"));
   }
   // The stage's method settings: "*/*" for every method, then this
-  // method's own, each overriding what it sets.
+  // method's own (named by its method as defined: "ANY" for an ANY
+  // method), each overriding what it sets.
   if (const auto* settings = stage.stage.if_contains("methodSettings");
       settings && settings->is_object()) {
     const std::string key =
-        fmt::format("{}/{}", std::string_view(route.route_key).substr(1), request.method);
+        fmt::format("{}/{}", std::string_view(route.route_key).substr(1), route.key.method);
     std::optional<BucketLimits> limits;
     for (const auto* name : {"*/*", key.c_str()}) {
-      overlay_limits(settings->as_object().if_contains(name), "throttlingRateLimit",
-                     "throttlingBurstLimit", account, limits);
+      const json::value* method_settings = settings->as_object().if_contains(name);
+      overlay_limits(method_settings, "throttlingRateLimit", "throttlingBurstLimit", account,
+                     limits);
+      if (const auto* enabled = method_settings && method_settings->is_object()
+                                    ? method_settings->as_object().if_contains("metricsEnabled")
+                                    : nullptr;
+          enabled && enabled->is_bool()) {
+        served.detailed_metrics = enabled->as_bool();
+      }
+    }
+    // Detailed metrics are kept as "<METHOD> <resource path>", the method
+    // as the API defines it (CloudWatch's Method and Resource).
+    if (served.detailed_metrics) {
+      served.metrics_route = fmt::format("{} {}", route.key.method, route.resource_path);
     }
     if (limits &&
         !throttle_.take(fmt::format("rest/{}/{}/{}", record.id, stage.name, key), *limits, now)) {

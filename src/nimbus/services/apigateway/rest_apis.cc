@@ -36,11 +36,22 @@ bool is_lambda_uri(std::string_view uri) {
 }
 
 // UpdateStage's method settings: "/<resource path, '/' as ~1>/<METHOD>/
-// throttling/rateLimit" (or burstLimit), "/*/*/..." for every method, kept
-// in methodSettings under "<resource path>/<METHOD>" as AWS shows them. The
-// other operations are left in `rest`.
+// <setting>", "/*/*/<setting>" for every method, kept in methodSettings
+// under "<resource path>/<METHOD>" as AWS shows them. The settings Nimbus
+// acts on: throttling (rateLimit, burstLimit) and metrics/enabled (detailed
+// CloudWatch metrics). The other operations are left in `rest`.
 Result<void> apply_method_settings(json::object& stage, const json::object& body,
                                    json::object& rest) {
+  struct Setting {
+    std::string_view path;  // after the method
+    const char* name;       // in methodSettings
+    enum class Kind { kRate, kBurst, kFlag } kind;
+  };
+  static constexpr Setting kSettings[] = {
+      {"/throttling/rateLimit", "throttlingRateLimit", Setting::Kind::kRate},
+      {"/throttling/burstLimit", "throttlingBurstLimit", Setting::Kind::kBurst},
+      {"/metrics/enabled", "metricsEnabled", Setting::Kind::kFlag},
+  };
   json::array others;
   const auto* operations = body.if_contains("patchOperations");
   if (operations == nullptr || !operations->is_array()) {
@@ -50,15 +61,15 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
   for (const auto& item : operations->as_array()) {
     const auto* operation = item.if_object();
     const std::string path = operation ? text_member(*operation, "path") : std::string();
-    std::string_view field;
-    for (const auto suffix : {"/throttling/rateLimit", "/throttling/burstLimit"}) {
-      if (path.ends_with(suffix)) field = suffix;
+    const Setting* setting = nullptr;
+    for (const auto& candidate : kSettings) {
+      if (path.ends_with(candidate.path)) setting = &candidate;
     }
-    if (field.empty()) {
+    if (setting == nullptr) {
       others.push_back(item);
       continue;
     }
-    std::string key = path.substr(1, path.size() - field.size() - 1);
+    std::string key = path.substr(1, path.size() - setting->path.size() - 1);
     for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
       key.replace(at, 2, "/");
     }
@@ -70,23 +81,27 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
     if (!settings.is_object()) settings = json::object();
     auto& entry = settings.as_object()[key];
     if (!entry.is_object()) entry = json::object();
-    const auto op = text_member(*operation, "op");
-    const bool rate = field == "/throttling/rateLimit";
-    const char* name = rate ? "throttlingRateLimit" : "throttlingBurstLimit";
-    if (op == "remove") {
-      entry.as_object().erase(name);
+    if (text_member(*operation, "op") == "remove") {
+      entry.as_object().erase(setting->name);
       continue;
     }
     const auto value = text_member(*operation, "value");
+    if (setting->kind == Setting::Kind::kFlag) {
+      if (value != "true" && value != "false") {
+        return bad_request(fmt::format("Invalid value for {}: {}", path, value));
+      }
+      entry.as_object()[setting->name] = value == "true";
+      continue;
+    }
     char* end = nullptr;
     const double number = std::strtod(value.c_str(), &end);
     if (value.empty() || end != value.c_str() + value.size() || number < 0) {
       return bad_request(fmt::format("Invalid value for {}: {}", path, value));
     }
-    if (rate) {
-      entry.as_object()[name] = number;
+    if (setting->kind == Setting::Kind::kRate) {
+      entry.as_object()[setting->name] = number;
     } else {
-      entry.as_object()[name] = static_cast<std::int64_t>(number);
+      entry.as_object()[setting->name] = static_cast<std::int64_t>(number);
     }
   }
   rest = body;

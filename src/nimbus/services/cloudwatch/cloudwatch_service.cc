@@ -161,11 +161,14 @@ constexpr std::string_view kOperationDimension = "Operation";
 
 // A dimension set API Gateway publishes: HTTP APIs' {ApiId}, {ApiId,
 // Stage} and, with detailed metrics, {ApiId, Route, Stage}; REST APIs'
-// {ApiName} and {ApiName, Stage}.
+// {ApiName}, {ApiName, Stage} and, with detailed metrics, {ApiName,
+// Method, Resource, Stage}.
 struct ApiDimensions {
   bool by_name = false;  // ApiName (REST APIs), not ApiId (HTTP APIs)
   std::string api;
   std::optional<std::string> stage;
+  // As the ledger names detailed metrics: an HTTP API's route key, a REST
+  // API's "<Method> <Resource>".
   std::optional<std::string> route;
 };
 
@@ -173,6 +176,7 @@ std::optional<ApiDimensions> api_dimensions(
     const std::vector<std::pair<std::string, std::string>>& dimensions) {
   ApiDimensions out;
   bool named_api = false;
+  std::optional<std::string> method, resource;
   for (const auto& [name, value] : dimensions) {
     if (name == "ApiId" || name == "ApiName") {
       if (named_api) return std::nullopt;
@@ -183,11 +187,22 @@ std::optional<ApiDimensions> api_dimensions(
       out.stage = value;
     } else if (name == "Route" && !out.route) {
       out.route = value;
+    } else if (name == "Method" && !method) {
+      method = value;
+    } else if (name == "Resource" && !resource) {
+      resource = value;
     } else {
       return std::nullopt;
     }
   }
-  if (!named_api || (out.route && (!out.stage || out.by_name))) return std::nullopt;
+  if (!named_api || method.has_value() != resource.has_value()) return std::nullopt;
+  if (method) {
+    if (!out.by_name || out.route) return std::nullopt;
+    out.route = fmt::format("{} {}", *method, *resource);
+  } else if (out.route && out.by_name) {
+    return std::nullopt;
+  }
+  if (out.route && !out.stage) return std::nullopt;
   return out;
 }
 
@@ -1263,14 +1278,29 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       const std::string_view api_dimension = is_rest ? "ApiName" : "ApiId";
       auto offer = [&](std::string_view api, std::optional<std::string_view> stage,
                        std::optional<std::string_view> route) {
+        // A REST API's detailed metrics are kept as "<METHOD> <resource path>".
+        std::optional<std::string_view> method, resource;
+        if (route && is_rest) {
+          const auto space = route->find(' ');
+          if (space == std::string_view::npos) return;
+          method = route->substr(0, space);
+          resource = route->substr(space + 1);
+        }
         for (const auto& [filter_name, filter_value] : filters) {
           std::optional<std::string_view> value;
           if (filter_name == api_dimension) value = api;
           if (filter_name == "Stage") value = stage;
-          if (filter_name == "Route") value = route;
+          if (filter_name == "Route" && !is_rest) value = route;
+          if (filter_name == "Method") value = method;
+          if (filter_name == "Resource") value = resource;
           if (!value || (!filter_value.empty() && filter_value != *value)) return;
         }
-        if (route) {
+        if (method) {
+          member(metric, {{api_dimension, api},
+                          {"Method", *method},
+                          {"Resource", *resource},
+                          {"Stage", *stage}});
+        } else if (route) {
           member(metric, {{api_dimension, api}, {"Route", *route}, {"Stage", *stage}});
         } else if (stage) {
           member(metric, {{api_dimension, api}, {"Stage", *stage}});
@@ -1281,9 +1311,7 @@ class CloudWatchServiceImpl final : public CloudWatchService {
       for (const auto api : apis) {
         offer(api, std::nullopt, std::nullopt);
         for (const auto stage : stages) offer(api, stage, std::nullopt);
-        if (!is_rest) {
-          for (const auto& [stage, route] : routes) offer(api, stage, route);
-        }
+        for (const auto& [stage, route] : routes) offer(api, stage, route);
       }
     }
   }

@@ -200,8 +200,12 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
     std::string route_key;      // HTTP APIs: "GET /items/{id}"; REST: "/items/{id}"
     std::string resource_path;  // "/items/{id}"
     std::string rest_api_name;  // REST APIs: the API's name, CloudWatch's ApiName
-    // HTTP APIs: the route's settings enable detailed metrics (by Route).
+    // The route's (HTTP APIs) or method's (REST APIs) settings enable
+    // detailed metrics, which are kept under `metrics_route`: the route key,
+    // or "<METHOD> <resource path>" (CloudWatch's Route, or Method and
+    // Resource).
     bool detailed_metrics = false;
+    std::string metrics_route;
     enum class Api { kNone, kHttp, kRest } api = Api::kNone;  // kNone: no such API
     // From relaying the request to the integration to its answer (AWS's
     // IntegrationLatency); unset when none was reached (refused, throttled).
