@@ -4,7 +4,11 @@ rendered from the format's $context variables; each request to an API is a
 usage record in the ledger."""
 
 import json
+import re
 import time
+
+import pytest
+from botocore.exceptions import ClientError
 
 from apigateway_support import echo_function, execute, http_api
 from test_apigateway_rest_apis import proxy_api
@@ -93,3 +97,73 @@ def test_rest_api_access_logs_and_usage(nimbus):
     assert lines == [{"service": "apigateway", "resource": api_id, "meter": "apigateway.rest.requests",
                       "unit": "requests", "usage": "1", "recorded": 1, "recordedUnit": "requests",
                       "freeTier": "0", "cost": "0.0000035000"}]
+
+
+def test_rest_api_execution_logs_follow_the_stages_logging_level(nimbus):
+    """Execution logs as API Gateway writes them to
+    API-Gateway-Execution-Logs_<api id>/<stage>: each line "(<request id>)
+    <text>"; INFO the request's way through the method (with dataTrace its
+    data, cut at 1,024 bytes), ERROR only failures."""
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    stage = client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+        {"op": "replace", "path": "/*/*/logging/dataTrace", "value": "true"}])
+    assert stage["methodSettings"]["*/*"] == {"loggingLevel": "INFO", "dataTraceEnabled": True}
+    status, headers, _ = execute(nimbus, api_id, "/prod/items/42?tag=a&tag=b")
+    assert status == 200
+    request_id = headers["x-amzn-RequestId"]
+    group = f"API-Gateway-Execution-Logs_{api_id}/prod"
+    events = access_lines(nimbus, group, count=16)
+    messages = [event["message"] for event in events]
+    prefix = f"({request_id}) "
+    assert all(message.startswith(prefix) for message in messages), messages
+    texts = [message[len(prefix):] for message in messages]
+    assert texts[0] == f"Extended Request Id: {request_id}"
+    for expected in (f"Starting execution for request: {request_id}",
+                     "HTTP Method: GET, Resource Path: /items/42",
+                     "Method request path: {id=42}",
+                     "Method request query string: {tag=b}",
+                     "Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/"
+                     "arn:aws:lambda:us-east-1:000000000000:function:echo/invocations"):
+        assert expected in texts, (expected, texts)
+    received = [text for text in texts if text.startswith("Received response. ")]
+    assert len(received) == 1 and re.fullmatch(
+        r"Received response\. Status: 200, Integration latency: \d+ ms", received[0])
+    # The echoed event is longer than a log event may be: cut at 1,024 bytes.
+    [response_body] = [m for m in messages if "Endpoint response body before transformations: " in m]
+    assert response_body.endswith(" [TRUNCATED]")
+    assert len(response_body.encode()) == 1024 + len(" [TRUNCATED]")
+    assert texts[-2:] == ["Successfully completed execution", "Method completed with status: 200"]
+    logs = nimbus.client("logs")
+    [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert re.fullmatch(r"[0-9a-f]{32}", stream["logStreamName"])
+
+    # ERROR: a success writes nothing; a failure writes why, and its status.
+    client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"}])
+    outcomes = {}
+    for query in ("", "?fail=1", "?plain=1"):
+        status, headers, _ = execute(nimbus, api_id, f"/prod/items/7{query}")
+        outcomes[query] = (status, headers["x-amzn-RequestId"])
+    assert [status for status, _ in outcomes.values()] == [200, 502, 502]
+    events = access_lines(nimbus, group, count=len(messages) + 4)
+    later = [event["message"] for event in events][len(messages):]
+
+    def lines_of(query):
+        request = outcomes[query][1]
+        return [m[len(request) + 3:] for m in later if m.startswith(f"({request}) ")]
+
+    assert lines_of("") == []
+    [failed, completed] = lines_of("?fail=1")
+    assert failed.startswith("Lambda execution failed with status 200 due to customer function "
+                             "error: asked to fail. Lambda request id: ")
+    assert completed == "Method completed with status: 502"
+    assert lines_of("?plain=1") == [
+        "Execution failed due to configuration error: Malformed Lambda proxy response",
+        "Method completed with status: 502"]
+
+    with pytest.raises(ClientError) as refused:
+        client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "DEBUG"}])
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"

@@ -6,6 +6,7 @@
 
 #include "nimbus/aws/aws_time.h"
 #include "nimbus/aws/protocol.h"
+#include "nimbus/core/request_id.h"
 #include "nimbus/core/strings.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
 #include "nimbus/services/apigateway/internal/validation.h"
@@ -68,7 +69,16 @@ AwsError not_found(std::string message) {
 ApiGatewayServiceImpl::ApiGatewayServiceImpl(ApiGatewayServiceOptions options,
                                              storage::AsyncStore& store, const aws::Client& client,
                                              ledger::Journal& journal)
-    : options_(std::move(options)), store_(store), client_(client), journal_(journal) {
+    : options_(std::move(options)),
+      store_(store),
+      client_(client),
+      journal_(journal),
+      execution_log_stream_([] {
+        // A request id's 32 hexadecimal digits, without its dashes.
+        std::string digits = new_request_id();
+        std::erase(digits, '-');
+        return digits;
+      }()) {
   descriptor_.name = "apigateway";
   descriptor_.signing_name = "apigateway";
   descriptor_.protocol = aws::Protocol::kRestJson;
@@ -188,6 +198,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::handle(const aws::Requ
     if (served.stage && served.stage->access_log) {
       write_access_log(context, api_id, request, bytes_in, response, served, started);
     }
+    if (served.execution_log) write_execution_log(api_id, response, served);
     co_return response;
   }
   auto route = routes_.match(request.method, request.path());

@@ -285,17 +285,41 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
   const auto relayed = std::chrono::steady_clock::now();
   auto answer = co_await invoke_function(context, function, payload, timeout);
   served.integration_latency = std::chrono::steady_clock::now() - relayed;
-  if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) co_return failures.timed_out;
+  ExecutionLog* log = served.execution_log ? &*served.execution_log : nullptr;
+  if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) {
+    if (log) log->error("Execution failed due to a timeout error");
+    co_return failures.timed_out;
+  }
+  if (log) {
+    log->info(fmt::format(
+        "Received response. Status: {}, Integration latency: {} ms", answer.response.status,
+        std::chrono::duration_cast<std::chrono::milliseconds>(*served.integration_latency)
+            .count()));
+    log->data(
+        fmt::format("Endpoint response body before transformations: {}", answer.response.body));
+  }
   if (answer.response.status == 413) {
+    if (log) log->error("Execution failed due to configuration error: Request Entity Too Large");
     co_return aws::gateway_message(413, "Request Entity Too Large");
   }
   if (answer.outcome == FunctionAnswer::Outcome::kFailed) {
     spdlog::info("apigateway {}: {} [{}]", log_label, answer.reason, context.request_id);
+    if (log && answer.response.status == 200) {
+      log->error(fmt::format(
+          "Lambda execution failed with status 200 due to customer function error: {}. Lambda "
+          "request id: {}",
+          answer.function_error, answer.response.headers.get("x-amzn-RequestId").value_or("")));
+    } else if (log) {
+      log->error(fmt::format("Execution failed due to an internal error: Lambda answered {}",
+                             answer.response.status));
+    }
     co_return failures.failed;
   }
   if (format == PayloadFormat::kV2) co_return aws::proxy_response_v2(answer.response.body);
   auto mapped = aws::proxy_response_v1(answer.response.body);
   if (!mapped) {
+    if (log)
+      log->error("Execution failed due to configuration error: Malformed Lambda proxy response");
     spdlog::info("apigateway {}: malformed Lambda proxy response [{}]", log_label,
                  context.request_id);
     co_return failures.failed;
@@ -715,6 +739,35 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
   journal_.append_usage(std::move(usage));
 }
 
+void ApiGatewayServiceImpl::write_execution_log(const std::string& api_id,
+                                                const net::HttpResponse& response, Served& served) {
+  ExecutionLog& log = *served.execution_log;
+  if (served.integration_latency && log.data_traced()) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& [name, value] : response.headers) headers.emplace_back(name, value);
+    log.data(fmt::format("Method response body after transformations: {}", response.body));
+    log.data(fmt::format("Method response headers: {}", ExecutionLog::map_text(headers)));
+  }
+  if (served.integration_latency && !log.failed()) log.info("Successfully completed execution");
+  const std::string completed = fmt::format("Method completed with status: {}", response.status);
+  // At ERROR level, a failed request's lines end with its status too.
+  if (log.failed()) {
+    log.error(completed);
+  } else {
+    log.info(completed);
+  }
+  const auto lines = log.take();
+  if (lines.empty() || !served.stage) return;
+  const std::string group = ExecutionLog::group(api_id, served.stage->name);
+  {
+    std::lock_guard lock(access_log_mutex_);
+    if (access_log_streams_.insert(group + '\0' + execution_log_stream_).second) {
+      journal_.create_stream(group, execution_log_stream_, lines.front().timestamp_ms);
+    }
+  }
+  journal_.append(group, execution_log_stream_, lines, nullptr);
+}
+
 void ApiGatewayServiceImpl::write_access_log(const aws::RequestContext& context,
                                              const std::string& api_id,
                                              const net::HttpRequest& request, std::size_t bytes_in,
@@ -959,13 +1012,31 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
   const auto relayed = std::chrono::steady_clock::now();
   auto result = co_await asio::co_spawn(http_pool_, std::move(call), asio::use_awaitable);
   served.integration_latency = std::chrono::steady_clock::now() - relayed;
+  ExecutionLog* log = served.execution_log ? &*served.execution_log : nullptr;
   if (!result) {
     spdlog::info("apigateway: HTTP_PROXY {}: {} [{}]", base, result.error().message(),
                  context.request_id);
     const bool timed_out = result.error().message().find("timed out") != std::string::npos ||
                            result.error().message().find("timeout") != std::string::npos;
+    if (log) {
+      log->error(timed_out ? std::string("Execution failed due to a timeout error")
+                           : fmt::format("Execution failed due to an internal error: {}",
+                                         result.error().message()));
+    }
     co_return timed_out ? aws::gateway_message(504, "Gateway Timeout")
                         : aws::gateway_message(502, "Bad Gateway");
+  }
+  if (log) {
+    log->info(fmt::format(
+        "Received response. Status: {}, Integration latency: {} ms", result->status,
+        std::chrono::duration_cast<std::chrono::milliseconds>(*served.integration_latency)
+            .count()));
+    if (log->data_traced()) {
+      std::vector<std::pair<std::string, std::string>> headers;
+      for (const auto& [name, value] : result->headers) headers.emplace_back(name, value);
+      log->data(fmt::format("Endpoint response headers: {}", ExecutionLog::map_text(headers)));
+      log->data(fmt::format("Endpoint response body before transformations: {}", result->body));
+    }
   }
   co_return std::move(*result);
 }
@@ -1014,10 +1085,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     const std::string key =
         fmt::format("{}/{}", std::string_view(route.route_key).substr(1), route.key.method);
     std::optional<BucketLimits> limits;
+    ExecutionLog::Settings log_settings;
     for (const auto* name : {"*/*", key.c_str()}) {
       const json::value* method_settings = settings->as_object().if_contains(name);
       overlay_limits(method_settings, "throttlingRateLimit", "throttlingBurstLimit", account,
                      limits);
+      ExecutionLog::overlay(method_settings, log_settings);
       if (const auto* enabled = method_settings && method_settings->is_object()
                                     ? method_settings->as_object().if_contains("metricsEnabled")
                                     : nullptr;
@@ -1034,7 +1107,12 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
         !throttle_.take(fmt::format("rest/{}/{}/{}", record.id, stage.name, key), *limits, now)) {
       co_return answer(aws::gateway_message(429, "Too Many Requests"));
     }
+    served.execution_log = ExecutionLog::start(log_settings, context.request_id);
+    if (served.execution_log) {
+      served.execution_log->info(fmt::format("Extended Request Id: {}", context.request_id));
+    }
   }
+  ExecutionLog* log = served.execution_log ? &*served.execution_log : nullptr;
   auto facts = aws::proxy_facts(context, request, record.id, route_path);
   facts.context_path = path;
   facts.stage = stage.name;
@@ -1054,10 +1132,20 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     const std::string arn =
         fmt::format("arn:aws:execute-api:{}:{}:{}/{}/{}{}", context.region, context.account_id,
                     record.id, stage.name, request.method, route_path);
+    if (log) {
+      log->info(fmt::format("Starting authorizer: {} for request: {}", route.authorizer_id,
+                            context.request_id));
+    }
     if (auto refused = co_await authorize_rest(context, request, record.id, stage, route, arn,
                                                facts, usage_identifier_key)) {
+      if (log && refused->status >= 500) {
+        log->error("Execution failed due to configuration error: Authorizer error");
+      } else if (log) {
+        log->info(fmt::format("Unauthorized request: {}", context.request_id));
+      }
       co_return answer(std::move(*refused));
     }
+    if (log) log->info("Successfully completed authorizer execution");
   }
   const auto found = stage.integrations.find(route.integration_id);
   if (found == stage.integrations.end()) {
@@ -1073,6 +1161,37 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   const auto type = text_member(integration, "type");
   const auto timeout = std::chrono::milliseconds(
       static_cast<std::int64_t>(number(integration, "timeoutInMillis").value_or(29'000)));
+  if (log) {
+    log->info(fmt::format("Starting execution for request: {}", context.request_id));
+    log->info(fmt::format("HTTP Method: {}, Resource Path: {}", request.method, route_path));
+    if (log->data_traced()) {
+      std::vector<std::pair<std::string, std::string>> query;
+      for (const auto pair : split(request.query(), '&')) {
+        if (pair.empty()) continue;
+        const auto equals = pair.find('=');
+        auto name = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
+        auto value = equals == std::string_view::npos
+                         ? std::optional<std::string>("")
+                         : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
+        if (!name || !value) continue;
+        // As the 1.0 event's queryStringParameters: a repeated name's last value.
+        auto same = std::find_if(query.begin(), query.end(),
+                                 [&](const auto& entry) { return entry.first == *name; });
+        if (same == query.end()) {
+          query.emplace_back(std::move(*name), std::move(*value));
+        } else {
+          same->second = std::move(*value);
+        }
+      }
+      std::vector<std::pair<std::string, std::string>> headers;
+      for (const auto& [name, value] : request.headers) headers.emplace_back(name, value);
+      log->data(
+          fmt::format("Method request path: {}", ExecutionLog::map_text(match->path_parameters)));
+      log->data(fmt::format("Method request query string: {}", ExecutionLog::map_text(query)));
+      log->data(fmt::format("Method request headers: {}", ExecutionLog::map_text(headers)));
+      log->data(fmt::format("Method request body before transformations: {}", request.body));
+    }
+  }
   if (type == "MOCK") {
     // The gateway answers for the integration: its latency is the time to
     // pick and fill the response.
@@ -1084,6 +1203,10 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   if (type == "HTTP_PROXY") {
     const json::object as_http_api{{"integrationUri", text_member(integration, "uri")},
                                    {"integrationMethod", text_member(integration, "httpMethod")}};
+    if (log) {
+      log->info(fmt::format("Endpoint request URI: {}", text_member(integration, "uri")));
+      log->info(fmt::format("Sending request to {}", text_member(integration, "uri")));
+    }
     auto forwarded =
         co_await forward_http(context, request, as_http_api, *match, route_path, timeout, served);
     co_return answer(std::move(forwarded));
@@ -1091,6 +1214,18 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   std::string event =
       json::serialize(aws::proxy_event_v1(request, facts, aws::HeaderNames::kAsSent));
   const std::string function = function_of(text_member(integration, "uri"));
+  if (log) {
+    // Lambda's own endpoint, as API Gateway calls it.
+    const std::string uri = text_member(integration, "uri");
+    const auto path_at = uri.find(":lambda:path");
+    const std::string endpoint =
+        fmt::format("https://lambda.{}.amazonaws.com{}", context.region,
+                    path_at == std::string::npos ? std::string_view()
+                                                 : std::string_view(uri).substr(path_at + 12));
+    log->info(fmt::format("Endpoint request URI: {}", endpoint));
+    log->data(fmt::format("Endpoint request body after transformations: {}", event));
+    log->info(fmt::format("Sending request to {}", endpoint));
+  }
   const std::string log_label = fmt::format("{} {} {}", record.id, request.method, route.route_key);
   const PayloadFormat format = PayloadFormat::kV1;
   static const ProxyFailures kRestApiFailures{

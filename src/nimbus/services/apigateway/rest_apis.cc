@@ -38,19 +38,22 @@ bool is_lambda_uri(std::string_view uri) {
 // UpdateStage's method settings: "/<resource path, '/' as ~1>/<METHOD>/
 // <setting>", "/*/*/<setting>" for every method, kept in methodSettings
 // under "<resource path>/<METHOD>" as AWS shows them. The settings Nimbus
-// acts on: throttling (rateLimit, burstLimit) and metrics/enabled (detailed
-// CloudWatch metrics). The other operations are left in `rest`.
+// acts on: throttling (rateLimit, burstLimit), metrics/enabled (detailed
+// CloudWatch metrics) and logging (loglevel, dataTrace: execution logs).
+// The other operations are left in `rest`.
 Result<void> apply_method_settings(json::object& stage, const json::object& body,
                                    json::object& rest) {
   struct Setting {
     std::string_view path;  // after the method
     const char* name;       // in methodSettings
-    enum class Kind { kRate, kBurst, kFlag } kind;
+    enum class Kind { kRate, kBurst, kFlag, kLogLevel } kind;
   };
   static constexpr Setting kSettings[] = {
       {"/throttling/rateLimit", "throttlingRateLimit", Setting::Kind::kRate},
       {"/throttling/burstLimit", "throttlingBurstLimit", Setting::Kind::kBurst},
       {"/metrics/enabled", "metricsEnabled", Setting::Kind::kFlag},
+      {"/logging/loglevel", "loggingLevel", Setting::Kind::kLogLevel},
+      {"/logging/dataTrace", "dataTraceEnabled", Setting::Kind::kFlag},
   };
   json::array others;
   const auto* operations = body.if_contains("patchOperations");
@@ -86,6 +89,14 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
       continue;
     }
     const auto value = text_member(*operation, "value");
+    if (setting->kind == Setting::Kind::kLogLevel) {
+      if (value != "OFF" && value != "ERROR" && value != "INFO") {
+        return bad_request(
+            fmt::format("Invalid value for {}: {} (OFF, ERROR or INFO)", path, value));
+      }
+      entry.as_object()[setting->name] = value;
+      continue;
+    }
     if (setting->kind == Setting::Kind::kFlag) {
       if (value != "true" && value != "false") {
         return bad_request(fmt::format("Invalid value for {}: {}", path, value));

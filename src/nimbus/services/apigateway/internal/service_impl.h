@@ -21,6 +21,7 @@
 #include "nimbus/aws/client.h"
 #include "nimbus/aws/rest_protocol.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
+#include "nimbus/services/apigateway/internal/execution_log.h"
 #include "nimbus/services/apigateway/internal/jwt.h"
 #include "nimbus/services/apigateway/internal/model.h"
 #include "nimbus/services/apigateway/internal/rest_model.h"
@@ -210,6 +211,8 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
     // From relaying the request to the integration to its answer (AWS's
     // IntegrationLatency); unset when none was reached (refused, throttled).
     std::optional<std::chrono::steady_clock::duration> integration_latency;
+    // REST APIs: the method's execution log, when its settings turn it on.
+    std::optional<ExecutionLog> execution_log;
   };
   boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
                                                          net::HttpRequest& request,
@@ -220,6 +223,9 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
                                                     net::HttpRequest& request, std::string api_id,
                                                     std::string path, Served& served);
+  // A REST API request's execution log, ended with its outcome.
+  void write_execution_log(const std::string& api_id, const net::HttpResponse& response,
+                           Served& served);
   // The stage's access log line, when it has accessLogSettings.
   void write_access_log(const aws::RequestContext& context, const std::string& api_id,
                         const net::HttpRequest& request, std::size_t bytes_in,
@@ -338,9 +344,13 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   storage::AsyncStore& store_;
   const aws::Client& client_;
   ledger::Journal& journal_;
-  // Access log streams already created this run ("group NUL stream").
+  // Access and execution log streams already created this run ("group NUL
+  // stream").
   std::mutex access_log_mutex_;
   std::set<std::string> access_log_streams_;
+  // This run's execution log stream in each stage's group: API Gateway
+  // names them by 32 hexadecimal digits.
+  const std::string execution_log_stream_;
   aws::ServiceDescriptor descriptor_;
   aws::RestRoutes routes_;
   std::unique_ptr<ApiCatalog> catalog_;
