@@ -6,6 +6,7 @@ and stages; called over HTTP with the REST flavour of the 1.0 event."""
 import datetime
 import json
 import signal
+import time
 
 import botocore.exceptions
 import pytest
@@ -353,6 +354,29 @@ def test_a_usage_plan_throttles_each_key_per_method_of_a_stage(nimbus):
     assert (status, body) == (429, {"message": "Too Many Requests"})
     # Each key has its own bucket.
     assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": second["value"]})[0] == 200
+
+    # UpdateUsagePlan patches a method's throttle by its path ('/' as ~1).
+    method_path = f"/apiStages/{api_id}:prod/throttle/~1paid/GET"
+    updated = client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "replace", "path": method_path + "/rateLimit", "value": "1000"},
+        {"op": "replace", "path": method_path + "/burstLimit", "value": "5"}])
+    assert updated["apiStages"][0]["throttle"] == {"/paid/GET": {"burstLimit": 5, "rateLimit": 1000.0}}
+    time.sleep(0.1)  # refilled at the new rate
+    assert execute(nimbus, api_id, "/prod/paid", headers={"x-api-key": first["value"]})[0] == 200
+    removed = client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "remove", "path": method_path}])
+    assert "throttle" not in removed["apiStages"][0]
+    client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "add", "path": method_path + "/burstLimit", "value": "2"}])
+    dropped = client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "remove", "path": f"/apiStages/{api_id}:prod/throttle"}])
+    assert "throttle" not in dropped["apiStages"][0]
+    for bad_path in (f"/apiStages/{api_id}:beta/throttle/~1paid/GET/rateLimit",
+                     f"/apiStages/{api_id}:prod/throttle/GET/rateLimit"):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            client.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+                {"op": "replace", "path": bad_path, "value": "1"}])
+        assert refused.value.response["Error"]["Code"] == "BadRequestException"
 
 
 def test_update_usage_extends_a_keys_quota_for_the_period_across_a_restart(tmp_path):

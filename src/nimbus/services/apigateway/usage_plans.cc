@@ -491,12 +491,13 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
           plain.push_back(item);
           continue;
         }
-        if (path != "/apiStages") {
-          return bad_request(fmt::format(
-              "Invalid patch path {}: Nimbus does not patch a stage's per-method throttles yet "
-              "(CreateUsagePlan sets them)",
-              path));
+        if (path.starts_with("/apiStages/")) {
+          if (auto changed = patch_stage_throttle(plan, *operation); !changed) {
+            return changed.error();
+          }
+          continue;
         }
+        if (path != "/apiStages") return bad_request(fmt::format("Invalid patch path {}", path));
         if (auto changed = patch_api_stages(plan, *operation); !changed) return changed.error();
       }
       *operations = std::move(plain);
@@ -568,6 +569,95 @@ Result<void> ApiGatewayServiceImpl::patch_api_stages(json::object& plan,
     return ok();
   }
   return bad_request(fmt::format("Invalid patch operation: {} /apiStages is not supported", op));
+}
+
+// "/apiStages/<api id>:<stage>/throttle/<resource path, '/' as ~1>/<METHOD>"
+// and its "/rateLimit" or "/burstLimit": a stage's throttle of one method,
+// kept as CreateUsagePlan keeps it, under "<resource path>/<METHOD>"; a
+// remove of "/apiStages/<api id>:<stage>/throttle" drops every method's.
+Result<void> ApiGatewayServiceImpl::patch_stage_throttle(json::object& plan,
+                                                         const json::object& operation) {
+  const std::string path = text_member(operation, "path");
+  const std::string op = text_member(operation, "op");
+  const auto invalid_path = [&] { return bad_request(fmt::format("Invalid patch path {}", path)); };
+  constexpr std::string_view kPrefix = "/apiStages/";
+  constexpr std::string_view kThrottle = "/throttle";
+  const auto stage_end = path.find('/', kPrefix.size());
+  if (stage_end == std::string::npos) return invalid_path();
+  const std::string api_stage = path.substr(kPrefix.size(), stage_end - kPrefix.size());
+  std::string_view rest = std::string_view(path).substr(stage_end);
+  if (!rest.starts_with(kThrottle)) return invalid_path();
+  rest.remove_prefix(kThrottle.size());
+
+  const auto colon = api_stage.find(':');
+  auto* stages = plan.if_contains("apiStages");
+  json::object* stage = nullptr;
+  if (stages != nullptr && stages->is_array() && colon != std::string::npos) {
+    for (auto& item : stages->as_array()) {
+      if (item.is_object() &&
+          text_member(item.as_object(), "apiId") == api_stage.substr(0, colon) &&
+          text_member(item.as_object(), "stage") == api_stage.substr(colon + 1)) {
+        stage = &item.as_object();
+      }
+    }
+  }
+  if (stage == nullptr) {
+    return bad_request(fmt::format("Invalid API Stage {} in patch path {}", api_stage, path));
+  }
+  if (rest.empty()) {
+    if (op != "remove") return invalid_path();
+    stage->erase("throttle");
+    return ok();
+  }
+  // "/<escaped resource path>/<METHOD>[/rateLimit|/burstLimit]"
+  std::string_view field;
+  for (const std::string_view limit : {"/rateLimit", "/burstLimit"}) {
+    if (rest.ends_with(limit)) {
+      field = limit.substr(1);
+      rest.remove_suffix(limit.size());
+    }
+  }
+  const auto method_at = rest.rfind('/');
+  if (method_at == std::string_view::npos || method_at == 0 || method_at + 1 == rest.size()) {
+    return invalid_path();
+  }
+  std::string resource(rest.substr(1, method_at - 1));
+  for (auto at = resource.find("~1"); at != std::string::npos; at = resource.find("~1")) {
+    resource.replace(at, 2, "/");
+  }
+  if (!resource.starts_with('/')) return invalid_path();
+  const std::string key = fmt::format("{}/{}", resource, rest.substr(method_at + 1));
+
+  auto& throttle = (*stage)["throttle"];
+  if (!throttle.is_object()) throttle = json::object();
+  if (op == "remove") {
+    if (field.empty()) {
+      throttle.as_object().erase(key);
+    } else if (auto* limits = throttle.as_object().if_contains(key);
+               limits && limits->is_object()) {
+      limits->as_object().erase(field);
+    }
+    if (throttle.as_object().empty()) stage->erase("throttle");
+    return ok();
+  }
+  if (op != "replace" && op != "add") {
+    return bad_request(fmt::format("Invalid patch operation: {} is not supported", op));
+  }
+  if (field.empty()) return invalid_path();
+  const std::string value = text_member(operation, "value");
+  char* end = nullptr;
+  const double number = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || number < 0) {
+    return bad_request(fmt::format("Invalid value for {}: {}", path, value));
+  }
+  auto& limits = throttle.as_object()[key];
+  if (!limits.is_object()) limits = json::object();
+  if (field == "rateLimit") {
+    limits.as_object()[field] = number;
+  } else {
+    limits.as_object()[field] = static_cast<std::int64_t>(number);
+  }
+  return ok();
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_usage_plan(Call& call) {

@@ -161,6 +161,8 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   // An add or remove of "/apiStages" in UpdateUsagePlan.
   Result<void> patch_api_stages(boost::json::object& plan,
                                 const boost::json::object& operation) const;
+  static Result<void> patch_stage_throttle(boost::json::object& plan,
+                                           const boost::json::object& operation);
   // At open: each key's use of its plan's current quota period, from the
   // ledger, so a restart does not start the period afresh.
   Result<void> restore_quotas();
