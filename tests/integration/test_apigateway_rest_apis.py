@@ -7,6 +7,7 @@ import datetime
 import json
 import signal
 import time
+import urllib.parse
 
 import botocore.exceptions
 import pytest
@@ -527,3 +528,77 @@ def test_stage_method_settings_throttle_rest_methods(nimbus):
     assert (status, body) == (429, {"message": "Too Many Requests"})
     # ...except the method with its own setting: three.
     assert [execute(nimbus, api_id, "/prod/items/1")[0] for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_gateway_responses_customize_the_gateways_own_answers_once_deployed(nimbus):
+    """PutGatewayResponse: a type's status, headers and body template for
+    what the gateway answers itself (not the integration's answers),
+    DEFAULT_4XX/DEFAULT_5XX for the types not customized; served once
+    deployed, as API Gateway serves them."""
+    api_id, _ = proxy_api(nimbus)
+    client = nimbus.client("apigateway")
+    add_paid_method(client, api_id)  # GET /paid needs an API key; deployed
+    put = client.put_gateway_response(
+        restApiId=api_id, responseType="DEFAULT_4XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"})
+    assert (put["responseType"], put["defaultResponse"]) == ("DEFAULT_4XX", False)
+    client.put_gateway_response(
+        restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
+        responseParameters={"gatewayresponse.header.X-Origin": "method.request.header.Origin"},
+        responseTemplates={"application/json": '{"error": $context.error.messageString, '
+                                               '"type": "$context.error.responseType", '
+                                               '"id": "$context.requestId"}'})
+    origin = {"Origin": "https://app.example"}
+    # Not served until deployed.
+    status, headers, body = execute_json(nimbus, api_id, "/prod/", headers=origin)
+    assert (status, body) == (403, {"message": "Missing Authentication Token"})
+    assert "Access-Control-Allow-Origin" not in headers
+    client.create_deployment(restApiId=api_id, stageName="prod")
+
+    status, headers, body = execute_json(nimbus, api_id, "/prod/", headers=origin)
+    assert status == 404
+    assert body == {"error": "Missing Authentication Token", "type": "MISSING_AUTHENTICATION_TOKEN",
+                    "id": headers["x-amzn-RequestId"]}
+    assert headers["X-Origin"] == "https://app.example"
+    assert "Access-Control-Allow-Origin" not in headers  # its own customization, not DEFAULT_4XX's
+    # A missing API key (INVALID_API_KEY) is not customized: DEFAULT_4XX's header.
+    status, headers, body = execute_json(nimbus, api_id, "/prod/paid")
+    assert (status, body, headers["Access-Control-Allow-Origin"]) == (403, {"message": "Forbidden"}, "*")
+    # The function's own 404 is the integration's answer, not the gateway's.
+    raw = urllib.parse.quote(json.dumps({"statusCode": 404, "body": "nope"}))
+    status, headers, body = execute(nimbus, api_id, f"/prod/items/1?raw={raw}")
+    assert (status, body) == (404, b"nope")
+    assert "Access-Control-Allow-Origin" not in headers
+    # A failing function is a 5XX the gateway answers: DEFAULT_5XX, once customized.
+    client.put_gateway_response(
+        restApiId=api_id, responseType="DEFAULT_5XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'https://app'"},
+        responseTemplates={"application/json": '{"oops": $context.error.messageString}'})
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    status, headers, body = execute_json(nimbus, api_id, "/prod/items/1?fail=1")
+    assert (status, body) == (502, {"oops": "Internal server error"})
+    assert headers["Access-Control-Allow-Origin"] == "https://app"
+
+    listed = client.get_gateway_responses(restApiId=api_id)["items"]
+    assert len(listed) == 21
+    assert sorted(r["responseType"] for r in listed if not r["defaultResponse"]) == [
+        "DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"]
+    throttled = client.get_gateway_response(restApiId=api_id, responseType="THROTTLED")
+    assert (throttled["statusCode"], throttled["defaultResponse"]) == ("429", True)
+    assert throttled["responseTemplates"] == {
+        "application/json": '{"message":$context.error.messageString}'}
+    updated = client.update_gateway_response(
+        restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN", patchOperations=[
+            {"op": "replace", "path": "/statusCode", "value": "410"},
+            {"op": "add", "path": "/responseTemplates/text~1plain", "value": "gone"}])
+    assert updated["statusCode"] == "410"
+    assert updated["responseTemplates"]["text/plain"] == "gone"
+    client.delete_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")
+    assert client.get_gateway_response(
+        restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")["defaultResponse"] is True
+    for bad in (dict(responseType="NOT_A_TYPE"),
+                dict(responseType="THROTTLED", statusCode="42"),
+                dict(responseType="THROTTLED", responseParameters={"method.response.header.A": "'b'"})):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            client.put_gateway_response(restApiId=api_id, **bad)
+        assert refused.value.response["Error"]["Code"] == "BadRequestException"

@@ -308,6 +308,11 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::dispatch(Call& call) {
   if (op == "RestApis.GetAuthorizer") co_return co_await get_rest_child(call, "authorizers");
   if (op == "RestApis.GetAuthorizers") co_return co_await get_rest_children(call, "authorizers");
   if (op == "RestApis.DeleteAuthorizer") co_return co_await delete_rest_authorizer(call);
+  if (op == "RestApis.PutGatewayResponse") co_return co_await put_gateway_response(call);
+  if (op == "RestApis.GetGatewayResponse") co_return co_await get_gateway_response(call);
+  if (op == "RestApis.GetGatewayResponses") co_return co_await get_gateway_responses(call);
+  if (op == "RestApis.UpdateGatewayResponse") co_return co_await update_gateway_response(call);
+  if (op == "RestApis.DeleteGatewayResponse") co_return co_await delete_gateway_response(call);
   if (op == "RestApis.CreateApiKey") co_return co_await create_api_key(call);
   if (op == "RestApis.GetApiKey") co_return co_await get_api_key(call);
   if (op == "RestApis.GetApiKeys") co_return co_await get_api_keys(call);

@@ -288,6 +288,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
   ExecutionLog* log = served.execution_log ? &*served.execution_log : nullptr;
   if (answer.outcome == FunctionAnswer::Outcome::kTimedOut) {
     if (log) log->error("Execution failed due to a timeout error");
+    served.gateway_response = "INTEGRATION_TIMEOUT";
     co_return failures.timed_out;
   }
   if (log) {
@@ -300,6 +301,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
   }
   if (answer.response.status == 413) {
     if (log) log->error("Execution failed due to configuration error: Request Entity Too Large");
+    served.gateway_response = "REQUEST_TOO_LARGE";
     co_return aws::gateway_message(413, "Request Entity Too Large");
   }
   if (answer.outcome == FunctionAnswer::Outcome::kFailed) {
@@ -313,6 +315,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
       log->error(fmt::format("Execution failed due to an internal error: Lambda answered {}",
                              answer.response.status));
     }
+    served.gateway_response = "DEFAULT_5XX";
     co_return failures.failed;
   }
   if (format == PayloadFormat::kV2) co_return aws::proxy_response_v2(answer.response.body);
@@ -322,6 +325,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::proxy_to_function(
       log->error("Execution failed due to configuration error: Malformed Lambda proxy response");
     spdlog::info("apigateway {}: malformed Lambda proxy response [{}]", log_label,
                  context.request_id);
+    served.gateway_response = "DEFAULT_5XX";
     co_return failures.failed;
   }
   co_return std::move(*mapped);
@@ -739,6 +743,55 @@ void ApiGatewayServiceImpl::meter(const aws::RequestContext& context, const std:
   journal_.append_usage(std::move(usage));
 }
 
+std::optional<std::string> ApiGatewayServiceImpl::gateway_response_source(
+    const aws::RequestContext& context, const net::HttpRequest& request, const Served& served,
+    std::string_view name) {
+  constexpr std::string_view kHeader = "method.request.header.";
+  constexpr std::string_view kQuery = "method.request.querystring.";
+  constexpr std::string_view kPath = "method.request.path.";
+  constexpr std::string_view kStageVariable = "stageVariables.";
+  if (name.starts_with(kHeader)) {
+    const auto value = request.headers.get(name.substr(kHeader.size()));
+    if (!value) return std::nullopt;
+    return std::string(*value);
+  }
+  if (name.starts_with(kQuery)) {
+    std::optional<std::string> found;
+    for (const auto pair : split(request.query(), '&')) {
+      const auto equals = pair.find('=');
+      if (percent_decode(pair.substr(0, equals), PlusAsSpace::kYes) != name.substr(kQuery.size()))
+        continue;
+      found = equals == std::string_view::npos
+                  ? std::optional<std::string>("")
+                  : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
+    }
+    return found;
+  }
+  const auto find_in = [](const std::vector<std::pair<std::string, std::string>>& pairs,
+                          std::string_view key) -> std::optional<std::string> {
+    for (const auto& [pair_name, value] : pairs) {
+      if (pair_name == key) return value;
+    }
+    return std::nullopt;
+  };
+  if (name.starts_with(kPath)) return find_in(served.path_parameters, name.substr(kPath.size()));
+  if (name.starts_with(kStageVariable)) {
+    if (!served.stage) return std::nullopt;
+    return find_in(served.stage->stage_variables, name.substr(kStageVariable.size()));
+  }
+  if (name == "$context.requestId" || name == "$context.extendedRequestId") {
+    return context.request_id;
+  }
+  if (name == "$context.httpMethod") return request.method;
+  if (name == "$context.resourcePath" && !served.resource_path.empty()) {
+    return served.resource_path;
+  }
+  if (name == "$context.stage" && served.stage) return served.stage->name;
+  if (name == "$context.accountId") return context.account_id;
+  if (name == "$context.identity.sourceIp") return request.remote_address;
+  return std::nullopt;
+}
+
 void ApiGatewayServiceImpl::write_execution_log(const std::string& api_id,
                                                 const net::HttpResponse& response, Served& served) {
   ExecutionLog& log = *served.execution_log;
@@ -1023,6 +1076,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
                            : fmt::format("Execution failed due to an internal error: {}",
                                          result.error().message()));
     }
+    served.gateway_response = timed_out ? "INTEGRATION_TIMEOUT" : "INTEGRATION_FAILURE";
     co_return timed_out ? aws::gateway_message(504, "Gateway Timeout")
                         : aws::gateway_message(502, "Bad Gateway");
   }
@@ -1045,8 +1099,18 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     const aws::RequestContext& context, net::HttpRequest& request, const RestApiRecord& record,
     const std::string& path, Served& served) {
   // REST APIs answer their own way: lower-case "server error", and a path
-  // no method matches is "Missing Authentication Token".
-  auto answer = [&](net::HttpResponse response) {
+  // no method matches is "Missing Authentication Token". A response the
+  // gateway makes itself has a gateway response type, which the deployed
+  // stage may have customized.
+  auto answer = [&](net::HttpResponse response, std::string_view type = {}) {
+    if (!type.empty()) served.gateway_response = type;
+    if (served.gateway_response && served.stage && !served.stage->gateway_responses.empty()) {
+      response = customize_gateway_response(
+          served.stage->gateway_responses, *served.gateway_response, std::move(response),
+          [&](std::string_view name) {
+            return gateway_response_source(context, request, served, name);
+          });
+    }
     response.headers.set("x-amzn-RequestId", context.request_id);
     response.headers.set("x-amz-apigw-id", context.request_id.substr(0, 16));
     return response;
@@ -1067,15 +1131,17 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   const std::string route_path = end == std::string::npos ? std::string("/") : path.substr(end);
   const auto match = match_route(stage.routes, request.method, route_path);
   if (!match || match->route->key.is_default) {
-    co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
+    co_return answer(aws::gateway_message(403, "Missing Authentication Token"),
+                     "MISSING_AUTHENTICATION_TOKEN");
   }
   const CompiledRoute& route = *match->route;
   served.route_key = route.resource_path;
   served.resource_path = route.resource_path;
+  served.path_parameters = match->path_parameters;
   const auto now = std::chrono::steady_clock::now();
   const BucketLimits account{options_.account_rate_limit, options_.account_burst_limit};
   if (!throttle_.take("account", account, now)) {
-    co_return answer(aws::gateway_message(429, "Too Many Requests"));
+    co_return answer(aws::gateway_message(429, "Too Many Requests"), "THROTTLED");
   }
   // The stage's method settings: "*/*" for every method, then this
   // method's own (named by its method as defined: "ANY" for an ANY
@@ -1105,7 +1171,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     }
     if (limits &&
         !throttle_.take(fmt::format("rest/{}/{}/{}", record.id, stage.name, key), *limits, now)) {
-      co_return answer(aws::gateway_message(429, "Too Many Requests"));
+      co_return answer(aws::gateway_message(429, "Too Many Requests"), "THROTTLED");
     }
     served.execution_log = ExecutionLog::start(log_settings, context.request_id);
     if (served.execution_log) {
@@ -1122,7 +1188,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
   facts.stage_variables = stage.stage_variables;
   if (route.authorization_type == "AWS_IAM") {
     if (context.caller.access_key_id.empty() || context.caller.anonymous) {
-      co_return answer(aws::gateway_message(403, "Missing Authentication Token"));
+      co_return answer(aws::gateway_message(403, "Missing Authentication Token"),
+                       "MISSING_AUTHENTICATION_TOKEN");
     }
     facts.caller_access_key = context.caller.access_key_id;
     facts.caller_arn = context.caller.arn;
@@ -1143,19 +1210,27 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
       } else if (log) {
         log->info(fmt::format("Unauthorized request: {}", context.request_id));
       }
-      co_return answer(std::move(*refused));
+      const auto status = refused->status;
+      co_return answer(std::move(*refused), status == 401   ? "UNAUTHORIZED"
+                                            : status == 403 ? "ACCESS_DENIED"
+                                                            : "AUTHORIZER_FAILURE");
     }
     if (log) log->info("Successfully completed authorizer execution");
   }
   const auto found = stage.integrations.find(route.integration_id);
   if (found == stage.integrations.end()) {
-    co_return answer(aws::gateway_message(500, "Internal server error"));
+    co_return answer(aws::gateway_message(500, "Internal server error"), "API_CONFIGURATION_ERROR");
   }
   const json::object& integration = found->second;
   if (const auto* required = integration.if_contains("apiKeyRequired");
       required && required->is_bool() && required->as_bool()) {
     if (auto refused = check_api_key(request, record, stage.name, usage_identifier_key, facts)) {
-      co_return answer(std::move(*refused));
+      const bool quota =
+          refused->status == 429 && refused->body.find("Limit Exceeded") != std::string::npos;
+      const auto status = refused->status;
+      co_return answer(std::move(*refused), status == 403 ? "INVALID_API_KEY"
+                                            : quota       ? "QUOTA_EXCEEDED"
+                                                          : "THROTTLED");
     }
   }
   const auto type = text_member(integration, "type");

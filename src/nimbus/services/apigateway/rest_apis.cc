@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "nimbus/core/strings.h"
+#include "nimbus/services/apigateway/internal/gateway_responses.h"
 #include "nimbus/services/apigateway/internal/rest_wire.h"
 #include "nimbus/services/apigateway/internal/service_impl.h"
 #include "nimbus/services/apigateway/internal/token_pattern.h"
@@ -778,6 +779,145 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_rest_authorizer(Call& call)
   auto stored = co_await update_rest(call.api_id, edit);
   if (!stored) co_return stored.error();
   co_return json_reply(200, updated);
+}
+
+namespace {
+
+AwsError invalid_response_type(std::string_view type) {
+  return bad_request(fmt::format("Invalid gateway response type {}", type));
+}
+
+// A customization's fields as given: a 3-digit statusCode, and maps of
+// strings for the parameters and templates.
+Result<void> check_gateway_response(const json::object& response) {
+  if (const auto* code = response.if_contains("statusCode")) {
+    const std::string text = code->is_string() ? std::string(code->as_string()) : std::string();
+    const auto number = parse_uint(text);
+    if (text.size() != 3 || !number || *number < 100 || *number > 599) {
+      return bad_request(fmt::format("Invalid status code {}", json::serialize(*code)));
+    }
+  }
+  for (const auto* map : {"responseParameters", "responseTemplates"}) {
+    const auto* value = response.if_contains(map);
+    if (value == nullptr) continue;
+    const auto* object = value->if_object();
+    if (object == nullptr || std::any_of(object->begin(), object->end(), [](const auto& entry) {
+          return !entry.value().is_string();
+        })) {
+      return bad_request(fmt::format("Invalid {}: a map of strings", map));
+    }
+    if (std::string_view(map) == "responseParameters") {
+      for (const auto& entry : *object) {
+        if (!std::string_view(entry.key()).starts_with("gatewayresponse.header.")) {
+          return bad_request(
+              fmt::format("Invalid mapping expression specified: {}: gateway responses map "
+                          "gatewayresponse.header.<name>",
+                          std::string_view(entry.key())));
+        }
+      }
+    }
+  }
+  return ok();
+}
+
+json::object with_defaults(json::object response, std::string_view type) {
+  response["responseType"] = type;
+  response["defaultResponse"] = false;
+  for (const auto* map : {"responseParameters", "responseTemplates"}) {
+    if (!response.contains(map)) response[map] = json::object();
+  }
+  return response;
+}
+
+}  // namespace
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::put_gateway_response(Call& call) {
+  const std::string type = call.label("response_type");
+  if (!is_gateway_response_type(type)) co_return invalid_response_type(type);
+  json::object response;
+  copy_members(response, call.body, {"statusCode", "responseParameters", "responseTemplates"});
+  if (auto checked = check_gateway_response(response); !checked) co_return checked.error();
+  response = with_defaults(std::move(response), type);
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    record.gateway_responses[type] = response;
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(201, response);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_gateway_response(Call& call) {
+  const std::string type = call.label("response_type");
+  if (!is_gateway_response_type(type)) co_return invalid_response_type(type);
+  auto record = find_rest_api(call.api_id);
+  if (!record) co_return record.error();
+  const auto found = (**record).gateway_responses.find(type);
+  co_return json_reply(200, found == (**record).gateway_responses.end()
+                                ? default_gateway_response(type)
+                                : found->second);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::get_gateway_responses(Call& call) {
+  auto record = find_rest_api(call.api_id);
+  if (!record) co_return record.error();
+  json::array items;
+  for (const auto type : gateway_response_types()) {
+    const auto found = (**record).gateway_responses.find(std::string(type));
+    items.push_back(found == (**record).gateway_responses.end() ? default_gateway_response(type)
+                                                                : found->second);
+  }
+  co_return json_reply(200, json::object{{"item", std::move(items)}});
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::update_gateway_response(Call& call) {
+  const std::string type = call.label("response_type");
+  if (!is_gateway_response_type(type)) co_return invalid_response_type(type);
+  json::object updated;
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    // A type not customized yet starts from its default.
+    const auto found = record.gateway_responses.find(type);
+    json::object response =
+        found == record.gateway_responses.end() ? default_gateway_response(type) : found->second;
+    if (auto patched = apply_patch(response, call.body,
+                                   {"statusCode", "responseParameters", "responseTemplates"});
+        !patched) {
+      return patched;
+    }
+    // Template keys are content types: '/' comes as ~1.
+    if (auto* templates = response.if_contains("responseTemplates");
+        templates && templates->is_object()) {
+      json::object decoded;
+      for (const auto& [content_type, text] : templates->as_object()) {
+        std::string key(content_type);
+        for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
+          key.replace(at, 2, "/");
+        }
+        decoded[key] = text;
+      }
+      *templates = std::move(decoded);
+    }
+    if (auto checked = check_gateway_response(response); !checked) return checked;
+    response = with_defaults(std::move(response), type);
+    record.gateway_responses[type] = response;
+    updated = std::move(response);
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return json_reply(200, updated);
+}
+
+asio::awaitable<Reply> ApiGatewayServiceImpl::delete_gateway_response(Call& call) {
+  const std::string type = call.label("response_type");
+  if (!is_gateway_response_type(type)) co_return invalid_response_type(type);
+  auto edit = [&](RestApiRecord& record) -> Result<void> {
+    if (record.gateway_responses.erase(type) == 0) return invalid("Gateway Response");
+    return ok();
+  };
+  auto stored = co_await update_rest(call.api_id, edit);
+  if (!stored) co_return stored.error();
+  co_return empty_reply(202);
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::delete_rest_authorizer(Call& call) {

@@ -77,6 +77,8 @@ struct StageView {
   std::vector<CompiledRoute> routes;
   std::map<std::string, boost::json::object> integrations;
   std::map<std::string, boost::json::object> authorizers;
+  // REST APIs: the deployment's customized gateway responses, by type.
+  std::map<std::string, boost::json::object> gateway_responses;
   std::vector<std::pair<std::string, std::string>> stage_variables;
   std::optional<AccessLogTarget> access_log;  // from stage.accessLogSettings
 };

@@ -36,7 +36,9 @@ json::object RestApiRecord::snapshot() const {
     copy["path"] = path_of(id);
     resolved[id] = std::move(copy);
   }
-  return json::object{{"resources", std::move(resolved)}, {"authorizers", map_object(authorizers)}};
+  return json::object{{"resources", std::move(resolved)},
+                      {"authorizers", map_object(authorizers)},
+                      {"gatewayResponses", map_object(gateway_responses)}};
 }
 
 void RestApiRecord::compile() {
@@ -46,6 +48,7 @@ void RestApiRecord::compile() {
     const auto snapshot = snapshots.find(text_member(stage, "deploymentId"));
     if (snapshot != snapshots.end()) {
       view->authorizers = object_map(snapshot->second.if_contains("authorizers"));
+      view->gateway_responses = object_map(snapshot->second.if_contains("gatewayResponses"));
       for (const auto& [id, resource] : object_map(snapshot->second.if_contains("resources"))) {
         const auto* methods = resource.if_contains("resourceMethods");
         if (methods == nullptr || !methods->is_object()) continue;
@@ -93,6 +96,7 @@ std::string RestApiRecord::encode() const {
                                       {"api", api},
                                       {"resources", map_object(resources)},
                                       {"authorizers", map_object(authorizers)},
+                                      {"gatewayResponses", map_object(gateway_responses)},
                                       {"deployments", map_object(deployments)},
                                       {"snapshots", map_object(snapshots)},
                                       {"stages", map_object(stages)}});
@@ -110,6 +114,7 @@ Result<RestApiRecord> RestApiRecord::decode(std::string_view text) {
   out.id = text_member(out.api, "id");
   out.resources = object_map(object->if_contains("resources"));
   out.authorizers = object_map(object->if_contains("authorizers"));
+  out.gateway_responses = object_map(object->if_contains("gatewayResponses"));
   out.deployments = object_map(object->if_contains("deployments"));
   out.snapshots = object_map(object->if_contains("snapshots"));
   out.stages = object_map(object->if_contains("stages"));

@@ -23,8 +23,10 @@ struct RestApiRecord {
   boost::json::object api;                                 // the RestApi shape
   std::map<std::string, boost::json::object> resources;    // by resource id
   std::map<std::string, boost::json::object> authorizers;  // by authorizer id
+  // Customized gateway responses, by response type.
+  std::map<std::string, boost::json::object> gateway_responses;
   std::map<std::string, boost::json::object> deployments;
-  // deployment id -> {"resources", "authorizers"} as deployed
+  // deployment id -> {"resources", "authorizers", "gatewayResponses"} as deployed
   std::map<std::string, boost::json::object> snapshots;
   std::map<std::string, boost::json::object> stages;
 

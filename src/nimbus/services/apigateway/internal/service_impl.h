@@ -22,6 +22,7 @@
 #include "nimbus/aws/rest_protocol.h"
 #include "nimbus/services/apigateway/apigateway_service.h"
 #include "nimbus/services/apigateway/internal/execution_log.h"
+#include "nimbus/services/apigateway/internal/gateway_responses.h"
 #include "nimbus/services/apigateway/internal/jwt.h"
 #include "nimbus/services/apigateway/internal/model.h"
 #include "nimbus/services/apigateway/internal/rest_model.h"
@@ -140,6 +141,11 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<Reply> create_rest_stage(Call& call);
   boost::asio::awaitable<Reply> create_rest_authorizer(Call& call);
   boost::asio::awaitable<Reply> delete_rest_authorizer(Call& call);
+  boost::asio::awaitable<Reply> put_gateway_response(Call& call);
+  boost::asio::awaitable<Reply> get_gateway_response(Call& call);
+  boost::asio::awaitable<Reply> get_gateway_responses(Call& call);
+  boost::asio::awaitable<Reply> update_gateway_response(Call& call);
+  boost::asio::awaitable<Reply> delete_gateway_response(Call& call);
   boost::asio::awaitable<Reply> update_rest_authorizer(Call& call);
   boost::asio::awaitable<Reply> update_usage_plan(Call& call);
   boost::asio::awaitable<Reply> reset_authorizers_cache(Call& call);
@@ -215,6 +221,10 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
     std::optional<std::chrono::steady_clock::duration> integration_latency;
     // REST APIs: the method's execution log, when its settings turn it on.
     std::optional<ExecutionLog> execution_log;
+    // The gateway response type of an answer the gateway made itself
+    // (REST APIs customize these); unset for the integration's own answer.
+    std::optional<std::string_view> gateway_response;
+    std::vector<std::pair<std::string, std::string>> path_parameters;
   };
   boost::asio::awaitable<net::HttpResponse> execute_rest(const aws::RequestContext& context,
                                                          net::HttpRequest& request,
@@ -225,6 +235,13 @@ class ApiGatewayServiceImpl final : public ApiGatewayService {
   boost::asio::awaitable<net::HttpResponse> execute(const aws::RequestContext& context,
                                                     net::HttpRequest& request, std::string api_id,
                                                     std::string path, Served& served);
+  // What a gateway response's parameters and template may read: the
+  // request ("method.request.header.<name>", querystring, path), the
+  // stage's variables and "$context.<name>" values.
+  static std::optional<std::string> gateway_response_source(const aws::RequestContext& context,
+                                                            const net::HttpRequest& request,
+                                                            const Served& served,
+                                                            std::string_view name);
   // A REST API request's execution log, ended with its outcome.
   void write_execution_log(const std::string& api_id, const net::HttpResponse& response,
                            Served& served);
