@@ -32,6 +32,15 @@ def wait_for_sum(cw, dims, metric, expected, namespace="AWS/Lambda"):
         time.sleep(0.1)
 
 
+def summed(cw, namespace, metric, dims, statistic="Sum"):
+    """A statistic over the test window, summed across its datapoints."""
+    start, end = window()
+    points = cw.get_metric_statistics(Namespace=namespace, MetricName=metric, Dimensions=dims,
+                                      StartTime=start, EndTime=end, Period=3600,
+                                      Statistics=[statistic])["Datapoints"]
+    return sum(p[statistic] for p in points)
+
+
 def test_lambda_metrics_match_the_invocations(nimbus):
     lam = nimbus.client("lambda")
     create_function(lam, "measured", node_zip(SLEEPING_NODE))
@@ -137,10 +146,7 @@ def test_lambda_metrics_by_resource_and_executed_version(nimbus):
     start, end = window()
 
     def stats(metric, dims, statistic="Sum"):
-        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric,
-                                          Dimensions=dims, StartTime=start, EndTime=end,
-                                          Period=3600, Statistics=[statistic])["Datapoints"]
-        return sum(p[statistic] for p in points)
+        return summed(cw, "AWS/Lambda", metric, dims, statistic)
 
     def resource(value, executed=None):
         dims = function + [{"Name": "Resource", "Value": value}]
@@ -375,13 +381,9 @@ def test_rest_api_metrics_are_published_by_api_name_and_stage(nimbus):
     by_name = [{"Name": "ApiName", "Value": "rest-test"}]
     assert sum(p["Sum"] for p in wait_for_sum(cw, by_name, "Count", 5,
                                               namespace="AWS/ApiGateway")) == 5
-    start, end = window()
 
     def total(metric, dims, statistic="Sum"):
-        points = cw.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName=metric,
-                                          Dimensions=dims, StartTime=start, EndTime=end,
-                                          Period=3600, Statistics=[statistic])["Datapoints"]
-        return sum(p[statistic] for p in points)
+        return summed(cw, "AWS/ApiGateway", metric, dims, statistic)
 
     prod = by_name + [{"Name": "Stage", "Value": "prod"}]
     beta = by_name + [{"Name": "Stage", "Value": "beta"}]
@@ -427,10 +429,7 @@ def test_rest_api_detailed_metrics_by_method_and_resource_where_method_settings_
 
     def total(metric, method, resource, statistic="Sum"):
         dims = prod + [{"Name": "Method", "Value": method}, {"Name": "Resource", "Value": resource}]
-        points = cw.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName=metric,
-                                          Dimensions=dims, StartTime=start, EndTime=end,
-                                          Period=3600, Statistics=[statistic])["Datapoints"]
-        return sum(p[statistic] for p in points)
+        return summed(cw, "AWS/ApiGateway", metric, dims, statistic)
 
     assert total("Count", "GET", "/items/{id}") == 2
     assert total("Latency", "GET", "/items/{id}", "SampleCount") == 2

@@ -34,22 +34,22 @@ std::string value_text(const json::value& value) {
 
 }  // namespace
 
-namespace {
-
-struct QueryParameters {
-  // In order of first appearance; every value kept.
-  std::vector<std::pair<std::string, std::vector<std::string>>> values;
-
-  void add(std::string key, std::string value) {
-    for (auto& [name, list] : values) {
-      if (name == key) {
-        list.push_back(std::move(value));
-        return;
-      }
+void QueryParameters::add(std::string key, std::string value) {
+  for (auto& [name, list] : values) {
+    if (name == key) {
+      list.push_back(std::move(value));
+      return;
     }
-    values.emplace_back(std::move(key), std::vector<std::string>{std::move(value)});
   }
-};
+  values.emplace_back(std::move(key), std::vector<std::string>{std::move(value)});
+}
+
+const std::string* QueryParameters::last(std::string_view name) const {
+  for (const auto& [key, list] : values) {
+    if (key == name) return &list.back();
+  }
+  return nullptr;
+}
 
 QueryParameters query_parameters(std::string_view raw_query) {
   QueryParameters out;
@@ -66,6 +66,8 @@ QueryParameters query_parameters(std::string_view raw_query) {
   }
   return out;
 }
+
+namespace {
 
 std::int64_t epoch_ms(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();

@@ -59,6 +59,17 @@ ProxyRequestFacts proxy_facts(const RequestContext& context, const net::HttpRequ
 std::string proxy_event_v2_json(const net::HttpRequest& request, const ProxyRequestFacts& facts);
 boost::json::object proxy_event_v2(const net::HttpRequest& request, const ProxyRequestFacts& facts);
 
+// A query string's parameters as the proxy events give them: names and
+// values percent-decoded ('+' as a space), in order of first appearance,
+// every value kept; a pair that does not decode is left out.
+struct QueryParameters {
+  std::vector<std::pair<std::string, std::vector<std::string>>> values;
+  void add(std::string key, std::string value);
+  // The last value sent for `name` (version 1.0's single value); null if none.
+  const std::string* last(std::string_view name) const;
+};
+QueryParameters query_parameters(std::string_view raw_query);
+
 enum class HeaderNames { kLowerCase, kAsSent };
 
 // Version 1.0: single- and multi-value headers and query parameters (the

@@ -756,16 +756,10 @@ std::optional<std::string> ApiGatewayServiceImpl::gateway_response_source(
     return std::string(*value);
   }
   if (name.starts_with(kQuery)) {
-    std::optional<std::string> found;
-    for (const auto pair : split(request.query(), '&')) {
-      const auto equals = pair.find('=');
-      if (percent_decode(pair.substr(0, equals), PlusAsSpace::kYes) != name.substr(kQuery.size()))
-        continue;
-      found = equals == std::string_view::npos
-                  ? std::optional<std::string>("")
-                  : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
-    }
-    return found;
+    const auto parameters = aws::query_parameters(request.query());
+    const std::string* value = parameters.last(name.substr(kQuery.size()));
+    if (value == nullptr) return std::nullopt;
+    return *value;
   }
   const auto find_in = [](const std::vector<std::pair<std::string, std::string>>& pairs,
                           std::string_view key) -> std::optional<std::string> {
@@ -1240,23 +1234,10 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
     log->info(fmt::format("Starting execution for request: {}", context.request_id));
     log->info(fmt::format("HTTP Method: {}, Resource Path: {}", request.method, route_path));
     if (log->data_traced()) {
+      // As the 1.0 event's queryStringParameters: a repeated name's last value.
       std::vector<std::pair<std::string, std::string>> query;
-      for (const auto pair : split(request.query(), '&')) {
-        if (pair.empty()) continue;
-        const auto equals = pair.find('=');
-        auto name = percent_decode(pair.substr(0, equals), PlusAsSpace::kYes);
-        auto value = equals == std::string_view::npos
-                         ? std::optional<std::string>("")
-                         : percent_decode(pair.substr(equals + 1), PlusAsSpace::kYes);
-        if (!name || !value) continue;
-        // As the 1.0 event's queryStringParameters: a repeated name's last value.
-        auto same = std::find_if(query.begin(), query.end(),
-                                 [&](const auto& entry) { return entry.first == *name; });
-        if (same == query.end()) {
-          query.emplace_back(std::move(*name), std::move(*value));
-        } else {
-          same->second = std::move(*value);
-        }
+      for (const auto& [name, values] : aws::query_parameters(request.query()).values) {
+        query.emplace_back(name, values.back());
       }
       std::vector<std::pair<std::string, std::string>> headers;
       for (const auto& [name, value] : request.headers) headers.emplace_back(name, value);
