@@ -820,6 +820,13 @@ Result<void> check_gateway_response(const json::object& response) {
   return ok();
 }
 
+// What GetGatewayResponse(s) show for a type: its customization, or API
+// Gateway's default.
+json::object shown_gateway_response(const RestApiRecord& record, std::string_view type) {
+  const auto found = record.gateway_responses.find(std::string(type));
+  return found == record.gateway_responses.end() ? default_gateway_response(type) : found->second;
+}
+
 json::object with_defaults(json::object response, std::string_view type) {
   response["responseType"] = type;
   response["defaultResponse"] = false;
@@ -852,10 +859,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_gateway_response(Call& call) {
   if (!is_gateway_response_type(type)) co_return invalid_response_type(type);
   auto record = find_rest_api(call.api_id);
   if (!record) co_return record.error();
-  const auto found = (**record).gateway_responses.find(type);
-  co_return json_reply(200, found == (**record).gateway_responses.end()
-                                ? default_gateway_response(type)
-                                : found->second);
+  co_return json_reply(200, shown_gateway_response(**record, type));
 }
 
 asio::awaitable<Reply> ApiGatewayServiceImpl::get_gateway_responses(Call& call) {
@@ -863,9 +867,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::get_gateway_responses(Call& call) 
   if (!record) co_return record.error();
   json::array items;
   for (const auto type : gateway_response_types()) {
-    const auto found = (**record).gateway_responses.find(std::string(type));
-    items.push_back(found == (**record).gateway_responses.end() ? default_gateway_response(type)
-                                                                : found->second);
+    items.push_back(shown_gateway_response(**record, type));
   }
   co_return json_reply(200, json::object{{"item", std::move(items)}});
 }
