@@ -938,7 +938,6 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
   if (!match) co_return finish(aws::gateway_message(404, "Not Found"));
   const CompiledRoute& route = *match->route;
   served.route_key = route.route_key;
-  served.metrics_route = route.route_key;
   served.resource_path = route.resource_path;
   // The stage's route settings: its defaults, then this route's own.
   const json::value* default_settings = stage->stage.if_contains("defaultRouteSettings");
@@ -953,6 +952,7 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute(
       served.detailed_metrics = enabled->as_bool();
     }
   }
+  if (served.detailed_metrics) served.metrics_route = route.route_key;
 
   // Throttling: the account's bucket, then the stage's for this route.
   const auto now = std::chrono::steady_clock::now();
