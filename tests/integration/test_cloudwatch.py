@@ -416,10 +416,11 @@ def test_rest_api_detailed_metrics_by_method_and_resource_where_method_settings_
         {"op": "replace", "path": "/~1{proxy+}/ANY/metrics/enabled", "value": "false"}])
     assert stage["methodSettings"]["*/*"]["metricsEnabled"] is True
     assert stage["methodSettings"]["{proxy+}/ANY"]["metricsEnabled"] is False
-    with pytest.raises(ClientError) as refused:
-        client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[
-            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "yes"}])
-    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    for bad in ({"op": "replace", "path": "/*/*/metrics/enabled", "value": "yes"},
+                {"op": "replace", "path": "/metrics/enabled", "value": "true"}):  # no method
+        with pytest.raises(ClientError) as refused:
+            client.update_stage(restApiId=api_id, stageName="prod", patchOperations=[bad])
+        assert refused.value.response["Error"]["Code"] == "BadRequestException"
     for path in ("/prod/items/1", "/prod/items/2", "/prod/other"):
         assert execute(nimbus, api_id, path)[0] == 200
     cw = nimbus.client("cloudwatch")

@@ -73,6 +73,9 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
       others.push_back(item);
       continue;
     }
+    if (path.size() <= setting->path.size() + 1) {
+      return bad_request(fmt::format("Invalid method setting path {}", path));
+    }
     std::string key = path.substr(1, path.size() - setting->path.size() - 1);
     for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
       key.replace(at, 2, "/");
