@@ -790,10 +790,9 @@ void ApiGatewayServiceImpl::write_execution_log(const std::string& api_id,
                                                 const net::HttpResponse& response, Served& served) {
   ExecutionLog& log = *served.execution_log;
   if (served.integration_latency && log.data_traced()) {
-    std::vector<std::pair<std::string, std::string>> headers;
-    for (const auto& [name, value] : response.headers) headers.emplace_back(name, value);
     log.data(fmt::format("Method response body after transformations: {}", response.body));
-    log.data(fmt::format("Method response headers: {}", ExecutionLog::map_text(headers)));
+    log.data(
+        fmt::format("Method response headers: {}", ExecutionLog::headers_text(response.headers)));
   }
   if (served.integration_latency && !log.failed()) log.info("Successfully completed execution");
   const std::string completed = fmt::format("Method completed with status: {}", response.status);
@@ -1080,9 +1079,8 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::forward_http(
         std::chrono::duration_cast<std::chrono::milliseconds>(*served.integration_latency)
             .count()));
     if (log->data_traced()) {
-      std::vector<std::pair<std::string, std::string>> headers;
-      for (const auto& [name, value] : result->headers) headers.emplace_back(name, value);
-      log->data(fmt::format("Endpoint response headers: {}", ExecutionLog::map_text(headers)));
+      log->data(fmt::format("Endpoint response headers: {}",
+                            ExecutionLog::headers_text(result->headers)));
       log->data(fmt::format("Endpoint response body before transformations: {}", result->body));
     }
   }
@@ -1239,12 +1237,11 @@ asio::awaitable<net::HttpResponse> ApiGatewayServiceImpl::execute_rest(
       for (const auto& [name, values] : aws::query_parameters(request.query()).values) {
         query.emplace_back(name, values.back());
       }
-      std::vector<std::pair<std::string, std::string>> headers;
-      for (const auto& [name, value] : request.headers) headers.emplace_back(name, value);
       log->data(
           fmt::format("Method request path: {}", ExecutionLog::map_text(match->path_parameters)));
       log->data(fmt::format("Method request query string: {}", ExecutionLog::map_text(query)));
-      log->data(fmt::format("Method request headers: {}", ExecutionLog::map_text(headers)));
+      log->data(
+          fmt::format("Method request headers: {}", ExecutionLog::headers_text(request.headers)));
       log->data(fmt::format("Method request body before transformations: {}", request.body));
     }
   }

@@ -76,10 +76,8 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
     if (path.size() <= setting->path.size() + 1) {
       return bad_request(fmt::format("Invalid method setting path {}", path));
     }
-    std::string key = path.substr(1, path.size() - setting->path.size() - 1);
-    for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
-      key.replace(at, 2, "/");
-    }
+    std::string key = unescape_path_segment(
+        std::string_view(path).substr(1, path.size() - setting->path.size() - 1));
     if (key.starts_with('/')) key.erase(0, 1);
     if (key.find('/') == std::string::npos) {
       return bad_request(fmt::format("Invalid method setting path {}", path));
@@ -108,16 +106,9 @@ Result<void> apply_method_settings(json::object& stage, const json::object& body
       entry.as_object()[setting->name] = value == "true";
       continue;
     }
-    char* end = nullptr;
-    const double number = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size() || number < 0) {
-      return bad_request(fmt::format("Invalid value for {}: {}", path, value));
-    }
-    if (setting->kind == Setting::Kind::kRate) {
-      entry.as_object()[setting->name] = number;
-    } else {
-      entry.as_object()[setting->name] = static_cast<std::int64_t>(number);
-    }
+    auto limit = patch_limit(path, value, setting->kind == Setting::Kind::kRate);
+    if (!limit) return limit.error();
+    entry.as_object()[setting->name] = std::move(*limit);
   }
   rest = body;
   rest["patchOperations"] = std::move(others);
@@ -894,11 +885,7 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_gateway_response(Call& call
         templates && templates->is_object()) {
       json::object decoded;
       for (const auto& [content_type, text] : templates->as_object()) {
-        std::string key(content_type);
-        for (auto at = key.find("~1"); at != std::string::npos; at = key.find("~1")) {
-          key.replace(at, 2, "/");
-        }
-        decoded[key] = text;
+        decoded[unescape_path_segment(content_type)] = text;
       }
       *templates = std::move(decoded);
     }

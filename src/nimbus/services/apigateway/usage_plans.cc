@@ -512,18 +512,10 @@ asio::awaitable<Reply> ApiGatewayServiceImpl::update_usage_plan(Call& call) {
       if (settings == nullptr || !settings->is_object()) continue;
       for (auto& [name, value] : settings->as_object()) {
         if (!value.is_string() || name == "period") continue;
-        char* end = nullptr;
-        const std::string text(value.as_string());
-        const double number = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size() || number < 0) {
-          return bad_request(
-              fmt::format("Invalid value for /{}/{}: {}", group, std::string_view(name), text));
-        }
-        if (name == "rateLimit") {
-          value = number;
-        } else {
-          value = static_cast<std::int64_t>(number);
-        }
+        auto limit = patch_limit(fmt::format("/{}/{}", group, std::string_view(name)),
+                                 value.as_string(), name == "rateLimit");
+        if (!limit) return limit.error();
+        value = std::move(*limit);
       }
     }
     updated = plan;
@@ -621,10 +613,7 @@ Result<void> ApiGatewayServiceImpl::patch_stage_throttle(json::object& plan,
   if (method_at == std::string_view::npos || method_at == 0 || method_at + 1 == rest.size()) {
     return invalid_path();
   }
-  std::string resource(rest.substr(1, method_at - 1));
-  for (auto at = resource.find("~1"); at != std::string::npos; at = resource.find("~1")) {
-    resource.replace(at, 2, "/");
-  }
+  const std::string resource = unescape_path_segment(rest.substr(1, method_at - 1));
   if (!resource.starts_with('/')) return invalid_path();
   const std::string key = fmt::format("{}/{}", resource, rest.substr(method_at + 1));
 
@@ -644,19 +633,11 @@ Result<void> ApiGatewayServiceImpl::patch_stage_throttle(json::object& plan,
     return bad_request(fmt::format("Invalid patch operation: {} is not supported", op));
   }
   if (field.empty()) return invalid_path();
-  const std::string value = text_member(operation, "value");
-  char* end = nullptr;
-  const double number = std::strtod(value.c_str(), &end);
-  if (value.empty() || end != value.c_str() + value.size() || number < 0) {
-    return bad_request(fmt::format("Invalid value for {}: {}", path, value));
-  }
+  auto limit = patch_limit(path, text_member(operation, "value"), field == "rateLimit");
+  if (!limit) return limit.error();
   auto& limits = throttle.as_object()[key];
   if (!limits.is_object()) limits = json::object();
-  if (field == "rateLimit") {
-    limits.as_object()[field] = number;
-  } else {
-    limits.as_object()[field] = static_cast<std::int64_t>(number);
-  }
+  limits.as_object()[field] = std::move(*limit);
   return ok();
 }
 

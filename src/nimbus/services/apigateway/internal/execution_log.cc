@@ -74,6 +74,12 @@ std::string ExecutionLog::map_text(
   return out;
 }
 
+std::string ExecutionLog::headers_text(const net::HttpHeaders& headers) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const auto& [name, value] : headers) entries.emplace_back(name, value);
+  return map_text(entries);
+}
+
 std::string ExecutionLog::group(std::string_view api_id, std::string_view stage) {
   return fmt::format("API-Gateway-Execution-Logs_{}/{}", api_id, stage);
 }

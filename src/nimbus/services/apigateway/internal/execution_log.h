@@ -16,6 +16,7 @@
 #include <boost/json/fwd.hpp>
 
 #include "nimbus/ledger/log_format.h"
+#include "nimbus/net/http_message.h"
 
 namespace nimbus::services::apigateway::internal {
 
@@ -51,6 +52,7 @@ class ExecutionLog {
 
   // How the log prints a map: "{name=value, name=value}".
   static std::string map_text(const std::vector<std::pair<std::string, std::string>>& entries);
+  static std::string headers_text(const net::HttpHeaders& headers);  // as map_text
 
   static std::string group(std::string_view api_id, std::string_view stage);
 

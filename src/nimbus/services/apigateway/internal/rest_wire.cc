@@ -1,6 +1,7 @@
 #include "nimbus/services/apigateway/internal/rest_wire.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -72,6 +73,31 @@ Result<void> apply_patch(json::object& target, const json::object& body,
     }
   }
   return ok();
+}
+
+std::string unescape_path_segment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment.substr(i).starts_with("~1")) {
+      out += '/';
+      ++i;
+    } else {
+      out += segment[i];
+    }
+  }
+  return out;
+}
+
+Result<json::value> patch_limit(std::string_view path, std::string_view value, bool fractional) {
+  const std::string text(value);
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || number < 0) {
+    return bad_request(fmt::format("Invalid value for {}: {}", path, text));
+  }
+  if (fractional) return json::value(number);
+  return json::value(static_cast<std::int64_t>(number));
 }
 
 }  // namespace nimbus::services::apigateway::internal

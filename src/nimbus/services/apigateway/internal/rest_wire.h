@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "nimbus/core/result.h"
 
@@ -31,5 +32,15 @@ void copy_members(boost::json::object& into, const boost::json::object& body,
 // "/map/key" paths whose first segment is one of `paths`) to `target`.
 Result<void> apply_patch(boost::json::object& target, const boost::json::object& body,
                          std::initializer_list<std::string_view> paths);
+
+// A patch path's segment with its "~1" read back as '/' (resource paths,
+// content types).
+std::string unescape_path_segment(std::string_view segment);
+
+// A patch value that sets a limit: a number of at least 0, kept as a
+// double if `fractional` (rates), else as an integer (bursts, quotas).
+// BadRequestException "Invalid value for <path>: <value>" otherwise.
+Result<boost::json::value> patch_limit(std::string_view path, std::string_view value,
+                                       bool fractional);
 
 }  // namespace nimbus::services::apigateway::internal
