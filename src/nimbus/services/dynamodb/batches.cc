@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "nimbus/services/dynamodb/internal/indexes.h"
 #include "nimbus/services/dynamodb/internal/item_io.h"
 #include "nimbus/services/dynamodb/internal/request_expressions.h"
 #include "nimbus/services/dynamodb/internal/service_impl.h"
@@ -149,6 +150,7 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
     std::string key;
     std::optional<std::string> value;  // absent: delete
     std::size_t size = 0;
+    std::optional<Item> item;  // a put's, when the table has indexes
   };
   std::vector<Write> writes;
   std::size_t total = 0;
@@ -193,12 +195,14 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
         if (!item) return item.error();
         auto key = storage_key(*handle->record, *item, KeySource::kItem);
         if (!key) return key.error();
+        if (auto valid = check_index_keys(*handle->record, *item); !valid) return valid.error();
         write.size = item_size(*item);
         if (write.size > kMaxItemBytes) {
           return AwsError::validation("Item size has exceeded the maximum allowed size");
         }
         write.key = std::move(*key);
         write.value = encode_item(*item, write.size);
+        if (!handle->record->indexes.empty()) write.item = std::move(*item);
       } else {
         if (!del->is_object()) return AwsError::serialization("DeleteRequest must be a map");
         auto key_item = key_member(del->get_object());
@@ -222,15 +226,23 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
   std::vector<std::size_t> old_sizes;
   old_sizes.reserve(writes.size());
   for (const auto& write : writes) {
-    auto existing = read_item(store, write.handle.items, write.key, false);
+    const bool indexed = !write.handle.record->indexes.empty();
+    auto existing = read_item(store, write.handle.items, write.key, indexed);
     if (!existing) return existing.error();
     old_sizes.push_back(existing->size);
-    consumed[write.handle.record->name].write_units +=
-        units_of(std::max(existing->size, write.size), 1024);
+    Consumed& units = consumed[write.handle.record->name];
+    units.write_units += units_of(std::max(existing->size, write.size), 1024);
     if (write.value) {
       batch.put(write.handle.items, write.key, *write.value);
     } else {
       batch.del(write.handle.items, write.key);
+    }
+    if (indexed) {
+      const std::int64_t index_units = add_index_writes(
+          *write.handle.record, write.handle.indexes, write.key,
+          existing->item ? &*existing->item : nullptr, write.item ? &*write.item : nullptr, batch);
+      units.write_units += index_units;
+      units.index_write_units += index_units;
     }
   }
   if (auto written = store.write(batch); !written) return written.error();

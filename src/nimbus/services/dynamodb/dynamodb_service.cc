@@ -320,18 +320,25 @@ Result<TableHandle> DynamoDbServiceImpl::table_named(storage::Store& store,
   {
     std::lock_guard lock(open_tables_mutex_);
     if (const auto it = open_tables_.find(record->id); it != open_tables_.end()) {
-      return TableHandle{std::move(record), it->second.items, it->second.stats};
+      return TableHandle{std::move(record), it->second.items, it->second.stats, it->second.indexes};
     }
   }
   auto keyspace = store.open_or_create_keyspace(record->items_keyspace());
   if (!keyspace) return keyspace.error();
+  std::vector<storage::Keyspace> indexes;
+  for (const auto& index : record->indexes) {
+    auto index_keyspace = store.open_or_create_keyspace(record->index_keyspace(index));
+    if (!index_keyspace) return index_keyspace.error();
+    indexes.push_back(std::move(*index_keyspace));
+  }
   std::lock_guard lock(open_tables_mutex_);
   // Another request may have opened it meanwhile: every handle shares one entry.
   const auto& open =
       open_tables_
-          .try_emplace(record->id, OpenTable{*keyspace, std::make_shared<TableStats>(record->name)})
+          .try_emplace(record->id, OpenTable{*keyspace, std::make_shared<TableStats>(record->name),
+                                             std::move(indexes)})
           .first->second;
-  return TableHandle{std::move(record), open.items, open.stats};
+  return TableHandle{std::move(record), open.items, open.stats, open.indexes};
 }
 
 Result<TableHandle> DynamoDbServiceImpl::table(storage::Store& store, const json::object& in) {
@@ -439,9 +446,11 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
   if (consumed.read_half_units > 0) out["ReadCapacityUnits"] = read;
   if (consumed.write_units > 0) out["WriteCapacityUnits"] = write;
   if (*mode == "INDEXES") {
-    json::object on_table{{"CapacityUnits", read + write}};
+    // The table's own share; the rest went to its indexes' entries.
+    const double table_write = write - static_cast<double>(consumed.index_write_units);
+    json::object on_table{{"CapacityUnits", read + table_write}};
     if (consumed.read_half_units > 0) on_table["ReadCapacityUnits"] = read;
-    if (consumed.write_units > 0) on_table["WriteCapacityUnits"] = write;
+    if (table_write > 0) on_table["WriteCapacityUnits"] = table_write;
     out["Table"] = std::move(on_table);
   }
   return out;

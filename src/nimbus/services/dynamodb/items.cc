@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "nimbus/services/dynamodb/internal/evaluate.h"
+#include "nimbus/services/dynamodb/internal/indexes.h"
 #include "nimbus/services/dynamodb/internal/item_io.h"
 #include "nimbus/services/dynamodb/internal/request_expressions.h"
 #include "nimbus/services/dynamodb/internal/service_impl.h"
@@ -96,12 +97,33 @@ Result<ItemWrite> item_write(DynamoDbServiceImpl& service, Store& store, const j
   if (!parameters) return parameters.error();
   auto key = storage_key(*handle->record, *item, KeySource::kItem);
   if (!key) return key.error();
+  if (auto valid = check_index_keys(*handle->record, *item); !valid) return valid.error();
   const std::size_t size = item_size(*item);
   if (size > kMaxItemBytes) {
     return AwsError::validation("Item size has exceeded the maximum allowed size");
   }
   return ItemWrite{std::move(*handle), std::move(*item), std::move(*key), size,
                    std::move(*parameters)};
+}
+
+Result<void> write_item(Store& store, const TableHandle& handle, const std::string& key,
+                        const Item* old_item, const Item* new_item, std::string_view encoded,
+                        Consumed& consumed) {
+  if (handle.record->indexes.empty()) {
+    return new_item != nullptr ? store.put(handle.items, key, encoded)
+                               : store.del(handle.items, key);
+  }
+  storage::WriteBatch batch;
+  if (new_item != nullptr) {
+    batch.put(handle.items, key, encoded);
+  } else {
+    batch.del(handle.items, key);
+  }
+  const std::int64_t index_units =
+      add_index_writes(*handle.record, handle.indexes, key, old_item, new_item, batch);
+  consumed.write_units += index_units;
+  consumed.index_write_units += index_units;
+  return store.write(batch);
 }
 
 AwsError condition_failed(const std::optional<Item>& old, bool return_old) {
@@ -122,7 +144,9 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
 
   auto lock = lock_stripe(store, stripe_of(table, key));
   if (!lock) return lock.error();
-  const bool old_needed = expressions.condition.has_value() || returns == "ALL_OLD";
+  // Indexes replace the old item's entries: they need it too.
+  const bool old_needed =
+      expressions.condition.has_value() || returns == "ALL_OLD" || !table.indexes.empty();
   auto existing = read_item(store, handle.items, key, old_needed);
   if (!existing) return existing.error();
   Consumed consumed;
@@ -131,7 +155,11 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
     meter(table.name, consumed);
     return condition_failed(existing->item, parameters.return_old_on_failure);
   }
-  if (auto stored = store.put(handle.items, key, encoded); !stored) return stored.error();
+  if (auto stored = write_item(store, handle, key, existing->item ? &*existing->item : nullptr,
+                               &item, encoded, consumed);
+      !stored) {
+    return stored.error();
+  }
   handle.stats->changed(existing->size, size);
   meter(table.name, consumed);
   json::object out;
@@ -204,11 +232,14 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
   if (size > kMaxItemBytes) {
     return AwsError::validation("Item size to update has exceeded the maximum allowed size");
   }
-  if (auto stored = store.put(handle.items, key, encode_item(updated, size)); !stored) {
+  if (auto valid = check_index_keys(table, updated); !valid) return valid.error();
+  consumed.write_units = units_of(std::max(size, existing->size), 1024);
+  if (auto stored = write_item(store, handle, key, existing->item ? &*existing->item : nullptr,
+                               &updated, encode_item(updated, size), consumed);
+      !stored) {
     return stored.error();
   }
   handle.stats->changed(existing->size, size);
-  consumed.write_units = units_of(std::max(size, existing->size), 1024);
   meter(table.name, consumed);
 
   json::object out;
@@ -253,7 +284,10 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
     return condition_failed(existing->item, parameters.return_old_on_failure);
   }
   if (existing->item) {
-    if (auto removed = store.del(handle.items, key); !removed) return removed.error();
+    if (auto removed = write_item(store, handle, key, &*existing->item, nullptr, {}, consumed);
+        !removed) {
+      return removed.error();
+    }
     handle.stats->changed(existing->size, 0);
   }
   meter(table.name, consumed);

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "nimbus/services/dynamodb/internal/evaluate.h"
+#include "nimbus/services/dynamodb/internal/indexes.h"
 #include "nimbus/services/dynamodb/internal/item_io.h"
 #include "nimbus/services/dynamodb/internal/request_expressions.h"
 #include "nimbus/services/dynamodb/internal/service_impl.h"
@@ -142,7 +143,10 @@ struct KeyRange {
   storage::ScanOptions options;
 };
 
-Result<KeyRange> key_range(const TableRecord& table, const Condition& condition) {
+// `suffixed`: the keys read are an index's entries, whose key goes on with
+// the item's table key after the index key, so a bound on the sort key
+// covers every key it prefixes.
+Result<KeyRange> key_range(const TableRecord& table, const Condition& condition, bool suffixed) {
   std::vector<const Condition*> parts;
   if (auto split = leaves(condition, parts); !split) return split.error();
   std::optional<KeyPart> hash;
@@ -190,20 +194,26 @@ Result<KeyRange> key_range(const TableRecord& table, const Condition& condition)
   if (range) {
     const std::string& op = range->op;
     const std::string first = prefix + encode_key_value(range->values[0]);
+    // Past every key `key` starts (suffixed) or past `key` itself.
+    auto after = [&](const std::string& key) {
+      return suffixed ? storage::Bound{storage::prefix_successor(key), false}
+                      : storage::Bound{key, true};
+    };
     if (op == "=") {
       options.lower = storage::Bound{first, true};
-      options.upper = storage::Bound{first, true};
+      options.upper = after(first);
     } else if (op == "<") {
       options.upper = storage::Bound{first, false};
     } else if (op == "<=") {
-      options.upper = storage::Bound{first, true};
+      options.upper = after(first);
     } else if (op == ">") {
-      options.lower = storage::Bound{first, false};
+      options.lower = suffixed ? storage::Bound{storage::prefix_successor(first), true}
+                               : storage::Bound{first, false};
     } else if (op == ">=") {
       options.lower = storage::Bound{first, true};
     } else if (op == "BETWEEN") {
       options.lower = storage::Bound{first, true};
-      options.upper = storage::Bound{prefix + encode_key_value(range->values[1]), true};
+      options.upper = after(prefix + encode_key_value(range->values[1]));
     } else {  // begins_with: the encoding without its terminator is a prefix
       std::string partial = first.substr(0, first.size() - 2);
       options.lower = storage::Bound{partial, true};
@@ -217,18 +227,30 @@ struct Selection {
   std::string select;  // ALL_ATTRIBUTES, SPECIFIC_ATTRIBUTES, COUNT
 };
 
-Result<Selection> selection(const json::object& in, const RequestExpressions& expressions) {
+Result<Selection> selection(const json::object& in, const RequestExpressions& expressions,
+                            const SecondaryIndex* index) {
   auto select = enum_member(
       in, "Select", "select",
       {"ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"}, "");
   if (!select) return select.error();
-  if (*select == "ALL_PROJECTED_ATTRIBUTES") {
+  if (*select == "ALL_PROJECTED_ATTRIBUTES" && index == nullptr) {
     return AwsError::validation(
         "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is "
         "supported only when Querying using an IndexName");
   }
+  if (*select == "ALL_ATTRIBUTES" && index != nullptr && index->global &&
+      index->projection_type != "ALL") {
+    return AwsError::validation(fmt::format(
+        "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported "
+        "for global secondary index {} because its projection type is not ALL",
+        index->name));
+  }
   const bool projected = expressions.projection.has_value();
-  if (select->empty()) return Selection{projected ? "SPECIFIC_ATTRIBUTES" : "ALL_ATTRIBUTES"};
+  if (select->empty()) {
+    // An index's own projection unless asked for more.
+    if (projected) return Selection{"SPECIFIC_ATTRIBUTES"};
+    return Selection{index != nullptr ? "ALL_PROJECTED_ATTRIBUTES" : "ALL_ATTRIBUTES"};
+  }
   if (*select == "SPECIFIC_ATTRIBUTES" && !projected) {
     return AwsError::validation(
         "One or more parameter values were invalid: Must specify the AttributesToGet or "
@@ -256,29 +278,39 @@ Result<std::optional<std::int64_t>> limit_member(const json::object& in) {
   return std::optional<std::int64_t>(*number);
 }
 
-Result<void> no_index(const json::object& in) {
-  if (const auto index = string_member(in, "IndexName")) {
+// The index the request names, null for none.
+Result<const SecondaryIndex*> named_index(const TableRecord& table, const json::object& in) {
+  const auto name = string_member(in, "IndexName");
+  if (!name) return static_cast<const SecondaryIndex*>(nullptr);
+  const SecondaryIndex* index = find_index(table, *name);
+  if (index == nullptr) {
     return AwsError::validation(
-        fmt::format("The table does not have the specified index: {}", *index));
+        fmt::format("The table does not have the specified index: {}", *name));
   }
-  return ok();
+  return index;
 }
 
-// The storage key after which to resume, from ExclusiveStartKey.
-Result<std::optional<std::string>> start_key(const TableRecord& table, const json::object& in) {
+// The storage key after which to resume, from ExclusiveStartKey: a table's
+// key, or for an index the item's table key and index key.
+Result<std::optional<std::string>> start_key(const TableRecord& table, const SecondaryIndex* index,
+                                             const json::object& in) {
   const auto* wire = member(in, "ExclusiveStartKey");
   if (wire == nullptr) return std::optional<std::string>();
+  auto invalid_start = [](std::string_view why) {
+    return AwsError::validation(fmt::format("The provided starting key is invalid: {}", why));
+  };
   auto key = parse_item(*wire);
-  if (!key) {
-    return AwsError::validation(
-        fmt::format("The provided starting key is invalid: {}", key.error().message()));
+  if (!key) return invalid_start(key.error().message());
+  if (index == nullptr) {
+    auto encoded = storage_key(table, *key, KeySource::kKey);
+    if (!encoded) return invalid_start(encoded.error().message());
+    return std::optional<std::string>(std::move(*encoded));
   }
-  auto encoded = storage_key(table, *key, KeySource::kKey);
-  if (!encoded) {
-    return AwsError::validation(
-        fmt::format("The provided starting key is invalid: {}", encoded.error().message()));
-  }
-  return std::optional<std::string>(std::move(*encoded));
+  auto encoded = storage_key(table, key_of(table, *key), KeySource::kKey);
+  if (!encoded) return invalid_start(encoded.error().message());
+  auto entry = index_entry_key(*index, *key, *encoded);
+  if (!entry) return invalid_start("The provided key element does not match the schema");
+  return std::optional<std::string>(std::move(*entry));
 }
 
 struct ReadPlan {
@@ -288,6 +320,11 @@ struct ReadPlan {
   const std::optional<std::vector<Path>>* projection = nullptr;
   bool count_only = false;
   bool consistent = false;
+  // Reading an index: its keys' schema, for LastEvaluatedKey; and, for a
+  // local index asked for more than it keeps, the table's items to read
+  // each item from.
+  const TableRecord* index_keys = nullptr;
+  const storage::Keyspace* fetch_from = nullptr;
 };
 
 struct ReadResult {
@@ -311,14 +348,28 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
     auto page = store.scan(keyspace, plan.options);
     if (!page) return page.error();
     for (const auto& entry : page->items) {
-      auto stored = read_stored(entry.value);
+      std::string_view value = entry.value;
+      std::optional<std::string> fetched;
+      if (plan.fetch_from != nullptr) {
+        // The entry ends with the item's table key.
+        auto entry_item = decode_item(entry.value);
+        if (!entry_item) return entry_item.error();
+        auto table_key = storage_key(table, key_of(table, *entry_item), KeySource::kKey);
+        if (!table_key) return table_key.error();
+        auto full = store.get(*plan.fetch_from, *table_key);
+        if (!full) return full.error();
+        if (!*full) continue;  // deleted since the scan's snapshot
+        fetched = std::move(**full);
+        value = *fetched;
+      }
+      auto stored = read_stored(value);
       if (!stored) return stored.error();
       ++out.scanned;
       out.bytes += stored->size;
       bool matches = true;
       std::optional<Item> item;
       if (need_item) {
-        auto decoded = decode_item(entry.value);
+        auto decoded = decode_item(value);
         if (!decoded) return decoded.error();
         item = std::move(*decoded);
         if (plan.filter->has_value()) matches = evaluate(**plan.filter, *item);
@@ -341,11 +392,12 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
       const bool limit_reached = plan.limit && out.scanned >= *plan.limit;
       if (limit_reached || out.bytes >= kMaxPageBytes) {
         if (!item) {
-          auto decoded = decode_item(entry.value);
+          auto decoded = decode_item(value);
           if (!decoded) return decoded.error();
           item = std::move(*decoded);
         }
         out.last_key = key_of(table, *item);
+        if (plan.index_keys != nullptr) out.last_key->merge(key_of(*plan.index_keys, *item));
         return out;
       }
     }
@@ -358,6 +410,7 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
 // Limit and ConsistentRead.
 struct ReadRequest {
   TableHandle handle;
+  const SecondaryIndex* index = nullptr;
   std::optional<std::int64_t> limit;
   bool consistent = false;
 };
@@ -366,21 +419,26 @@ Result<ReadRequest> read_request(DynamoDbServiceImpl& service, Store& store,
                                  const json::object& in) {
   auto handle = service.table(store, in);
   if (!handle) return handle.error();
-  if (auto checked = no_index(in); !checked) return checked.error();
+  auto index = named_index(*handle->record, in);
+  if (!index) return index.error();
   if (auto checked = check_capacity_modes(in); !checked) return checked.error();
   auto limit = limit_member(in);
   if (!limit) return limit.error();
   auto consistent = bool_member(in, "ConsistentRead");
   if (!consistent) return consistent.error();
-  return ReadRequest{std::move(*handle), *limit, *consistent};
+  if (*consistent && *index != nullptr && (*index)->global) {
+    return AwsError::validation("Consistent reads are not supported on global secondary indexes");
+  }
+  return ReadRequest{std::move(*handle), *index, *limit, *consistent};
 }
 
 // Reads the range `plan` holds with the request's limit, filter,
 // projection and selection; the Query/Scan response and what it consumed.
-Result<json::object> run_read(Store& store, const TableHandle& handle, ReadPlan plan,
-                              const json::object& in, const RequestExpressions& expressions,
-                              const std::string& select, std::optional<std::int64_t> limit,
-                              bool consistent, Consumed* consumed) {
+Result<json::object> run_read(Store& store, const TableHandle& handle, const SecondaryIndex* index,
+                              ReadPlan plan, const json::object& in,
+                              const RequestExpressions& expressions, const std::string& select,
+                              std::optional<std::int64_t> limit, bool consistent,
+                              Consumed* consumed) {
   const TableRecord& table = *handle.record;
   const bool count_only = select == "COUNT";
   plan.limit = limit;
@@ -388,7 +446,23 @@ Result<json::object> run_read(Store& store, const TableHandle& handle, ReadPlan 
   plan.projection = &expressions.projection;
   plan.count_only = count_only;
   plan.consistent = consistent;
-  auto result = read_range(store, table, handle.items, std::move(plan));
+  const storage::Keyspace* keyspace = &handle.items;
+  TableRecord index_keys;
+  if (index != nullptr) {
+    const auto position = static_cast<std::size_t>(index - table.indexes.data());
+    if (position >= handle.indexes.size()) return AwsError::internal("an index is not open");
+    keyspace = &handle.indexes[position];
+    index_keys = index_schema(table, *index);
+    plan.index_keys = &index_keys;
+    // A local index reads what it does not keep from the table, as
+    // DynamoDB's local indexes do; a global one has only what it keeps.
+    const bool wants_more = select == "ALL_ATTRIBUTES" || expressions.projection.has_value() ||
+                            expressions.filter.has_value();
+    if (!index->global && index->projection_type != "ALL" && wants_more) {
+      plan.fetch_from = &handle.items;
+    }
+  }
+  auto result = read_range(store, table, *keyspace, std::move(plan));
   if (!result) return result.error();
   json::object out;
   if (!count_only) out["Items"] = std::move(result->items);
@@ -425,12 +499,15 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
   parameters.projection = true;
   auto expressions = parse_request_expressions(in, parameters, "QueryFilter");
   if (!expressions) return expressions.error();
-  auto select = selection(in, *expressions);
+  const SecondaryIndex* index = request->index;
+  auto select = selection(in, *expressions, index);
   if (!select) return select.error();
-  auto range = key_range(table, *expressions->key_condition);
+  // An index is queried by its own key.
+  const TableRecord schema = index != nullptr ? index_schema(table, *index) : table;
+  auto range = key_range(schema, *expressions->key_condition, index != nullptr);
   if (!range) return range.error();
   if (expressions->filter) {
-    for (const auto* key : {&table.hash, table.range ? &*table.range : nullptr}) {
+    for (const auto* key : {&schema.hash, schema.range ? &*schema.range : nullptr}) {
       if (key == nullptr) continue;
       // A filter may not test key attributes: the key condition does.
       std::vector<const Condition*> stack{&*expressions->filter};
@@ -450,7 +527,7 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
       }
     }
   }
-  auto start = start_key(table, in);
+  auto start = start_key(table, index, in);
   if (!start) return start.error();
   ReadPlan plan;
   plan.options = std::move(range->options);
@@ -464,8 +541,8 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
     plan.options.cursor = std::move(**start);
   }
   Consumed consumed;
-  auto out = run_read(store, request->handle, std::move(plan), in, *expressions, select->select,
-                      request->limit, request->consistent, &consumed);
+  auto out = run_read(store, request->handle, index, std::move(plan), in, *expressions,
+                      select->select, request->limit, request->consistent, &consumed);
   if (out) meter(table.name, consumed);
   return out;
 }
@@ -515,9 +592,9 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
   parameters.projection = true;
   auto expressions = parse_request_expressions(in, parameters, "ScanFilter");
   if (!expressions) return expressions.error();
-  auto select = selection(in, *expressions);
+  auto select = selection(in, *expressions, request->index);
   if (!select) return select.error();
-  auto start = start_key(table, in);
+  auto start = start_key(table, request->index, in);
   if (!start) return start.error();
 
   ReadPlan plan;
@@ -547,8 +624,8 @@ Result<json::object> DynamoDbServiceImpl::scan(Store& store, const json::object&
   }
   if (*start) plan.options.cursor = std::move(**start);
   Consumed consumed;
-  auto out = run_read(store, request->handle, std::move(plan), in, *expressions, select->select,
-                      request->limit, request->consistent, &consumed);
+  auto out = run_read(store, request->handle, request->index, std::move(plan), in, *expressions,
+                      select->select, request->limit, request->consistent, &consumed);
   if (out) meter(table.name, consumed);
   return out;
 }

@@ -17,6 +17,8 @@ using storage::Store;
 
 constexpr std::int64_t kMaxCapacityUnits = 40'000;
 constexpr std::size_t kMaxTags = 50;
+constexpr std::size_t kMaxGlobalIndexes = 20;
+constexpr std::size_t kMaxLocalIndexes = 5;
 
 double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
@@ -112,6 +114,172 @@ Result<std::string> table_of_arn(std::string_view arn, std::string_view region,
   return std::string(arn.substr(prefix.size()));
 }
 
+// A KeySchema: (attribute, HASH or RANGE) pairs, HASH first; `field` names
+// it in constraint errors.
+Result<std::vector<std::pair<std::string, std::string>>> parse_key_schema(
+    const json::value& key_schema, const std::string& field) {
+  if (!key_schema.is_array()) return AwsError::serialization("KeySchema must be a list");
+  const auto& elements = key_schema.get_array();
+  if (elements.empty()) {
+    return constraint("[]", field, "Member must have length greater than or equal to 1");
+  }
+  if (elements.size() > 2) {
+    return constraint("[...]", field, "Member must have length less than or equal to 2");
+  }
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& element : elements) {
+    const auto* object = element.if_object();
+    if (object == nullptr) return AwsError::serialization("KeySchemaElement must be an object");
+    const auto attribute = string_member(*object, "AttributeName");
+    const auto key_type = string_member(*object, "KeyType");
+    if (!attribute) {
+      return constraint("null", field + ".member.attributeName", "Member must not be null");
+    }
+    if (!key_type) return constraint("null", field + ".member.keyType", "Member must not be null");
+    if (*key_type != "HASH" && *key_type != "RANGE") {
+      return constraint(*key_type, field + ".member.keyType",
+                        "Member must satisfy enum value set: [HASH, RANGE]");
+    }
+    if (attribute->empty() || attribute->size() > 255) {
+      return constraint(*attribute, field + ".member.attributeName",
+                        "Member must have length between 1 and 255");
+    }
+    keys.emplace_back(*attribute, *key_type);
+  }
+  if (keys[0].second != "HASH") {
+    return AwsError::validation(
+        "Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
+  }
+  if (keys.size() == 2) {
+    if (keys[1].second != "RANGE") {
+      return AwsError::validation(
+          "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type");
+    }
+    if (keys[0].first == keys[1].first) {
+      return AwsError::validation(
+          "Both the Hash Key and the Range Key element in the KeySchema have the same name");
+    }
+  }
+  return keys;
+}
+
+// One index of CreateTable's GlobalSecondaryIndexes or
+// LocalSecondaryIndexes, before its key attributes' types are known.
+struct ParsedIndex {
+  SecondaryIndex index;
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::optional<Throughput> throughput;
+};
+
+Result<std::vector<ParsedIndex>> parse_indexes(
+    const json::object& in, const std::vector<std::pair<std::string, std::string>>& table_keys) {
+  std::vector<ParsedIndex> out;
+  std::set<std::string> names;
+  for (const bool global : {true, false}) {
+    const std::string_view list_name = global ? "GlobalSecondaryIndexes" : "LocalSecondaryIndexes";
+    const std::string field = global ? "globalSecondaryIndexes" : "localSecondaryIndexes";
+    const auto* list = member(in, list_name);
+    if (list == nullptr) continue;
+    if (!list->is_array())
+      return AwsError::serialization(fmt::format("{} must be a list", list_name));
+    const auto& entries = list->get_array();
+    if (global && entries.size() > kMaxGlobalIndexes) {
+      return invalid(fmt::format("GlobalSecondaryIndex count exceeds the per-table limit of {}",
+                                 kMaxGlobalIndexes));
+    }
+    if (!global && entries.size() > kMaxLocalIndexes) {
+      return invalid(fmt::format("Number of LocalSecondaryIndexes exceeds per-table limit of {}",
+                                 kMaxLocalIndexes));
+    }
+    if (!global && !entries.empty() && table_keys.size() < 2) {
+      return invalid(
+          "Table KeySchema does not have a range key, which is required when specifying a "
+          "LocalSecondaryIndex");
+    }
+    for (std::size_t position = 0; position < entries.size(); ++position) {
+      const auto* entry = entries[position].if_object();
+      if (entry == nullptr) {
+        return AwsError::serialization(fmt::format("{} members must be objects", list_name));
+      }
+      const std::string member_field = fmt::format("{}.{}.member", field, position + 1);
+      ParsedIndex parsed;
+      parsed.index.global = global;
+      const auto name = string_member(*entry, "IndexName");
+      if (!name) return constraint("null", member_field + ".indexName", "Member must not be null");
+      if (name->size() < 3 || name->size() > 255) {
+        return constraint(*name, member_field + ".indexName",
+                          "Member must have length between 3 and 255");
+      }
+      if (!std::all_of(name->begin(), name->end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+          })) {
+        return constraint(*name, member_field + ".indexName",
+                          "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+      }
+      if (!names.insert(*name).second)
+        return invalid(fmt::format("Duplicate index name: {}", *name));
+      parsed.index.name = *name;
+      const auto* key_schema = member(*entry, "KeySchema");
+      if (key_schema == nullptr) {
+        return constraint("null", member_field + ".keySchema", "Member must not be null");
+      }
+      auto keys = parse_key_schema(*key_schema, member_field + ".keySchema");
+      if (!keys) return keys.error();
+      if (!global) {
+        if ((*keys)[0].first != table_keys[0].first) {
+          return invalid(fmt::format(
+              "Index KeySchema does not have the same leading hash key as table KeySchema for "
+              "index: {}. index hash key: {}, table hash key: {}",
+              *name, (*keys)[0].first, table_keys[0].first));
+        }
+        if (keys->size() < 2) {
+          return invalid(
+              fmt::format("Index KeySchema does not have a range key for index: {}", *name));
+        }
+      }
+      parsed.keys = std::move(*keys);
+      const auto* projection = member(*entry, "Projection");
+      if (projection == nullptr) {
+        return constraint("null", member_field + ".projection", "Member must not be null");
+      }
+      if (!projection->is_object()) return AwsError::serialization("Projection must be an object");
+      auto type = enum_member(projection->get_object(), "ProjectionType",
+                              member_field + ".projection.projectionType",
+                              {"ALL", "KEYS_ONLY", "INCLUDE"}, "");
+      if (!type) return type.error();
+      const auto* non_key = member(projection->get_object(), "NonKeyAttributes");
+      if (type->empty()) {
+        return invalid(fmt::format("Unknown ProjectionType: null for index: {}", *name));
+      }
+      if (*type == "INCLUDE") {
+        if (non_key == nullptr || !non_key->is_array() || non_key->get_array().empty()) {
+          return invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified");
+        }
+        for (const auto& attribute : non_key->get_array()) {
+          if (!attribute.is_string()) {
+            return AwsError::serialization("NonKeyAttributes must be a list of strings");
+          }
+          parsed.index.non_key_attributes.emplace_back(attribute.get_string());
+        }
+      } else if (non_key != nullptr) {
+        return invalid(
+            fmt::format("ProjectionType is {}, but NonKeyAttributes is specified", *type));
+      }
+      parsed.index.projection_type = *type;
+      if (global) {
+        auto throughput = throughput_member(*entry);
+        if (!throughput) return throughput.error();
+        parsed.throughput = *throughput;
+      } else if (member(*entry, "ProvisionedThroughput") != nullptr) {
+        return AwsError::serialization(
+            "ProvisionedThroughput is not a member of a LocalSecondaryIndex");
+      }
+      out.push_back(std::move(parsed));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string_view status,
@@ -154,6 +322,40 @@ json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string
   if (table.table_class != "STANDARD") {
     out["TableClassSummary"] = {{"TableClass", table.table_class}};
   }
+  json::array global_indexes;
+  json::array local_indexes;
+  for (const auto& index : table.indexes) {
+    json::array index_keys;
+    index_keys.push_back({{"AttributeName", index.hash.name}, {"KeyType", "HASH"}});
+    if (index.range) {
+      index_keys.push_back({{"AttributeName", index.range->name}, {"KeyType", "RANGE"}});
+    }
+    json::object projection{{"ProjectionType", index.projection_type}};
+    if (!index.non_key_attributes.empty()) {
+      json::array names;
+      for (const auto& attribute : index.non_key_attributes) names.emplace_back(attribute);
+      projection["NonKeyAttributes"] = std::move(names);
+    }
+    // Like the table's, DynamoDB's index sizes are estimates refreshed
+    // about every six hours; Nimbus does not count them (docs/compatibility).
+    json::object described{{"IndexName", index.name},
+                           {"KeySchema", std::move(index_keys)},
+                           {"Projection", std::move(projection)},
+                           {"IndexSizeBytes", 0},
+                           {"ItemCount", 0},
+                           {"IndexArn", fmt::format("{}/index/{}", table.arn, index.name)}};
+    if (index.global) {
+      described["IndexStatus"] = status == "DELETING" ? "DELETING" : "ACTIVE";
+      described["ProvisionedThroughput"] = {{"NumberOfDecreasesToday", 0},
+                                            {"ReadCapacityUnits", index.read_capacity},
+                                            {"WriteCapacityUnits", index.write_capacity}};
+      global_indexes.push_back(std::move(described));
+    } else {
+      local_indexes.push_back(std::move(described));
+    }
+  }
+  if (!global_indexes.empty()) out["GlobalSecondaryIndexes"] = std::move(global_indexes);
+  if (!local_indexes.empty()) out["LocalSecondaryIndexes"] = std::move(local_indexes);
   return out;
 }
 
@@ -162,67 +364,24 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
   const auto name = string_member(in, "TableName");
   if (!name) return constraint("null", "tableName", "Member must not be null");
   if (auto valid = validate_table_name(*name); !valid) return valid.error();
-  for (std::string_view unsupported :
-       {"GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"}) {
-    const auto* value = member(in, unsupported);
-    if (value == nullptr) continue;
-    if (unsupported == "StreamSpecification" && value->is_object()) {
-      const auto* enabled = value->get_object().if_contains("StreamEnabled");
-      if (enabled == nullptr || !enabled->is_bool() || !enabled->get_bool()) continue;
+  if (const auto* value = member(in, "StreamSpecification"); value && value->is_object()) {
+    const auto* enabled = value->get_object().if_contains("StreamEnabled");
+    if (enabled != nullptr && enabled->is_bool() && enabled->get_bool()) {
+      return AwsError("NotImplementedException",
+                      "Nimbus does not implement StreamSpecification yet.", 501, Fault::kServer);
     }
-    if (value->is_array() && value->get_array().empty()) continue;
-    return AwsError("NotImplementedException",
-                    fmt::format("Nimbus does not implement {} yet.", unsupported), 501,
-                    Fault::kServer);
   }
-
   TableRecord table;
   table.name = *name;
   // Key schema.
   const auto* key_schema = member(in, "KeySchema");
   if (key_schema == nullptr) return constraint("null", "keySchema", "Member must not be null");
   if (!key_schema->is_array()) return AwsError::serialization("KeySchema must be a list");
-  const auto& elements = key_schema->get_array();
-  if (elements.empty()) {
-    return constraint("[]", "keySchema", "Member must have length greater than or equal to 1");
-  }
-  if (elements.size() > 2) {
-    return constraint("[...]", "keySchema", "Member must have length less than or equal to 2");
-  }
-  std::vector<std::pair<std::string, std::string>> keys;
-  for (const auto& element : elements) {
-    const auto* object = element.if_object();
-    if (object == nullptr) return AwsError::serialization("KeySchemaElement must be an object");
-    const auto attribute = string_member(*object, "AttributeName");
-    const auto key_type = string_member(*object, "KeyType");
-    if (!attribute) {
-      return constraint("null", "keySchema.member.attributeName", "Member must not be null");
-    }
-    if (!key_type) return constraint("null", "keySchema.member.keyType", "Member must not be null");
-    if (*key_type != "HASH" && *key_type != "RANGE") {
-      return constraint(*key_type, "keySchema.member.keyType",
-                        "Member must satisfy enum value set: [HASH, RANGE]");
-    }
-    if (attribute->empty() || attribute->size() > 255) {
-      return constraint(*attribute, "keySchema.member.attributeName",
-                        "Member must have length between 1 and 255");
-    }
-    keys.emplace_back(*attribute, *key_type);
-  }
-  if (keys[0].second != "HASH") {
-    return AwsError::validation(
-        "Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
-  }
-  if (keys.size() == 2) {
-    if (keys[1].second != "RANGE") {
-      return AwsError::validation(
-          "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type");
-    }
-    if (keys[0].first == keys[1].first) {
-      return AwsError::validation(
-          "Both the Hash Key and the Range Key element in the KeySchema have the same name");
-    }
-  }
+  auto parsed_keys = parse_key_schema(*key_schema, "keySchema");
+  if (!parsed_keys) return parsed_keys.error();
+  const auto& keys = *parsed_keys;
+  auto indexes = parse_indexes(in, keys);
+  if (!indexes) return indexes.error();
   // Attribute definitions.
   const auto* definitions = member(in, "AttributeDefinitions");
   if (definitions == nullptr) {
@@ -253,10 +412,19 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
     }
     table.attribute_definitions.push_back({*attribute, *type_from_name(*type)});
   }
+  // Every key attribute, of the table's and its indexes' key schemas, is
+  // defined, and nothing else is.
   std::vector<std::string> key_names;
   for (const auto& key : keys) key_names.push_back(key.first);
-  for (const auto& key : keys) {
-    if (!defined.contains(key.first)) {
+  for (const auto& index : *indexes) {
+    for (const auto& key : index.keys) {
+      if (std::find(key_names.begin(), key_names.end(), key.first) == key_names.end()) {
+        key_names.push_back(key.first);
+      }
+    }
+  }
+  for (const auto& key_name : key_names) {
+    if (!defined.contains(key_name)) {
       std::vector<std::string> definition_names(defined.begin(), defined.end());
       return invalid(fmt::format(
           "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], "
@@ -264,7 +432,7 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
           fmt::join(key_names, ", "), fmt::join(definition_names, ", ")));
     }
   }
-  if (defined.size() != keys.size()) {
+  if (defined.size() != key_names.size()) {
     return invalid(
         "Number of attributes in KeySchema does not exactly match number of attributes defined "
         "in AttributeDefinitions");
@@ -277,6 +445,12 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
   };
   table.hash = {keys[0].first, type_of(keys[0].first)};
   if (keys.size() == 2) table.range = KeyAttribute{keys[1].first, type_of(keys[1].first)};
+  for (auto& parsed : *indexes) {
+    parsed.index.hash = {parsed.keys[0].first, type_of(parsed.keys[0].first)};
+    if (parsed.keys.size() == 2) {
+      parsed.index.range = KeyAttribute{parsed.keys[1].first, type_of(parsed.keys[1].first)};
+    }
+  }
 
   // Billing.
   auto billing = enum_member(in, "BillingMode", "billingMode", {"PROVISIONED", "PAY_PER_REQUEST"},
@@ -298,6 +472,29 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
         "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
         "PAY_PER_REQUEST");
   }
+  for (auto& parsed : *indexes) {
+    if (!parsed.index.global) {
+      table.indexes.push_back(std::move(parsed.index));
+      continue;
+    }
+    if (table.billing_mode == "PROVISIONED") {
+      if (!parsed.throughput) {
+        return invalid(fmt::format("ProvisionedThroughput must be specified for index: {}",
+                                   parsed.index.name));
+      }
+      parsed.index.read_capacity = parsed.throughput->read;
+      parsed.index.write_capacity = parsed.throughput->write;
+    } else if (parsed.throughput) {
+      return invalid(fmt::format(
+          "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
+          "PAY_PER_REQUEST",
+          parsed.index.name));
+    }
+    table.indexes.push_back(std::move(parsed.index));
+  }
+  // Global indexes first, then local ones, as DescribeTable lists them.
+  std::stable_partition(table.indexes.begin(), table.indexes.end(),
+                        [](const SecondaryIndex& index) { return index.global; });
   auto table_class = enum_member(in, "TableClass", "tableClass",
                                  {"STANDARD", "STANDARD_INFREQUENT_ACCESS"}, "STANDARD");
   if (!table_class) return table_class.error();
@@ -332,6 +529,11 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
   if (!created) return created.error();
   auto keyspace = store.create_keyspace(table.items_keyspace());
   if (!keyspace) return keyspace.error();
+  for (const auto& index : table.indexes) {
+    if (auto created_index = store.create_keyspace(table.index_keyspace(index)); !created_index) {
+      return created_index.error();
+    }
+  }
   // Its size needs no count: every item it will hold is added by a write.
   // Its storage is metered from now on.
   if (auto handle = table_named(store, table.name); handle && handle->record->id == table.id) {
@@ -423,10 +625,15 @@ Result<json::object> DynamoDbServiceImpl::delete_table(Store& store, const json:
   }
   // Storage is billed up to the deletion.
   if (open) {
-    const TableHandle handle{removed, open->items, open->stats};
+    const TableHandle handle{removed, open->items, open->stats, open->indexes};
     if (auto size = table_size(store, handle)) meter_storage(*open->stats, *size, now_ms());
   }
   // The name is free at once; the store removes the items in the background.
+  for (const auto& index : removed->indexes) {
+    if (auto dropped = store.drop_keyspace(removed->index_keyspace(index)); !dropped) {
+      return dropped.error();
+    }
+  }
   if (auto dropped = store.drop_keyspace(removed->items_keyspace()); !dropped) {
     return dropped.error();
   }
@@ -483,10 +690,23 @@ Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json:
               "One or more parameter values were invalid: ProvisionedThroughput must be specified "
               "when BillingMode is PROVISIONED");
         }
+        if (mode == "PROVISIONED" && table.billing_mode != "PROVISIONED") {
+          // Each global index needs throughput of its own, which only
+          // GlobalSecondaryIndexUpdates (not implemented) would give.
+          for (const auto& index : table.indexes) {
+            if (index.global) {
+              return invalid(
+                  fmt::format("ProvisionedThroughput must be specified for index: {}", index.name));
+            }
+          }
+        }
         if (mode != table.billing_mode) {
           table.billing_mode = mode;
           table.billing_mode_changed_ms = now_ms();
-          if (mode == "PAY_PER_REQUEST") table.read_capacity = table.write_capacity = 0;
+          if (mode == "PAY_PER_REQUEST") {
+            table.read_capacity = table.write_capacity = 0;
+            for (auto& index : table.indexes) index.read_capacity = index.write_capacity = 0;
+          }
         }
         if (*throughput) {
           if (table.read_capacity == (*throughput)->read &&

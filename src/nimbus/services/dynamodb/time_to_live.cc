@@ -48,7 +48,12 @@ Result<std::int64_t> DynamoDbServiceImpl::expire_items(storage::Store& store,
       auto current = read_item(store, handle.items, entry.key);
       if (!current) return current.error();
       if (!current->item || !expired(*current->item, table.ttl_attribute, now_s)) continue;
-      if (auto removed = store.del(handle.items, entry.key); !removed) return removed.error();
+      Consumed unmetered;  // expiry deletes cost nothing, as on DynamoDB
+      if (auto removed =
+              write_item(store, handle, entry.key, &*current->item, nullptr, {}, unmetered);
+          !removed) {
+        return removed.error();
+      }
       handle.stats->changed(current->size, 0);
       ++deleted;
     }

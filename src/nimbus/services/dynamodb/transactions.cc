@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "nimbus/services/dynamodb/internal/evaluate.h"
+#include "nimbus/services/dynamodb/internal/indexes.h"
 #include "nimbus/services/dynamodb/internal/item_io.h"
 #include "nimbus/services/dynamodb/internal/service_impl.h"
 
@@ -239,10 +240,13 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
       const auto& updates = *action.parameters.expressions.update;
       auto applied = apply_update(updates, updated);
       const std::size_t new_size = applied ? item_size(updated) : 0;
-      if (!applied || new_size > kMaxItemBytes) {
+      auto index_keys = applied ? check_index_keys(*action.handle.record, updated) : ok();
+      if (!applied || new_size > kMaxItemBytes || !index_keys) {
         reason = {{"Code", "ValidationError"},
-                  {"Message", applied ? "Item size to update has exceeded the maximum allowed size"
-                                      : applied.error().message()}};
+                  {"Message", !applied      ? applied.error().message()
+                              : !index_keys ? index_keys.error().message()
+                                            : "Item size to update has exceeded the maximum "
+                                              "allowed size"}};
         failed = true;
       } else {
         written[i] = std::move(updated);
@@ -259,10 +263,18 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
   storage::WriteBatch batch;
   for (std::size_t i = 0; i < actions.size(); ++i) {
     const WriteAction& action = actions[i];
+    const bool deleted = action.kind == WriteAction::Kind::kDelete && existing[i].item;
     if (written[i]) {
       batch.put(action.handle.items, action.key, encode_item(*written[i], written_sizes[i]));
-    } else if (action.kind == WriteAction::Kind::kDelete && existing[i].item) {
+    } else if (deleted) {
       batch.del(action.handle.items, action.key);
+    }
+    if ((written[i] || deleted) && !action.handle.record->indexes.empty()) {
+      // Index entries are written, not metered again: a transaction's two
+      // units per KB already stand for its writes.
+      (void)add_index_writes(*action.handle.record, action.handle.indexes, action.key,
+                             existing[i].item ? &*existing[i].item : nullptr,
+                             written[i] ? &*written[i] : nullptr, batch);
     }
   }
   if (auto stored = store.write(batch); !stored) return stored.error();

@@ -99,6 +99,7 @@ struct TableHandle {
   std::shared_ptr<const TableRecord> record;
   storage::Keyspace items;
   std::shared_ptr<TableStats> stats;
+  std::vector<storage::Keyspace> indexes;  // the record's indexes', in its order
 };
 
 // Requests and errors of one operation, for /_nimbus/metrics.
@@ -127,9 +128,17 @@ AwsError condition_failed(const std::optional<Item>& old, bool return_old);
 
 // What a request consumed, for ReturnConsumedCapacity and the ledger.
 struct Consumed {
-  std::int64_t read_half_units = 0;  // eventually consistent reads of 4 KB
-  std::int64_t write_units = 0;      // writes of 1 KB
+  std::int64_t read_half_units = 0;    // eventually consistent reads of 4 KB
+  std::int64_t write_units = 0;        // writes of 1 KB
+  std::int64_t index_write_units = 0;  // of those, the secondary indexes' entries
 };
+
+// Writes `new_item` (null: deletes the item) at `key` in place of
+// `old_item` (null: none), with the entries of the table's indexes, in one
+// atomic batch; the indexes' write units are added to `consumed` (items.cc).
+Result<void> write_item(storage::Store& store, const TableHandle& handle, const std::string& key,
+                        const Item* old_item, const Item* new_item, std::string_view encoded,
+                        Consumed& consumed);
 
 // What one table saw between two ledger flushes: its usage record, and
 // through it CloudWatch's AWS/DynamoDB metrics.
@@ -315,6 +324,7 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   struct OpenTable {
     storage::Keyspace items;
     std::shared_ptr<TableStats> stats;
+    std::vector<storage::Keyspace> indexes;
   };
   mutable std::mutex open_tables_mutex_;
   std::map<std::string, OpenTable> open_tables_;

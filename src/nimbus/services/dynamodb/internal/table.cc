@@ -100,6 +100,25 @@ std::string TableRecord::encode() const {
   json::array tag_list;
   for (const auto& [key, value] : tags) tag_list.push_back(json::array{key, value});
   out["tags"] = std::move(tag_list);
+  if (!indexes.empty()) {
+    json::array index_list;
+    for (const auto& index : indexes) {
+      json::object entry{{"name", index.name},
+                         {"global", index.global},
+                         {"hash", key_attribute_json(index.hash)},
+                         {"projection", index.projection_type}};
+      if (index.range) entry["range"] = key_attribute_json(*index.range);
+      if (!index.non_key_attributes.empty()) {
+        json::array names;
+        for (const auto& name : index.non_key_attributes) names.emplace_back(name);
+        entry["nonKeyAttributes"] = std::move(names);
+      }
+      if (index.read_capacity != 0) entry["readCapacity"] = index.read_capacity;
+      if (index.write_capacity != 0) entry["writeCapacity"] = index.write_capacity;
+      index_list.push_back(std::move(entry));
+    }
+    out["indexes"] = std::move(index_list);
+  }
   if (!ttl_attribute.empty()) {
     out["ttlEnabled"] = ttl_enabled;
     out["ttlAttribute"] = ttl_attribute;
@@ -152,6 +171,37 @@ Result<TableRecord> TableRecord::decode(std::string_view bytes) {
   if (const auto* ttl = in.if_contains("ttlEnabled"); ttl != nullptr && ttl->is_bool()) {
     out.ttl_enabled = ttl->get_bool();
     out.ttl_attribute = string_of(in, "ttlAttribute");
+  }
+  if (const auto* list = in.if_contains("indexes"); list != nullptr && list->is_array()) {
+    for (const auto& value : list->get_array()) {
+      const auto* entry = value.if_object();
+      if (entry == nullptr) return AwsError::internal("a table record has a malformed index");
+      SecondaryIndex index;
+      index.name = string_of(*entry, "name");
+      if (const auto* global = entry->if_contains("global"); global && global->is_bool()) {
+        index.global = global->get_bool();
+      }
+      const auto* hash_entry = entry->if_contains("hash");
+      if (hash_entry == nullptr) return AwsError::internal("an index record lacks its hash key");
+      auto index_hash = key_attribute_from(*hash_entry);
+      if (!index_hash) return index_hash.error();
+      index.hash = std::move(*index_hash);
+      if (const auto* range_entry = entry->if_contains("range")) {
+        auto index_range = key_attribute_from(*range_entry);
+        if (!index_range) return index_range.error();
+        index.range = std::move(*index_range);
+      }
+      index.projection_type = string_of(*entry, "projection");
+      if (const auto* names = entry->if_contains("nonKeyAttributes");
+          names != nullptr && names->is_array()) {
+        for (const auto& name : names->get_array()) {
+          if (name.is_string()) index.non_key_attributes.emplace_back(name.get_string());
+        }
+      }
+      index.read_capacity = int_of(*entry, "readCapacity");
+      index.write_capacity = int_of(*entry, "writeCapacity");
+      out.indexes.push_back(std::move(index));
+    }
   }
   if (const auto* tags = in.if_contains("tags"); tags != nullptr && tags->is_array()) {
     for (const auto& tag : tags->get_array()) {

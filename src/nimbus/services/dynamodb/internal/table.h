@@ -24,6 +24,19 @@ struct KeyAttribute {
   ValueType type = ValueType::kS;  // S, N or B
 };
 
+// A global or local secondary index: a second copy of (part of) each item
+// that has the index's key attributes, kept under the index's key.
+struct SecondaryIndex {
+  std::string name;
+  bool global = true;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::string projection_type = "ALL";          // ALL, KEYS_ONLY or INCLUDE
+  std::vector<std::string> non_key_attributes;  // INCLUDE's
+  std::int64_t read_capacity = 0;               // a global index's own, when PROVISIONED
+  std::int64_t write_capacity = 0;
+};
+
 struct TableRecord {
   std::string name;
   std::string id;  // TableId, a UUID; names the items keyspace
@@ -44,7 +57,13 @@ struct TableRecord {
   bool ttl_enabled = false;
   std::string ttl_attribute;
 
+  // Global indexes first, then local ones, each in the order created.
+  std::vector<SecondaryIndex> indexes;
+
   std::string items_keyspace() const { return "dynamodb.items." + id; }
+  std::string index_keyspace(const SecondaryIndex& index) const {
+    return "dynamodb.index." + id + "." + index.name;
+  }
   std::string encode() const;
   static Result<TableRecord> decode(std::string_view bytes);
 };
