@@ -21,11 +21,14 @@ def test_the_document_client_reads_and_writes_plain_values(nimbus):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
-    assert seen["created"] == {"status": "ACTIVE", "protected": True, "createdIsDate": True}
+    assert seen["created"] == {"status": "ACTIVE", "protected": True, "createdIsDate": True,
+                               "indexes": ["byName:ACTIVE"]}
     assert seen["got"] == {"pk": "user#1", "sk": 2, "name": "n2", "tags": ["a", "b"],
                            "profile": {"age": 32, "langs": ["c++", "js"]}, "nothing": None}
     assert seen["updated"] == {"profile": {"age": 33}, "name": "renamed", "visits": 1}
     assert seen["queried"] == [3, 2]
+    # The global index moved the renamed item's entry (KEYS_ONLY: keys only).
+    assert seen["byName"] == [{"pk": "user#1", "sk": 2, "name": "renamed"}]
     # The error carries the old item in wire form: the document client leaves errors alone.
     assert seen["conditional"] == {"name": "ConditionalCheckFailedException", "oldName": {"S": "n1"}}
     assert seen["protectedDelete"] == {"name": "ValidationException", "status": 400}

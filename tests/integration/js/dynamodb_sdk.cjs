@@ -25,8 +25,13 @@ const doc = lib.DynamoDBDocumentClient.from(client, {
   const created = await client.send(new ddb.CreateTableCommand({
     TableName: table,
     AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" },
-                           { AttributeName: "sk", AttributeType: "N" }],
+                           { AttributeName: "sk", AttributeType: "N" },
+                           { AttributeName: "name", AttributeType: "S" }],
     KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
+    GlobalSecondaryIndexes: [{
+      IndexName: "byName", KeySchema: [{ AttributeName: "name", KeyType: "HASH" }],
+      Projection: { ProjectionType: "KEYS_ONLY" },
+    }],
     BillingMode: "PAY_PER_REQUEST",
     DeletionProtectionEnabled: true,
   }));
@@ -34,6 +39,8 @@ const doc = lib.DynamoDBDocumentClient.from(client, {
     status: created.TableDescription.TableStatus,
     protected: created.TableDescription.DeletionProtectionEnabled,
     createdIsDate: created.TableDescription.CreationDateTime instanceof Date,
+    indexes: created.TableDescription.GlobalSecondaryIndexes.map(
+      (index) => `${index.IndexName}:${index.IndexStatus}`),
   };
 
   for (let sk = 1; sk <= 3; sk++) {
@@ -60,6 +67,12 @@ const doc = lib.DynamoDBDocumentClient.from(client, {
     ExpressionAttributeValues: { ":pk": "user#1", ":from": 2 }, ScanIndexForward: false,
   }));
   out.queried = queried.Items.map((item) => item.sk);
+
+  const byName = await doc.send(new lib.QueryCommand({
+    TableName: table, IndexName: "byName", KeyConditionExpression: "#n = :name",
+    ExpressionAttributeNames: { "#n": "name" }, ExpressionAttributeValues: { ":name": "renamed" },
+  }));
+  out.byName = byName.Items;
 
   try {
     await doc.send(new lib.PutCommand({
