@@ -351,14 +351,14 @@ Result<ReadResult> read_range(Store& store, const TableRecord& table,
       std::string_view value = entry.value;
       std::optional<std::string> fetched;
       if (plan.fetch_from != nullptr) {
-        // The entry ends with the item's table key.
+        // The entry holds the item's table key attributes: read the item by them.
         auto entry_item = decode_item(entry.value);
         if (!entry_item) return entry_item.error();
         auto table_key = storage_key(table, key_of(table, *entry_item), KeySource::kKey);
         if (!table_key) return table_key.error();
         auto full = store.get(*plan.fetch_from, *table_key);
         if (!full) return full.error();
-        if (!*full) continue;  // deleted since the scan's snapshot
+        if (!*full) continue;  // deleted between reading its entry and now
         fetched = std::move(**full);
         value = *fetched;
       }
@@ -502,8 +502,11 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
   const SecondaryIndex* index = request->index;
   auto select = selection(in, *expressions, index);
   if (!select) return select.error();
-  // An index is queried by its own key.
-  const TableRecord schema = index != nullptr ? index_schema(table, *index) : table;
+  // An index is queried by its own key (the table's record is not copied
+  // for a Query of the table).
+  TableRecord index_keys;
+  if (index != nullptr) index_keys = index_schema(table, *index);
+  const TableRecord& schema = index != nullptr ? index_keys : table;
   auto range = key_range(schema, *expressions->key_condition, index != nullptr);
   if (!range) return range.error();
   if (expressions->filter) {
