@@ -4,9 +4,13 @@ them, every write keeping the indexes (sparse, moved, removed), Query and
 Scan of an index with sort key conditions, projections, pagination and
 parallel segments, DynamoDB's errors, and indexes kept across a restart."""
 
+import random
 import signal
+import threading
+import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from dynamodb_support import ddb, error_of, server, unique, validation  # noqa: F401
 from nimbus_harness import NimbusServer
@@ -377,9 +381,167 @@ def test_update_table_billing_mode_with_global_indexes(ddb):
                       ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}) == (
         "One or more parameter values were invalid: ProvisionedThroughput must be specified for "
         "index: byStatus")
-    code, _, status = error_of(ddb.update_table, TableName=provisioned, GlobalSecondaryIndexUpdates=[
-        {"Delete": {"IndexName": "byOwner"}}])
-    assert (code, status) == ("NotImplementedException", 501)
+    assert validation(ddb.update_table, TableName=provisioned, GlobalSecondaryIndexUpdates=[
+        {"Update": {"IndexName": "byOwner",
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2}}}]) == (
+        "One or more parameter values were invalid: ProvisionedThroughput should not be specified "
+        "for index: byOwner when BillingMode is PAY_PER_REQUEST")
+
+
+def wait_active(ddb, table, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        described = ddb.describe_table(TableName=table)["Table"]
+        statuses = [i["IndexStatus"] for i in described.get("GlobalSecondaryIndexes", [])]
+        if all(status == "ACTIVE" for status in statuses):
+            return described
+        assert time.time() < deadline, statuses
+        time.sleep(0.05)
+
+
+def by_color(ddb, table, color, index="byColor"):
+    items, start = [], None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        page = ddb.query(TableName=table, IndexName=index, KeyConditionExpression="color = :c",
+                         ExpressionAttributeValues={":c": {"S": color}}, **kwargs)
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def expected_by_color(ddb, table):
+    """color -> sorted sort keys, from a scan of the table itself."""
+    expected = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if "color" in item and "n" in item:
+                expected.setdefault(item["color"]["S"], []).append(item["sk"]["S"])
+    return {color: sorted(sks) for color, sks in expected.items()}
+
+
+COLORS = ["red", "green", "blue"]
+
+
+def test_update_table_creates_a_global_index_over_existing_items_while_writes_go_on(ddb):
+    table = unique()
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    for n in range(400):
+        item = {"pk": {"S": f"p{n % 7}"}, "sk": {"S": f"s{n:04}"}, "n": {"N": str(n)}}
+        if n % 5:
+            item["color"] = {"S": COLORS[n % 3]}
+        ddb.put_item(TableName=table, Item=item)
+
+    # Writers recolour, add and delete items throughout the backfill.
+    stop = threading.Event()
+    errors = []
+
+    def write(seed):
+        rng = random.Random(seed)
+        while not stop.is_set():
+            n = rng.randrange(500)
+            key = {"pk": {"S": f"p{n % 7}"}, "sk": {"S": f"s{n:04}"}}
+            try:
+                if rng.random() < 0.1:
+                    ddb.delete_item(TableName=table, Key=key)
+                else:
+                    ddb.update_item(TableName=table, Key=key, UpdateExpression="SET color = :c, n = :n",
+                                    ExpressionAttributeValues={":c": {"S": rng.choice(COLORS)},
+                                                               ":n": {"N": str(n)}})
+            except Exception as error:  # noqa: BLE001 (reported below)
+                errors.append(error)
+
+    writers = [threading.Thread(target=write, args=(seed,)) for seed in range(3)]
+    for writer in writers:
+        writer.start()
+    try:
+        time.sleep(0.2)
+        answer = ddb.update_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"},
+                                  {"AttributeName": "n", "AttributeType": "N"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "byColor",
+                "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"},
+                              {"AttributeName": "n", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}}])["TableDescription"]
+        (created,) = answer["GlobalSecondaryIndexes"]
+        assert created["IndexStatus"] in ("CREATING", "ACTIVE")
+        # Until the backfill ends the index cannot be read (it may end any moment).
+        try:
+            ddb.query(TableName=table, IndexName="byColor", KeyConditionExpression="color = :c",
+                      ExpressionAttributeValues={":c": {"S": "red"}})
+        except ClientError as error:
+            assert error.response["Error"]["Message"] == \
+                "Cannot read from backfilling global secondary index: byColor"
+        described = wait_active(ddb, table)
+        time.sleep(0.3)  # writes go on against the active index
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    assert not errors, errors[:3]
+    assert {d["AttributeName"] for d in described["AttributeDefinitions"]} == {"pk", "sk", "color", "n"}
+    expected = expected_by_color(ddb, table)
+    for color in COLORS:
+        got = by_color(ddb, table, color)
+        assert sorted(i["sk"]["S"] for i in got) == expected.get(color, [])
+        # Ordered by the index's sort key.
+        assert [int(i["n"]["N"]) for i in got] == sorted(int(i["n"]["N"]) for i in got)
+
+    # Deleted: gone from the description, its definitions with it, and unreadable.
+    after = ddb.update_table(TableName=table, GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "byColor"}}])["TableDescription"]
+    assert "GlobalSecondaryIndexes" not in after
+    assert {d["AttributeName"] for d in after["AttributeDefinitions"]} == {"pk", "sk"}
+    assert validation(ddb.query, TableName=table, IndexName="byColor",
+                      KeyConditionExpression="color = :c",
+                      ExpressionAttributeValues={":c": {"S": "red"}}) == \
+        "The table does not have the specified index: byColor"
+    # Created again under the same name with another key: none of the old entries.
+    ddb.update_table(TableName=table,
+                     AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {
+                         "IndexName": "byColor",
+                         "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+                         "Projection": {"ProjectionType": "ALL"}}}])
+    wait_active(ddb, table)
+    colored = {color: sorted(i["sk"]["S"] for i in by_color(ddb, table, color)) for color in COLORS}
+    assert colored == {color: sorted(sks) for color, sks in expected.items()}
+
+
+def test_update_table_index_errors(ddb):
+    table = indexed_table(ddb)
+    create = {"Create": {"IndexName": "byTitle2",
+                         "KeySchema": [{"AttributeName": "title", "KeyType": "HASH"}],
+                         "Projection": {"ProjectionType": "ALL"}}}
+    code, message, status = error_of(ddb.update_table, TableName=table, GlobalSecondaryIndexUpdates=[
+        create, {"Delete": {"IndexName": "byOwner"}}])
+    assert (code, status) == ("LimitExceededException", 400)
+    assert message == ("Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                       "simultaneously per table")
+    code, message, status = error_of(ddb.update_table, TableName=table, GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "nope"}}])
+    assert (code, status) == ("ResourceNotFoundException", 400)
+    assert validation(ddb.update_table, TableName=table, GlobalSecondaryIndexUpdates=[{"Create": {
+        "IndexName": "byColor", "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"}}}]) == (
+        "One or more parameter values were invalid: Some index key attributes are not defined in "
+        "AttributeDefinitions. Keys: [color], AttributeDefinitions: []")
+    assert validation(ddb.update_table, TableName=table, GlobalSecondaryIndexUpdates=[{"Create": {
+        **create["Create"], "IndexName": "byOwner"}}]) == \
+        "One or more parameter values were invalid: Index with name byOwner already exists"
+    # The local index cannot be deleted; nothing changed.
+    code, _, _ = error_of(ddb.update_table, TableName=table, GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "byTitle"}}])
+    assert code == "ResourceNotFoundException"
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["byStatus", "byOwner"]
 
 
 def test_a_recreated_table_starts_with_empty_indexes(ddb):
@@ -388,6 +550,33 @@ def test_a_recreated_table_starts_with_empty_indexes(ddb):
     ddb.delete_table(TableName=name)
     indexed_table(ddb, name=name)
     assert by_status(ddb, name, "open") == []
+
+
+def test_an_index_backfill_cut_by_a_kill_resumes_at_the_next_start(tmp_path):
+    """Whether or not the kill comes during the backfill, the index is
+    ACTIVE after the restart and holds every item's entry."""
+    with NimbusServer(data_dir=tmp_path) as first:
+        client = first.client("dynamodb")
+        table = unique()
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        items = [{"PutRequest": {"Item": {"pk": {"S": f"k{n}"}, "color": {"S": COLORS[n % 3]}}}}
+                 for n in range(3000)]
+        for start in range(0, len(items), 25):
+            client.batch_write_item(RequestItems={table: items[start:start + 25]})
+        client.update_table(
+            TableName=table, AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "byColor", "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+        first.stop(sig=signal.SIGKILL)
+    with NimbusServer(data_dir=tmp_path) as second:
+        client = second.client("dynamodb")
+        wait_active(client, table)
+        for n, color in enumerate(COLORS):
+            got = sorted(i["pk"]["S"] for i in by_color(client, table, color))
+            assert got == sorted(f"k{k}" for k in range(n, 3000, 3))
 
 
 def test_indexes_survive_a_restart_and_a_kill(tmp_path):

@@ -219,6 +219,9 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
   std::vector<std::size_t> stripes;
   for (const auto& write : writes) stripes.push_back(stripe_of(*write.handle.record, write.key));
   auto locks = lock_stripes(std::move(stripes));
+  for (const auto& write : writes) {
+    if (stale(write.handle)) return stale_table();
+  }
 
   storage::WriteBatch batch;
   batch.reserve(writes.size());

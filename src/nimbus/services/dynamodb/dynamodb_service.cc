@@ -236,6 +236,7 @@ DynamoDbServiceImpl::DynamoDbServiceImpl(
     operations_.emplace(name, Operation{handler, std::make_shared<OperationCounters>()});
   }
   metering_thread_ = std::thread([this] { metering_loop(); });
+  index_thread_ = std::thread([this] { index_loop(); });
 }
 
 DynamoDbServiceImpl::~DynamoDbServiceImpl() { stop(); }
@@ -248,6 +249,12 @@ void DynamoDbServiceImpl::stop() {
   }
   metering_wake_.notify_all();
   if (metering_thread_.joinable()) metering_thread_.join();
+  {
+    std::lock_guard lock(index_mutex_);
+    index_stopping_ = true;
+  }
+  index_wake_.notify_all();
+  if (index_thread_.joinable()) index_thread_.join();
   meter_all_storage();
   flush_metering();
 }
@@ -283,7 +290,12 @@ boost::asio::awaitable<net::HttpResponse> DynamoDbServiceImpl::handle(
   const auto started = std::chrono::steady_clock::now();
   auto run = [this, handler = operation->second.handler, &decoded,
               &context](storage::Store& store) {
-    return (this->*handler)(store, decoded->input, context);
+    // A write made with a table record older than its indexes is run again
+    // (stale_table()): the next run reads the current record.
+    for (int attempt = 1;; ++attempt) {
+      auto result = (this->*handler)(store, decoded->input, context);
+      if (result || result.error().code() != kStaleTableCode || attempt == 100) return result;
+    }
   };
   // Small reads of cached data, and writes of one cached item that need no
   // wait for the disk, are answered here, on the I/O thread, without the
@@ -317,28 +329,43 @@ Result<TableHandle> DynamoDbServiceImpl::table_named(storage::Store& store,
   if (!record) {
     return AwsError("ResourceNotFoundException", "Requested resource not found", 400);
   }
+  // The index keyspaces of the record, from the open table's, opening the
+  // ones it lacks (an index UpdateTable added). A keyspace is only opened,
+  // never created, here: CreateTable and UpdateTable create them, and a
+  // stale record must not bring back one that was dropped.
+  auto index_keyspaces = [&](OpenTable& open) {
+    std::vector<storage::Keyspace> out;
+    out.reserve(record->indexes.size());
+    for (const auto& index : record->indexes) {
+      auto it = open.indexes.find(index.name);
+      if (it == open.indexes.end()) {
+        auto opened = store.open_keyspace(record->index_keyspace(index));
+        if (!opened) {
+          out.emplace_back();  // dropped: reads and writes refuse it
+          continue;
+        }
+        it = open.indexes.emplace(index.name, std::move(*opened)).first;
+      }
+      out.push_back(it->second);
+    }
+    return out;
+  };
   {
     std::lock_guard lock(open_tables_mutex_);
     if (const auto it = open_tables_.find(record->id); it != open_tables_.end()) {
-      return TableHandle{std::move(record), it->second.items, it->second.stats, it->second.indexes};
+      auto indexes = index_keyspaces(it->second);
+      return TableHandle{std::move(record), it->second.items, it->second.stats, std::move(indexes)};
     }
   }
   auto keyspace = store.open_or_create_keyspace(record->items_keyspace());
   if (!keyspace) return keyspace.error();
-  std::vector<storage::Keyspace> indexes;
-  for (const auto& index : record->indexes) {
-    auto index_keyspace = store.open_or_create_keyspace(record->index_keyspace(index));
-    if (!index_keyspace) return index_keyspace.error();
-    indexes.push_back(std::move(*index_keyspace));
-  }
   std::lock_guard lock(open_tables_mutex_);
   // Another request may have opened it meanwhile: every handle shares one entry.
-  const auto& open =
-      open_tables_
-          .try_emplace(record->id, OpenTable{*keyspace, std::make_shared<TableStats>(record->name),
-                                             std::move(indexes)})
-          .first->second;
-  return TableHandle{std::move(record), open.items, open.stats, open.indexes};
+  auto [it, added] = open_tables_.try_emplace(
+      record->id, OpenTable{*keyspace, std::make_shared<TableStats>(record->name), {}});
+  if (added) it->second.stats->index_version.store(record->index_version);
+  auto indexes = index_keyspaces(it->second);
+  return TableHandle{std::move(record), it->second.items, it->second.stats, std::move(indexes)};
 }
 
 Result<TableHandle> DynamoDbServiceImpl::table(storage::Store& store, const json::object& in) {

@@ -144,6 +144,7 @@ Result<json::object> DynamoDbServiceImpl::put_item(Store& store, const json::obj
 
   auto lock = lock_stripe(store, stripe_of(table, key));
   if (!lock) return lock.error();
+  if (stale(handle)) return stale_table();
   // Indexes replace the old item's entries: they need it too.
   const bool old_needed =
       expressions.condition.has_value() || returns == "ALL_OLD" || !table.indexes.empty();
@@ -218,6 +219,7 @@ Result<json::object> DynamoDbServiceImpl::update_item(Store& store, const json::
 
   auto lock = lock_stripe(store, stripe_of(table, key));
   if (!lock) return lock.error();
+  if (stale(handle)) return stale_table();
   auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;
@@ -275,6 +277,7 @@ Result<json::object> DynamoDbServiceImpl::delete_item(Store& store, const json::
 
   auto lock = lock_stripe(store, stripe_of(table, key));
   if (!lock) return lock.error();
+  if (stale(handle)) return stale_table();
   auto existing = read_item(store, handle.items, key);
   if (!existing) return existing.error();
   Consumed consumed;

@@ -287,6 +287,10 @@ Result<const SecondaryIndex*> named_index(const TableRecord& table, const json::
     return AwsError::validation(
         fmt::format("The table does not have the specified index: {}", *name));
   }
+  if (index->status == "CREATING") {
+    return AwsError::validation(
+        fmt::format("Cannot read from backfilling global secondary index: {}", *name));
+  }
   return index;
 }
 
@@ -450,7 +454,11 @@ Result<json::object> run_read(Store& store, const TableHandle& handle, const Sec
   TableRecord index_keys;
   if (index != nullptr) {
     const auto position = static_cast<std::size_t>(index - table.indexes.data());
-    if (position >= handle.indexes.size()) return AwsError::internal("an index is not open");
+    if (position >= handle.indexes.size() || handle.indexes[position].name.empty()) {
+      // Deleted since the request read the table's record.
+      return AwsError::validation(
+          fmt::format("The table does not have the specified index: {}", index->name));
+    }
     keyspace = &handle.indexes[position];
     index_keys = index_schema(table, *index);
     plan.index_keys = &index_keys;

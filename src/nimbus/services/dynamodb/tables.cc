@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "nimbus/core/request_id.h"
+#include "nimbus/services/dynamodb/internal/indexes.h"
 #include "nimbus/services/dynamodb/internal/service_impl.h"
 
 namespace nimbus::services::dynamodb {
@@ -171,6 +172,83 @@ struct ParsedIndex {
   std::optional<Throughput> throughput;
 };
 
+// One index of CreateTable's GlobalSecondaryIndexes or
+// LocalSecondaryIndexes (or UpdateTable's Create); `member_field` names it
+// in constraint errors.
+Result<ParsedIndex> parse_index(
+    const json::object& entry, bool global, const std::string& member_field,
+    const std::vector<std::pair<std::string, std::string>>& table_keys) {
+  ParsedIndex parsed;
+  parsed.index.global = global;
+  const auto name = string_member(entry, "IndexName");
+  if (!name) return constraint("null", member_field + ".indexName", "Member must not be null");
+  if (name->size() < 3 || name->size() > 255) {
+    return constraint(*name, member_field + ".indexName",
+                      "Member must have length between 3 and 255");
+  }
+  if (!std::all_of(name->begin(), name->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      })) {
+    return constraint(*name, member_field + ".indexName",
+                      "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+  }
+  parsed.index.name = *name;
+  const auto* key_schema = member(entry, "KeySchema");
+  if (key_schema == nullptr) {
+    return constraint("null", member_field + ".keySchema", "Member must not be null");
+  }
+  auto keys = parse_key_schema(*key_schema, member_field + ".keySchema");
+  if (!keys) return keys.error();
+  if (!global) {
+    if ((*keys)[0].first != table_keys[0].first) {
+      return invalid(fmt::format(
+          "Index KeySchema does not have the same leading hash key as table KeySchema for "
+          "index: {}. index hash key: {}, table hash key: {}",
+          *name, (*keys)[0].first, table_keys[0].first));
+    }
+    if (keys->size() < 2) {
+      return invalid(fmt::format("Index KeySchema does not have a range key for index: {}", *name));
+    }
+  }
+  parsed.keys = std::move(*keys);
+  const auto* projection = member(entry, "Projection");
+  if (projection == nullptr) {
+    return constraint("null", member_field + ".projection", "Member must not be null");
+  }
+  if (!projection->is_object()) return AwsError::serialization("Projection must be an object");
+  auto type =
+      enum_member(projection->get_object(), "ProjectionType",
+                  member_field + ".projection.projectionType", {"ALL", "KEYS_ONLY", "INCLUDE"}, "");
+  if (!type) return type.error();
+  const auto* non_key = member(projection->get_object(), "NonKeyAttributes");
+  if (type->empty()) {
+    return invalid(fmt::format("Unknown ProjectionType: null for index: {}", *name));
+  }
+  if (*type == "INCLUDE") {
+    if (non_key == nullptr || !non_key->is_array() || non_key->get_array().empty()) {
+      return invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified");
+    }
+    for (const auto& attribute : non_key->get_array()) {
+      if (!attribute.is_string()) {
+        return AwsError::serialization("NonKeyAttributes must be a list of strings");
+      }
+      parsed.index.non_key_attributes.emplace_back(attribute.get_string());
+    }
+  } else if (non_key != nullptr) {
+    return invalid(fmt::format("ProjectionType is {}, but NonKeyAttributes is specified", *type));
+  }
+  parsed.index.projection_type = *type;
+  if (global) {
+    auto throughput = throughput_member(entry);
+    if (!throughput) return throughput.error();
+    parsed.throughput = *throughput;
+  } else if (member(entry, "ProvisionedThroughput") != nullptr) {
+    return AwsError::serialization(
+        "ProvisionedThroughput is not a member of a LocalSecondaryIndex");
+  }
+  return parsed;
+}
+
 Result<std::vector<ParsedIndex>> parse_indexes(
     const json::object& in, const std::vector<std::pair<std::string, std::string>>& table_keys) {
   std::vector<ParsedIndex> out;
@@ -202,79 +280,12 @@ Result<std::vector<ParsedIndex>> parse_indexes(
         return AwsError::serialization(fmt::format("{} members must be objects", list_name));
       }
       const std::string member_field = fmt::format("{}.{}.member", field, position + 1);
-      ParsedIndex parsed;
-      parsed.index.global = global;
-      const auto name = string_member(*entry, "IndexName");
-      if (!name) return constraint("null", member_field + ".indexName", "Member must not be null");
-      if (name->size() < 3 || name->size() > 255) {
-        return constraint(*name, member_field + ".indexName",
-                          "Member must have length between 3 and 255");
+      auto parsed = parse_index(*entry, global, member_field, table_keys);
+      if (!parsed) return parsed.error();
+      if (!names.insert(parsed->index.name).second) {
+        return invalid(fmt::format("Duplicate index name: {}", parsed->index.name));
       }
-      if (!std::all_of(name->begin(), name->end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-          })) {
-        return constraint(*name, member_field + ".indexName",
-                          "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
-      }
-      if (!names.insert(*name).second)
-        return invalid(fmt::format("Duplicate index name: {}", *name));
-      parsed.index.name = *name;
-      const auto* key_schema = member(*entry, "KeySchema");
-      if (key_schema == nullptr) {
-        return constraint("null", member_field + ".keySchema", "Member must not be null");
-      }
-      auto keys = parse_key_schema(*key_schema, member_field + ".keySchema");
-      if (!keys) return keys.error();
-      if (!global) {
-        if ((*keys)[0].first != table_keys[0].first) {
-          return invalid(fmt::format(
-              "Index KeySchema does not have the same leading hash key as table KeySchema for "
-              "index: {}. index hash key: {}, table hash key: {}",
-              *name, (*keys)[0].first, table_keys[0].first));
-        }
-        if (keys->size() < 2) {
-          return invalid(
-              fmt::format("Index KeySchema does not have a range key for index: {}", *name));
-        }
-      }
-      parsed.keys = std::move(*keys);
-      const auto* projection = member(*entry, "Projection");
-      if (projection == nullptr) {
-        return constraint("null", member_field + ".projection", "Member must not be null");
-      }
-      if (!projection->is_object()) return AwsError::serialization("Projection must be an object");
-      auto type = enum_member(projection->get_object(), "ProjectionType",
-                              member_field + ".projection.projectionType",
-                              {"ALL", "KEYS_ONLY", "INCLUDE"}, "");
-      if (!type) return type.error();
-      const auto* non_key = member(projection->get_object(), "NonKeyAttributes");
-      if (type->empty()) {
-        return invalid(fmt::format("Unknown ProjectionType: null for index: {}", *name));
-      }
-      if (*type == "INCLUDE") {
-        if (non_key == nullptr || !non_key->is_array() || non_key->get_array().empty()) {
-          return invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified");
-        }
-        for (const auto& attribute : non_key->get_array()) {
-          if (!attribute.is_string()) {
-            return AwsError::serialization("NonKeyAttributes must be a list of strings");
-          }
-          parsed.index.non_key_attributes.emplace_back(attribute.get_string());
-        }
-      } else if (non_key != nullptr) {
-        return invalid(
-            fmt::format("ProjectionType is {}, but NonKeyAttributes is specified", *type));
-      }
-      parsed.index.projection_type = *type;
-      if (global) {
-        auto throughput = throughput_member(*entry);
-        if (!throughput) return throughput.error();
-        parsed.throughput = *throughput;
-      } else if (member(*entry, "ProvisionedThroughput") != nullptr) {
-        return AwsError::serialization(
-            "ProvisionedThroughput is not a member of a LocalSecondaryIndex");
-      }
-      out.push_back(std::move(parsed));
+      out.push_back(std::move(*parsed));
     }
   }
   return out;
@@ -345,7 +356,8 @@ json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string
                            {"ItemCount", 0},
                            {"IndexArn", fmt::format("{}/index/{}", table.arn, index.name)}};
     if (index.global) {
-      described["IndexStatus"] = status == "DELETING" ? "DELETING" : "ACTIVE";
+      described["IndexStatus"] = status == "DELETING" ? std::string("DELETING") : index.status;
+      if (index.status == "CREATING") described["Backfilling"] = true;
       described["ProvisionedThroughput"] = {{"NumberOfDecreasesToday", 0},
                                             {"ReadCapacityUnits", index.read_capacity},
                                             {"WriteCapacityUnits", index.write_capacity}};
@@ -548,6 +560,220 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
   return json::object{{"TableDescription", describe(table, "ACTIVE", TableSize{})}};
 }
 
+Result<void> DynamoDbServiceImpl::update_indexes(Store& store, const json::object& in,
+                                                 const std::string& name) {
+  const auto* updates = member(in, "GlobalSecondaryIndexUpdates");
+  if (!updates->is_array()) {
+    return AwsError::serialization("GlobalSecondaryIndexUpdates must be a list");
+  }
+  auto current = tables_->find(name);
+  if (!current) return table_not_found(name);
+  std::vector<std::pair<std::string, std::string>> table_keys{{current->hash.name, "HASH"}};
+  if (current->range) table_keys.emplace_back(current->range->name, "RANGE");
+
+  // The request, checked before anything changes.
+  std::optional<ParsedIndex> created;
+  std::optional<std::string> deleted;
+  std::vector<std::pair<std::string, Throughput>> throughputs;
+  for (std::size_t position = 0; position < updates->get_array().size(); ++position) {
+    const auto* update = updates->get_array()[position].if_object();
+    if (update == nullptr) return AwsError::serialization("an index update must be an object");
+    const std::string field = fmt::format("globalSecondaryIndexUpdates.{}.member", position + 1);
+    const auto* create = member(*update, "Create");
+    const auto* remove = member(*update, "Delete");
+    const auto* change = member(*update, "Update");
+    if ((create != nullptr) + (remove != nullptr) + (change != nullptr) != 1) {
+      return invalid("One of GlobalSecondaryIndexUpdate.Create, Update or Delete is required");
+    }
+    if ((create != nullptr || remove != nullptr) && (created || deleted)) {
+      return AwsError("LimitExceededException",
+                      "Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                      "simultaneously per table",
+                      400);
+    }
+    const auto* object = (create != nullptr   ? create
+                          : remove != nullptr ? remove
+                                              : change)
+                             ->if_object();
+    if (object == nullptr) return AwsError::serialization("an index update must be an object");
+    if (create != nullptr) {
+      auto parsed = parse_index(*object, true, field + ".create", table_keys);
+      if (!parsed) return parsed.error();
+      created = std::move(*parsed);
+      continue;
+    }
+    const auto index_name = string_member(*object, "IndexName");
+    if (!index_name) {
+      return constraint("null", field + (remove != nullptr ? ".delete" : ".update") + ".indexName",
+                        "Member must not be null");
+    }
+    if (remove != nullptr) {
+      deleted = *index_name;
+      continue;
+    }
+    auto throughput = throughput_member(*object);
+    if (!throughput) return throughput.error();
+    if (!*throughput) {
+      return constraint("null", field + ".update.provisionedThroughput", "Member must not be null");
+    }
+    throughputs.emplace_back(*index_name, **throughput);
+  }
+  std::vector<KeyAttribute> definitions;
+  if (const auto* list = member(in, "AttributeDefinitions"); list != nullptr && list->is_array()) {
+    for (const auto& definition : list->get_array()) {
+      const auto* object = definition.if_object();
+      const auto attribute = object ? string_member(*object, "AttributeName") : std::nullopt;
+      const auto type = object ? string_member(*object, "AttributeType") : std::nullopt;
+      const auto parsed_type = type ? type_from_name(*type) : std::nullopt;
+      if (!attribute || !parsed_type || *parsed_type == ValueType::kBool) {
+        return invalid("Invalid AttributeDefinitions");
+      }
+      definitions.push_back({*attribute, *parsed_type});
+    }
+  }
+
+  std::optional<SecondaryIndex> dropped;
+  std::shared_ptr<const TableRecord> record;
+  auto changed = tables_->mutate(
+      name,
+      [&](const TableRecord* table_now) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
+        if (table_now == nullptr) return table_not_found(name);
+        TableRecord table = *table_now;
+        for (const auto& [index_name, throughput] : throughputs) {
+          auto it = std::find_if(
+              table.indexes.begin(), table.indexes.end(),
+              [&](const auto& index) { return index.global && index.name == index_name; });
+          if (it == table.indexes.end()) {
+            return AwsError("ResourceNotFoundException",
+                            fmt::format("Requested resource not found: Index: {}", index_name),
+                            400);
+          }
+          if (table.billing_mode != "PROVISIONED") {
+            return invalid(fmt::format(
+                "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
+                "PAY_PER_REQUEST",
+                index_name));
+          }
+          it->read_capacity = throughput.read;
+          it->write_capacity = throughput.write;
+        }
+        if (deleted) {
+          auto it = std::find_if(
+              table.indexes.begin(), table.indexes.end(),
+              [&](const auto& index) { return index.global && index.name == *deleted; });
+          if (it == table.indexes.end()) {
+            return AwsError("ResourceNotFoundException",
+                            fmt::format("Requested resource not found: Index: {}", *deleted), 400);
+          }
+          dropped = *it;
+          table.indexes.erase(it);
+          ++table.index_version;
+        }
+        if (created) {
+          SecondaryIndex index = created->index;
+          if (find_index(table, index.name) != nullptr) {
+            return invalid(fmt::format("Index with name {} already exists", index.name));
+          }
+          const auto globals = std::count_if(table.indexes.begin(), table.indexes.end(),
+                                             [](const auto& existing) { return existing.global; });
+          if (static_cast<std::size_t>(globals) >= kMaxGlobalIndexes) {
+            return invalid(fmt::format(
+                "GlobalSecondaryIndex count exceeds the per-table limit of {}", kMaxGlobalIndexes));
+          }
+          // Each key attribute is defined, by the table or by this request.
+          std::vector<std::string> key_names;
+          for (std::size_t k = 0; k < created->keys.size(); ++k) {
+            const std::string& attribute = created->keys[k].first;
+            key_names.push_back(attribute);
+            std::optional<ValueType> type;
+            for (const auto& known : table.attribute_definitions) {
+              if (known.name == attribute) type = known.type;
+            }
+            for (const auto& given : definitions) {
+              if (given.name == attribute) {
+                if (type && *type != given.type) {
+                  return invalid(
+                      fmt::format("Cannot change the type of key attribute {} from {} to {}",
+                                  attribute, type_name(*type), type_name(given.type)));
+                }
+                if (!type) {
+                  table.attribute_definitions.push_back(given);
+                  type = given.type;
+                }
+              }
+            }
+            if (!type) {
+              std::vector<std::string> defined;
+              for (const auto& given : definitions) defined.push_back(given.name);
+              return invalid(fmt::format(
+                  "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], "
+                  "AttributeDefinitions: [{}]",
+                  fmt::join(key_names, ", "), fmt::join(defined, ", ")));
+            }
+            (k == 0 ? index.hash : index.range.emplace()) = KeyAttribute{attribute, *type};
+          }
+          if (table.billing_mode == "PROVISIONED") {
+            if (!created->throughput) {
+              return invalid(
+                  fmt::format("ProvisionedThroughput must be specified for index: {}", index.name));
+            }
+            index.read_capacity = created->throughput->read;
+            index.write_capacity = created->throughput->write;
+          } else if (created->throughput) {
+            return invalid(fmt::format(
+                "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
+                "PAY_PER_REQUEST",
+                index.name));
+          }
+          ++table.index_version;
+          index.generation = table.index_version;
+          index.status = "CREATING";
+          // Its keyspace exists before any record names it.
+          if (auto keyspace = store.open_or_create_keyspace(table.index_keyspace(index));
+              !keyspace) {
+            return keyspace.error();
+          }
+          const auto first_local =
+              std::find_if(table.indexes.begin(), table.indexes.end(),
+                           [](const auto& existing) { return !existing.global; });
+          table.indexes.insert(first_local, std::move(index));
+        }
+        // Definitions no key uses any more go with a deleted index.
+        std::erase_if(table.attribute_definitions, [&](const KeyAttribute& definition) {
+          if (definition.name == table.hash.name) return false;
+          if (table.range && definition.name == table.range->name) return false;
+          return std::none_of(table.indexes.begin(), table.indexes.end(), [&](const auto& index) {
+            return index.hash.name == definition.name ||
+                   (index.range && index.range->name == definition.name);
+          });
+        });
+        return table;
+      });
+  if (!changed) return changed.error();
+  auto handle = table_named(store, name);
+  if (!handle) return handle.error();
+  if (created || dropped) drain_older_writes(*handle);
+  if (dropped) {
+    {
+      std::lock_guard lock(open_tables_mutex_);
+      if (const auto it = open_tables_.find(handle->record->id); it != open_tables_.end()) {
+        it->second.indexes.erase(dropped->name);
+      }
+    }
+    if (auto gone = store.drop_keyspace(handle->record->index_keyspace(*dropped)); !gone) {
+      return gone.error();
+    }
+  }
+  if (created) {
+    {
+      std::lock_guard lock(index_mutex_);
+      index_work_ = true;
+    }
+    index_wake_.notify_all();
+  }
+  return ok();
+}
+
 Result<json::object> DynamoDbServiceImpl::describe_table(Store& store, const json::object& in,
                                                          const aws::RequestContext&) {
   auto handle = named_table(store, in);
@@ -625,7 +851,7 @@ Result<json::object> DynamoDbServiceImpl::delete_table(Store& store, const json:
   }
   // Storage is billed up to the deletion.
   if (open) {
-    const TableHandle handle{removed, open->items, open->stats, open->indexes};
+    const TableHandle handle{removed, open->items, open->stats, {}};
     if (auto size = table_size(store, handle)) meter_storage(*open->stats, *size, now_ms());
   }
   // The name is free at once; the store removes the items in the background.
@@ -646,8 +872,7 @@ Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json:
   const auto name = string_member(in, "TableName");
   if (!name) return constraint("null", "tableName", "Member must not be null");
   if (auto valid = validate_table_name(*name); !valid) return valid.error();
-  for (std::string_view unsupported :
-       {"GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates"}) {
+  for (std::string_view unsupported : {"StreamSpecification", "ReplicaUpdates"}) {
     if (member(in, unsupported) != nullptr) {
       return AwsError("NotImplementedException",
                       fmt::format("Nimbus does not implement {} yet.", unsupported), 501,
@@ -666,8 +891,21 @@ Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json:
   if (protection != nullptr && !protection->is_bool()) {
     return AwsError::serialization("DeletionProtectionEnabled must be a boolean");
   }
+  const bool index_updates = member(in, "GlobalSecondaryIndexUpdates") != nullptr;
+  if (index_updates) {
+    if (auto updated_indexes = update_indexes(store, in, *name); !updated_indexes) {
+      return updated_indexes.error();
+    }
+    if (billing->empty() && !*throughput && table_class->empty() && protection == nullptr) {
+      auto handle = table_named(store, *name);
+      if (!handle) return handle.error();
+      auto size = table_size(store, *handle);
+      if (!size) return size.error();
+      return json::object{{"TableDescription", describe(*handle->record, "ACTIVE", *size)}};
+    }
+  }
   if (billing->empty() && !*throughput && table_class->empty() && protection == nullptr &&
-      member(in, "SSESpecification") == nullptr) {
+      member(in, "SSESpecification") == nullptr && !index_updates) {
     return AwsError::validation(
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
         "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");

@@ -45,6 +45,8 @@ Result<std::int64_t> DynamoDbServiceImpl::expire_items(storage::Store& store,
       // Checked again under the item's lock: a write since the scan may
       // have given it a new expiry, or deleted it.
       std::lock_guard lock(stripe(stripe_of(table, entry.key)));
+      // The table's indexes changed: the next pass reads its new record.
+      if (stale(handle)) return deleted;
       auto current = read_item(store, handle.items, entry.key);
       if (!current) return current.error();
       if (!current->item || !expired(*current->item, table.ttl_attribute, now_s)) continue;

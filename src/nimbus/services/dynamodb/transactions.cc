@@ -209,6 +209,9 @@ Result<json::object> DynamoDbServiceImpl::transact_write_items(Store& store, con
   for (const auto& action : actions)
     stripes.push_back(stripe_of(*action.handle.record, action.key));
   auto locks = lock_stripes(std::move(stripes));
+  for (const auto& action : actions) {
+    if (stale(action.handle)) return stale_table();
+  }
 
   // Every condition is checked and every update applied before anything is
   // written; one failure cancels all.

@@ -80,6 +80,13 @@ struct TableStats {
   }
 
   const std::string table;
+  // The newest TableRecord::index_version this server has written with. A
+  // write holding its item's stripe lock with an older record is stale: it
+  // would not keep an index added since (or would keep one removed), so it
+  // is run again with the current record. UpdateTable raises this after
+  // changing the record, then takes every stripe once, so the writes that
+  // passed the check before are committed before a backfill starts.
+  std::atomic<std::uint64_t> index_version{0};
   std::atomic<std::int64_t> items{0};  // changes written since the service started
   std::atomic<std::int64_t> bytes{0};
   std::mutex counting;  // one base count at a time
@@ -99,8 +106,22 @@ struct TableHandle {
   std::shared_ptr<const TableRecord> record;
   storage::Keyspace items;
   std::shared_ptr<TableStats> stats;
-  std::vector<storage::Keyspace> indexes;  // the record's indexes', in its order
+  // The record's indexes' keyspaces, in its order; one dropped since the
+  // record was read has an empty name.
+  std::vector<storage::Keyspace> indexes;
 };
+
+// A write's handle is stale when its record's indexes are older than ones
+// written with already (TableStats::index_version).
+inline bool stale(const TableHandle& handle) {
+  return handle.record->index_version < handle.stats->index_version.load(std::memory_order_acquire);
+}
+// What a handler returns for a stale write (after letting its locks go):
+// the service runs the request again, which reads the current record.
+inline constexpr std::string_view kStaleTableCode = "NimbusStaleTableRecord";
+inline AwsError stale_table() {
+  return AwsError(std::string(kStaleTableCode), "the table's indexes changed", 500, Fault::kServer);
+}
 
 // Requests and errors of one operation, for /_nimbus/metrics.
 struct OperationCounters {
@@ -225,6 +246,15 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   Result<json::object> update_time_to_live(storage::Store&, const json::object&,
                                            const aws::RequestContext&);
   json::object describe(const TableRecord& table, std::string_view status, TableSize size);
+  // UpdateTable's GlobalSecondaryIndexUpdates: Create (backfilled in the
+  // background), Delete and Update (throughput) (tables.cc).
+  Result<void> update_indexes(storage::Store& store, const json::object& in,
+                              const std::string& name);
+  // Waits until every write made with a table record older than `handle`'s
+  // is committed: raises the table's index version, then takes every
+  // stripe once (a write holds its stripes from its staleness check to its
+  // commit).
+  void drain_older_writes(const TableHandle& handle);
 
   // items.cc
   Result<json::object> put_item(storage::Store&, const json::object&, const aws::RequestContext&);
@@ -302,6 +332,11 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   void flush_metering();
   // Meters every table's storage up to now (table_sizes.cc).
   void meter_all_storage();
+  // Fills the indexes UpdateTable created from their tables' items, then
+  // makes them ACTIVE; resumes any left CREATING by a stop (tables.cc).
+  void index_loop();
+  void backfill_indexes();
+  Result<void> backfill(storage::Store& store, const std::string& table, const std::string& index);
   // Deletes expired items of the tables with time to live on (time_to_live.cc).
   void expire_items();
   Result<std::int64_t> expire_items(storage::Store& store, const TableHandle& handle,
@@ -324,7 +359,7 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   struct OpenTable {
     storage::Keyspace items;
     std::shared_ptr<TableStats> stats;
-    std::vector<storage::Keyspace> indexes;
+    std::map<std::string, storage::Keyspace> indexes;  // by index name
   };
   mutable std::mutex open_tables_mutex_;
   std::map<std::string, OpenTable> open_tables_;
@@ -340,6 +375,12 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   std::map<std::string, TableActivity, std::less<>> pending_;  // by table name
   std::int64_t pending_user_errors_ = 0;
   std::thread metering_thread_;
+
+  std::mutex index_mutex_;
+  std::condition_variable index_wake_;
+  bool index_work_ = true;  // a backfill may be wanted (at start: one a stop left)
+  bool index_stopping_ = false;
+  std::thread index_thread_;
 };
 
 }  // namespace nimbus::services::dynamodb

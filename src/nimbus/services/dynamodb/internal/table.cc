@@ -113,12 +113,15 @@ std::string TableRecord::encode() const {
         for (const auto& name : index.non_key_attributes) names.emplace_back(name);
         entry["nonKeyAttributes"] = std::move(names);
       }
+      if (index.status != "ACTIVE") entry["status"] = index.status;
+      if (index.generation != 0) entry["generation"] = index.generation;
       if (index.read_capacity != 0) entry["readCapacity"] = index.read_capacity;
       if (index.write_capacity != 0) entry["writeCapacity"] = index.write_capacity;
       index_list.push_back(std::move(entry));
     }
     out["indexes"] = std::move(index_list);
   }
+  if (index_version != 0) out["indexVersion"] = index_version;
   if (!ttl_attribute.empty()) {
     out["ttlEnabled"] = ttl_enabled;
     out["ttlAttribute"] = ttl_attribute;
@@ -198,11 +201,14 @@ Result<TableRecord> TableRecord::decode(std::string_view bytes) {
           if (name.is_string()) index.non_key_attributes.emplace_back(name.get_string());
         }
       }
+      if (const auto status = string_of(*entry, "status"); !status.empty()) index.status = status;
+      index.generation = static_cast<std::uint64_t>(int_of(*entry, "generation"));
       index.read_capacity = int_of(*entry, "readCapacity");
       index.write_capacity = int_of(*entry, "writeCapacity");
       out.indexes.push_back(std::move(index));
     }
   }
+  out.index_version = static_cast<std::uint64_t>(int_of(in, "indexVersion"));
   if (const auto* tags = in.if_contains("tags"); tags != nullptr && tags->is_array()) {
     for (const auto& tag : tags->get_array()) {
       const auto* pair = tag.if_array();

@@ -35,6 +35,13 @@ struct SecondaryIndex {
   std::vector<std::string> non_key_attributes;  // INCLUDE's
   std::int64_t read_capacity = 0;               // a global index's own, when PROVISIONED
   std::int64_t write_capacity = 0;
+  // CREATING while UpdateTable's new index is backfilled from the table's
+  // items (kept by every write meanwhile), then ACTIVE.
+  std::string status = "ACTIVE";
+  // The table's index_version that created it (0: CreateTable): names its
+  // keyspace, so an index created again under a dropped one's name starts
+  // in a keyspace of its own.
+  std::uint64_t generation = 0;
 };
 
 struct TableRecord {
@@ -59,10 +66,15 @@ struct TableRecord {
 
   // Global indexes first, then local ones, each in the order created.
   std::vector<SecondaryIndex> indexes;
+  // Counts the changes of `indexes` that add or remove one: a write made
+  // with an older record would miss an index (service_impl.h, TableStats).
+  std::uint64_t index_version = 0;
 
   std::string items_keyspace() const { return "dynamodb.items." + id; }
   std::string index_keyspace(const SecondaryIndex& index) const {
-    return "dynamodb.index." + id + "." + index.name;
+    std::string name = "dynamodb.index." + id + "." + index.name;
+    if (index.generation != 0) name += "." + std::to_string(index.generation);
+    return name;
   }
   std::string encode() const;
   static Result<TableRecord> decode(std::string_view bytes);
