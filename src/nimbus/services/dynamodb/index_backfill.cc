@@ -61,6 +61,11 @@ Result<void> DynamoDbServiceImpl::backfill(Store& store, const std::string& tabl
     const auto* index = find_index(*handle->record, index_name);
     return index != nullptr ? index->generation : 0;
   }();
+  // Writes made with the record from before the index must be committed
+  // before any item is visited, or the visit could come first and the
+  // write then miss the index. Done here, by whoever starts a backfill
+  // (UpdateTable's wake-up, a resumption at start).
+  drain_older_writes(*handle);
   // Every item is read again under its stripe lock and its entry written
   // from what it holds then; writes meanwhile keep the index themselves.
   storage::ScanOptions options;

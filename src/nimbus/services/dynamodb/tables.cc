@@ -752,8 +752,11 @@ Result<void> DynamoDbServiceImpl::update_indexes(Store& store, const json::objec
   if (!changed) return changed.error();
   auto handle = table_named(store, name);
   if (!handle) return handle.error();
-  if (created || dropped) drain_older_writes(*handle);
   if (dropped) {
+    // No write made with the record that still had the index is left to
+    // write into its keyspace once it is dropped. (A new index's backfill
+    // waits for such writes itself.)
+    drain_older_writes(*handle);
     {
       std::lock_guard lock(open_tables_mutex_);
       if (const auto it = open_tables_.find(handle->record->id); it != open_tables_.end()) {

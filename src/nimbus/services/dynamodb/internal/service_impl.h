@@ -83,9 +83,10 @@ struct TableStats {
   // The newest TableRecord::index_version this server has written with. A
   // write holding its item's stripe lock with an older record is stale: it
   // would not keep an index added since (or would keep one removed), so it
-  // is run again with the current record. UpdateTable raises this after
-  // changing the record, then takes every stripe once, so the writes that
-  // passed the check before are committed before a backfill starts.
+  // is run again with the current record. drain_older_writes() raises this
+  // after the record changed, then takes every stripe once, so the writes
+  // that passed the check before are committed before a backfill visits an
+  // item or a deleted index's keyspace is dropped.
   std::atomic<std::uint64_t> index_version{0};
   std::atomic<std::int64_t> items{0};  // changes written since the service started
   std::atomic<std::int64_t> bytes{0};
