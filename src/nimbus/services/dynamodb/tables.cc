@@ -622,18 +622,23 @@ Result<void> DynamoDbServiceImpl::update_indexes(Store& store, const json::objec
   if (const auto* list = member(in, "AttributeDefinitions"); list != nullptr && list->is_array()) {
     for (const auto& definition : list->get_array()) {
       const auto* object = definition.if_object();
-      const auto attribute = object ? string_member(*object, "AttributeName") : std::nullopt;
-      const auto type = object ? string_member(*object, "AttributeType") : std::nullopt;
-      const auto parsed_type = type ? type_from_name(*type) : std::nullopt;
-      if (!attribute || !parsed_type || *parsed_type == ValueType::kBool) {
-        return invalid("Invalid AttributeDefinitions");
+      if (object == nullptr)
+        return AwsError::serialization("AttributeDefinition must be an object");
+      const auto attribute = string_member(*object, "AttributeName");
+      const auto type = string_member(*object, "AttributeType");
+      if (!attribute) {
+        return constraint("null", "attributeDefinitions.member.attributeName",
+                          "Member must not be null");
       }
-      definitions.push_back({*attribute, *parsed_type});
+      if (!type || (*type != "S" && *type != "N" && *type != "B")) {
+        return constraint(type ? *type : "null", "attributeDefinitions.member.attributeType",
+                          "Member must satisfy enum value set: [B, N, S]");
+      }
+      definitions.push_back({*attribute, *type_from_name(*type)});
     }
   }
 
   std::optional<SecondaryIndex> dropped;
-  std::shared_ptr<const TableRecord> record;
   auto changed = tables_->mutate(
       name,
       [&](const TableRecord* table_now) -> Result<storage::RecordCatalog<TableRecord>::Outcome> {
