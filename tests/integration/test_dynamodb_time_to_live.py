@@ -1,7 +1,7 @@
 """DynamoDB time to live: UpdateTimeToLive and DescribeTimeToLive through
 the AWS CLI and boto3 with DynamoDB's errors, and expired items deleted in
-the background (here searched for twice a second), without capacity, and
-counted in CloudWatch's TimeToLiveDeletedItemCount."""
+the background (here searched for twice a second), without capacity, with
+their index entries, and counted in CloudWatch's TimeToLiveDeletedItemCount."""
 
 import datetime
 import time
@@ -111,3 +111,36 @@ def test_time_to_live_survives_a_restart(tmp_path):
         while ddb.scan(TableName=table)["Count"] and time.time() < deadline:
             time.sleep(0.2)
         assert ddb.scan(TableName=table)["Count"] == 0
+
+
+def test_expired_items_leave_the_tables_indexes_too(server):
+    ddb = server.client("dynamodb")
+    table = make_table(ddb)
+    ddb.update_table(TableName=table,
+                     AttributeDefinitions=[{"AttributeName": "owner", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {
+                         "IndexName": "byOwner",
+                         "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
+                         "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+    ddb.update_time_to_live(TableName=table,
+                            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    now = int(time.time())
+    ddb.put_item(TableName=table, Item={"pk": {"S": "gone"}, "owner": {"S": "ann"},
+                                        "expires": {"N": str(now - 10)}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "kept"}, "owner": {"S": "ann"},
+                                        "expires": {"N": str(now + 3600)}})
+
+    def owned():
+        try:
+            return sorted(i["pk"]["S"] for i in ddb.query(
+                TableName=table, IndexName="byOwner", KeyConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": {"S": "ann"}})["Items"])
+        except ddb.exceptions.ClientError:
+            return None  # still backfilling
+
+    deadline = time.time() + 20
+    while owned() != ["kept"]:
+        assert time.time() < deadline, owned()
+        time.sleep(0.2)
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "gone"}})
