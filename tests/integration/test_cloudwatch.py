@@ -166,11 +166,14 @@ def test_lambda_metrics_by_resource_and_executed_version(nimbus):
     # Unqualified: the Resource is the function's name.
     assert stats("Invocations", resource("aliased")) == 1
     assert stats("Errors", resource("aliased")) == 1
-    # Not the function's qualifier, a Resource without FunctionName, and
-    # ConcurrentExecutions (counted per function, not per qualifier): none.
+    # Not the function's qualifier, or a Resource without FunctionName: none.
     assert stats("Invocations", resource("other:live")) == 0
     assert stats("Invocations", [{"Name": "Resource", "Value": "aliased:live"}]) == 0
-    assert stats("ConcurrentExecutions", resource("aliased:live"), "Maximum") == 0
+    # One at a time: at most one in flight as each was invoked.
+    assert stats("ConcurrentExecutions", resource("aliased:live"), "Maximum") == 1
+    assert stats("ConcurrentExecutions", resource("aliased:live"), "SampleCount") == 3
+    assert stats("ConcurrentExecutions", resource("aliased:live", "1"), "SampleCount") == 2
+    assert stats("ConcurrentExecutions", resource("aliased:2"), "Maximum") == 1
 
     # GetMetricData reads the same series.
     data = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
@@ -196,8 +199,10 @@ def test_lambda_metrics_by_resource_and_executed_version(nimbus):
                               {"Name": "FunctionName", "Value": "aliased"}]) == [
         (("ExecutedVersion", "2"), ("FunctionName", "aliased"), ("Resource", "aliased:live"))]
     assert (("FunctionName", "aliased"),) in listed(Dimensions=[{"Name": "FunctionName"}])
-    assert cw.list_metrics(Namespace="AWS/Lambda", MetricName="ConcurrentExecutions",
-                           Dimensions=[{"Name": "Resource"}])["Metrics"] == []
+    concurrency = cw.list_metrics(Namespace="AWS/Lambda", MetricName="ConcurrentExecutions",
+                                  Dimensions=[{"Name": "FunctionName", "Value": "aliased"},
+                                              {"Name": "Resource", "Value": "aliased:live"}])["Metrics"]
+    assert sorted(len(m["Dimensions"]) for m in concurrency) == [2, 3, 3]
     out = nimbus.aws("cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
                      "--metric-name", "Invocations", "--dimensions", "Name=FunctionName,Value=aliased",
                      "Name=Resource,Value=aliased:live", "Name=ExecutedVersion,Value=2",
@@ -301,6 +306,11 @@ def test_throttles_and_concurrent_executions(nimbus):
 
     assert peak([{"Name": "FunctionName", "Value": "crowded"}]) == 3
     assert peak([{"Name": "FunctionName", "Value": "narrow"}]) == 1
+    # By Resource (invoked unqualified: the function's name) the same.
+    assert peak([{"Name": "FunctionName", "Value": "crowded"},
+                 {"Name": "Resource", "Value": "crowded"}]) == 3
+    assert peak([{"Name": "FunctionName", "Value": "narrow"},
+                 {"Name": "Resource", "Value": "narrow"}]) == 1
     # The account's: "crowded"'s three and "narrow"'s one overlapped.
     assert peak([]) == 4
     # Unreserved: only "crowded"'s, "narrow" has reserved concurrency; the

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -170,6 +171,12 @@ struct Invocation {
   std::uint32_t account_concurrency = 0;
   // ...of functions without reserved concurrency.
   std::uint32_t unreserved_concurrency = 0;
+  // ...of the function as invoked (its qualifier) and, for an alias, of the
+  // alias running this version; the counters are let go at completion.
+  std::uint32_t resource_concurrency = 0;
+  std::uint32_t executed_version_concurrency = 0;
+  std::shared_ptr<std::atomic<std::uint32_t>> resource_in_flight;
+  std::shared_ptr<std::atomic<std::uint32_t>> executed_version_in_flight;
 
   // The result hand-off, under `mutex`. The waiting caller's handler and a
   // work-tracking executor of the caller's are held only until completion,
@@ -318,6 +325,11 @@ void complete(const std::shared_ptr<Invocation>& invocation, Result<InvokeResult
     if (invocation->completed.load()) return;
     invocation->result = std::move(result);
     invocation->completed.store(true);
+    // No longer in flight as invoked (CloudWatch's ConcurrentExecutions by Resource).
+    if (invocation->resource_in_flight) invocation->resource_in_flight->fetch_sub(1);
+    if (invocation->executed_version_in_flight) {
+      invocation->executed_version_in_flight->fetch_sub(1);
+    }
     waiter = std::move(invocation->waiter);
     executor = std::move(invocation->waiter_executor);
   }
@@ -1100,6 +1112,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
       usage.concurrency = invocation->concurrency;
       usage.account_concurrency = invocation->account_concurrency;
       usage.unreserved_concurrency = invocation->unreserved_concurrency;
+      usage.resource_concurrency = invocation->resource_concurrency;
+      usage.executed_version_concurrency = invocation->executed_version_concurrency;
       flush_lines(&usage);
     } else {
       flush_lines();
@@ -1794,8 +1808,25 @@ class EngineImpl final : public Engine, public InstanceHost {
 
   // Under mutex_, as `invocation` of `function` is admitted: what is in
   // flight, it included, for CloudWatch's concurrency metrics.
-  void count_concurrency(const FunctionState& function, Invocation& invocation) const {
+  void count_concurrency(const FunctionState& function, Invocation& invocation) {
     invocation.concurrency = in_use_by_function(function.config.name);
+    // In flight as invoked: counted from admission to completion, per
+    // "<name>:<qualifier>" and, for an alias, "<name>:<alias>:<version>".
+    const std::string_view qualifier = invoked_qualifier(invocation.options.invoked_arn);
+    auto in_flight = [&](std::string key) {
+      auto& counter = in_flight_by_resource_[std::move(key)];
+      if (!counter) counter = std::make_shared<std::atomic<std::uint32_t>>(0);
+      return counter;
+    };
+    std::string resource = concat({function.config.name, ":", qualifier});
+    if (is_alias_qualifier(qualifier)) {
+      invocation.executed_version_in_flight =
+          in_flight(concat({resource, ":", function.config.version}));
+      invocation.executed_version_concurrency =
+          invocation.executed_version_in_flight->fetch_add(1) + 1;
+    }
+    invocation.resource_in_flight = in_flight(std::move(resource));
+    invocation.resource_concurrency = invocation.resource_in_flight->fetch_add(1) + 1;
     invocation.account_concurrency = static_cast<std::uint32_t>(in_use_);
     // Reserved concurrency can change while invocations run: counted now,
     // not kept as a running total.
@@ -1974,6 +2005,9 @@ class EngineImpl final : public Engine, public InstanceHost {
   std::set<std::shared_ptr<Instance>> instances_;
   std::size_t next_context_ = 0;
   std::uint64_t in_use_ = 0;
+  // Invocations in flight by the function as invoked (count_concurrency).
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<std::uint32_t>>>
+      in_flight_by_resource_;
   std::uint64_t memory_reserved_mb_ = 0;
   EngineStats counters_;
   bool stopped_ = false;

@@ -72,13 +72,6 @@ class DetailWriter {
   char* next_;
 };
 
-// A qualifier naming an alias: not a version number, not $LATEST.
-bool is_alias(std::string_view qualifier) {
-  return !qualifier.empty() && qualifier != kDefaultVersion &&
-         !std::all_of(qualifier.begin(), qualifier.end(),
-                      [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // `name` as kept per qualifier and, if `version` is not empty, per version
 // run (meters.h), assigned into `out`'s memory.
 void assign_qualified(std::string& out, std::string_view name, std::string_view qualifier,
@@ -92,6 +85,12 @@ void assign_qualified(std::string& out, std::string_view name, std::string_view 
 }
 
 }  // namespace
+
+bool is_alias_qualifier(std::string_view qualifier) {
+  return !qualifier.empty() && qualifier != kDefaultVersion &&
+         !std::all_of(qualifier.begin(), qualifier.end(),
+                      [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string_view invoked_qualifier(std::string_view invoked_arn) {
   // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
@@ -121,7 +120,7 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
   auto& quantities = usage.quantities;
   // Requests, errors and duration again per qualifier as invoked, and for
   // an alias per alias and version run (meters.h).
-  const std::size_t copies = is_alias(record.qualifier) ? 2 : 1;
+  const std::size_t copies = is_alias_qualifier(record.qualifier) ? 2 : 1;
   quantities.resize(5 + 2 * copies);
   auto set = [](auto& entry, std::string_view name, auto value) {
     entry.first.assign(name);
@@ -138,7 +137,11 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
   set(quantities[4], ledger::meter::kLambdaErrors, error);
   auto& observations = usage.observations;
   const bool init = record.cold_start && record.init_ms > 0;
-  observations.resize(1 + (init ? 1 : 0) + (record.concurrency > 0 ? 3 : 0) + copies);
+  // Concurrency again by Resource (and ExecutedVersion), where counted.
+  const std::size_t concurrency_copies =
+      record.resource_concurrency == 0 ? 0 : (record.executed_version_concurrency > 0 ? 2 : 1);
+  observations.resize(1 + (init ? 1 : 0) + (record.concurrency > 0 ? 3 : 0) + concurrency_copies +
+                      copies);
   for (std::size_t copy = 0; copy < copies; ++copy) {
     const std::string_view version = copy == 0 ? std::string_view() : record.version;
     auto& requests = quantities[5 + 2 * copy];
@@ -164,6 +167,13 @@ void fill_usage(const UsageRecord& record, ledger::Usage& usage) {
         static_cast<double>(record.account_concurrency));
     set(observations[next++], ledger::observation::kLambdaUnreservedConcurrency,
         static_cast<double>(record.unreserved_concurrency));
+  }
+  for (std::size_t copy = 0; copy < concurrency_copies; ++copy) {
+    auto& concurrency = observations[next++];
+    assign_qualified(concurrency.first, ledger::observation::kLambdaConcurrency, record.qualifier,
+                     copy == 0 ? std::string_view() : std::string_view(record.version));
+    concurrency.second = static_cast<double>(copy == 0 ? record.resource_concurrency
+                                                       : record.executed_version_concurrency);
   }
   usage.merged_samples.clear();
   // The record's head carries the name, request id and start time. Every
@@ -262,7 +272,7 @@ ledger::Usage throttle_usage(const std::string& function, std::string_view quali
   usage.quantities.emplace_back(ledger::meter::kLambdaThrottles, 1);
   assign_qualified(usage.quantities.emplace_back(std::string(), 1).first,
                    ledger::meter::kLambdaThrottles, qualifier, {});
-  if (is_alias(qualifier)) {
+  if (is_alias_qualifier(qualifier)) {
     assign_qualified(usage.quantities.emplace_back(std::string(), 1).first,
                      ledger::meter::kLambdaThrottles, qualifier, version);
   }

@@ -46,6 +46,10 @@ struct UsageRecord {
   std::uint32_t account_concurrency = 0;
   // The account's invocations of functions without reserved concurrency.
   std::uint32_t unreserved_concurrency = 0;
+  // ...of the function as invoked (its qualifier, CloudWatch's Resource)
+  // and, for an alias, of the alias running this version (ExecutedVersion).
+  std::uint32_t resource_concurrency = 0;
+  std::uint32_t executed_version_concurrency = 0;
 };
 
 // A refused invocation (TooManyRequestsException): counted, not billed.
@@ -56,6 +60,8 @@ ledger::Usage throttle_usage(const std::string& function, std::string_view quali
 // The qualifier in an invoked function ARN ("arn:aws:lambda:<region>:
 // <account>:function:<name>[:<qualifier>]"); "" for an unqualified one.
 std::string_view invoked_qualifier(std::string_view invoked_arn);
+// A qualifier naming an alias: not empty, not a version number, not $LATEST.
+bool is_alias_qualifier(std::string_view qualifier);
 
 ledger::Usage to_usage(const UsageRecord& record);
 // to_usage into `usage`, whose strings and lists keep their memory: what an

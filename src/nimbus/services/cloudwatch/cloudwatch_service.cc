@@ -208,10 +208,9 @@ std::optional<ApiDimensions> api_dimensions(
 
 // Lambda's metrics published beyond {FunctionName} by Resource (the
 // qualifier a function was invoked with) and, for an alias, by Resource and
-// ExecutedVersion. ConcurrentExecutions is not: the engine counts
-// invocations in flight per function, not per qualifier (sorted).
-constexpr std::array<std::string_view, 4> kByResource = {"Duration", "Errors", "Invocations",
-                                                         "Throttles"};
+// ExecutedVersion (sorted).
+constexpr std::array<std::string_view, 5> kByResource = {"ConcurrentExecutions", "Duration",
+                                                         "Errors", "Invocations", "Throttles"};
 
 bool published_by_resource(const MetricDef& metric) {
   return metric.ns == "AWS/Lambda" &&
