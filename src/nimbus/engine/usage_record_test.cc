@@ -216,6 +216,31 @@ TEST(UsageRecord, StatisticsAreKeptAgainPerQualifierAndForAnAliasPerVersionRun) 
   EXPECT_EQ(usage.quantities.size(), 9u);
 }
 
+TEST(UsageRecord, ConcurrencyIsKeptAgainAsInvokedWhereCounted) {
+  auto record = warm_record();
+  record.qualifier = "live";
+  record.version = "4";
+  record.concurrency = 5;
+  record.account_concurrency = 7;
+  record.unreserved_concurrency = 7;
+  record.resource_concurrency = 3;
+  record.executed_version_concurrency = 2;
+  auto usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.concurrency"), 5.0);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.concurrency/live"), 3.0);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.concurrency/live/4"), 2.0);
+  // Invoked by version: no ExecutedVersion copy.
+  record.qualifier = "4";
+  record.executed_version_concurrency = 0;
+  usage = to_usage(record);
+  EXPECT_EQ(amount_of(usage.observations, "lambda.concurrency/4"), 3.0);
+  EXPECT_FALSE(amount_of(usage.observations, "lambda.concurrency/4/4"));
+  // Not counted (a record without concurrency): no copies.
+  record.resource_concurrency = 0;
+  usage = to_usage(record);
+  EXPECT_FALSE(amount_of(usage.observations, "lambda.concurrency/4"));
+}
+
 TEST(UsageRecord, AThrottleIsCountedPerQualifierToo) {
   auto usage = throttle_usage("orders", "live", "4", 5);
   EXPECT_EQ(amount_of(usage.quantities, "lambda.throttles"), 1);
