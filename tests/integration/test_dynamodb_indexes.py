@@ -299,7 +299,11 @@ def test_index_writes_consume_capacity(ddb):
     put = ddb.put_item(TableName=table, Item=task("a", status="open", due=1, owner="ann"),
                        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
     assert put["CapacityUnits"] == 3.0
-    assert put["Table"]["CapacityUnits"] == 1.0
+    assert put["Table"] == {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}
+    assert put["GlobalSecondaryIndexes"] == {
+        "byStatus": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0},
+        "byOwner": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}}
+    assert "LocalSecondaryIndexes" not in put
     # Not indexed anywhere: the table's unit only.
     plain = ddb.put_item(TableName=table, Item=task("b"), ReturnConsumedCapacity="TOTAL")
     assert plain["ConsumedCapacity"]["CapacityUnits"] == 1.0
@@ -308,6 +312,27 @@ def test_index_writes_consume_capacity(ddb):
                             UpdateExpression="SET due = :n", ExpressionAttributeValues={":n": {"N": "2"}},
                             ReturnConsumedCapacity="TOTAL")
     assert moved["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    # A read of an index is the index's; a local index's writes are listed as local.
+    queried = ddb.query(TableName=table, IndexName="byStatus", KeyConditionExpression="#s = :s",
+                        ExpressionAttributeNames={"#s": "status"},
+                        ExpressionAttributeValues={":s": {"S": "open"}},
+                        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert queried["CapacityUnits"] == 0.5
+    assert queried["Table"] == {"CapacityUnits": 0.0}
+    assert queried["GlobalSecondaryIndexes"] == {
+        "byStatus": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}}
+    titled = ddb.put_item(TableName=table, Item=task("c", title="t"),
+                          ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert titled["LocalSecondaryIndexes"] == {
+        "byTitle": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}}
+    assert titled["CapacityUnits"] == 2.0
+    batch = ddb.batch_write_item(RequestItems={table: [
+        {"PutRequest": {"Item": task("d", owner="bob")}}]},
+        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert batch == [{"TableName": table, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0,
+                      "Table": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0},
+                      "GlobalSecondaryIndexes": {
+                          "byOwner": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}}}]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -462,6 +462,17 @@ void DynamoDbServiceImpl::record_request(std::string_view operation, const json:
   }
 }
 
+void Consumed::add_index_writes(const TableRecord& table,
+                                const std::vector<std::int64_t>& units_by_index) {
+  for (std::size_t i = 0; i < units_by_index.size() && i < table.indexes.size(); ++i) {
+    if (units_by_index[i] == 0) continue;
+    OnIndex& on_index = indexes[table.indexes[i].name];
+    on_index.global = table.indexes[i].global;
+    on_index.write_units += units_by_index[i];
+    write_units += units_by_index[i];
+  }
+}
+
 std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::object& in,
                                                                    const std::string& table,
                                                                    const Consumed& consumed) {
@@ -473,12 +484,27 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
   if (consumed.read_half_units > 0) out["ReadCapacityUnits"] = read;
   if (consumed.write_units > 0) out["WriteCapacityUnits"] = write;
   if (*mode == "INDEXES") {
-    // The table's own share; the rest went to its indexes' entries.
-    const double table_write = write - static_cast<double>(consumed.index_write_units);
-    json::object on_table{{"CapacityUnits", read + table_write}};
-    if (consumed.read_half_units > 0) on_table["ReadCapacityUnits"] = read;
-    if (table_write > 0) on_table["WriteCapacityUnits"] = table_write;
-    out["Table"] = std::move(on_table);
+    // The table's own share, and each index's.
+    auto units = [](double read_units, double write_units) {
+      json::object out{{"CapacityUnits", read_units + write_units}};
+      if (read_units > 0) out["ReadCapacityUnits"] = read_units;
+      if (write_units > 0) out["WriteCapacityUnits"] = write_units;
+      return out;
+    };
+    double table_read = read;
+    double table_write = write;
+    json::object global_indexes;
+    json::object local_indexes;
+    for (const auto& [name, on_index] : consumed.indexes) {
+      const double index_read = static_cast<double>(on_index.read_half_units) / 2.0;
+      const double index_write = static_cast<double>(on_index.write_units);
+      table_read -= index_read;
+      table_write -= index_write;
+      (on_index.global ? global_indexes : local_indexes)[name] = units(index_read, index_write);
+    }
+    out["Table"] = units(table_read, table_write);
+    if (!global_indexes.empty()) out["GlobalSecondaryIndexes"] = std::move(global_indexes);
+    if (!local_indexes.empty()) out["LocalSecondaryIndexes"] = std::move(local_indexes);
   }
   return out;
 }

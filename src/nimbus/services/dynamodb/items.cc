@@ -119,10 +119,10 @@ Result<void> write_item(Store& store, const TableHandle& handle, const std::stri
   } else {
     batch.del(handle.items, key);
   }
-  const std::int64_t index_units =
-      add_index_writes(*handle.record, handle.indexes, key, old_item, new_item, batch);
-  consumed.write_units += index_units;
-  consumed.index_write_units += index_units;
+  std::vector<std::int64_t> units_by_index;
+  (void)add_index_writes(*handle.record, handle.indexes, key, old_item, new_item, batch,
+                         &units_by_index);
+  consumed.add_index_writes(*handle.record, units_by_index);
   return store.write(batch);
 }
 

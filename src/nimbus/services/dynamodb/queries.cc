@@ -478,6 +478,12 @@ Result<json::object> run_read(Store& store, const TableHandle& handle, const Sec
   out["ScannedCount"] = result->scanned;
   if (result->last_key) out["LastEvaluatedKey"] = to_json(*result->last_key);
   consumed->read_half_units = units_of(result->bytes, 4096) * (consistent ? 2 : 1);
+  if (index != nullptr) {
+    // Read from the index (a local index's reads of the table included).
+    auto& on_index = consumed->indexes[index->name];
+    on_index.global = index->global;
+    on_index.read_half_units = consumed->read_half_units;
+  }
   if (auto capacity = DynamoDbServiceImpl::consumed_capacity(in, table.name, *consumed)) {
     out["ConsumedCapacity"] = std::move(*capacity);
   }

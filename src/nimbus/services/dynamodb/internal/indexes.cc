@@ -89,7 +89,9 @@ Item index_projection(const TableRecord& table, const SecondaryIndex& index, con
 std::int64_t add_index_writes(const TableRecord& table,
                               const std::vector<storage::Keyspace>& keyspaces,
                               std::string_view table_key, const Item* old_item,
-                              const Item* new_item, storage::WriteBatch& batch) {
+                              const Item* new_item, storage::WriteBatch& batch,
+                              std::vector<std::int64_t>* units_by_index) {
+  if (units_by_index != nullptr) units_by_index->resize(table.indexes.size(), 0);
   std::int64_t units = 0;
   for (std::size_t i = 0; i < table.indexes.size() && i < keyspaces.size(); ++i) {
     const SecondaryIndex& index = table.indexes[i];
@@ -105,6 +107,7 @@ std::int64_t add_index_writes(const TableRecord& table,
       new_size = item_size(projected);
       new_value = encode_item(projected, new_size);
     }
+    std::int64_t index_units = 0;
     if (old_key) {
       const Item projected = index_projection(table, index, *old_item);
       const std::size_t old_size = item_size(projected);
@@ -114,13 +117,15 @@ std::int64_t add_index_writes(const TableRecord& table,
       }
       if (!new_key || *new_key != *old_key) {
         batch.del(keyspaces[i], *old_key);
-        units += write_units(old_size);
+        index_units += write_units(old_size);
       }
     }
     if (new_key) {
       batch.put(keyspaces[i], *new_key, new_value);
-      units += write_units(new_size);
+      index_units += write_units(new_size);
     }
+    units += index_units;
+    if (units_by_index != nullptr) (*units_by_index)[i] += index_units;
   }
   return units;
 }

@@ -44,10 +44,12 @@ Item index_projection(const TableRecord& table, const SecondaryIndex& index, con
 // changes in the table's indexes (either item may be null: a new item, a
 // deletion); `keyspaces` are the indexes', in the record's order. Returns
 // the write units the indexes consume: one per KB of each entry written or
-// deleted.
+// deleted; `units_by_index`, if given, gets each index's share added, in
+// the record's order.
 std::int64_t add_index_writes(const TableRecord& table,
                               const std::vector<storage::Keyspace>& keyspaces,
                               std::string_view table_key, const Item* old_item,
-                              const Item* new_item, storage::WriteBatch& batch);
+                              const Item* new_item, storage::WriteBatch& batch,
+                              std::vector<std::int64_t>* units_by_index = nullptr);
 
 }  // namespace nimbus::services::dynamodb

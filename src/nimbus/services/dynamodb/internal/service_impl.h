@@ -150,9 +150,18 @@ AwsError condition_failed(const std::optional<Item>& old, bool return_old);
 
 // What a request consumed, for ReturnConsumedCapacity and the ledger.
 struct Consumed {
-  std::int64_t read_half_units = 0;    // eventually consistent reads of 4 KB
-  std::int64_t write_units = 0;        // writes of 1 KB
-  std::int64_t index_write_units = 0;  // of those, the secondary indexes' entries
+  std::int64_t read_half_units = 0;  // eventually consistent reads of 4 KB
+  std::int64_t write_units = 0;      // writes of 1 KB
+  // The indexes' shares (ReturnConsumedCapacity INDEXES), by index name;
+  // included in the figures above.
+  struct OnIndex {
+    bool global = true;
+    std::int64_t read_half_units = 0;
+    std::int64_t write_units = 0;
+  };
+  std::map<std::string, OnIndex, std::less<>> indexes;
+  // Adds index writes' units, `units_by_index` in `table`'s index order.
+  void add_index_writes(const TableRecord& table, const std::vector<std::int64_t>& units_by_index);
 };
 
 // Writes `new_item` (null: deletes the item) at `key` in place of
