@@ -100,6 +100,11 @@ TEST(Indexes, WritesTouchOnlyTheEntriesThatChange) {
   EXPECT_EQ(moves.writes()[1].keyspace_id, 1u);
   EXPECT_NE(moves.writes()[0].key, moves.writes()[1].key);
   EXPECT_EQ(moves.writes()[2].keyspace_id, 2u);
+  // Each index's share, in the record's order.
+  storage::WriteBatch shared;
+  std::vector<std::int64_t> by_index;
+  EXPECT_EQ(add_index_writes(table, kKeyspaces, key, &old_item, &moved, shared, &by_index), 3);
+  EXPECT_EQ(by_index, (std::vector<std::int64_t>{2, 1}));
 
   // A deletion removes every entry.
   storage::WriteBatch removed;
