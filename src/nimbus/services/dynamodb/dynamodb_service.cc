@@ -486,10 +486,10 @@ std::optional<json::object> DynamoDbServiceImpl::consumed_capacity(const json::o
   if (*mode == "INDEXES") {
     // The table's own share, and each index's.
     auto units = [](double read_units, double write_units) {
-      json::object out{{"CapacityUnits", read_units + write_units}};
-      if (read_units > 0) out["ReadCapacityUnits"] = read_units;
-      if (write_units > 0) out["WriteCapacityUnits"] = write_units;
-      return out;
+      json::object share{{"CapacityUnits", read_units + write_units}};
+      if (read_units > 0) share["ReadCapacityUnits"] = read_units;
+      if (write_units > 0) share["WriteCapacityUnits"] = write_units;
+      return share;
     };
     double table_read = read;
     double table_write = write;
