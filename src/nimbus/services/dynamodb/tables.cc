@@ -115,6 +115,39 @@ Result<std::string> table_of_arn(std::string_view arn, std::string_view region,
   return std::string(arn.substr(prefix.size()));
 }
 
+AwsError index_throughput_required(std::string_view index) {
+  return invalid(fmt::format("ProvisionedThroughput must be specified for index: {}", index));
+}
+
+AwsError index_throughput_forbidden(std::string_view index) {
+  return invalid(
+      fmt::format("ProvisionedThroughput should not be specified for index: {} when BillingMode is "
+                  "PAY_PER_REQUEST",
+                  index));
+}
+
+// A global index's own throughput: required on a provisioned table,
+// refused on an on-demand one.
+Result<void> set_index_throughput(std::string_view billing_mode,
+                                  const std::optional<Throughput>& given, SecondaryIndex& index) {
+  if (billing_mode != "PROVISIONED") {
+    if (given) return index_throughput_forbidden(index.name);
+    return ok();
+  }
+  if (!given) return index_throughput_required(index.name);
+  index.read_capacity = given->read;
+  index.write_capacity = given->write;
+  return ok();
+}
+
+// DescribeTable's KeySchema of a table or an index.
+json::array key_schema_json(const KeyAttribute& hash, const std::optional<KeyAttribute>& range) {
+  json::array out;
+  out.push_back({{"AttributeName", hash.name}, {"KeyType", "HASH"}});
+  if (range) out.push_back({{"AttributeName", range->name}, {"KeyType", "RANGE"}});
+  return out;
+}
+
 // A KeySchema: (attribute, HASH or RANGE) pairs, HASH first; `field` names
 // it in constraint errors.
 Result<std::vector<std::pair<std::string, std::string>>> parse_key_schema(
@@ -300,15 +333,10 @@ json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string
     definitions.push_back(
         {{"AttributeName", definition.name}, {"AttributeType", type_name(definition.type)}});
   }
-  json::array key_schema;
-  key_schema.push_back({{"AttributeName", table.hash.name}, {"KeyType", "HASH"}});
-  if (table.range) {
-    key_schema.push_back({{"AttributeName", table.range->name}, {"KeyType", "RANGE"}});
-  }
   json::object out{
       {"AttributeDefinitions", std::move(definitions)},
       {"TableName", table.name},
-      {"KeySchema", std::move(key_schema)},
+      {"KeySchema", key_schema_json(table.hash, table.range)},
       {"TableStatus", status},
       {"CreationDateTime", seconds(table.created_ms)},
       {"ProvisionedThroughput",
@@ -336,11 +364,6 @@ json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string
   json::array global_indexes;
   json::array local_indexes;
   for (const auto& index : table.indexes) {
-    json::array index_keys;
-    index_keys.push_back({{"AttributeName", index.hash.name}, {"KeyType", "HASH"}});
-    if (index.range) {
-      index_keys.push_back({{"AttributeName", index.range->name}, {"KeyType", "RANGE"}});
-    }
     json::object projection{{"ProjectionType", index.projection_type}};
     if (!index.non_key_attributes.empty()) {
       json::array names;
@@ -350,7 +373,7 @@ json::object DynamoDbServiceImpl::describe(const TableRecord& table, std::string
     // Like the table's, DynamoDB's index sizes are estimates refreshed
     // about every six hours; Nimbus does not count them (docs/compatibility).
     json::object described{{"IndexName", index.name},
-                           {"KeySchema", std::move(index_keys)},
+                           {"KeySchema", key_schema_json(index.hash, index.range)},
                            {"Projection", std::move(projection)},
                            {"IndexSizeBytes", 0},
                            {"ItemCount", 0},
@@ -489,18 +512,9 @@ Result<json::object> DynamoDbServiceImpl::create_table(Store& store, const json:
       table.indexes.push_back(std::move(parsed.index));
       continue;
     }
-    if (table.billing_mode == "PROVISIONED") {
-      if (!parsed.throughput) {
-        return invalid(fmt::format("ProvisionedThroughput must be specified for index: {}",
-                                   parsed.index.name));
-      }
-      parsed.index.read_capacity = parsed.throughput->read;
-      parsed.index.write_capacity = parsed.throughput->write;
-    } else if (parsed.throughput) {
-      return invalid(fmt::format(
-          "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
-          "PAY_PER_REQUEST",
-          parsed.index.name));
+    if (auto set = set_index_throughput(table.billing_mode, parsed.throughput, parsed.index);
+        !set) {
+      return set.error();
     }
     table.indexes.push_back(std::move(parsed.index));
   }
@@ -653,14 +667,9 @@ Result<void> DynamoDbServiceImpl::update_indexes(Store& store, const json::objec
                             fmt::format("Requested resource not found: Index: {}", index_name),
                             400);
           }
-          if (table.billing_mode != "PROVISIONED") {
-            return invalid(fmt::format(
-                "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
-                "PAY_PER_REQUEST",
-                index_name));
+          if (auto set = set_index_throughput(table.billing_mode, throughput, *it); !set) {
+            return set.error();
           }
-          it->read_capacity = throughput.read;
-          it->write_capacity = throughput.write;
         }
         if (deleted) {
           auto it = std::find_if(
@@ -717,18 +726,9 @@ Result<void> DynamoDbServiceImpl::update_indexes(Store& store, const json::objec
             }
             (k == 0 ? index.hash : index.range.emplace()) = KeyAttribute{attribute, *type};
           }
-          if (table.billing_mode == "PROVISIONED") {
-            if (!created->throughput) {
-              return invalid(
-                  fmt::format("ProvisionedThroughput must be specified for index: {}", index.name));
-            }
-            index.read_capacity = created->throughput->read;
-            index.write_capacity = created->throughput->write;
-          } else if (created->throughput) {
-            return invalid(fmt::format(
-                "ProvisionedThroughput should not be specified for index: {} when BillingMode is "
-                "PAY_PER_REQUEST",
-                index.name));
+          if (auto set = set_index_throughput(table.billing_mode, created->throughput, index);
+              !set) {
+            return set.error();
           }
           ++table.index_version;
           index.generation = table.index_version;
@@ -940,10 +940,7 @@ Result<json::object> DynamoDbServiceImpl::update_table(Store& store, const json:
           // Each global index needs throughput of its own, which only
           // GlobalSecondaryIndexUpdates (not implemented) would give.
           for (const auto& index : table.indexes) {
-            if (index.global) {
-              return invalid(
-                  fmt::format("ProvisionedThroughput must be specified for index: {}", index.name));
-            }
+            if (index.global) return index_throughput_required(index.name);
           }
         }
         if (mode != table.billing_mode) {
