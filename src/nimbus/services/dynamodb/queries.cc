@@ -460,8 +460,11 @@ Result<json::object> run_read(Store& store, const TableHandle& handle, const Sec
           fmt::format("The table does not have the specified index: {}", index->name));
     }
     keyspace = &handle.indexes[position];
-    index_keys = index_schema(table, *index);
-    plan.index_keys = &index_keys;
+    // A Query has made it already, for its key range.
+    if (plan.index_keys == nullptr) {
+      index_keys = index_schema(table, *index);
+      plan.index_keys = &index_keys;
+    }
     // A local index reads what it does not keep from the table, as
     // DynamoDB's local indexes do; a global one has only what it keeps.
     const bool wants_more = select == "ALL_ATTRIBUTES" || expressions.projection.has_value() ||
@@ -547,6 +550,7 @@ Result<json::object> DynamoDbServiceImpl::query(Store& store, const json::object
   auto start = start_key(table, index, in);
   if (!start) return start.error();
   ReadPlan plan;
+  plan.index_keys = index != nullptr ? &index_keys : nullptr;
   plan.options = std::move(range->options);
   plan.options.direction = forward ? storage::Direction::kForward : storage::Direction::kBackward;
   if (*start) {
