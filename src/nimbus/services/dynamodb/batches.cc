@@ -241,11 +241,8 @@ Result<json::object> DynamoDbServiceImpl::batch_write_item(Store& store, const j
       batch.del(write.handle.items, write.key);
     }
     if (indexed) {
-      std::vector<std::int64_t> units_by_index;
-      (void)add_index_writes(*write.handle.record, write.handle.indexes, write.key,
-                             existing->item ? &*existing->item : nullptr,
-                             write.item ? &*write.item : nullptr, batch, &units_by_index);
-      units.add_index_writes(*write.handle.record, units_by_index);
+      add_metered_index_writes(write.handle, write.key, existing->item ? &*existing->item : nullptr,
+                               write.item ? &*write.item : nullptr, batch, units);
     }
   }
   if (auto written = store.write(batch); !written) return written.error();

@@ -1,6 +1,7 @@
 #include "nimbus/services/dynamodb/dynamodb_service.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -401,6 +402,12 @@ Result<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripe(storage::S
   return lock;
 }
 
+std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_every_stripe() {
+  std::vector<std::size_t> every(kStripes);
+  std::iota(every.begin(), every.end(), std::size_t{0});
+  return lock_stripes(std::move(every));
+}
+
 std::vector<std::unique_lock<std::mutex>> DynamoDbServiceImpl::lock_stripes(
     std::vector<std::size_t> stripes) {
   std::sort(stripes.begin(), stripes.end());
@@ -459,17 +466,6 @@ void DynamoDbServiceImpl::record_request(std::string_view operation, const json:
     }
     by->second.latency_us.add(latency_us);
     if (returned_items >= 0) by->second.returned_items.add(returned_items);
-  }
-}
-
-void Consumed::add_index_writes(const TableRecord& table,
-                                const std::vector<std::int64_t>& units_by_index) {
-  for (std::size_t i = 0; i < units_by_index.size() && i < table.indexes.size(); ++i) {
-    if (units_by_index[i] == 0) continue;
-    OnIndex& on_index = indexes[table.indexes[i].name];
-    on_index.global = table.indexes[i].global;
-    on_index.write_units += units_by_index[i];
-    write_units += units_by_index[i];
   }
 }
 

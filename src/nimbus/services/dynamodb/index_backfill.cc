@@ -20,9 +20,7 @@ void DynamoDbServiceImpl::drain_older_writes(const TableHandle& handle) {
   while (seen < handle.record->index_version &&
          !handle.stats->index_version.compare_exchange_weak(seen, handle.record->index_version)) {
   }
-  std::vector<std::size_t> every_stripe(kStripes);
-  for (std::size_t i = 0; i < kStripes; ++i) every_stripe[i] = i;
-  (void)lock_stripes(std::move(every_stripe));
+  (void)lock_every_stripe();
 }
 
 void DynamoDbServiceImpl::index_loop() {

@@ -119,11 +119,23 @@ Result<void> write_item(Store& store, const TableHandle& handle, const std::stri
   } else {
     batch.del(handle.items, key);
   }
-  std::vector<std::int64_t> units_by_index;
-  (void)add_index_writes(*handle.record, handle.indexes, key, old_item, new_item, batch,
-                         &units_by_index);
-  consumed.add_index_writes(*handle.record, units_by_index);
+  add_metered_index_writes(handle, key, old_item, new_item, batch, consumed);
   return store.write(batch);
+}
+
+void add_metered_index_writes(const TableHandle& handle, const std::string& key,
+                              const Item* old_item, const Item* new_item,
+                              storage::WriteBatch& batch, Consumed& consumed) {
+  const TableRecord& table = *handle.record;
+  std::vector<std::int64_t> units_by_index;
+  consumed.write_units +=
+      add_index_writes(table, handle.indexes, key, old_item, new_item, batch, &units_by_index);
+  for (std::size_t i = 0; i < units_by_index.size(); ++i) {
+    if (units_by_index[i] == 0) continue;
+    Consumed::OnIndex& on_index = consumed.indexes[table.indexes[i].name];
+    on_index.global = table.indexes[i].global;
+    on_index.write_units += units_by_index[i];
+  }
 }
 
 AwsError condition_failed(const std::optional<Item>& old, bool return_old) {

@@ -2,7 +2,6 @@
 // storage they are billed for, and the service's Prometheus metrics.
 
 #include <chrono>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,9 +34,7 @@ Result<TableSize> DynamoDbServiceImpl::table_size(storage::Store& store,
       std::int64_t items_then = 0;
       std::int64_t bytes_then = 0;
       {
-        std::vector<std::size_t> every(kStripes);
-        std::iota(every.begin(), every.end(), std::size_t{0});
-        auto all = lock_stripes(std::move(every));
+        auto all = lock_every_stripe();
         snapshot = store.snapshot();
         items_then = stats.items.load(std::memory_order_relaxed);
         bytes_then = stats.bytes.load(std::memory_order_relaxed);

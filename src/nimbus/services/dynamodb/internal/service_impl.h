@@ -160,9 +160,14 @@ struct Consumed {
     std::int64_t write_units = 0;
   };
   std::map<std::string, OnIndex, std::less<>> indexes;
-  // Adds index writes' units, `units_by_index` in `table`'s index order.
-  void add_index_writes(const TableRecord& table, const std::vector<std::int64_t>& units_by_index);
 };
+
+// Adds to `batch` the index entries replacing `old_item` with `new_item`
+// at `key` changes (either may be null), and their write units, each
+// index's apart, to `consumed` (items.cc).
+void add_metered_index_writes(const TableHandle& handle, const std::string& key,
+                              const Item* old_item, const Item* new_item,
+                              storage::WriteBatch& batch, Consumed& consumed);
 
 // Writes `new_item` (null: deletes the item) at `key` in place of
 // `old_item` (null: none), with the entries of the table's indexes, in one
@@ -314,6 +319,8 @@ class DynamoDbServiceImpl final : public DynamoDbService {
   // Locks each stripe once, in index order (so writers of several items,
   // all locking in that order, never deadlock); unlocked when dropped.
   std::vector<std::unique_lock<std::mutex>> lock_stripes(std::vector<std::size_t> stripes);
+  // Every stripe: no write is between its check and its commit while held.
+  std::vector<std::unique_lock<std::mutex>> lock_every_stripe();
   static constexpr std::size_t kStripes = 512;
 
   // The table's live size; counted from the store the first time (blocks).
